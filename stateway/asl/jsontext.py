@@ -1,0 +1,46 @@
+"""JSON text exactly as Step Functions writes it into history and outputs, and strict parsing back."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+__all__ = ["dumps", "loads"]
+
+# Step Functions writes compact JSON (`{"a":1}`), keeps non-ASCII characters as they are (no \uXXXX),
+# does not escape "/", and keeps the key order it was given. The corpus shows floats keep their
+# fractional form (`0.0` stays `0.0`, never `0`), which is also what Python's float repr does.
+_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+# Java's Jackson escapes control characters with upper-case hex (`\u001F`); Python writes lower case.
+# Only a `\u00xx` preceded by an even number of backslashes is an escape that json emitted.
+_LOWER_HEX_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u00([01][0-9a-f])")
+
+
+def _upper_hex(match: re.Match[str]) -> str:
+    return match.group(1) + "\\u00" + match.group(2).upper()
+
+
+def dumps(value: Any) -> str:
+    """Serialise a JSON value (dict, list, str, int, float, bool, None) the way AWS renders it."""
+    text = _encoder.encode(value)
+    if "\\u00" in text:
+        text = _LOWER_HEX_ESCAPE.sub(_upper_hex, text)
+    return text
+
+
+def _reject_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON; Python accepts them by default, AWS does not.
+    raise ValueError(f"Invalid JSON constant: {name}")
+
+
+_decoder = json.JSONDecoder(parse_constant=_reject_constant)
+
+
+def loads(text: str | bytes) -> Any:
+    """Parse JSON text strictly (no NaN/Infinity); raises ValueError on anything that is not JSON."""
+    if isinstance(text, bytes | bytearray):
+        text = text.decode("utf-8")
+    # JSONDecoder.decode rejects trailing garbage but, unlike json.loads, not a leading BOM: same effect.
+    return _decoder.decode(text)

@@ -296,6 +296,8 @@ class _Parser:
         path = self.text[start : self.pos].rstrip()
         if quote or depth:
             raise self.error("unterminated path")
+        if not paths.is_valid_path(path):
+            raise IntrinsicSyntaxError(self.text, f"invalid path argument {path!r}")
         return path
 
 

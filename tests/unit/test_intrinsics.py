@@ -110,6 +110,8 @@ def test_path_arguments_may_contain_brackets_commas_and_parentheses() -> None:
         "States.MathRandom(1, 2, 3, 4)",
         "States.Format()",
         "States.Array($.a[0)",
+        "States.Array($.a[)",
+        "States.Array($.a..)",
     ],
 )
 def test_malformed_calls_are_definition_errors(text: str) -> None:

@@ -1,0 +1,153 @@
+"""What goes into the core (events from the world) and what comes out (commands for the shell)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+class Env(Protocol):
+    """Everything non-deterministic the core may use; the shell provides (and can record) it."""
+
+    @property
+    def now_ms(self) -> int: ...
+
+    def uuid4(self) -> str: ...
+
+    def random(self) -> float: ...
+
+    def random_int(self, low: int, high: int) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionInfo:
+    """Identity of one execution, fixed when it starts; feeds the context object `$$.Execution`."""
+
+    execution_arn: str
+    name: str
+    state_machine_arn: str
+    state_machine_name: str
+    role_arn: str
+    input_text: str
+    start_time_ms: int
+    redrive_count: int = 0
+
+
+# ---- events into the core -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionStarted:
+    execution: ExecutionInfo
+
+
+@dataclass(frozen=True, slots=True)
+class TaskStarted:
+    task_id: str
+    worker_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSubmitted:
+    """A `.waitForTaskToken`/`.sync` task was handed to its service; the answer comes later."""
+
+    task_id: str
+    output: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSucceeded:
+    task_id: str
+    output: Any
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFailed:
+    task_id: str
+    error: str | None
+    cause: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskTimedOut:
+    task_id: str
+    error: str = "States.Timeout"
+    cause: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TimerFired:
+    timer_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class StopRequested:
+    error: str | None = None
+    cause: str | None = None
+
+
+# ---- commands out of the core ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleTask:
+    """Run a Task state's work: a Lambda-style function, a service integration or an activity."""
+
+    task_id: str
+    frame_id: str
+    state_name: str
+    resource: str  # the full Resource ARN as written in the definition
+    kind: str  # "lambda" | "service" | "activity"
+    resource_type: str  # e.g. "lambda", "aws-sdk:dynamodb", "states"
+    service_resource: str  # e.g. "invoke", "putItem", "startExecution.sync"
+    input: Any
+    attempt: int
+    timeout_seconds: int | None = None
+    heartbeat_seconds: int | None = None
+    task_token: str | None = None  # set for `.waitForTaskToken`
+    credentials: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class StartTimer:
+    """Wake the core with TimerFired at `due_ms` (Wait states, retry back-off, execution timeout)."""
+
+    timer_id: str
+    due_ms: int
+    purpose: str  # "wait" | "retry" | "execution_timeout"
+
+
+@dataclass(frozen=True, slots=True)
+class CancelTask:
+    task_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CancelTimer:
+    timer_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CompleteExecution:
+    """The execution reached its end; status is AWS's: SUCCEEDED, FAILED, TIMED_OUT or ABORTED."""
+
+    status: str
+    output: str | None = None
+    error: str | None = None
+    cause: str | None = None
+
+
+Command = ScheduleTask | StartTimer | CancelTask | CancelTimer | CompleteExecution
+Event = (
+    ExecutionStarted | TaskStarted | TaskSubmitted | TaskSucceeded | TaskFailed | TaskTimedOut
+    | TimerFired | StopRequested
+)
+
+
+@dataclass(slots=True)
+class Step:
+    """The result of one `advance`: the new snapshot, the history events it added, its commands."""
+
+    snapshot: Any
+    events: list[dict[str, Any]] = field(default_factory=list)
+    commands: list[Command] = field(default_factory=list)

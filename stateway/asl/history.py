@@ -1,0 +1,90 @@
+"""History events shaped exactly like the Step Functions GetExecutionHistory response."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stateway.asl import jsontext
+from stateway.asl.errors import Failure
+from stateway.asl.resources import ResourceRef
+
+
+def details_key(event_type: str) -> str:
+    """`TaskStateEntered` → `stateEnteredEventDetails`; `MapIterationStarted` → `mapIterationStartedEventDetails`."""
+    if event_type.endswith("StateEntered"):
+        return "stateEnteredEventDetails"
+    if event_type.endswith("StateExited"):
+        return "stateExitedEventDetails"
+    return event_type[0].lower() + event_type[1:] + "EventDetails"
+
+
+def event(event_id: int, previous_event_id: int, timestamp_ms: int, event_type: str,
+          details: dict[str, Any] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": event_id,
+        "previousEventId": previous_event_id,
+        "timestamp": timestamp_ms,
+        "type": event_type,
+    }
+    if details is not None:
+        out[details_key(event_type)] = details
+    return out
+
+
+def task_family(ref: ResourceRef) -> str:
+    """The event-name family: `LambdaFunction…` for Lambda ARNs, `Activity…`, else `Task…`."""
+    if ref.kind == "lambda":
+        return "LambdaFunction"
+    if ref.kind == "activity":
+        return "Activity"
+    return "Task"
+
+
+def task_scheduled_details(ref: ResourceRef, task_input: Any, timeout: int | None, heartbeat: int | None,
+                           credentials: Any) -> dict[str, Any]:
+    if ref.kind in ("lambda", "activity"):
+        details: dict[str, Any] = {
+            "resource": ref.arn,
+            "input": jsontext.dumps(task_input),
+            "inputDetails": {"truncated": False},
+        }
+    else:
+        details = {
+            "resourceType": ref.resource_type,
+            "resource": ref.resource,
+            "region": ref.region,
+            "parameters": jsontext.dumps(task_input),
+        }
+    if timeout is not None:
+        details["timeoutInSeconds"] = timeout
+    if heartbeat is not None:
+        details["heartbeatInSeconds"] = heartbeat
+    if credentials is not None:
+        details["taskCredentials"] = {"roleArn": credentials.get("RoleArn")} if isinstance(credentials, dict) else {}
+    return details
+
+
+def task_started_details(ref: ResourceRef, worker_name: str | None) -> dict[str, Any] | None:
+    if ref.kind == "lambda":
+        return None
+    if ref.kind == "activity":
+        return {"workerName": worker_name} if worker_name else {}
+    return {"resourceType": ref.resource_type, "resource": ref.resource}
+
+
+def task_result_details(ref: ResourceRef, key: str, value: Any) -> dict[str, Any]:
+    details: dict[str, Any] = {key: jsontext.dumps(value), f"{key}Details": {"truncated": False}}
+    if ref.kind == "service":
+        details = {"resourceType": ref.resource_type, "resource": ref.resource, **details}
+    return details
+
+
+def task_failure_details(ref: ResourceRef, failure: Failure) -> dict[str, Any]:
+    details: dict[str, Any] = {}
+    if failure.error:
+        details["error"] = failure.error
+    if failure.cause is not None:
+        details["cause"] = failure.cause
+    if ref.kind == "service":
+        details = {"resourceType": ref.resource_type, "resource": ref.resource, **details}
+    return details

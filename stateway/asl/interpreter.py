@@ -1,0 +1,794 @@
+"""The pure interpreter: `advance(machine, snapshot, event, env) -> Step(snapshot, events, commands)`.
+
+An execution is a tree of frames: the root frame walks the top-level states, each Parallel branch
+and each Map iteration is a child frame. The core runs Pass, Choice, Succeed and Fail inline and
+stops when it needs the world: a task to run, a timer, or the end. `advance` takes ownership of
+the snapshot it is given and returns the next one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from stateway.asl import choice, history, jsontext, paths
+from stateway.asl.errors import ErrorName, Failure, FailureError
+from stateway.asl.events import (
+    CancelTask,
+    CancelTimer,
+    Command,
+    CompleteExecution,
+    Env,
+    Event,
+    ExecutionInfo,
+    ExecutionStarted,
+    ScheduleTask,
+    StartTimer,
+    Step,
+    StopRequested,
+    TaskFailed,
+    TaskStarted,
+    TaskSubmitted,
+    TaskSucceeded,
+    TaskTimedOut,
+    TimerFired,
+)
+from stateway.asl.model import UNSET, Program, State, StateMachine, StateType, is_set
+from stateway.asl.payload import apply_input_path, apply_result_path, apply_template
+from stateway.asl.resources import ResourceRef, parse_resource
+from stateway.asl.retry import error_matches, retry_delay_ms
+from stateway.asl.timestamps import format_timestamp, parse_timestamp
+
+RUNNING = "RUNNING"
+
+
+@dataclass(slots=True)
+class Join:
+    """A Parallel or Map state waiting for its child frames, kept as data on the parent frame."""
+
+    kind: str  # "parallel" | "map"
+    inputs: list[Any]  # one input per child (branch input, or the selected Map item)
+    results: list[Any]
+    next_index: int = 0
+    running: list[str] = field(default_factory=list)
+    succeeded: int = 0
+    failed: int = 0
+    max_concurrency: int = 0
+    tolerated_count: int | None = None
+    tolerated_percentage: float | None = None
+    map_pointer: int = 0  # previousEventId for the next MapIterationStarted
+
+
+@dataclass(slots=True)
+class Frame:
+    """One thread of control: the root, a Parallel branch or a Map iteration."""
+
+    id: str
+    program: str
+    parent: str | None = None
+    index: int = 0
+    state: str | None = None
+    state_input: Any = None  # the raw input of the current state
+    effective_input: Any = None  # after InputPath (and Parameters for Parallel)
+    entered_event_id: int = 0
+    entered_time_ms: int = 0
+    retry_count: int = 0
+    retry_attempts: dict[int, int] = field(default_factory=dict)
+    waiting: str | None = None  # "task" | "timer" | "retry" | "children"
+    task_id: str | None = None
+    task_resource: ResourceRef | None = None
+    timer_id: str | None = None
+    join: Join | None = None
+    variables: dict[str, Any] = field(default_factory=dict)
+    prev: int = 0  # previousEventId for this frame's next event
+    done: bool = False
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """All durable state of one execution."""
+
+    execution: ExecutionInfo
+    input: Any
+    status: str = RUNNING
+    next_event_id: int = 1
+    seq: int = 0
+    frames: dict[str, Frame] = field(default_factory=dict)
+    tasks: dict[str, str] = field(default_factory=dict)  # task id -> frame id
+    timers: dict[str, str] = field(default_factory=dict)  # timer id -> frame id ("" = execution)
+    output: str | None = None
+    error: str | None = None
+    cause: str | None = None
+
+
+ROOT = "root"
+
+
+def start(machine: StateMachine, execution: ExecutionInfo, env: Env) -> Step:
+    """Begin an execution: ExecutionStarted, then run until the first wait or the end."""
+    snapshot = Snapshot(execution=execution, input=jsontext.loads(execution.input_text))
+    return advance(machine, snapshot, ExecutionStarted(execution), env)
+
+
+def advance(machine: StateMachine, snapshot: Snapshot, event: Event, env: Env) -> Step:
+    """Apply one event to an execution and run it until it waits for the world again."""
+    run = _Run(machine, snapshot, env)
+    run.handle(event)
+    run.drain()
+    return Step(snapshot=snapshot, events=run.events, commands=run.commands)
+
+
+class _Run:
+    """One `advance` call's working set: the snapshot being changed, new events and commands."""
+
+    def __init__(self, machine: StateMachine, snapshot: Snapshot, env: Env) -> None:
+        self.machine = machine
+        self.snap = snapshot
+        self.env = env
+        self.now = env.now_ms
+        self.events: list[dict[str, Any]] = []
+        self.commands: list[Command] = []
+        self.queue: list[str] = []
+
+    # ---- plumbing --------------------------------------------------------------------------
+
+    def emit(self, frame: Frame | None, event_type: str, details: dict[str, Any] | None = None,
+             *, prev: int | None = None, move: bool = True) -> int:
+        event_id = self.snap.next_event_id
+        self.snap.next_event_id += 1
+        previous = prev if prev is not None else (frame.prev if frame is not None else 0)
+        self.events.append(history.event(event_id, previous, self.now, event_type, details))
+        if frame is not None and move:
+            frame.prev = event_id
+        return event_id
+
+    @property
+    def last_event_id(self) -> int:
+        return self.snap.next_event_id - 1
+
+    def next_id(self, prefix: str) -> str:
+        self.snap.seq += 1
+        return f"{prefix}{self.snap.seq}"
+
+    def program(self, frame: Frame) -> Program:
+        return self.machine.programs[frame.program]
+
+    def current(self, frame: Frame) -> State:
+        assert frame.state is not None
+        return self.program(frame).states[frame.state]
+
+    def context(self, frame: Frame, state: State | None = None, *, item: tuple[int, Any] | None = None,
+                task_token: str | None = None) -> dict[str, Any]:
+        ex = self.snap.execution
+        ctx: dict[str, Any] = {
+            "Execution": {
+                "Id": ex.execution_arn,
+                "Input": self.snap.input,
+                "StartTime": format_timestamp(ex.start_time_ms),
+                "Name": ex.name,
+                "RoleArn": ex.role_arn,
+                "RedriveCount": ex.redrive_count,
+            },
+            "StateMachine": {"Id": ex.state_machine_arn, "Name": ex.state_machine_name},
+            "State": {
+                "EnteredTime": format_timestamp(frame.entered_time_ms),
+                "Name": frame.state,
+                "RetryCount": frame.retry_count,
+            },
+        }
+        if task_token is not None:
+            ctx["Task"] = {"Token": task_token}
+        if item is not None:
+            ctx["Map"] = {"Item": {"Index": item[0], "Value": item[1]}}
+        return ctx
+
+    def drain(self) -> None:
+        while self.queue:
+            frame_id = self.queue.pop(0)
+            frame = self.snap.frames.get(frame_id)
+            if frame is not None and not frame.done and frame.waiting is None and self.snap.status == RUNNING:
+                self.execute(frame)
+
+    # ---- events into the core --------------------------------------------------------------
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, ExecutionStarted):
+            self.on_started(event)
+            return
+        if self.snap.status != RUNNING:
+            return  # late answers to a finished execution are ignored
+        if isinstance(event, TaskStarted):
+            frame = self.task_frame(event.task_id)
+            if frame is not None and frame.task_resource is not None:
+                family = history.task_family(frame.task_resource)
+                details = history.task_started_details(frame.task_resource, event.worker_name)
+                self.emit(frame, f"{family}Started", details)
+        elif isinstance(event, TaskSubmitted):
+            frame = self.task_frame(event.task_id)
+            if frame is not None and frame.task_resource is not None:
+                self.emit(frame, "TaskSubmitted",
+                          history.task_result_details(frame.task_resource, "output", event.output))
+        elif isinstance(event, TaskSucceeded):
+            frame = self.pop_task(event.task_id)
+            if frame is not None:
+                self.on_task_succeeded(frame, event.output)
+        elif isinstance(event, TaskFailed):
+            frame = self.pop_task(event.task_id)
+            if frame is not None:
+                self.on_task_failed(frame, Failure(event.error or "", event.cause), "Failed")
+        elif isinstance(event, TaskTimedOut):
+            frame = self.pop_task(event.task_id)
+            if frame is not None:
+                self.on_task_failed(frame, Failure(event.error, event.cause), "TimedOut")
+        elif isinstance(event, TimerFired):
+            self.on_timer(event.timer_id)
+        elif isinstance(event, StopRequested):
+            details = {k: v for k, v in (("error", event.error), ("cause", event.cause)) if v is not None}
+            self.finish_execution("ABORTED", None, event.error, event.cause, "ExecutionAborted", details)
+
+    def task_frame(self, task_id: str) -> Frame | None:
+        frame_id = self.snap.tasks.get(task_id)
+        return self.snap.frames.get(frame_id) if frame_id else None
+
+    def pop_task(self, task_id: str) -> Frame | None:
+        frame_id = self.snap.tasks.pop(task_id, None)
+        frame = self.snap.frames.get(frame_id) if frame_id else None
+        if frame is None or frame.task_id != task_id:
+            return None
+        frame.waiting = None
+        frame.task_id = None
+        return frame
+
+    def on_started(self, event: ExecutionStarted) -> None:
+        ex = event.execution
+        root = Frame(id=ROOT, program="")
+        self.snap.frames[ROOT] = root
+        # The first state's events chain to 0, not to ExecutionStarted, as AWS records them.
+        self.emit(root, "ExecutionStarted", {
+            "input": ex.input_text,
+            "inputDetails": {"truncated": False},
+            "roleArn": ex.role_arn,
+        }, move=False)
+        if self.machine.timeout_seconds:
+            timer_id = self.next_id("t")
+            self.snap.timers[timer_id] = ""
+            self.commands.append(StartTimer(timer_id, ex.start_time_ms + self.machine.timeout_seconds * 1000,
+                                            "execution_timeout"))
+        self.enter(root, self.machine.program.start_at, self.snap.input)
+        self.queue.append(ROOT)
+
+    def on_timer(self, timer_id: str) -> None:
+        frame_id = self.snap.timers.pop(timer_id, None)
+        if frame_id is None:
+            return
+        if frame_id == "":
+            self.finish_execution("TIMED_OUT", None, ErrorName.TIMEOUT.value, None, "ExecutionTimedOut",
+                                  {"error": ErrorName.TIMEOUT.value})
+            return
+        frame = self.snap.frames.get(frame_id)
+        if frame is None or frame.timer_id != timer_id:
+            return
+        reason = frame.waiting
+        frame.waiting = None
+        frame.timer_id = None
+        if reason == "timer":
+            state = self.current(frame)
+            self.guarded(frame, lambda: self.exit_state(frame, state, self.output_path(frame, state,
+                                                                                        frame.effective_input)))
+        else:  # retry back-off elapsed: run the state again without a new StateEntered event
+            self.queue.append(frame.id)
+
+    # ---- state entry and exit --------------------------------------------------------------
+
+    def enter(self, frame: Frame, name: str, state_input: Any) -> None:
+        state = self.program(frame).states[name]
+        frame.state = name
+        frame.state_input = state_input
+        frame.retry_count = 0
+        frame.retry_attempts = {}
+        frame.entered_time_ms = self.now
+        frame.entered_event_id = self.emit(frame, f"{state.type.value}StateEntered", {
+            "input": jsontext.dumps(state_input),
+            "inputDetails": {"truncated": False},
+            "name": name,
+        })
+
+    def exit_state(self, frame: Frame, state: State, output: Any, next_name: str | None = None,
+                   assigned: dict[str, Any] | None = None) -> None:
+        details: dict[str, Any] = {"name": state.name, "output": jsontext.dumps(output),
+                                   "outputDetails": {"truncated": False}}
+        if assigned is not None:
+            details = {"assignedVariables": {k: jsontext.dumps(v) for k, v in assigned.items()},
+                       "assignedVariablesDetails": {"truncated": False}, **details}
+            frame.variables.update(assigned)
+        self.emit(frame, f"{state.type.value}StateExited", details)
+        target = next_name if next_name is not None else state.next
+        if state.end and next_name is None or target is None:
+            self.frame_succeeded(frame, output)
+        else:
+            self.enter(frame, target, output)
+            self.queue.append(frame.id)
+
+    def guarded(self, frame: Frame, action: Any) -> None:
+        """Run a piece of state logic; an ASL failure it raises goes to Retry/Catch."""
+        try:
+            action()
+        except FailureError as failure:
+            self.state_failed(frame, self.with_location(frame, failure.failure))
+
+    def with_location(self, frame: Frame, failure: Failure) -> Failure:
+        prefix = "An error occurred while executing the state"
+        if failure.error == ErrorName.RUNTIME and not (failure.cause or "").startswith(prefix):
+            cause = (f"{prefix} '{frame.state}' (entered at the event id #{frame.entered_event_id}). "
+                     f"{failure.cause or ''}")
+            return Failure(failure.error, cause)
+        return failure
+
+    # ---- running one state -----------------------------------------------------------------
+
+    def execute(self, frame: Frame) -> None:
+        state = self.current(frame)
+        self.guarded(frame, lambda: self.dispatch(frame, state))
+
+    def dispatch(self, frame: Frame, state: State) -> None:
+        kind = state.type
+        if kind is StateType.PASS:
+            self.run_pass(frame, state)
+        elif kind is StateType.TASK:
+            self.run_task(frame, state)
+        elif kind is StateType.CHOICE:
+            self.run_choice(frame, state)
+        elif kind is StateType.WAIT:
+            self.run_wait(frame, state)
+        elif kind is StateType.SUCCEED:
+            effective = self.input_path(frame, state)
+            output = self.output_path(frame, state, effective)
+            self.exit_state(frame, state, output)
+        elif kind is StateType.FAIL:
+            self.run_fail(frame, state)
+        elif kind is StateType.PARALLEL:
+            self.run_parallel(frame, state)
+        elif kind is StateType.MAP:
+            self.run_map(frame, state)
+
+    def input_path(self, frame: Frame, state: State) -> Any:
+        path = state.input_path if is_set(state.input_path) else "$"
+        return apply_input_path(path, frame.state_input, self.context(frame), frame.variables)
+
+    def output_path(self, frame: Frame, state: State, data: Any) -> Any:
+        path = state.output_path if is_set(state.output_path) else "$"
+        return apply_input_path(path, data, self.context(frame), frame.variables, "OutputPath")
+
+    def template(self, frame: Frame, template: Any, data: Any, field_name: str, **ctx: Any) -> Any:
+        return apply_template(template, data, self.context(frame, **ctx), frame.variables, self.env,
+                              field_name)
+
+    def assign(self, frame: Frame, state_assign: Any, data: Any) -> dict[str, Any] | None:
+        if not is_set(state_assign) or state_assign is None:
+            return None
+        value = self.template(frame, state_assign, data, "Assign")
+        return dict(value) if isinstance(value, dict) else {}
+
+    def finish_result(self, frame: Frame, state: State, result: Any) -> None:
+        """ResultSelector → Assign → ResultPath → OutputPath, then leave the state."""
+        if is_set(state.result_selector):
+            result = self.template(frame, state.result_selector, result, "ResultSelector")
+        assigned = self.assign(frame, state.assign, result)
+        result_path = state.result_path if is_set(state.result_path) else "$"
+        combined = apply_result_path(result_path, frame.state_input, result)
+        output = self.output_path(frame, state, combined)
+        self.exit_state(frame, state, output, assigned=assigned)
+
+    def run_pass(self, frame: Frame, state: State) -> None:
+        effective = self.input_path(frame, state)
+        if is_set(state.parameters):
+            effective = self.template(frame, state.parameters, effective, "Parameters")
+        result = state.result if is_set(state.result) else effective
+        assigned = self.assign(frame, state.assign, result)
+        result_path = state.result_path if is_set(state.result_path) else "$"
+        combined = apply_result_path(result_path, frame.state_input, result)
+        self.exit_state(frame, state, self.output_path(frame, state, combined), assigned=assigned)
+
+    def run_choice(self, frame: Frame, state: State) -> None:
+        effective = self.input_path(frame, state)
+        ctx = self.context(frame)
+        for rule in state.choices:
+            if choice.evaluate_choice_rule(rule, effective, ctx, frame.variables):
+                assigned = self.assign(frame, getattr(rule, "assign", UNSET), effective)
+                self.exit_state(frame, state, self.output_path(frame, state, effective), rule.next,
+                                assigned=assigned)
+                return
+        if state.default is not None:
+            assigned = self.assign(frame, state.assign, effective)
+            self.exit_state(frame, state, self.output_path(frame, state, effective), state.default,
+                            assigned=assigned)
+            return
+        raise FailureError(ErrorName.NO_CHOICE_MATCHED.value, None)
+
+    def run_fail(self, frame: Frame, state: State) -> None:
+        ctx = self.context(frame)
+        error = state.error if is_set(state.error) else None
+        cause = state.cause if is_set(state.cause) else None
+        if state.error_path:
+            error = self.fail_path(state.error_path, frame, ctx)
+        if state.cause_path:
+            cause = self.fail_path(state.cause_path, frame, ctx)
+        self.frame_failed(frame, Failure(error or "", cause), via_fail_state=True)
+
+    def fail_path(self, path: str, frame: Frame, ctx: Any) -> Any:
+        from stateway.asl import intrinsics
+
+        if intrinsics.is_intrinsic(path):
+            return intrinsics.evaluate_intrinsic(path, frame.state_input, ctx, frame.variables, self.env)
+        return paths.evaluate_path(path, frame.state_input, ctx, frame.variables)
+
+    def run_wait(self, frame: Frame, state: State) -> None:
+        effective = self.input_path(frame, state)
+        frame.effective_input = effective
+        due = self.wait_due(frame, state, effective)
+        if due <= self.now:
+            self.exit_state(frame, state, self.output_path(frame, state, effective))
+            return
+        timer_id = self.next_id("t")
+        frame.waiting = "timer"
+        frame.timer_id = timer_id
+        self.snap.timers[timer_id] = frame.id
+        self.commands.append(StartTimer(timer_id, due, "wait"))
+
+    def wait_due(self, frame: Frame, state: State, effective: Any) -> int:
+        if is_set(state.seconds):
+            return self.now + int(state.seconds) * 1000
+        if is_set(state.timestamp):
+            return parse_timestamp(state.timestamp)
+        ctx = self.context(frame)
+        if state.seconds_path:
+            try:
+                value = paths.evaluate_path(state.seconds_path, effective, ctx, frame.variables)
+            except paths.PathNotFound:
+                raise FailureError(ErrorName.RUNTIME.value, "The SecondsPath parameter does not reference "
+                                   f"an input value: {state.seconds_path}") from None
+            if isinstance(value, bool) or not isinstance(value, int | float) or (
+                    isinstance(value, float) and not value.is_integer()):
+                raise FailureError(ErrorName.RUNTIME.value, "The SecondsPath parameter cannot be parsed as a "
+                                   f"long value: {state.seconds_path} == {jsontext.dumps(value)}")
+            if value < 0:
+                raise FailureError(ErrorName.RUNTIME.value, "The SecondsPath parameter references a negative "
+                                   f"value: {state.seconds_path} == {jsontext.dumps(value)}")
+            return self.now + int(value) * 1000
+        if state.timestamp_path:
+            try:
+                value = paths.evaluate_path(state.timestamp_path, effective, ctx, frame.variables)
+            except paths.PathNotFound:
+                value = None
+            due = parse_timestamp(value) if isinstance(value, str) else None
+            if due is None:
+                raise FailureError(ErrorName.RUNTIME.value, "The TimestampPath parameter does not reference a "
+                                   "valid ISO-8601 extended offset date-time format string: "
+                                   f"{state.timestamp_path} == {jsontext.dumps(value)}")
+            return due
+        return self.now
+
+    # ---- Task ------------------------------------------------------------------------------
+
+    def run_task(self, frame: Frame, state: State) -> None:
+        assert state.resource is not None
+        ref = parse_resource(state.resource)
+        effective = self.input_path(frame, state)
+        token = self.env.uuid4() if ref.wait_for_task_token else None
+        if is_set(state.parameters):
+            effective = self.template(frame, state.parameters, effective, "Parameters", task_token=token)
+        timeout = self.seconds_field(frame, state.timeout_seconds, state.timeout_seconds_path, "TimeoutSecondsPath")
+        heartbeat = self.seconds_field(frame, state.heartbeat_seconds, state.heartbeat_seconds_path,
+                                       "HeartbeatSecondsPath")
+        credentials = None
+        if is_set(state.credentials) and isinstance(state.credentials, dict):
+            credentials = self.template(frame, state.credentials, frame.state_input, "Credentials")
+        task_id = self.next_id("k")
+        frame.waiting = "task"
+        frame.task_id = task_id
+        frame.task_resource = ref
+        self.snap.tasks[task_id] = frame.id
+        family = history.task_family(ref)
+        self.emit(frame, f"{family}Scheduled",
+                  history.task_scheduled_details(ref, effective, timeout, heartbeat, credentials))
+        self.commands.append(ScheduleTask(
+            task_id=task_id, frame_id=frame.id, state_name=state.name, resource=state.resource,
+            kind=ref.kind, resource_type=ref.resource_type, service_resource=ref.resource,
+            input=effective, attempt=frame.retry_count, timeout_seconds=timeout, heartbeat_seconds=heartbeat,
+            task_token=token, credentials=credentials,
+        ))
+
+    def seconds_field(self, frame: Frame, value: Any, path: str | None, field_name: str) -> int | None:
+        if is_set(value) and value is not None:
+            return int(value)
+        if path:
+            try:
+                resolved = paths.evaluate_path(path, frame.state_input, self.context(frame), frame.variables)
+            except paths.PathNotFound:
+                raise FailureError(ErrorName.RUNTIME.value,
+                                   f"The {field_name} parameter does not reference an input value: {path}") from None
+            if isinstance(resolved, bool) or not isinstance(resolved, int) or resolved <= 0:
+                raise FailureError(ErrorName.RUNTIME.value, f"The {field_name} parameter references an invalid "
+                                   f"value: {path} == {jsontext.dumps(resolved)}")
+            return resolved
+        return None
+
+    def on_task_succeeded(self, frame: Frame, output: Any) -> None:
+        state = self.current(frame)
+        ref = frame.task_resource
+        assert ref is not None
+        family = history.task_family(ref)
+        self.emit(frame, f"{family}Succeeded", history.task_result_details(ref, "output", output))
+        self.guarded(frame, lambda: self.finish_result(frame, state, output))
+
+    def on_task_failed(self, frame: Frame, failure: Failure, how: str) -> None:
+        ref = frame.task_resource
+        assert ref is not None
+        family = history.task_family(ref)
+        self.emit(frame, f"{family}{how}", history.task_failure_details(ref, failure))
+        self.state_failed(frame, failure)
+
+    # ---- failure handling ------------------------------------------------------------------
+
+    def state_failed(self, frame: Frame, failure: Failure) -> None:
+        """Retry, then Catch, then fail the frame: AWS's order of error handling."""
+        state = self.current(frame)
+        for index, retrier in enumerate(state.retry):
+            if not error_matches(retrier.error_equals, failure.error):
+                continue
+            attempts = frame.retry_attempts.get(index, 0)
+            if attempts >= retrier.max_attempts:
+                break  # the first matching retrier decides; an exhausted one goes on to Catch
+            frame.retry_attempts[index] = attempts + 1
+            frame.retry_count += 1
+            delay = retry_delay_ms(retrier.interval_seconds, retrier.backoff_rate, attempts,
+                                   retrier.max_delay_seconds, retrier.jitter_strategy, self.env.random())
+            timer_id = self.next_id("t")
+            frame.waiting = "retry"
+            frame.timer_id = timer_id
+            self.snap.timers[timer_id] = frame.id
+            self.commands.append(StartTimer(timer_id, self.now + delay, "retry"))
+            return
+        for catcher in state.catch:
+            if not error_matches(catcher.error_equals, failure.error):
+                continue
+            error_output = {"Error": failure.error, "Cause": failure.cause} if failure.cause is not None else {
+                "Error": failure.error}
+            self.guarded_catch(frame, state, catcher, error_output)
+            return
+        self.frame_failed(frame, failure)
+
+    def guarded_catch(self, frame: Frame, state: State, catcher: Any, error_output: dict[str, Any]) -> None:
+        try:
+            assigned = self.assign(frame, catcher.assign, error_output)
+            result_path = catcher.result_path if is_set(catcher.result_path) else "$"
+            output = apply_result_path(result_path, frame.state_input, error_output)
+        except FailureError as failure:
+            self.frame_failed(frame, self.with_location(frame, failure.failure))
+            return
+        self.exit_state(frame, state, output, catcher.next, assigned=assigned)
+
+    # ---- frames ending ---------------------------------------------------------------------
+
+    def frame_succeeded(self, frame: Frame, output: Any) -> None:
+        frame.done = True
+        if frame.parent is None:
+            self.finish_execution("SUCCEEDED", jsontext.dumps(output), None, None, "ExecutionSucceeded",
+                                  {"output": jsontext.dumps(output), "outputDetails": {"truncated": False}})
+            return
+        parent = self.snap.frames[frame.parent]
+        self.child_done(parent, frame, output, None)
+
+    def frame_failed(self, frame: Frame, failure: Failure, via_fail_state: bool = False) -> None:
+        frame.done = True
+        if frame.parent is None:
+            details = {k: v for k, v in (("error", failure.error), ("cause", failure.cause)) if v}
+            self.finish_execution("FAILED", None, failure.error or None, failure.cause, "ExecutionFailed",
+                                  details)
+            return
+        parent = self.snap.frames[frame.parent]
+        self.child_done(parent, frame, None, failure)
+
+    def finish_execution(self, status: str, output: str | None, error: str | None, cause: str | None,
+                         event_type: str, details: dict[str, Any]) -> None:
+        root = self.snap.frames[ROOT]
+        # A stop or timeout arrives from outside the frames: it follows the latest event of all.
+        from_outside = status in ("ABORTED", "TIMED_OUT")
+        self.emit(root, event_type, details, prev=self.last_event_id if from_outside else None)
+        self.snap.status = status
+        self.snap.output, self.snap.error, self.snap.cause = output, error, cause
+        for task_id in list(self.snap.tasks):
+            self.commands.append(CancelTask(task_id))
+        for timer_id in list(self.snap.timers):
+            self.commands.append(CancelTimer(timer_id))
+        self.snap.tasks.clear()
+        self.snap.timers.clear()
+        self.commands.append(CompleteExecution(status, output, error, cause))
+        self.queue.clear()
+
+    # ---- Parallel and Map ------------------------------------------------------------------
+
+    def run_parallel(self, frame: Frame, state: State) -> None:
+        effective = self.input_path(frame, state)
+        if is_set(state.parameters):
+            effective = self.template(frame, state.parameters, effective, "Parameters")
+        self.emit(frame, "ParallelStateStarted")
+        branches = len(state.branches)
+        frame.join = Join(kind="parallel", inputs=[effective] * branches, results=[None] * branches)
+        frame.waiting = "children"
+        for _ in range(branches):
+            self.start_child(frame, state)
+
+    def run_map(self, frame: Frame, state: State) -> None:
+        effective = self.input_path(frame, state)
+        ctx = self.context(frame)
+        items_path = state.items_path if is_set(state.items_path) else "$"
+        items = apply_input_path(items_path, effective, ctx, frame.variables, "ItemsPath")
+        if not isinstance(items, list):
+            raise paths.items_path_not_array_failure(items_path)
+        max_concurrency = self.integer_field(frame, state.max_concurrency, state.max_concurrency_path,
+                                             "MaxConcurrencyPath", effective) or 0
+        count = self.integer_field(frame, state.tolerated_failure_count, state.tolerated_failure_count_path,
+                                   "ToleratedFailureCountPath", effective)
+        percentage = self.float_field(frame, state.tolerated_failure_percentage,
+                                      state.tolerated_failure_percentage_path, "ToleratedFailurePercentagePath",
+                                      effective)
+        if count is not None and count < 0:
+            raise FailureError(ErrorName.RUNTIME.value, "ToleratedFailureCount cannot be negative.")
+        if percentage is not None and not 0 <= percentage <= 100:
+            raise FailureError(ErrorName.RUNTIME.value, "ToleratedFailurePercentage must be between 0 and 100.")
+        inputs = []
+        for index, item in enumerate(items):
+            if is_set(state.item_selector):
+                inputs.append(self.template(frame, state.item_selector, effective, "ItemSelector",
+                                            item=(index, item)))
+            else:
+                inputs.append(item)
+        started = self.emit(frame, "MapStateStarted", {"length": len(items)})
+        frame.join = Join(kind="map", inputs=inputs, results=[None] * len(items),
+                          max_concurrency=max_concurrency, tolerated_count=count,
+                          tolerated_percentage=percentage, map_pointer=started)
+        frame.waiting = "children"
+        if not items:
+            self.join_finished(frame, state)
+            return
+        limit = max_concurrency if max_concurrency > 0 else len(items)
+        for _ in range(min(limit, len(items))):
+            self.start_child(frame, state)
+
+    def integer_field(self, frame: Frame, value: Any, path: str | None, field_name: str, data: Any) -> int | None:
+        if is_set(value) and value is not None:
+            return int(value)
+        if not path:
+            return None
+        resolved = paths.evaluate_path(path, data, self.context(frame), frame.variables)
+        if isinstance(resolved, bool) or not isinstance(resolved, int):
+            raise FailureError(ErrorName.RUNTIME.value, f"The {field_name} field refers to value "
+                               f"\"{jsontext.dumps(resolved)}\" which is not a valid integer: {path}")
+        return resolved
+
+    def float_field(self, frame: Frame, value: Any, path: str | None, field_name: str, data: Any) -> float | None:
+        if is_set(value) and value is not None:
+            return float(value)
+        if not path:
+            return None
+        resolved = paths.evaluate_path(path, data, self.context(frame), frame.variables)
+        if isinstance(resolved, bool) or not isinstance(resolved, int | float):
+            raise FailureError(ErrorName.RUNTIME.value, f"The {field_name} field refers to value "
+                               f"\"{jsontext.dumps(resolved)}\" which is not a valid float: {path}")
+        return float(resolved)
+
+    def start_child(self, parent: Frame, state: State) -> None:
+        join = parent.join
+        assert join is not None
+        index = join.next_index
+        join.next_index += 1
+        if join.kind == "parallel":
+            program = state.branches[index]
+            child = Frame(id=self.next_id("f"), program=program.path, parent=parent.id, index=index,
+                          variables=dict(parent.variables), prev=parent.prev)
+        else:
+            assert state.processor is not None
+            program = state.processor
+            child = Frame(id=self.next_id("f"), program=program.path, parent=parent.id, index=index,
+                          variables=dict(parent.variables))
+            child.prev = join.map_pointer
+            self.emit(child, "MapIterationStarted", {"index": index, "name": state.name})
+        self.snap.frames[child.id] = child
+        join.running.append(child.id)
+        self.enter(child, program.start_at, join.inputs[index])
+        self.queue.append(child.id)
+
+    def child_done(self, parent: Frame, child: Frame, output: Any, failure: Failure | None) -> None:
+        join = parent.join
+        state = self.current(parent)
+        del self.snap.frames[child.id]
+        if join is None or child.id not in join.running:
+            return
+        join.running.remove(child.id)
+        if failure is None:
+            join.succeeded += 1
+            join.results[child.index] = output
+            if join.kind == "map":
+                last_inner = child.prev
+                self.emit(child, "MapIterationSucceeded", {"index": child.index, "name": state.name})
+                # The next iteration chains to this one's last inner event, not to its Succeeded event.
+                join.map_pointer = last_inner
+        else:
+            join.failed += 1
+            if join.kind == "map":
+                self.emit(child, "MapIterationFailed", {"index": child.index, "name": state.name}, move=False)
+                join.map_pointer = child.prev
+                if self.tolerated(join):
+                    join.results[child.index] = None
+                    self.continue_join(parent, state)
+                    return
+            parent.prev = child.prev
+            self.abort_children(parent)
+            parent.join = None
+            parent.waiting = None
+            kind = "Map" if join.kind == "map" else "Parallel"
+            if join.kind == "map" and (join.tolerated_count is not None or join.tolerated_percentage is not None):
+                failure = Failure(ErrorName.EXCEED_TOLERATED_FAILURE_THRESHOLD.value,
+                                  "The specified tolerated failure threshold was exceeded")
+            self.container_failed(parent, state, kind, failure)
+            return
+        self.continue_join(parent, state)
+
+    def tolerated(self, join: Join) -> bool:
+        total = len(join.inputs)
+        if join.tolerated_count is not None and join.failed <= join.tolerated_count:
+            return True
+        return bool(join.tolerated_percentage is not None and total
+                    and join.failed * 100.0 / total <= join.tolerated_percentage)
+
+    def continue_join(self, parent: Frame, state: State) -> None:
+        join = parent.join
+        assert join is not None
+        if join.next_index < len(join.inputs):
+            self.start_child(parent, state)
+        elif not join.running:
+            self.join_finished(parent, state)
+
+    def join_finished(self, parent: Frame, state: State) -> None:
+        join = parent.join
+        assert join is not None
+        parent.join = None
+        parent.waiting = None
+        kind = "Map" if join.kind == "map" else "Parallel"
+        last = self.last_event_id
+        # AWS chains both the Succeeded and the Exited event to the last event of the children.
+        self.emit(parent, f"{kind}StateSucceeded", prev=last, move=False)
+        parent.prev = last
+        self.guarded(parent, lambda: self.finish_result(parent, state, join.results))
+
+    def container_failed(self, frame: Frame, state: State, kind: str, failure: Failure) -> None:
+        will_retry = any(error_matches(r.error_equals, failure.error) and
+                         frame.retry_attempts.get(i, 0) < r.max_attempts for i, r in enumerate(state.retry)
+                         if error_matches(r.error_equals, failure.error))
+        if not will_retry:
+            self.emit(frame, f"{kind}StateFailed")
+        self.state_failed(frame, failure)
+
+    def abort_children(self, parent: Frame) -> None:
+        join = parent.join
+        if join is None:
+            return
+        for child_id in list(join.running):
+            self.abort_frame(child_id)
+        join.running.clear()
+
+    def abort_frame(self, frame_id: str) -> None:
+        frame = self.snap.frames.pop(frame_id, None)
+        if frame is None:
+            return
+        frame.done = True
+        if frame.task_id:
+            self.snap.tasks.pop(frame.task_id, None)
+            self.commands.append(CancelTask(frame.task_id))
+        if frame.timer_id:
+            self.snap.timers.pop(frame.timer_id, None)
+            self.commands.append(CancelTimer(frame.timer_id))
+        if frame.join is not None:
+            for child_id in frame.join.running:
+                self.abort_frame(child_id)

@@ -1,0 +1,1 @@
+"""A local, in-memory engine for users' tests and ours."""

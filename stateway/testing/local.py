@@ -1,0 +1,250 @@
+"""Runs a state machine to its end in memory: the pure core plus local functions and a virtual clock.
+
+Timers (Wait states, retry back-off) fire at once by moving the virtual clock forward, so a Wait of
+a week costs nothing; task functions run for real, with their `TimeoutSeconds` enforced in real time.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from stateway.asl import interpreter, jsontext
+from stateway.asl.events import (
+    CancelTask,
+    CancelTimer,
+    CompleteExecution,
+    Event,
+    ExecutionInfo,
+    ScheduleTask,
+    StartTimer,
+    TaskFailed,
+    TaskStarted,
+    TaskSucceeded,
+    TaskTimedOut,
+    TimerFired,
+)
+from stateway.asl.model import StateMachine
+from stateway.asl.parse import parse_machine
+from stateway.workers import python as pyfunctions
+
+DEFAULT_REGION = "us-east-1"
+DEFAULT_ACCOUNT = "123456789012"
+
+
+class VirtualEnv:
+    """Env for the core: a clock the runner moves, real UUIDs and randomness."""
+
+    def __init__(self, now_ms: int) -> None:
+        self.now_ms = now_ms
+        self._random = random.Random()
+
+    def uuid4(self) -> str:
+        return str(uuid.uuid4())
+
+    def random(self) -> float:
+        return self._random.random()
+
+    def random_int(self, low: int, high: int) -> int:
+        return self._random.randint(low, high)
+
+
+@dataclass
+class ExecutionResult:
+    """The end of a local run, shaped like DescribeExecution plus GetExecutionHistory's events."""
+
+    execution_arn: str
+    state_machine_arn: str
+    name: str
+    status: str
+    input: str
+    start_date: datetime
+    stop_date: datetime
+    output: str | None = None
+    error: str | None = None
+    cause: str | None = None
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def output_value(self) -> Any:
+        return jsontext.loads(self.output) if self.output is not None else None
+
+    def describe(self) -> dict[str, Any]:
+        """DescribeExecution's response fields (timestamps as ISO-8601 text)."""
+        out: dict[str, Any] = {
+            "executionArn": self.execution_arn,
+            "stateMachineArn": self.state_machine_arn,
+            "name": self.name,
+            "status": self.status,
+            "startDate": self.start_date.isoformat(),
+            "stopDate": self.stop_date.isoformat(),
+            "input": self.input,
+            "inputDetails": {"included": True},
+        }
+        if self.output is not None:
+            out["output"] = self.output
+            out["outputDetails"] = {"included": True}
+        if self.error is not None:
+            out["error"] = self.error
+        if self.cause is not None:
+            out["cause"] = self.cause
+        return out
+
+
+class LocalRunner:
+    """Run definitions to completion with Lambda-style Python functions, keyed by function name."""
+
+    def __init__(self, functions: Mapping[str, pyfunctions.Handler] | None = None, *,
+                 region: str = DEFAULT_REGION, account: str = DEFAULT_ACCOUNT,
+                 role_arn: str | None = None, max_steps: int = 1_000_000) -> None:
+        self.functions = dict(functions or {})
+        self.region = region
+        self.account = account
+        self.role_arn = role_arn or f"arn:aws:iam::{account}:role/stateway-local"
+        self.max_steps = max_steps
+
+    def run(self, definition: dict[str, Any] | str | StateMachine, input: Any = None, *,
+            name: str | None = None, state_machine_name: str = "StateMachine",
+            input_text: str | None = None) -> ExecutionResult:
+        machine = definition if isinstance(definition, StateMachine) else parse_machine(definition)
+        name = name or str(uuid.uuid4())
+        if input_text is None:
+            input_text = jsontext.dumps({} if input is None else input)
+        sm_arn = f"arn:aws:states:{self.region}:{self.account}:stateMachine:{state_machine_name}"
+        exec_arn = f"arn:aws:states:{self.region}:{self.account}:execution:{state_machine_name}:{name}"
+        env = VirtualEnv(int(time.time() * 1000))
+        info = ExecutionInfo(exec_arn, name, sm_arn, state_machine_name, self.role_arn, input_text, env.now_ms)
+        start_date = datetime.now(UTC)
+        step = interpreter.start(machine, info, env)
+        snapshot = step.snapshot
+        events = list(step.events)
+        tasks: dict[str, ScheduleTask] = {}
+        timers: list[tuple[int, str]] = []
+        done: CompleteExecution | None = None
+
+        def absorb(commands: list[Any]) -> None:
+            nonlocal done
+            for command in commands:
+                if isinstance(command, ScheduleTask):
+                    tasks[command.task_id] = command
+                elif isinstance(command, StartTimer):
+                    heapq.heappush(timers, (command.due_ms, command.timer_id))
+                elif isinstance(command, CancelTask):
+                    tasks.pop(command.task_id, None)
+                elif isinstance(command, CancelTimer):
+                    timers[:] = [t for t in timers if t[1] != command.timer_id]
+                    heapq.heapify(timers)
+                elif isinstance(command, CompleteExecution):
+                    done = command
+
+        def feed(event: Event) -> None:
+            nonlocal snapshot
+            step = interpreter.advance(machine, snapshot, event, env)
+            snapshot = step.snapshot
+            events.extend(step.events)
+            absorb(step.commands)
+
+        absorb(step.commands)
+        steps = 0
+        while done is None and steps < self.max_steps:
+            steps += 1
+            if tasks:
+                task_id = next(iter(tasks))
+                command = tasks.pop(task_id)
+                for event in self._perform(command, env):
+                    if done is None:
+                        feed(event)
+            elif timers:
+                due, timer_id = heapq.heappop(timers)
+                env.now_ms = max(env.now_ms, due)
+                feed(TimerFired(timer_id))
+            else:
+                break  # waiting for something no local runner can answer (a task token, say)
+        return ExecutionResult(
+            execution_arn=exec_arn, state_machine_arn=sm_arn, name=name,
+            status=done.status if done else "RUNNING", input=input_text, start_date=start_date,
+            stop_date=datetime.now(UTC), output=done.output if done else None,
+            error=done.error if done else None, cause=done.cause if done else None,
+            events=[_with_datetime(e) for e in events],
+        )
+
+    def _perform(self, command: ScheduleTask, env: VirtualEnv) -> list[Event]:
+        """Run one task now; returns the events that report it (started, then the outcome)."""
+        started = TaskStarted(command.task_id)
+        if command.task_token is not None:
+            return [started]  # the answer must come from outside: nothing more happens locally
+        target, payload, wrap = self._target(command)
+        if target is None:
+            return [started, TaskFailed(command.task_id, "States.Runtime",
+                                        f"stateway cannot run the resource '{command.resource}' locally")]
+        handler = pyfunctions.lookup(self.functions, target)
+        if handler is None:
+            return [started, TaskFailed(command.task_id, "Lambda.ResourceNotFoundException",
+                                        f"Function not found: {target}")]
+        key = f"{command.frame_id}:{command.state_name}:{command.attempt}"
+        before = time.monotonic()
+        result = pyfunctions.invoke(handler, payload, pyfunctions.function_name_of(target),
+                                    timeout_seconds=command.timeout_seconds, idempotency_key=key)
+        env.now_ms += int((time.monotonic() - before) * 1000)
+        if result.timed_out:
+            return [started, TaskTimedOut(command.task_id)]
+        if not result.ok:
+            return [started, TaskFailed(command.task_id, result.error, result.cause)]
+        output = _invoke_response(result.output) if wrap else result.output
+        return [started, TaskSucceeded(command.task_id, output)]
+
+    def _target(self, command: ScheduleTask) -> tuple[str | None, Any, bool]:
+        if command.kind == "lambda":
+            return command.resource, command.input, False
+        if command.resource_type == "lambda" and command.service_resource.startswith("invoke"):
+            params = command.input if isinstance(command.input, dict) else {}
+            return str(params.get("FunctionName", "")), params.get("Payload"), True
+        return None, None, False
+
+
+def _invoke_response(payload: Any) -> Any:
+    """The result shape of the optimised `arn:aws:states:::lambda:invoke` integration."""
+    body = jsontext.dumps(payload)
+    request_id = str(uuid.uuid4())
+    now = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
+    return {
+        "ExecutedVersion": "$LATEST",
+        "Payload": payload,
+        "SdkHttpMetadata": {
+            "AllHttpHeaders": {
+                "X-Amz-Executed-Version": ["$LATEST"],
+                "x-amzn-Remapped-Content-Length": ["0"],
+                "Connection": ["keep-alive"],
+                "x-amzn-RequestId": [request_id],
+                "Content-Length": [str(len(body.encode()))],
+                "Date": [now],
+                "X-Amzn-Trace-Id": [f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}"],
+                "Content-Type": ["application/json"],
+            },
+            "HttpHeaders": {
+                "Connection": "keep-alive",
+                "Content-Length": str(len(body.encode())),
+                "Content-Type": "application/json",
+                "Date": now,
+                "X-Amz-Executed-Version": "$LATEST",
+                "x-amzn-Remapped-Content-Length": "0",
+                "x-amzn-RequestId": request_id,
+                "X-Amzn-Trace-Id": f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}",
+            },
+            "HttpStatusCode": 200,
+        },
+        "SdkResponseMetadata": {"RequestId": request_id},
+        "StatusCode": 200,
+    }
+
+
+def _with_datetime(event: dict[str, Any]) -> dict[str, Any]:
+    out = dict(event)
+    out["timestamp"] = datetime.fromtimestamp(event["timestamp"] / 1000, tz=UTC)
+    return out

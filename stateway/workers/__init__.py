@@ -1,0 +1,1 @@
+"""Task handlers: the code that does the work a Task state schedules."""

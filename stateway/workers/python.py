@@ -1,0 +1,157 @@
+"""Lambda-style Python task functions: loading `handler(event, context)` modules and invoking them."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import inspect
+import json
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from stateway.asl.errors import StatewayError
+
+Handler = Callable[[Any, Any], Any]
+
+
+class FunctionLoadError(StatewayError):
+    """A functions folder or module that cannot be loaded."""
+
+
+def load_functions_dir(directory: str | Path) -> dict[str, Handler]:
+    """Every `NAME.py` defining `handler(event, context)` in `directory`, keyed by NAME."""
+    folder = Path(directory)
+    if not folder.is_dir():
+        raise FunctionLoadError(f"functions directory not found: {folder}")
+    functions: dict[str, Handler] = {}
+    for path in sorted(folder.glob("*.py")):
+        if path.name.startswith("_"):
+            continue
+        module_name = f"stateway_functions_{path.stem}"
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        if spec is None or spec.loader is None:
+            raise FunctionLoadError(f"cannot load {path}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:  # a broken user module is reported, not raised as a traceback
+            raise FunctionLoadError(f"cannot load {path}: {type(exc).__name__}: {exc}") from exc
+        handler = getattr(module, "handler", None)
+        if callable(handler):
+            functions[path.stem] = handler
+    return functions
+
+
+def function_name_of(name_or_arn: str) -> str:
+    """`arn:aws:lambda:r:a:function:NAME[:qualifier]` or `NAME` → `NAME`."""
+    if name_or_arn.startswith("arn:"):
+        parts = name_or_arn.split(":")
+        return parts[6] if len(parts) > 6 else name_or_arn
+    return name_or_arn
+
+
+@dataclass
+class LambdaContext:
+    """The `context` argument Lambda passes to a handler, with an idempotency key added."""
+
+    function_name: str
+    aws_request_id: str
+    deadline_ms: int | None
+    idempotency_key: str = ""
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 128
+    invoked_function_arn: str = ""
+    log_group_name: str = ""
+    log_stream_name: str = ""
+
+    def get_remaining_time_in_millis(self) -> int:
+        if self.deadline_ms is None:
+            return 900_000
+        return max(0, self.deadline_ms - int(time.time() * 1000))
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """What one invocation produced: a JSON value, or an error name with Lambda's JSON cause."""
+
+    ok: bool
+    output: Any = None
+    error: str | None = None
+    cause: str | None = None
+    timed_out: bool = False
+    request_id: str = ""
+
+
+def invoke(handler: Handler, event: Any, function_name: str, *, timeout_seconds: float | None = None,
+           idempotency_key: str = "") -> Invocation:
+    """Call a handler the way Lambda does: JSON in, JSON out, an exception becomes an error value."""
+    request_id = str(uuid.uuid4())
+    deadline = int(time.time() * 1000 + timeout_seconds * 1000) if timeout_seconds else None
+    context = LambdaContext(function_name, request_id, deadline, idempotency_key)
+    payload = json.loads(json.dumps(event))  # the function gets its own copy, as over the wire
+    box: dict[str, Invocation] = {}
+
+    def call() -> None:
+        box["result"] = _call(handler, payload, context, request_id)
+
+    if timeout_seconds is None:
+        call()
+    else:
+        # A hung function must not hang the engine: its late result is simply never read.
+        worker = threading.Thread(target=call, name=f"fn-{function_name}", daemon=True)
+        worker.start()
+        worker.join(timeout_seconds)
+        if worker.is_alive():
+            return Invocation(ok=False, error="States.Timeout", timed_out=True, request_id=request_id)
+    return box["result"]
+
+
+def _call(handler: Handler, payload: Any, context: LambdaContext, request_id: str) -> Invocation:
+    try:
+        result = handler(payload, context)
+        if inspect.isawaitable(result):
+            result = asyncio.run(_await(result))
+        return Invocation(ok=True, output=_to_json(result), request_id=request_id)
+    except Exception as exc:  # every handler failure is a task failure, never an engine crash
+        return Invocation(ok=False, error=type(exc).__name__, cause=lambda_error_cause(exc, request_id),
+                          request_id=request_id)
+
+
+async def _await(awaitable: Any) -> Any:
+    return await awaitable
+
+
+def _to_json(result: Any) -> Any:
+    """Lambda sends bytes as they are and JSON-serialises anything else."""
+    if isinstance(result, bytes | bytearray):
+        text = bytes(result).decode("utf-8")
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return json.loads(json.dumps(result))
+
+
+def lambda_error_cause(exc: BaseException, request_id: str) -> str:
+    """Lambda's error payload: errorMessage, errorType, requestId and the handler's stack trace."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    # Drop our own invocation frames: the trace starts in the user's handler, as on Lambda.
+    frames = traceback.StackSummary.from_list([f for f in frames if f.filename != __file__])
+    return json.dumps({
+        "errorMessage": str(exc),
+        "errorType": type(exc).__name__,
+        "requestId": request_id,
+        "stackTrace": traceback.format_list(frames),
+    }, separators=(",", ":"))
+
+
+def lookup(functions: Mapping[str, Handler], name_or_arn: str) -> Handler | None:
+    return functions.get(function_name_of(name_or_arn))

@@ -1,0 +1,70 @@
+"""JSON text as Step Functions writes it, and strict parsing."""
+
+from __future__ import annotations
+
+import pytest
+
+from stateway.asl.jsontext import dumps, loads
+
+
+def test_compact_separators_and_key_order_kept() -> None:
+    assert dumps({"b": 1, "a": [1, 2, {"c": None}]}) == '{"b":1,"a":[1,2,{"c":null}]}'
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (0, "0"),
+        (0.0, "0.0"),  # recorded: input 0.0 stays "0.0" in history
+        (1.5, "1.5"),
+        (-1.49, "-1.49"),
+        (0.1, "0.1"),
+        (True, "true"),
+        (False, "false"),
+        (None, "null"),
+        ("text", '"text"'),
+        (10**20, "100000000000000000000"),
+    ],
+)
+def test_scalars(value: object, text: str) -> None:
+    assert dumps(value) == text
+
+
+def test_non_ascii_is_kept_as_is() -> None:
+    assert dumps({"emoji": "🆗", "é": "ü"}) == '{"emoji":"🆗","é":"ü"}'
+
+
+def test_slash_is_not_escaped_and_quotes_and_backslashes_are() -> None:
+    assert dumps("a/b") == '"a/b"'
+    assert dumps('say "hi" \\ now') == '"say \\"hi\\" \\\\ now"'
+
+
+def test_control_characters_use_short_escapes_or_upper_case_hex() -> None:
+    assert dumps("Line1\nLine2\tTabbed\r\b\f") == '"Line1\\nLine2\\tTabbed\\r\\b\\f"'
+    assert dumps("\x01\x1f") == '"\\u0001\\u001F"'
+    # A literal backslash followed by "u00" text is not an escape and keeps its case.
+    assert dumps("\\u001f") == '"\\\\u001f"'
+    assert loads(dumps("x\x1fy\\u001fz")) == "x\x1fy\\u001fz"
+
+
+def test_nan_and_infinity_are_refused() -> None:
+    for value in (float("nan"), float("inf"), float("-inf")):
+        with pytest.raises(ValueError):
+            dumps(value)
+    for text in ("NaN", "Infinity", "-Infinity", "[NaN]"):
+        with pytest.raises(ValueError):
+            loads(text)
+
+
+def test_loads_parses_json_and_round_trips() -> None:
+    value = {"a": [1, 2.5, "x", None, True], "b": {"c": "🆗"}}
+    assert loads(dumps(value)) == value
+    assert loads(b'{"a":1}') == {"a": 1}
+    assert loads("0.0") == 0.0 and isinstance(loads("0.0"), float)
+    assert loads('"text"') == "text"
+
+
+def test_loads_rejects_what_is_not_json() -> None:
+    for text in ("", "{", "{'a': 1}", "[1,]", "1 2"):
+        with pytest.raises(ValueError):
+            loads(text)

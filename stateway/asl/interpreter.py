@@ -439,7 +439,8 @@ class _Run:
         if is_set(state.seconds):
             return self.now + int(state.seconds) * 1000
         if is_set(state.timestamp):
-            return parse_timestamp(state.timestamp)
+            due = parse_timestamp(state.timestamp)
+            return due if due is not None else self.now
         ctx = self.context(frame)
         if state.seconds_path:
             try:

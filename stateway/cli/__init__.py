@@ -1,0 +1,1 @@
+"""The `stateway` command line."""

@@ -54,6 +54,8 @@ def load_definition(text: str) -> dict[str, Any]:
         raise DefinitionError([_yaml_problem(text, error)]) from None
     except yaml.YAMLError:
         raise DefinitionError([json_problem]) from None
+    if isinstance(value, list):
+        raise DefinitionError([Problem(SCHEMA_VALIDATION_FAILED, NOT_AN_OBJECT, NO_LOCATION)])
     if not isinstance(value, dict):
         # A bare YAML scalar such as "not a definition" was meant as neither: report it as AWS does.
         raise DefinitionError([json_problem])

@@ -54,7 +54,7 @@ _COMMON: Final = ("Type", "Comment", "QueryLanguage")
 _TRANSITION: Final = ("Next", "End")
 _IO: Final = ("InputPath", "OutputPath")
 _RESULT: Final = ("Parameters", "Arguments", "ResultPath", "ResultSelector", "Output", "Assign")
-_ERROR_HANDLING: Final = ("Retry", "Catch")
+_ERROR_HANDLING: Final = ("Catch", "Retry")
 
 # Every field each state type accepts, whatever its query language.
 STATE_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
@@ -113,6 +113,12 @@ STATE_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
         "Assign",
         *_ERROR_HANDLING,
     ),
+}
+
+# One order for all fields, so problems about several fields come out in a stable order.
+_FIELD_ORDER: Final[Mapping[str, int]] = {
+    field: index
+    for index, field in enumerate(dict.fromkeys(f for fields in STATE_FIELDS.values() for f in fields))
 }
 
 # Fields a state may carry only under one query language (Assign is allowed under both).
@@ -181,7 +187,6 @@ LABEL_INVALID_CHARACTERS: Final = frozenset(
     + "".join(chr(c) for c in range(0x7F, 0xA0))
 )
 
-_RFC3339: Final = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 _INTRINSIC_CALL: Final = re.compile(r"^States\.[A-Za-z0-9]+\(.*\)$", re.DOTALL)
 
 
@@ -459,9 +464,10 @@ class _Validator:
 
     def unsupported_fields(self, raw: Mapping[str, Any], allowed: Iterable[str], location: str) -> None:
         allowed_set = set(allowed)
-        for field in raw:
-            if field not in allowed_set:
-                self.fail(_unsupported(str(field)), location)
+        unsupported = [field for field in raw if field not in allowed_set]
+        # AWS reports them in its schema's field order, not the order they were written in.
+        for field in sorted(unsupported, key=lambda f: _FIELD_ORDER.get(f, len(_FIELD_ORDER))):
+            self.fail(_unsupported(str(field)), location)
 
     def required_fields(self, raw: Mapping[str, Any], required: Iterable[str], location: str) -> None:
         missing = [field for field in required if field not in raw]
@@ -943,6 +949,8 @@ def _check_pass(v: _Validator, raw: Mapping[str, Any], location: str, language: 
 
 
 def _check_wait(v: _Validator, raw: Mapping[str, Any], location: str, language: str) -> None:
+    from stateway.asl.choice import parse_timestamp  # one timestamp grammar for Wait and Choice
+
     fields = ("Seconds", "Timestamp", "SecondsPath", "TimestampPath")
     present = [field for field in fields if field in raw]
     if len(present) != 1:
@@ -955,7 +963,7 @@ def _check_wait(v: _Validator, raw: Mapping[str, Any], location: str, language: 
         if (
             not (language == JSONATA and _is_jsonata(value))
             and v.string(value, timestamp_location)
-            and not _RFC3339.match(value)
+            and parse_timestamp(value) is None
         ):
             v.fail("The value for the field 'Timestamp' must be a valid timestamp", timestamp_location)
 

@@ -1,0 +1,160 @@
+"""Definition text → dict: JSON, YAML, and AWS's INVALID_JSON_DESCRIPTION wording for text that is neither."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from stateway.asl.errors import DefinitionError, Problem
+from stateway.asl.loader import load_definition
+from stateway.asl.validate import diagnostics
+
+PASS_MACHINE = {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}
+
+
+def problems_of(text: str) -> list[Problem]:
+    with pytest.raises(DefinitionError) as caught:
+        load_definition(text)
+    return caught.value.problems
+
+
+def test_json_text_loads_as_a_dict() -> None:
+    assert load_definition(json.dumps(PASS_MACHINE)) == PASS_MACHINE
+
+
+def test_yaml_text_loads_as_a_dict() -> None:
+    text = "StartAt: A\nStates:\n  A:\n    Type: Pass\n    End: true\n"
+    assert load_definition(text) == PASS_MACHINE
+
+
+def test_yaml_timestamps_stay_strings() -> None:
+    text = "StartAt: W\nStates:\n  W:\n    Type: Wait\n    Timestamp: 2016-03-14T01:59:00Z\n    End: true\n"
+    assert load_definition(text)["States"]["W"]["Timestamp"] == "2016-03-14T01:59:00Z"
+
+
+def test_not_a_definition_is_reported_as_aws_records_it() -> None:
+    # Recorded by ValidateStateMachineDefinition for the text "not a definition".
+    assert diagnostics(problems_of("not a definition")) == [
+        {
+            "severity": "ERROR",
+            "code": "INVALID_JSON_DESCRIPTION",
+            "message": "Unrecognized token 'not': was expecting (JSON String, Number, Array, Object or token "
+            "'null', 'true' or 'false')\n at [Source: (String)\"not a definition\"; line: 1, column: 4]",
+            "location": '[Source: (String)"not a definition"; line: 1, column: 4]',
+        }
+    ]
+
+
+def test_not_a_definition_in_a_create_state_machine_error() -> None:
+    with pytest.raises(DefinitionError) as caught:
+        load_definition("not a definition")
+    assert caught.value.message == (
+        "Invalid State Machine Definition: 'INVALID_JSON_DESCRIPTION: Unrecognized token 'not': was expecting "
+        "(JSON String, Number, Array, Object or token 'null', 'true' or 'false') "
+        'at [Source: (String)"not a definition"; line: 1, column: 4]\''
+    )
+
+
+@pytest.mark.parametrize("text", [" ", "", "\n\t"])
+def test_blank_text_is_not_a_json_object(text: str) -> None:
+    # Recorded for " ": no location.
+    assert diagnostics(problems_of(text)) == [
+        {
+            "severity": "ERROR",
+            "code": "SCHEMA_VALIDATION_FAILED",
+            "message": "Definition must be a valid JSON object",
+        }
+    ]
+
+
+@pytest.mark.parametrize("text", ["[]", "42", '"text"', "null", "- a\n- b\n"])
+def test_json_or_yaml_that_is_not_an_object_is_refused(text: str) -> None:
+    (problem,) = problems_of(text)
+    assert (problem.code, problem.message) == (
+        "SCHEMA_VALIDATION_FAILED",
+        "Definition must be a valid JSON object",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "column"),
+    [
+        (
+            "{'a': 1}",
+            "Unexpected character (''' (code 39)): was expecting double-quote to start field name",
+            3,
+        ),
+        (
+            '{"a" 1}',
+            "Unexpected character ('1' (code 49)): was expecting a colon to separate field name and value",
+            7,
+        ),
+        (
+            '{"a": 1 "b": 2}',
+            "Unexpected character ('\"' (code 34)): was expecting comma to separate Object entries",
+            10,
+        ),
+        (
+            '{"a": [1 2]}',
+            "Unexpected character ('2' (code 50)): was expecting comma to separate Array entries",
+            11,
+        ),
+        (
+            '{"a": }',
+            "Unexpected character ('}' (code 125)): expected a valid value (JSON String, Number, Array, "
+            "Object or token 'null', 'true' or 'false')",
+            8,
+        ),
+        (
+            '{"a": tru}',
+            "Unrecognized token 'tru': was expecting (JSON String, Number, Array, Object or token "
+            "'null', 'true' or 'false')",
+            10,
+        ),
+        ('{"a": "\\q"}', "Unrecognized character escape 'q' (code 113)", 10),
+        (
+            '{"a": NaN}',
+            "Non-standard token 'NaN': enable `JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS` to allow",
+            10,
+        ),
+        ("{} x", "Unexpected character ('x' (code 120)): was expecting end of input", 5),
+    ],
+)
+def test_jackson_style_messages_with_line_and_column(text: str, message: str, column: int) -> None:
+    (problem,) = problems_of(text)
+    assert problem.code == "INVALID_JSON_DESCRIPTION"
+    assert problem.message == message
+    assert problem.location == f'[Source: (String)"{text}"; line: 1, column: {column}]'
+
+
+def test_unterminated_input_points_at_the_end() -> None:
+    text = '{"StartAt": "A",\n "States": {'
+    (problem,) = problems_of(text)
+    assert problem.message.startswith("Unexpected end-of-input: expected close marker for Object")
+    assert problem.location.endswith("line: 2, column: 13]")
+
+
+def test_unterminated_string() -> None:
+    (problem,) = problems_of('{"a": "x')
+    assert problem.message == "Unexpected end-of-input: was expecting closing quote for a string value"
+
+
+def test_line_and_column_count_from_the_offending_line() -> None:
+    text = '{\n  "StartAt": "A",\n  "States" {}\n}'
+    (problem,) = problems_of(text)
+    assert problem.location.endswith("line: 3, column: 13]")
+
+
+def test_long_sources_are_truncated_as_jackson_does() -> None:
+    text = "{" + " " * 600 + "x}"
+    (problem,) = problems_of(text)
+    assert "[truncated 103 chars]" in problem.location
+    assert problem.location.endswith("line: 1, column: 603]")
+
+
+def test_broken_yaml_reports_yaml_position() -> None:
+    (problem,) = problems_of("StartAt: A\nStates: [\n")
+    assert problem.code == "INVALID_JSON_DESCRIPTION"
+    assert problem.message.startswith("Invalid YAML:")
+    assert "line: 3" in problem.location

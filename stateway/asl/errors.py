@@ -44,7 +44,7 @@ class FailureError(StatewayError):
 
     def __init__(self, error: str, cause: str | None = None) -> None:
         super().__init__(f"{error}: {cause}" if cause else error)
-        self.failure = Failure(error, cause)
+        self.failure = Failure(str(error), cause)  # a StrEnum name becomes its plain text
 
 
 @dataclass(frozen=True, slots=True)

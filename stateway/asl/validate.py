@@ -904,7 +904,7 @@ _FIELD_CHECKS: Final[Mapping[str, _Check]] = {
 
 def _check_task(v: _Validator, raw: Mapping[str, Any], location: str, language: str) -> None:
     resource = raw.get("Resource")
-    if "Resource" in raw and v.string(resource, _at(location, "Resource")):
+    if "Resource" in raw and v.string(resource, _at(location, "Resource")) and isinstance(resource, str):
         _check_express_resource(v, resource, _at(location, "Resource"))
     timeout = _seconds(v, raw, location, language, "TimeoutSeconds")
     heartbeat = _seconds(v, raw, location, language, "HeartbeatSeconds")

@@ -943,11 +943,6 @@ def _check_express_resource(v: _Validator, resource: str, location: str) -> None
         v.fail(EXPRESS_CALLBACK_MESSAGE, location)
 
 
-def _check_pass(v: _Validator, raw: Mapping[str, Any], location: str, language: str) -> None:
-    # Result is any JSON value; nothing to check beyond the field tables.
-    return
-
-
 def _check_wait(v: _Validator, raw: Mapping[str, Any], location: str, language: str) -> None:
     from stateway.asl.choice import parse_timestamp  # one timestamp grammar for Wait and Choice
 
@@ -1032,7 +1027,6 @@ def _check_map(v: _Validator, raw: Mapping[str, Any], location: str, language: s
 
 _TYPE_CHECKS: Final[Mapping[str, _Check]] = {
     "Task": _check_task,
-    "Pass": _check_pass,
     "Wait": _check_wait,
     "Fail": _check_fail,
     "Choice": _check_choice,

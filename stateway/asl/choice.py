@@ -10,7 +10,7 @@ from fractions import Fraction
 from typing import Any
 
 from stateway.asl.errors import DefinitionError, ErrorName, FailureError, Problem
-from stateway.asl.paths import PathNotFound, evaluate_path
+from stateway.asl.paths import PathNotFound, evaluate_path, is_valid_path
 
 SCHEMA_VALIDATION_FAILED = "SCHEMA_VALIDATION_FAILED"
 
@@ -231,8 +231,8 @@ def _problem(message: str, location: str) -> Problem:
 
 
 def _is_path(value: Any) -> bool:
-    # Reference paths, context paths ($$…) and variable paths ($name…) all start with "$".
-    return isinstance(value, str) and value.startswith("$")
+    # Input paths ($…), context paths ($$…) and variable paths ($name…) are all allowed here.
+    return isinstance(value, str) and is_valid_path(value)
 
 
 class _Parser:
@@ -338,7 +338,8 @@ class _Parser:
         if not value:
             self.fail("Value cannot be empty", location)
             return None
-        rules = [self.expression(item, f"{location}/{i}", nested) for i, item in enumerate(value)]
+        # AWS writes array positions in brackets: /States/C/Choices[0]/And[1]
+        rules = [self.expression(item, f"{location}[{i}]", nested) for i, item in enumerate(value)]
         if any(rule is None for rule in rules):
             return None
         return (And if operator == "And" else Or)(tuple(r for r in rules if r is not None))
@@ -384,7 +385,7 @@ class _Parser:
 
 
 def parse_choice_rule(raw: dict[str, Any], location: str, *, query_language: str | None = None) -> ChoiceRule:
-    """Parse one top-level entry of `Choices` found at `location` (e.g. "/States/MyChoice/Choices/0").
+    """Parse one top-level entry of `Choices` found at `location` (e.g. "/States/MyChoice/Choices[0]").
 
     Raises DefinitionError listing every problem, in AWS's SCHEMA_VALIDATION_FAILED words. When the
     state's effective `query_language` ("JSONPath" or "JSONata") is given, a rule of the other

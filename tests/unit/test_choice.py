@@ -22,7 +22,7 @@ from stateway.asl.choice import (
 )
 from stateway.asl.errors import DefinitionError, FailureError
 
-LOCATION = "/States/Check/Choices/0"
+LOCATION = "/States/Check/Choices[0]"
 
 
 def rule(**fields: Any) -> ChoiceRule:
@@ -111,6 +111,7 @@ def test_nested_rule_must_not_carry_next() -> None:
         ),
         ({"StringEquals": "a", "Next": "N"}, "These fields are required: [Variable]", ""),
         ({"Variable": "x", "IsNull": True, "Next": "N"}, "must be a valid JSONPath", "/Variable"),
+        ({"Variable": "$.a[", "IsNull": True, "Next": "N"}, "must be a valid JSONPath", "/Variable"),
         ({"Variable": "$.x", "StringEquals": 1, "Next": "N"}, "must be a STRING", "/StringEquals"),
         ({"Variable": "$.x", "NumericEquals": "1", "Next": "N"}, "must be a NUMBER", "/NumericEquals"),
         ({"Variable": "$.x", "NumericEquals": True, "Next": "N"}, "must be a NUMBER", "/NumericEquals"),
@@ -155,7 +156,7 @@ def test_malformed_rules_are_refused_in_aws_words(raw: dict[str, Any], message: 
 
 def test_nested_problems_point_at_the_nested_rule() -> None:
     found = problems({"And": [{"Variable": "$.a", "IsNull": True}, {"Variable": "$.b"}], "Next": "N"})
-    assert [location for _, _, location in found] == [f"{LOCATION}/And/1"]
+    assert [location for _, _, location in found] == [f"{LOCATION}/And[1]"]
 
 
 def test_query_language_mismatch_is_refused() -> None:
@@ -521,7 +522,7 @@ def test_corpus_choice_takes_the_recorded_branch(case: dict[str, Any]) -> None:
     definition, data = case["definition"], case["input"]
     name = definition["StartAt"]
     state = definition["States"][name]
-    rules = [parse_choice_rule(raw, f"/States/{name}/Choices/{i}") for i, raw in enumerate(state["Choices"])]
+    rules = [parse_choice_rule(raw, f"/States/{name}/Choices[{i}]") for i, raw in enumerate(state["Choices"])]
     context = {"Execution": {"Input": data}, "State": {"Name": name}}
     chosen = select_choice(rules, data, context)
     taken = chosen.next if chosen else state.get("Default")

@@ -602,6 +602,8 @@ class Matcher:
             if left is not _NOT_JSON and right is not _NOT_JSON and (left, right) != (expected, actual):
                 # Both JSON texts: compare what they say, not how they are spaced.
                 return self.diff(left, right, path)
+        if isinstance(actual, str):
+            return Mismatch(path, _string_difference(expected, actual), "wrong value")
         return Mismatch(path, f"expected {_short(expected)}, got {_short(actual)}", "wrong value")
 
     def matches_text(self, expected: str, actual: str) -> bool:
@@ -624,6 +626,22 @@ class Matcher:
             return None
         parts.append(re.escape(expected[last:]))
         return re.compile("".join(parts), re.DOTALL)
+
+
+def _string_difference(expected: str, actual: str, context: int = 60) -> str:
+    """Where two long strings part ways, with a little context, so the reason shows the difference."""
+    if len(expected) <= 2 * context and len(actual) <= 2 * context:
+        return f"expected {expected!r}, got {actual!r}"
+    i = next(
+        (k for k, (a, b) in enumerate(zip(expected, actual, strict=False)) if a != b),
+        min(len(expected), len(actual)),
+    )
+    start = max(0, i - context // 2)
+    lead = "…" if start else ""
+    return (
+        f"strings differ at character {i}: expected {lead}{expected[start : i + context]!r},"
+        f" got {lead}{actual[start : i + context]!r}"
+    )
 
 
 def _is_uuid_name(text: str) -> bool:

@@ -1,0 +1,55 @@
+"""Runs one corpus case on the local engine and judges the result against the recording."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import traceback
+from typing import Any
+
+from .compare import ActualRun, CaseResult, compare_case
+from .corpus import Case, UnboundPlaceholder, bind, forget_handler_source
+
+
+class EngineUnavailable(Exception):
+    """`stateway.testing.local.LocalRunner` cannot be imported (yet)."""
+
+
+def local_runner_class() -> Any:
+    try:
+        from stateway.testing.local import LocalRunner
+    except ImportError as exc:  # the engine is written in parallel with this runner
+        raise EngineUnavailable(f"stateway.testing.local.LocalRunner is not importable: {exc}") from exc
+    return LocalRunner
+
+
+def run_case(case: Case) -> CaseResult:
+    """Bind, run and compare one case; engine exceptions become failed verdicts with the crash site."""
+    try:
+        bound = bind(case)
+    except UnboundPlaceholder as exc:
+        return CaseResult.failed_all(case.id, f"cannot bind: {exc}", "unbindable placeholder")
+    runner_class = local_runner_class()
+    forget_handler_source()
+    try:
+        runner = runner_class(functions=bound.functions_by_name)
+        kwargs: dict[str, Any] = {"name": bound.execution_name}
+        if "input_text" in inspect.signature(runner.run).parameters:
+            # The recording tests started executions with `json.dumps(input)`; AWS echoes that text
+            # (spacing included) wherever the input passes through untouched.
+            kwargs["input_text"] = json.dumps(bound.input)
+        result = runner.run(bound.definition, bound.input, **kwargs)
+        actual = ActualRun.from_result(result)
+    except Exception as exc:  # noqa: BLE001 - any engine crash is a verdict, not a runner failure
+        return CaseResult.failed_all(
+            case.id, f"engine raised {_crash_site(exc)}", f"crash: {type(exc).__name__}"
+        )
+    return compare_case(case, actual, bound.values)
+
+
+def _crash_site(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [f for f in frames if "/stateway/" in f.filename] or frames
+    where = f" at {ours[-1].filename.split('/stateway/')[-1]}:{ours[-1].lineno}" if ours else ""
+    message = str(exc).splitlines()[0][:200] if str(exc) else ""
+    return f"{type(exc).__name__}: {message}{where}"

@@ -864,6 +864,16 @@ def _check_reference_path(field: str) -> _Check:
     return check
 
 
+def _check_path_or_intrinsic(field: str) -> _Check:
+    """ErrorPath and CausePath take a reference path or an intrinsic call such as States.Format."""
+
+    def check(v: _Validator, raw: Mapping[str, Any], location: str, language: str) -> None:
+        if not _is_intrinsic_call(raw[field]):
+            v.path(raw[field], _at(location, field), field, reference=True)
+
+    return check
+
+
 def _check_retry(v: _Validator, raw: Mapping[str, Any], location: str, language: str) -> None:
     v.rules(raw["Retry"], _at(location, "Retry"), language, RETRIER_FIELDS, ("ErrorEquals",), v.retrier)
 
@@ -893,8 +903,8 @@ _FIELD_CHECKS: Final[Mapping[str, _Check]] = {
     "MaxConcurrencyPath": _check_reference_path("MaxConcurrencyPath"),
     "ToleratedFailurePercentagePath": _check_reference_path("ToleratedFailurePercentagePath"),
     "ToleratedFailureCountPath": _check_reference_path("ToleratedFailureCountPath"),
-    "ErrorPath": _check_reference_path("ErrorPath"),
-    "CausePath": _check_reference_path("CausePath"),
+    "ErrorPath": _check_path_or_intrinsic("ErrorPath"),
+    "CausePath": _check_path_or_intrinsic("CausePath"),
 }
 
 # ---------------------------------------------------------------------------------------------------

@@ -157,7 +157,7 @@ class LocalRunner:
             if tasks:
                 task_id = next(iter(tasks))
                 command = tasks.pop(task_id)
-                for event in self._perform(command, env):
+                for event in self._perform(command, env, exec_arn):
                     if done is None:
                         feed(event)
             elif timers:
@@ -174,7 +174,7 @@ class LocalRunner:
             events=[_with_datetime(e) for e in events],
         )
 
-    def _perform(self, command: ScheduleTask, env: VirtualEnv) -> list[Event]:
+    def _perform(self, command: ScheduleTask, env: VirtualEnv, snapshot_name: str) -> list[Event]:
         """Run one task now; returns the events that report it (started, then the outcome)."""
         started = TaskStarted(command.task_id)
         if command.task_token is not None:
@@ -187,7 +187,8 @@ class LocalRunner:
         if handler is None:
             return [started, TaskFailed(command.task_id, "Lambda.ResourceNotFoundException",
                                         f"Function not found: {target}")]
-        key = f"{command.frame_id}:{command.state_name}:{command.attempt}"
+        # (execution, state, attempt): the same work retried after a crash gets the same key.
+        key = f"{snapshot_name}:{command.frame_id}:{command.state_name}:{command.attempt}"
         before = time.monotonic()
         result = pyfunctions.invoke(handler, payload, pyfunctions.function_name_of(target),
                                     timeout_seconds=command.timeout_seconds, idempotency_key=key)

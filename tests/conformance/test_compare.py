@@ -326,6 +326,11 @@ def test_wildcards_json_text_and_strict_scalars() -> None:
     assert m.diff(1, True) is not None
     assert m.diff("42", 42) is not None
     assert m.diff("$x < 3 and $y > 2", "$x < 3 and $y > 2") is None
+    assert (
+        m.diff({"Date": "date", "RequestId": "RequestId"}, {"Date": "Tue, 01 Oct 2024", "RequestId": ["x"]})
+        is None
+    )
+    assert m.diff({"Date": "Tuesday"}, {"Date": "Wednesday"}) is not None
     found = m.diff({"a": {"b": [1, {"c": "x"}]}}, {"a": {"b": [1, {"c": "y"}]}}, "$")
     assert found is not None and found.path == "$.a.b[1].c"
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -875,7 +874,3 @@ def _diff_segment(
             Mismatch("type", f"unexpected {extra.get('type')} among branch events", "extra event"),
         )
     return None
-
-
-def summarise_types(events: Iterable[Mapping[str, Any]]) -> Counter[str]:
-    return Counter(str(e.get("type")) for e in events)

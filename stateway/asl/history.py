@@ -41,7 +41,7 @@ def task_family(ref: ResourceRef) -> str:
 
 
 def task_scheduled_details(ref: ResourceRef, task_input: Any, timeout: int | None, heartbeat: int | None,
-                           credentials: Any) -> dict[str, Any]:
+                           credentials: Any, region: str) -> dict[str, Any]:
     if ref.kind in ("lambda", "activity"):
         details: dict[str, Any] = {
             "resource": ref.arn,
@@ -52,7 +52,7 @@ def task_scheduled_details(ref: ResourceRef, task_input: Any, timeout: int | Non
         details = {
             "resourceType": ref.resource_type,
             "resource": ref.resource,
-            "region": ref.region,
+            "region": region,
             "parameters": jsontext.dumps(task_input),
         }
     if timeout is not None:

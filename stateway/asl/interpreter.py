@@ -40,6 +40,8 @@ from stateway.asl.retry import error_matches, retry_delay_ms
 from stateway.asl.timestamps import format_timestamp, parse_timestamp
 
 RUNNING = "RUNNING"
+# Step Functions' payload quota (256 KiB); the shell may set `payload_limit_bytes` on its Env.
+DEFAULT_PAYLOAD_LIMIT_BYTES = 262_144
 
 
 @dataclass(slots=True)
@@ -57,6 +59,8 @@ class Join:
     tolerated_count: int | None = None
     tolerated_percentage: float | None = None
     map_pointer: int = 0  # previousEventId for the next MapIterationStarted
+    source: Any = None  # the Map state's effective input, which ItemSelector reads
+    distributed: bool = False
 
 
 @dataclass(slots=True)
@@ -82,6 +86,7 @@ class Frame:
     variables: dict[str, Any] = field(default_factory=dict)
     prev: int = 0  # previousEventId for this frame's next event
     done: bool = False
+    silent: bool = False  # a distributed Map's iteration: its events are not in this history
 
 
 @dataclass(slots=True)
@@ -134,6 +139,8 @@ class _Run:
 
     def emit(self, frame: Frame | None, event_type: str, details: dict[str, Any] | None = None,
              *, prev: int | None = None, move: bool = True) -> int:
+        if frame is not None and frame.silent:
+            return frame.prev  # inside a Map Run: its events belong to child executions, not here
         event_id = self.snap.next_event_id
         self.snap.next_event_id += 1
         previous = prev if prev is not None else (frame.prev if frame is not None else 0)
@@ -141,6 +148,11 @@ class _Run:
         if frame is not None and move:
             frame.prev = event_id
         return event_id
+
+    @property
+    def region(self) -> str:
+        parts = self.snap.execution.execution_arn.split(":")
+        return parts[3] if len(parts) > 3 else ""
 
     @property
     def last_event_id(self) -> int:
@@ -173,9 +185,10 @@ class _Run:
             "State": {
                 "EnteredTime": format_timestamp(frame.entered_time_ms),
                 "Name": frame.state,
-                "RetryCount": frame.retry_count,
             },
         }
+        if frame.state is not None and self.current(frame).type is StateType.TASK:
+            ctx["State"]["RetryCount"] = frame.retry_count
         if task_token is not None:
             ctx["Task"] = {"Token": task_token}
         if item is not None:
@@ -262,8 +275,7 @@ class _Run:
         if frame_id is None:
             return
         if frame_id == "":
-            self.finish_execution("TIMED_OUT", None, ErrorName.TIMEOUT.value, None, "ExecutionTimedOut",
-                                  {"error": ErrorName.TIMEOUT.value})
+            self.finish_execution("TIMED_OUT", None, None, None, "ExecutionTimedOut", {})
             return
         frame = self.snap.frames.get(frame_id)
         if frame is None or frame.timer_id != timer_id:
@@ -293,11 +305,19 @@ class _Run:
             "name": name,
         })
 
+    def too_large(self, value: Any) -> bool:
+        limit = getattr(self.env, "payload_limit_bytes", DEFAULT_PAYLOAD_LIMIT_BYTES)
+        return len(jsontext.dumps(value).encode("utf-8")) > limit
+
     def exit_state(self, frame: Frame, state: State, output: Any, next_name: str | None = None,
                    assigned: dict[str, Any] | None = None) -> None:
+        if self.too_large(output):
+            # An oversized state output cannot be recorded or passed on; no Catch can handle it.
+            self.frame_failed(frame, Failure(ErrorName.DATA_LIMIT_EXCEEDED.value, _limit_cause(state.name)))
+            return
         details: dict[str, Any] = {"name": state.name, "output": jsontext.dumps(output),
                                    "outputDetails": {"truncated": False}}
-        if assigned is not None:
+        if assigned:
             details = {"assignedVariables": {k: jsontext.dumps(v) for k, v in assigned.items()},
                        "assignedVariablesDetails": {"truncated": False}, **details}
             frame.variables.update(assigned)
@@ -451,10 +471,10 @@ class _Run:
             if isinstance(value, bool) or not isinstance(value, int | float) or (
                     isinstance(value, float) and not value.is_integer()):
                 raise FailureError(ErrorName.RUNTIME.value, "The SecondsPath parameter cannot be parsed as a "
-                                   f"long value: {state.seconds_path} == {jsontext.dumps(value)}")
+                                   f"long value: {state.seconds_path} == {_shown(value)}")
             if value < 0:
                 raise FailureError(ErrorName.RUNTIME.value, "The SecondsPath parameter references a negative "
-                                   f"value: {state.seconds_path} == {jsontext.dumps(value)}")
+                                   f"value: {state.seconds_path} == {_shown(value)}")
             return self.now + int(value) * 1000
         if state.timestamp_path:
             try:
@@ -465,7 +485,7 @@ class _Run:
             if due is None:
                 raise FailureError(ErrorName.RUNTIME.value, "The TimestampPath parameter does not reference a "
                                    "valid ISO-8601 extended offset date-time format string: "
-                                   f"{state.timestamp_path} == {jsontext.dumps(value)}")
+                                   f"{state.timestamp_path} == {_shown(value)}")
             return due
         return self.now
 
@@ -490,8 +510,8 @@ class _Run:
         frame.task_resource = ref
         self.snap.tasks[task_id] = frame.id
         family = history.task_family(ref)
-        self.emit(frame, f"{family}Scheduled",
-                  history.task_scheduled_details(ref, effective, timeout, heartbeat, credentials))
+        self.emit(frame, f"{family}Scheduled", history.task_scheduled_details(
+            ref, effective, timeout, heartbeat, credentials, self.region))
         self.commands.append(ScheduleTask(
             task_id=task_id, frame_id=frame.id, state_name=state.name, resource=state.resource,
             kind=ref.kind, resource_type=ref.resource_type, service_resource=ref.resource,
@@ -519,6 +539,10 @@ class _Run:
         ref = frame.task_resource
         assert ref is not None
         family = history.task_family(ref)
+        if self.too_large(output):
+            label = ref.arn if ref.kind != "service" else ref.resource_type
+            self.on_task_failed(frame, Failure(ErrorName.DATA_LIMIT_EXCEEDED.value, _limit_cause(label)), "Failed")
+            return
         self.emit(frame, f"{family}Succeeded", history.task_result_details(ref, "output", output))
         self.guarded(frame, lambda: self.finish_result(frame, state, output))
 
@@ -534,12 +558,10 @@ class _Run:
     def state_failed(self, frame: Frame, failure: Failure) -> None:
         """Retry, then Catch, then fail the frame: AWS's order of error handling."""
         state = self.current(frame)
-        for index, retrier in enumerate(state.retry):
-            if not error_matches(retrier.error_equals, failure.error):
-                continue
+        index = self.retrier_for(frame, state, failure)
+        if index is not None:
+            retrier = state.retry[index]
             attempts = frame.retry_attempts.get(index, 0)
-            if attempts >= retrier.max_attempts:
-                break  # the first matching retrier decides; an exhausted one goes on to Catch
             frame.retry_attempts[index] = attempts + 1
             frame.retry_count += 1
             delay = retry_delay_ms(retrier.interval_seconds, retrier.backoff_rate, attempts,
@@ -558,6 +580,14 @@ class _Run:
             self.guarded_catch(frame, state, catcher, error_output)
             return
         self.frame_failed(frame, failure)
+
+    def retrier_for(self, frame: Frame, state: State, failure: Failure) -> int | None:
+        """The retrier that will retry `failure`, if any: the first matching one decides, and an
+        exhausted one sends the error on to Catch rather than to a later retrier."""
+        for index, retrier in enumerate(state.retry):
+            if error_matches(retrier.error_equals, failure.error):
+                return index if frame.retry_attempts.get(index, 0) < retrier.max_attempts else None
+        return None
 
     def guarded_catch(self, frame: Frame, state: State, catcher: Any, error_output: dict[str, Any]) -> None:
         try:
@@ -623,12 +653,17 @@ class _Run:
     def run_map(self, frame: Frame, state: State) -> None:
         effective = self.input_path(frame, state)
         ctx = self.context(frame)
+        if is_set(state.item_reader) and state.item_reader is not None:
+            raise FailureError(ErrorName.ITEM_READER_FAILED.value,
+                               "Reading items from an ItemReader resource is not supported by this engine.")
         items_path = state.items_path if is_set(state.items_path) else "$"
         items = apply_input_path(items_path, effective, ctx, frame.variables, "ItemsPath")
         if not isinstance(items, list):
             raise paths.items_path_not_array_failure(items_path)
         max_concurrency = self.integer_field(frame, state.max_concurrency, state.max_concurrency_path,
                                              "MaxConcurrencyPath", effective) or 0
+        # AWS records MapStateStarted after MaxConcurrency but before the tolerance settings.
+        started = self.emit(frame, "MapStateStarted", {"length": len(items)})
         count = self.integer_field(frame, state.tolerated_failure_count, state.tolerated_failure_count_path,
                                    "ToleratedFailureCountPath", effective)
         percentage = self.float_field(frame, state.tolerated_failure_percentage,
@@ -638,18 +673,14 @@ class _Run:
             raise FailureError(ErrorName.RUNTIME.value, "ToleratedFailureCount cannot be negative.")
         if percentage is not None and not 0 <= percentage <= 100:
             raise FailureError(ErrorName.RUNTIME.value, "ToleratedFailurePercentage must be between 0 and 100.")
-        inputs = []
-        for index, item in enumerate(items):
-            if is_set(state.item_selector):
-                inputs.append(self.template(frame, state.item_selector, effective, "ItemSelector",
-                                            item=(index, item)))
-            else:
-                inputs.append(item)
-        started = self.emit(frame, "MapStateStarted", {"length": len(items)})
-        frame.join = Join(kind="map", inputs=inputs, results=[None] * len(items),
+        distributed = state.processor_mode == "DISTRIBUTED"
+        frame.join = Join(kind="map", inputs=items, results=[None] * len(items), source=effective,
                           max_concurrency=max_concurrency, tolerated_count=count,
-                          tolerated_percentage=percentage, map_pointer=started)
+                          tolerated_percentage=percentage, map_pointer=started, distributed=distributed)
         frame.waiting = "children"
+        if distributed:
+            # A distributed Map runs its items as a Map Run whose iterations are not in this history.
+            self.emit(frame, "MapRunStarted", {"mapRunArn": self.map_run_arn(state)})
         if not items:
             self.join_finished(frame, state)
             return
@@ -657,16 +688,25 @@ class _Run:
         for _ in range(min(limit, len(items))):
             self.start_child(frame, state)
 
+    def map_run_arn(self, state: State) -> str:
+        ex = self.snap.execution
+        parts = ex.execution_arn.split(":")
+        account = parts[4] if len(parts) > 4 else ""
+        label = state.label or self.env.uuid4()
+        return (f"arn:aws:states:{self.region}:{account}:mapRun:{ex.state_machine_name}/{label}:"
+                f"{self.env.uuid4()}")
+
     def integer_field(self, frame: Frame, value: Any, path: str | None, field_name: str, data: Any) -> int | None:
         if is_set(value) and value is not None:
             return int(value)
         if not path:
             return None
         resolved = paths.evaluate_path(path, data, self.context(frame), frame.variables)
-        if isinstance(resolved, bool) or not isinstance(resolved, int):
+        number = _as_integer(resolved)
+        if number is None:
             raise FailureError(ErrorName.RUNTIME.value, f"The {field_name} field refers to value "
-                               f"\"{jsontext.dumps(resolved)}\" which is not a valid integer: {path}")
-        return resolved
+                               f"\"{_shown(resolved)}\" which is not a valid integer: {path}")
+        return number
 
     def float_field(self, frame: Frame, value: Any, path: str | None, field_name: str, data: Any) -> float | None:
         if is_set(value) and value is not None:
@@ -674,10 +714,11 @@ class _Run:
         if not path:
             return None
         resolved = paths.evaluate_path(path, data, self.context(frame), frame.variables)
-        if isinstance(resolved, bool) or not isinstance(resolved, int | float):
+        number = _as_float(resolved)
+        if number is None:
             raise FailureError(ErrorName.RUNTIME.value, f"The {field_name} field refers to value "
-                               f"\"{jsontext.dumps(resolved)}\" which is not a valid float: {path}")
-        return float(resolved)
+                               f"\"{_shown(resolved)}\" which is not a valid float: {path}")
+        return number
 
     def start_child(self, parent: Frame, state: State) -> None:
         join = parent.join
@@ -687,17 +728,24 @@ class _Run:
         if join.kind == "parallel":
             program = state.branches[index]
             child = Frame(id=self.next_id("f"), program=program.path, parent=parent.id, index=index,
-                          variables=dict(parent.variables), prev=parent.prev)
+                          variables=dict(parent.variables), prev=parent.prev, silent=parent.silent)
+            child_input = join.inputs[index]
         else:
             assert state.processor is not None
             program = state.processor
             child = Frame(id=self.next_id("f"), program=program.path, parent=parent.id, index=index,
-                          variables=dict(parent.variables))
+                          variables=dict(parent.variables), silent=parent.silent or join.distributed)
             child.prev = join.map_pointer
             self.emit(child, "MapIterationStarted", {"index": index, "name": state.name})
+            item = join.inputs[index]
+            child_input = item
+            if is_set(state.item_selector):
+                # ItemSelector runs per iteration, in the Map state's scope, with $$.Map.Item set.
+                child_input = self.template(parent, state.item_selector, join.source, "ItemSelector",
+                                            item=(index, item))
         self.snap.frames[child.id] = child
         join.running.append(child.id)
-        self.enter(child, program.start_at, join.inputs[index])
+        self.enter(child, program.start_at, child_input)
         self.queue.append(child.id)
 
     def child_done(self, parent: Frame, child: Frame, output: Any, failure: Failure | None) -> None:
@@ -724,24 +772,31 @@ class _Run:
                     join.results[child.index] = None
                     self.continue_join(parent, state)
                     return
-            parent.prev = child.prev
+            if not join.distributed:
+                parent.prev = child.prev
             self.abort_children(parent)
             parent.join = None
             parent.waiting = None
             kind = "Map" if join.kind == "map" else "Parallel"
-            if join.kind == "map" and (join.tolerated_count is not None or join.tolerated_percentage is not None):
+            thresholds = join.tolerated_count is not None or join.tolerated_percentage is not None
+            if join.kind == "map" and (thresholds or join.distributed):
                 failure = Failure(ErrorName.EXCEED_TOLERATED_FAILURE_THRESHOLD.value,
                                   "The specified tolerated failure threshold was exceeded")
+            if join.distributed:
+                self.emit(parent, "MapRunFailed", _error_details(failure))
             self.container_failed(parent, state, kind, failure)
             return
         self.continue_join(parent, state)
 
     def tolerated(self, join: Join) -> bool:
+        """Within every configured threshold (a Map fails when either one is exceeded)."""
+        if join.tolerated_count is None and join.tolerated_percentage is None:
+            return False
+        if join.tolerated_count is not None and join.failed > join.tolerated_count:
+            return False
         total = len(join.inputs)
-        if join.tolerated_count is not None and join.failed <= join.tolerated_count:
-            return True
-        return bool(join.tolerated_percentage is not None and total
-                    and join.failed * 100.0 / total <= join.tolerated_percentage)
+        return not (join.tolerated_percentage is not None and total
+                    and join.failed * 100.0 / total > join.tolerated_percentage)
 
     def continue_join(self, parent: Frame, state: State) -> None:
         join = parent.join
@@ -757,6 +812,8 @@ class _Run:
         parent.join = None
         parent.waiting = None
         kind = "Map" if join.kind == "map" else "Parallel"
+        if join.distributed:
+            self.emit(parent, "MapRunSucceeded")
         last = self.last_event_id
         # AWS chains both the Succeeded and the Exited event to the last event of the children.
         self.emit(parent, f"{kind}StateSucceeded", prev=last, move=False)
@@ -764,10 +821,8 @@ class _Run:
         self.guarded(parent, lambda: self.finish_result(parent, state, join.results))
 
     def container_failed(self, frame: Frame, state: State, kind: str, failure: Failure) -> None:
-        will_retry = any(error_matches(r.error_equals, failure.error) and
-                         frame.retry_attempts.get(i, 0) < r.max_attempts for i, r in enumerate(state.retry)
-                         if error_matches(r.error_equals, failure.error))
-        if not will_retry:
+        # A Map or Parallel that is about to be retried records no StateFailed event.
+        if self.retrier_for(frame, state, failure) is None:
             self.emit(frame, f"{kind}StateFailed")
         self.state_failed(frame, failure)
 
@@ -793,3 +848,49 @@ class _Run:
         if frame.join is not None:
             for child_id in frame.join.running:
                 self.abort_frame(child_id)
+
+
+def _limit_cause(label: str) -> str:
+    return (f"The state/task '{label}' returned a result with a size exceeding the maximum number of bytes "
+            "service limit.")
+
+
+def _error_details(failure: Failure) -> dict[str, Any]:
+    details: dict[str, Any] = {}
+    if failure.error:
+        details["error"] = failure.error
+    if failure.cause is not None:
+        details["cause"] = failure.cause
+    return details
+
+
+def _shown(value: Any) -> str:
+    """How AWS quotes a value in a runtime cause: strings bare, everything else as JSON text."""
+    return value if isinstance(value, str) else jsontext.dumps(value)
+
+
+def _as_integer(value: Any) -> int | None:
+    """An integer, or a string holding one (AWS reads `"1"` from a variable as 1)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _as_float(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return None
+    return None

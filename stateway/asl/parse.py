@@ -145,7 +145,7 @@ def _parse_catcher(raw: dict[str, Any]) -> Catcher:
     return Catcher(
         error_equals=tuple(raw.get("ErrorEquals", ())),
         next=raw["Next"],
-        result_path=raw["ResultPath"] if "ResultPath" in raw else UNSET,
-        assign=raw["Assign"] if "Assign" in raw else UNSET,
-        output=raw["Output"] if "Output" in raw else UNSET,
+        result_path=raw.get("ResultPath", UNSET),
+        assign=raw.get("Assign", UNSET),
+        output=raw.get("Output", UNSET),
     )

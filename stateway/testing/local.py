@@ -6,7 +6,10 @@ a week costs nothing; task functions run for real, with their `TimeoutSeconds` e
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import heapq
+import json
 import random
 import time
 import uuid
@@ -185,8 +188,11 @@ class LocalRunner:
                                         f"stateway cannot run the resource '{command.resource}' locally")]
         handler = pyfunctions.lookup(self.functions, target)
         if handler is None:
-            return [started, TaskFailed(command.task_id, "Lambda.ResourceNotFoundException",
-                                        f"Function not found: {target}")]
+            arn = self._function_arn(target)
+            return [started, TaskFailed(
+                command.task_id, "Lambda.ResourceNotFoundException",
+                f"Function not found: {arn}:$LATEST (Service: AWSLambda; Status Code: 404; Error Code: "
+                f"ResourceNotFoundException; Request ID: {uuid.uuid4()}; Proxy: null)")]
         # (execution, state, attempt): the same work retried after a crash gets the same key.
         key = f"{snapshot_name}:{command.frame_id}:{command.state_name}:{command.attempt}"
         before = time.monotonic()
@@ -197,24 +203,35 @@ class LocalRunner:
             return [started, TaskTimedOut(command.task_id)]
         if not result.ok:
             return [started, TaskFailed(command.task_id, result.error, result.cause)]
-        output = _invoke_response(result.output) if wrap else result.output
+        output = _invoke_response(result.output, command.input) if wrap else result.output
         return [started, TaskSucceeded(command.task_id, output)]
+
+    def _function_arn(self, name_or_arn: str) -> str:
+        if name_or_arn.startswith("arn:"):
+            return name_or_arn
+        return f"arn:aws:lambda:{self.region}:{self.account}:function:{name_or_arn}"
 
     def _target(self, command: ScheduleTask) -> tuple[str | None, Any, bool]:
         if command.kind == "lambda":
             return command.resource, command.input, False
         if command.resource_type == "lambda" and command.service_resource.startswith("invoke"):
             params = command.input if isinstance(command.input, dict) else {}
-            return str(params.get("FunctionName", "")), params.get("Payload"), True
+            payload = params.get("Payload")
+            if isinstance(payload, str):
+                # lambda:invoke sends a string Payload as the request body itself, as JSON text.
+                with contextlib.suppress(ValueError):
+                    payload = jsontext.loads(payload)
+            return str(params.get("FunctionName", "")), payload, True
         return None, None, False
 
 
-def _invoke_response(payload: Any) -> Any:
+def _invoke_response(payload: Any, request: Any) -> Any:
     """The result shape of the optimised `arn:aws:states:::lambda:invoke` integration."""
-    body = jsontext.dumps(payload)
+    # Lambda's Python runtime writes the response with json.dumps' default separators.
+    body = json.dumps(payload)
     request_id = str(uuid.uuid4())
     now = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
-    return {
+    response: dict[str, Any] = {
         "ExecutedVersion": "$LATEST",
         "Payload": payload,
         "SdkHttpMetadata": {
@@ -243,6 +260,11 @@ def _invoke_response(payload: Any) -> Any:
         "SdkResponseMetadata": {"RequestId": request_id},
         "StatusCode": 200,
     }
+    if isinstance(request, dict) and request.get("LogType") == "Tail":
+        # Lambda returns the tail of the invocation's log, base64-encoded, when asked.
+        log = f"START RequestId: {request_id} Version: $LATEST\nEND RequestId: {request_id}\n"
+        response["LogResult"] = base64.b64encode(log.encode()).decode()
+    return response
 
 
 def _with_datetime(event: dict[str, Any]) -> dict[str, Any]:

@@ -217,7 +217,9 @@ class LocalRunner:
         if command.resource_type == "lambda" and command.service_resource.startswith("invoke"):
             params = command.input if isinstance(command.input, dict) else {}
             payload = params.get("Payload")
-            if isinstance(payload, str):
+            if payload is None:
+                payload = {}  # no request body: the Python runtime hands the handler an empty object
+            elif isinstance(payload, str):
                 # lambda:invoke sends a string Payload as the request body itself, as JSON text.
                 with contextlib.suppress(ValueError):
                     payload = jsontext.loads(payload)
@@ -264,6 +266,8 @@ def _invoke_response(payload: Any, request: Any) -> Any:
         # Lambda returns the tail of the invocation's log, base64-encoded, when asked.
         log = f"START RequestId: {request_id} Version: $LATEST\nEND RequestId: {request_id}\n"
         response["LogResult"] = base64.b64encode(log.encode()).decode()
+        response["SdkHttpMetadata"]["AllHttpHeaders"]["X-Amz-Log-Result"] = [response["LogResult"]]
+        response["SdkHttpMetadata"]["HttpHeaders"]["X-Amz-Log-Result"] = response["LogResult"]
     return response
 
 

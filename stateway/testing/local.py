@@ -6,10 +6,7 @@ a week costs nothing; task functions run for real, with their `TimeoutSeconds` e
 
 from __future__ import annotations
 
-import base64
-import contextlib
 import heapq
-import json
 import random
 import time
 import uuid
@@ -36,6 +33,7 @@ from stateway.asl.events import (
 from stateway.asl.model import StateMachine
 from stateway.asl.parse import parse_machine
 from stateway.workers import python as pyfunctions
+from stateway.workers.lambda_invoke import invoke_response, request_of
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
@@ -203,7 +201,7 @@ class LocalRunner:
             return [started, TaskTimedOut(command.task_id)]
         if not result.ok:
             return [started, TaskFailed(command.task_id, result.error, result.cause)]
-        output = _invoke_response(result.output, command.input) if wrap else result.output
+        output = invoke_response(result.output, command.input) if wrap else result.output
         return [started, TaskSucceeded(command.task_id, output)]
 
     def _function_arn(self, name_or_arn: str) -> str:
@@ -215,60 +213,9 @@ class LocalRunner:
         if command.kind == "lambda":
             return command.resource, command.input, False
         if command.resource_type == "lambda" and command.service_resource.startswith("invoke"):
-            params = command.input if isinstance(command.input, dict) else {}
-            payload = params.get("Payload")
-            if payload is None:
-                payload = {}  # no request body: the Python runtime hands the handler an empty object
-            elif isinstance(payload, str):
-                # lambda:invoke sends a string Payload as the request body itself, as JSON text.
-                with contextlib.suppress(ValueError):
-                    payload = jsontext.loads(payload)
-            return str(params.get("FunctionName", "")), payload, True
+            target, payload = request_of(command)
+            return target, payload, True
         return None, None, False
-
-
-def _invoke_response(payload: Any, request: Any) -> Any:
-    """The result shape of the optimised `arn:aws:states:::lambda:invoke` integration."""
-    # Lambda's Python runtime writes the response with json.dumps' default separators.
-    body = json.dumps(payload)
-    request_id = str(uuid.uuid4())
-    now = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
-    response: dict[str, Any] = {
-        "ExecutedVersion": "$LATEST",
-        "Payload": payload,
-        "SdkHttpMetadata": {
-            "AllHttpHeaders": {
-                "X-Amz-Executed-Version": ["$LATEST"],
-                "x-amzn-Remapped-Content-Length": ["0"],
-                "Connection": ["keep-alive"],
-                "x-amzn-RequestId": [request_id],
-                "Content-Length": [str(len(body.encode()))],
-                "Date": [now],
-                "X-Amzn-Trace-Id": [f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}"],
-                "Content-Type": ["application/json"],
-            },
-            "HttpHeaders": {
-                "Connection": "keep-alive",
-                "Content-Length": str(len(body.encode())),
-                "Content-Type": "application/json",
-                "Date": now,
-                "X-Amz-Executed-Version": "$LATEST",
-                "x-amzn-Remapped-Content-Length": "0",
-                "x-amzn-RequestId": request_id,
-                "X-Amzn-Trace-Id": f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}",
-            },
-            "HttpStatusCode": 200,
-        },
-        "SdkResponseMetadata": {"RequestId": request_id},
-        "StatusCode": 200,
-    }
-    if isinstance(request, dict) and request.get("LogType") == "Tail":
-        # Lambda returns the tail of the invocation's log, base64-encoded, when asked.
-        log = f"START RequestId: {request_id} Version: $LATEST\nEND RequestId: {request_id}\n"
-        response["LogResult"] = base64.b64encode(log.encode()).decode()
-        response["SdkHttpMetadata"]["AllHttpHeaders"]["X-Amz-Log-Result"] = [response["LogResult"]]
-        response["SdkHttpMetadata"]["HttpHeaders"]["X-Amz-Log-Result"] = response["LogResult"]
-    return response
 
 
 def _with_datetime(event: dict[str, Any]) -> dict[str, Any]:

@@ -71,6 +71,12 @@ class LambdaContext:
     invoked_function_arn: str = ""
     log_group_name: str = ""
     log_stream_name: str = ""
+    heartbeat_callback: Callable[[], None] | None = None
+
+    def heartbeat(self) -> None:
+        """Tell the engine the task is alive, resetting its `HeartbeatSeconds` deadline."""
+        if self.heartbeat_callback is not None:
+            self.heartbeat_callback()
 
     def get_remaining_time_in_millis(self) -> int:
         if self.deadline_ms is None:
@@ -91,11 +97,11 @@ class Invocation:
 
 
 def invoke(handler: Handler, event: Any, function_name: str, *, timeout_seconds: float | None = None,
-           idempotency_key: str = "") -> Invocation:
+           idempotency_key: str = "", heartbeat: Callable[[], None] | None = None) -> Invocation:
     """Call a handler the way Lambda does: JSON in, JSON out, an exception becomes an error value."""
     request_id = str(uuid.uuid4())
     deadline = int(time.time() * 1000 + timeout_seconds * 1000) if timeout_seconds else None
-    context = LambdaContext(function_name, request_id, deadline, idempotency_key)
+    context = LambdaContext(function_name, request_id, deadline, idempotency_key, heartbeat_callback=heartbeat)
     payload = json.loads(json.dumps(event))  # the function gets its own copy, as over the wire
     box: dict[str, Invocation] = {}
 

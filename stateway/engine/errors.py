@@ -1,0 +1,39 @@
+"""API errors: each carries the Step Functions `__type` name and HTTP status that clients expect."""
+
+from __future__ import annotations
+
+from stateway.asl.errors import StatewayError
+
+
+class ApiError(StatewayError):
+    """An error the Step Functions API reports as `{"__type": ..., "message": ...}`."""
+
+    type_name = "InternalServerError"
+    status = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _error(name: str, status: int = 400) -> type[ApiError]:
+    return type(name, (ApiError,), {"type_name": name, "status": status, "__doc__": f"AWS's {name}."})
+
+
+InvalidArn = _error("InvalidArn")
+InvalidName = _error("InvalidName")
+InvalidDefinition = _error("InvalidDefinition")
+InvalidExecutionInput = _error("InvalidExecutionInput")
+InvalidOutput = _error("InvalidOutput")
+InvalidToken = _error("InvalidToken")
+ValidationException = _error("ValidationException")
+MissingRequiredParameter = _error("MissingRequiredParameter")
+StateMachineDoesNotExist = _error("StateMachineDoesNotExist")
+StateMachineAlreadyExists = _error("StateMachineAlreadyExists")
+StateMachineDeleting = _error("StateMachineDeleting")
+ExecutionDoesNotExist = _error("ExecutionDoesNotExist")
+ExecutionAlreadyExists = _error("ExecutionAlreadyExists")
+ExecutionLimitExceeded = _error("ExecutionLimitExceeded")
+TaskDoesNotExist = _error("TaskDoesNotExist")
+TaskTimedOut = _error("TaskTimedOut")
+ActivityDoesNotExist = _error("ActivityDoesNotExist")

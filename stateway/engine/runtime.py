@@ -1,0 +1,342 @@
+"""The engine: a decider that applies events to executions in group commits, timers, and workers.
+
+One decider thread owns the transitions. Each round it gathers what happened — worker results,
+inbox rows (API calls, other processes), due timers and expired task deadlines — applies them to
+every affected execution through the pure core, and writes all new snapshots, history events, task
+rows and timer rows in ONE transaction. A crash before that commit recomputes the round from the
+store; a crash after it finds every command already stored. Tasks are then handed to workers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import threading
+import time
+import uuid
+from collections import defaultdict, deque
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from stateway.asl import interpreter, jsontext, snapshot
+from stateway.asl.events import (
+    CancelTask,
+    CancelTimer,
+    CompleteExecution,
+    ExecutionInfo,
+    ScheduleTask,
+    StartTimer,
+    TaskFailed,
+    TaskSucceeded,
+    TaskTimedOut,
+    TimerFired,
+)
+from stateway.asl.model import StateMachine
+from stateway.asl.parse import parse_machine
+from stateway.engine import arns
+from stateway.engine.codec import START, command_from_json, command_to_json, event_from_json, event_to_json
+from stateway.engine.dispatch import TaskDispatcher
+from stateway.engine.service import Service, execution_description, now_ms
+from stateway.store.sqlite import SqliteStore, open_store
+from stateway.workers.python import Handler
+
+
+class EngineEnv:
+    """The core's environment: the wall clock, real UUIDs and jitter."""
+
+    def __init__(self, now: int, payload_limit_bytes: int) -> None:
+        self.now_ms = now
+        self.payload_limit_bytes = payload_limit_bytes
+        self._random = random.Random()
+
+    def uuid4(self) -> str:
+        return str(uuid.uuid4())
+
+    def random(self) -> float:
+        return self._random.random()
+
+    def random_int(self, low: int, high: int) -> int:
+        return self._random.randint(low, high)
+
+
+@dataclass
+class _Loaded:
+    machine: StateMachine
+    snapshot: interpreter.Snapshot | None
+    parent_task: dict[str, Any] | None
+
+
+@dataclass
+class _Round:
+    """Everything one decider round will write in its single transaction."""
+
+    snapshots: dict[str, interpreter.Snapshot] = field(default_factory=dict)
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+    tasks: list[tuple[str, ScheduleTask]] = field(default_factory=list)
+    deleted_tasks: list[tuple[str, str]] = field(default_factory=list)
+    timers: list[tuple[str, StartTimer]] = field(default_factory=list)
+    deleted_timers: list[tuple[str, str]] = field(default_factory=list)
+    inbox_done: list[int] = field(default_factory=list)
+    inbox_new: list[tuple[str, str]] = field(default_factory=list)
+    completed: list[tuple[str, CompleteExecution]] = field(default_factory=list)
+
+
+class Engine:
+    """Runs executions durably on a store: `start()`, use `service`, `stop()`."""
+
+    def __init__(self, db: str | SqliteStore = "sqlite:///stateway.db", *,
+                 functions: Mapping[str, Handler] | None = None, workers: int = 8,
+                 region: str = "us-east-1", account: str = "123456789012",
+                 poll_interval: float = 0.25, payload_limit_bytes: int = 262_144,
+                 batch_size: int = 2000) -> None:
+        self.store = db if isinstance(db, SqliteStore) else open_store(db)
+        self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._wake = threading.Event()
+        self.service = Service(self.store, region=region, account=account, notify=self._wake.set)
+        self.functions = dict(functions or {})
+        self.poll_interval = poll_interval
+        self.payload_limit_bytes = payload_limit_bytes
+        self.batch_size = batch_size
+        self._results: deque[tuple[str, Any]] = deque()
+        self._cache: dict[str, _Loaded] = {}
+        self._machines: dict[str, StateMachine] = {}
+        self._done = threading.Condition()
+        self._running = False
+        self._thread: threading.Thread | None = None
+        self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="stateway-worker")
+        self.dispatcher = TaskDispatcher(self)
+        self.rounds = 0
+        self.transitions = 0
+
+    # ---- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> Engine:
+        """Recover what a previous process left and start the decider thread."""
+        if self._running:
+            return self
+        self._running = True
+        self._recover()
+        self._thread = threading.Thread(target=self._loop, name="stateway-decider", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop taking work; tasks in flight finish or stay stored to be re-run on the next start."""
+        self._running = False
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def __enter__(self) -> Engine:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def wait(self, execution_arn: str, timeout: float = 60.0) -> dict[str, Any]:
+        """Block until the execution ends (or the timeout passes); returns DescribeExecution."""
+        deadline = time.monotonic() + timeout
+        with self._done:
+            while True:
+                row = self.store.one("get_execution", {"arn": execution_arn})
+                if row is None or row["status"] != "RUNNING":
+                    break
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._done.wait(min(remaining, 0.5))
+        return self.service.describe_execution(execution_arn)
+
+    def _recover(self) -> None:
+        """Re-dispatch every task that was stored but not finished: at-least-once, same idempotency key."""
+        for row in self.store.all("unfinished_tasks"):
+            self.dispatcher.dispatch(row["execution_arn"], command_from_json(row["command"]))
+
+    # ---- the decider ------------------------------------------------------------------------
+
+    def post(self, execution_arn: str, event: Any) -> None:
+        """A worker's answer: applied in the next round (and re-run after a crash if not yet applied)."""
+        self._results.append((execution_arn, event))
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while self._running:
+            worked = self.run_round()
+            if not worked:
+                self._wake.wait(self._idle_wait())
+            self._wake.clear()
+
+    def _idle_wait(self) -> float:
+        next_due = min((v for v in (self.store.scalar("next_timer"), self.store.scalar("next_task_deadline"))
+                        if v is not None), default=None)
+        if next_due is None:
+            return self.poll_interval
+        return max(0.0, min(self.poll_interval, (next_due - now_ms()) / 1000))
+
+    def run_round(self) -> bool:
+        """One group commit: gather, advance, write, dispatch. Returns whether anything happened."""
+        now = now_ms()
+        inputs: dict[str, list[tuple[Any, Any]]] = defaultdict(list)  # arn -> [(event, consumed-marker)]
+        while self._results and len(inputs) < self.batch_size:
+            arn, event = self._results.popleft()
+            inputs[arn].append((event, None))
+        for row in self.store.all("pending_inbox", {"limit": self.batch_size}):
+            inputs[row["execution_arn"]].append((event_from_json(row["event"]), ("inbox", row["seq"])))
+        for row in self.store.all("due_timers", {"now": now, "limit": self.batch_size}):
+            inputs[row["execution_arn"]].append((TimerFired(row["id"]), ("timer", row["id"])))
+        for row in self.store.all("expired_tasks", {"now": now, "limit": self.batch_size}):
+            heartbeat = row["heartbeat_deadline_ms"] is not None and row["heartbeat_deadline_ms"] <= now
+            error = "States.HeartbeatTimeout" if heartbeat else "States.Timeout"
+            inputs[row["execution_arn"]].append((TaskTimedOut(row["id"], error), ("task", row["id"])))
+        if not inputs:
+            return False
+        work = _Round()
+        env = EngineEnv(now, self.payload_limit_bytes)
+        for arn, items in inputs.items():
+            self._advance(arn, items, env, work)
+        self._commit(work)
+        self.rounds += 1
+        for arn, command in work.tasks:
+            self.dispatcher.dispatch(arn, command)
+        if work.completed:
+            with self._done:
+                self._done.notify_all()
+        return True
+
+    def _load(self, arn: str) -> _Loaded | None:
+        loaded = self._cache.get(arn)
+        if loaded is not None:
+            return loaded
+        row = self.store.one("load_execution_state", {"arn": arn})
+        if row is None:
+            return None
+        machine = self._machines.get(row["definition"])
+        if machine is None:
+            machine = parse_machine(row["definition"], validate=False)
+            self._machines[row["definition"]] = machine
+        snap = snapshot.loads(row["snapshot"]) if row["snapshot"] else None
+        parent = json.loads(row["parent_task"]) if row["parent_task"] else None
+        loaded = _Loaded(machine, snap, parent)
+        self._cache[arn] = loaded
+        return loaded
+
+    def _advance(self, arn: str, items: list[tuple[Any, Any]], env: EngineEnv, work: _Round) -> None:
+        loaded = self._load(arn)
+        for event, consumed in items:
+            if consumed is not None:
+                kind, key = consumed
+                if kind == "inbox":
+                    work.inbox_done.append(key)
+                elif kind == "timer":
+                    work.deleted_timers.append((arn, key))
+                elif kind == "task":
+                    work.deleted_tasks.append((arn, key))
+            if loaded is None:
+                continue
+            if event == START:
+                if loaded.snapshot is not None:
+                    continue  # already started: a duplicate inbox row after a crash
+                step = interpreter.start(loaded.machine, self._execution_info(arn, env.now_ms), env)
+            else:
+                if loaded.snapshot is None or loaded.snapshot.status != interpreter.RUNNING:
+                    continue
+                if isinstance(event, TaskSucceeded | TaskFailed | TaskTimedOut):
+                    work.deleted_tasks.append((arn, event.task_id))
+                step = interpreter.advance(loaded.machine, loaded.snapshot, event, env)
+            loaded.snapshot = step.snapshot
+            work.snapshots[arn] = step.snapshot
+            self.transitions += len(step.events)
+            for e in step.events:
+                details_key = next((k for k in e if k.endswith("EventDetails")), None)
+                details = json.dumps(e[details_key], separators=(",", ":"), ensure_ascii=False) if details_key else None
+                work.events.append((arn, e["id"], e["previousEventId"], e["type"], e["timestamp"], details))
+            for command in step.commands:
+                if isinstance(command, ScheduleTask):
+                    work.tasks.append((arn, command))
+                elif isinstance(command, StartTimer):
+                    work.timers.append((arn, command))
+                elif isinstance(command, CancelTask):
+                    work.deleted_tasks.append((arn, command.task_id))
+                elif isinstance(command, CancelTimer):
+                    work.deleted_timers.append((arn, command.timer_id))
+                elif isinstance(command, CompleteExecution):
+                    work.completed.append((arn, command))
+                    if loaded.parent_task:
+                        work.inbox_new.append(self._parent_answer(arn, loaded.parent_task, command, env))
+
+    def _execution_info(self, arn: str, now: int) -> ExecutionInfo:
+        row = self.store.one("get_execution", {"arn": arn})
+        assert row is not None
+        machine_name = arns.split(row["state_machine_arn"])[6]
+        return ExecutionInfo(
+            execution_arn=arn, name=row["name"], state_machine_arn=row["version_arn"] or row["state_machine_arn"],
+            state_machine_name=machine_name, role_arn=self.service.role_arn, input_text=row["input"],
+            start_time_ms=row["start_ms"],
+        )
+
+    def _parent_answer(self, arn: str, parent: dict[str, Any], done: CompleteExecution,
+                       env: EngineEnv) -> tuple[str, str]:
+        """A nested `.sync` execution ended: answer the parent's task with AWS's result shape."""
+        from stateway.workers.nested import nested_result
+
+        event = nested_result(self.service, arn, parent, done, env.now_ms)
+        return parent["execution_arn"], event_to_json(event)
+
+    def _commit(self, work: _Round) -> None:
+        q = self.store.q
+        now = now_ms()
+        with self.store.write() as db:
+            if work.events:
+                db.executemany(q["insert_event"], work.events)
+            for arn, snap in work.snapshots.items():
+                done = snap.status != interpreter.RUNNING
+                db.execute(q["save_execution_state"], {
+                    "arn": arn, "snapshot": snapshot.dumps(snap), "status": snap.status,
+                    "output": snap.output, "error": snap.error, "cause": snap.cause,
+                    "stop_ms": now if done else None,
+                })
+            if work.deleted_tasks:
+                db.executemany(q["delete_task"], work.deleted_tasks)
+            if work.tasks:
+                db.executemany(q["insert_task"], [
+                    (arn, c.task_id, command_to_json(c), c.task_token,
+                     now + c.timeout_seconds * 1000 if c.timeout_seconds else None,
+                     now + c.heartbeat_seconds * 1000 if c.heartbeat_seconds else None, now)
+                    for arn, c in work.tasks])
+            if work.deleted_timers:
+                db.executemany(q["delete_timer"], work.deleted_timers)
+            if work.timers:
+                db.executemany(q["insert_timer"], [(arn, t.timer_id, t.due_ms, t.purpose) for arn, t in work.timers])
+            if work.inbox_done:
+                db.executemany(q["delete_inbox"], [(seq,) for seq in work.inbox_done])
+            for parent_arn, event_text in work.inbox_new:
+                db.execute(q["insert_inbox"], {"execution_arn": parent_arn, "event": event_text, "created_ms": now})
+        for arn, _ in work.completed:
+            self._cache.pop(arn, None)
+        if work.inbox_new:
+            self._wake.set()
+
+    # ---- helpers for workers ----------------------------------------------------------------
+
+    def lease(self, execution_arn: str, task_id: str, seconds: float) -> None:
+        with self.store.write() as db:
+            db.execute(self.store.q["lease_task"], (self.owner, now_ms() + int(seconds * 1000), execution_arn, task_id))
+
+    def mark_waiting(self, execution_arn: str, task_id: str) -> None:
+        with self.store.write() as db:
+            db.execute(self.store.q["task_waiting"], (execution_arn, task_id))
+
+    def run_in_pool(self, fn: Any, *args: Any) -> None:
+        if self._running or self._thread is None:
+            self._pool.submit(fn, *args)
+
+    def output_text(self, value: Any) -> str:
+        return jsontext.dumps(value)
+
+
+def describe(row: dict[str, Any]) -> dict[str, Any]:
+    return execution_description(row)

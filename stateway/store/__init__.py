@@ -1,0 +1,1 @@
+"""Persistence: the store protocol and its SQLite implementation (PostgreSQL comes next)."""

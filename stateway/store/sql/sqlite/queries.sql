@@ -1,0 +1,138 @@
+-- Named queries for the SQLite store. Each block starts with `-- name: <name>`.
+
+-- name: insert_state_machine
+INSERT INTO state_machines (arn, name, type, definition, role_arn, description, revision_id, created_ms, updated_ms)
+VALUES (:arn, :name, :type, :definition, :role_arn, :description, :revision_id, :created_ms, :updated_ms);
+
+-- name: update_state_machine
+UPDATE state_machines SET definition = :definition, role_arn = :role_arn, description = :description,
+       revision_id = :revision_id, updated_ms = :updated_ms
+WHERE arn = :arn;
+
+-- name: delete_state_machine
+DELETE FROM state_machines WHERE arn = :arn;
+
+-- name: get_state_machine
+SELECT arn, name, type, definition, role_arn, description, revision_id, created_ms, updated_ms
+FROM state_machines WHERE arn = :arn;
+
+-- name: list_state_machines
+SELECT arn, name, type, created_ms FROM state_machines WHERE name > :after ORDER BY name LIMIT :limit;
+
+-- name: insert_version
+INSERT INTO state_machine_versions (arn, state_machine_arn, version, definition, revision_id, description, created_ms)
+VALUES (:arn, :state_machine_arn, :version, :definition, :revision_id, :description, :created_ms);
+
+-- name: get_version
+SELECT arn, state_machine_arn, version, definition, revision_id, description, created_ms
+FROM state_machine_versions WHERE arn = :arn;
+
+-- name: latest_version
+SELECT arn, version, revision_id FROM state_machine_versions
+WHERE state_machine_arn = :state_machine_arn ORDER BY version DESC LIMIT 1;
+
+-- name: list_versions
+SELECT arn, version, created_ms FROM state_machine_versions
+WHERE state_machine_arn = :state_machine_arn ORDER BY version DESC;
+
+-- name: insert_execution
+INSERT INTO executions (arn, state_machine_arn, version_arn, name, definition, status, input, start_ms, parent_task)
+VALUES (:arn, :state_machine_arn, :version_arn, :name, :definition, 'RUNNING', :input, :start_ms, :parent_task);
+
+-- name: get_execution
+SELECT arn, state_machine_arn, version_arn, name, status, input, output, error, cause, start_ms, stop_ms,
+       parent_task
+FROM executions WHERE arn = :arn;
+
+-- name: find_execution
+SELECT arn, status, input FROM executions WHERE state_machine_arn = :state_machine_arn AND name = :name;
+
+-- name: list_executions
+SELECT arn, state_machine_arn, name, status, start_ms, stop_ms FROM executions
+WHERE state_machine_arn = :state_machine_arn AND (:status IS NULL OR status = :status)
+  AND (start_ms < :before_ms OR (start_ms = :before_ms AND arn < :before_arn))
+ORDER BY start_ms DESC, arn DESC LIMIT :limit;
+
+-- name: load_execution_state
+SELECT definition, snapshot, revision, status, parent_task FROM executions WHERE arn = :arn;
+
+-- name: save_execution_state
+UPDATE executions SET snapshot = :snapshot, revision = revision + 1, status = :status, output = :output,
+       error = :error, cause = :cause, stop_ms = :stop_ms
+WHERE arn = :arn;
+
+-- name: running_executions
+SELECT arn FROM executions WHERE status = 'RUNNING';
+
+-- name: insert_event
+INSERT INTO history_events (execution_arn, id, previous_id, type, timestamp_ms, details)
+VALUES (?, ?, ?, ?, ?, ?);
+
+-- name: history_forward
+SELECT id, previous_id, type, timestamp_ms, details FROM history_events
+WHERE execution_arn = :arn AND id > :after ORDER BY id LIMIT :limit;
+
+-- name: history_reverse
+SELECT id, previous_id, type, timestamp_ms, details FROM history_events
+WHERE execution_arn = :arn AND id < :before ORDER BY id DESC LIMIT :limit;
+
+-- name: insert_task
+INSERT INTO tasks (execution_arn, id, command, status, token, timeout_deadline_ms, heartbeat_deadline_ms, created_ms)
+VALUES (?, ?, ?, 'SCHEDULED', ?, ?, ?, ?);
+
+-- name: delete_task
+DELETE FROM tasks WHERE execution_arn = ? AND id = ?;
+
+-- name: lease_task
+UPDATE tasks SET status = 'RUNNING', lease_owner = ?, lease_expires_ms = ? WHERE execution_arn = ? AND id = ?;
+
+-- name: task_waiting
+UPDATE tasks SET status = 'WAITING', lease_owner = NULL, lease_expires_ms = NULL
+WHERE execution_arn = ? AND id = ?;
+
+-- name: get_task
+SELECT execution_arn, id, command, status, token, timeout_deadline_ms, heartbeat_deadline_ms FROM tasks
+WHERE execution_arn = :execution_arn AND id = :id;
+
+-- name: task_by_token
+SELECT execution_arn, id, command, status, heartbeat_deadline_ms FROM tasks WHERE token = :token;
+
+-- name: heartbeat_task
+UPDATE tasks SET heartbeat_deadline_ms = :deadline WHERE token = :token AND heartbeat_deadline_ms IS NOT NULL;
+
+-- name: unfinished_tasks
+SELECT execution_arn, id, command, status FROM tasks WHERE status IN ('SCHEDULED', 'RUNNING');
+
+-- name: expired_tasks
+SELECT execution_arn, id, timeout_deadline_ms, heartbeat_deadline_ms FROM tasks
+WHERE (timeout_deadline_ms IS NOT NULL AND timeout_deadline_ms <= :now)
+   OR (heartbeat_deadline_ms IS NOT NULL AND heartbeat_deadline_ms <= :now)
+LIMIT :limit;
+
+-- name: next_task_deadline
+SELECT MIN(MIN(COALESCE(timeout_deadline_ms, 9223372036854775807),
+               COALESCE(heartbeat_deadline_ms, 9223372036854775807))) FROM tasks;
+
+-- name: insert_timer
+INSERT OR REPLACE INTO timers (execution_arn, id, due_ms, purpose) VALUES (?, ?, ?, ?);
+
+-- name: delete_timer
+DELETE FROM timers WHERE execution_arn = ? AND id = ?;
+
+-- name: due_timers
+SELECT execution_arn, id, due_ms, purpose FROM timers WHERE due_ms <= :now ORDER BY due_ms LIMIT :limit;
+
+-- name: next_timer
+SELECT MIN(due_ms) FROM timers;
+
+-- name: insert_inbox
+INSERT INTO inbox (execution_arn, event, created_ms) VALUES (:execution_arn, :event, :created_ms);
+
+-- name: pending_inbox
+SELECT seq, execution_arn, event FROM inbox ORDER BY seq LIMIT :limit;
+
+-- name: delete_inbox
+DELETE FROM inbox WHERE seq = ?;
+
+-- name: heartbeat_task_by_id
+UPDATE tasks SET heartbeat_deadline_ms = ? WHERE execution_arn = ? AND id = ?;

@@ -1,0 +1,94 @@
+"""The embedded store: one SQLite file in WAL mode, one writer at a time, group commits."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from stateway.store.migrations import migrate_sqlite
+from stateway.store.queries import load_queries
+
+Row = dict[str, Any]
+
+
+class SqliteStore:
+    """A SQLite database holding state machines, executions, history, tasks, timers and the inbox.
+
+    Writers take `write()` (one at a time, `BEGIN IMMEDIATE`); readers use a connection per thread,
+    which WAL lets run beside the writer.
+    """
+
+    dialect = "sqlite"
+
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL") -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.synchronous = synchronous
+        self.q = load_queries("sqlite")
+        self._local = threading.local()
+        self._write_lock = threading.RLock()
+        self._writer = self._connect()
+        migrate_sqlite(self._writer)
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        connection.row_factory = sqlite3.Row
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute(f"PRAGMA synchronous={self.synchronous}")
+        connection.execute("PRAGMA foreign_keys=ON")
+        connection.execute("PRAGMA busy_timeout=30000")
+        return connection
+
+    @property
+    def reader(self) -> sqlite3.Connection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._connect()
+            self._local.connection = connection
+        return connection
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; commits on success and rolls back on any exception."""
+        with self._write_lock:
+            connection = self._writer
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+
+    def one(self, name: str, params: Any = ()) -> Row | None:
+        row = self.reader.execute(self.q[name], params).fetchone()
+        return dict(row) if row is not None else None
+
+    def all(self, name: str, params: Any = ()) -> list[Row]:
+        return [dict(row) for row in self.reader.execute(self.q[name], params).fetchall()]
+
+    def scalar(self, name: str, params: Any = ()) -> Any:
+        row = self.reader.execute(self.q[name], params).fetchone()
+        return row[0] if row is not None else None
+
+    def close(self) -> None:
+        with self._write_lock:
+            self._writer.close()
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+
+
+def open_store(url: str) -> SqliteStore:
+    """`sqlite:///relative.db`, `sqlite:////abs/path.db`, or a plain file path."""
+    if url.startswith("sqlite:///"):
+        return SqliteStore(url[len("sqlite:///"):] or ":memory:")
+    if "://" in url:
+        raise ValueError(f"unsupported database URL {url!r} (this version stores on SQLite: sqlite:///path)")
+    return SqliteStore(url)

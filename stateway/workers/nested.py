@@ -1,0 +1,71 @@
+"""Nested executions: `arn:aws:states:::states:startExecution` with `.sync`, `.sync:2` and `.waitForTaskToken`."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from stateway.asl import jsontext
+from stateway.asl.events import (
+    CompleteExecution,
+    ScheduleTask,
+    TaskFailed,
+    TaskStarted,
+    TaskSubmitted,
+    TaskSucceeded,
+)
+from stateway.asl.timestamps import format_timestamp
+
+if TYPE_CHECKING:
+    from stateway.engine.runtime import Engine
+    from stateway.engine.service import Service
+
+
+def start_nested(engine: Engine, execution_arn: str, command: ScheduleTask) -> None:
+    """Start the child execution; `.sync` variants answer when it ends, the others at once."""
+    params = command.input if isinstance(command.input, dict) else {}
+    child_input = params.get("Input", {})
+    input_text = child_input if isinstance(child_input, str) else jsontext.dumps(child_input)
+    pattern = command.service_resource.partition(".")[2]  # "", "sync", "sync:2" or "waitForTaskToken"
+    parent = {"execution_arn": execution_arn, "task_id": command.task_id, "pattern": pattern} \
+        if pattern.startswith("sync") else None
+    engine.post(execution_arn, TaskStarted(command.task_id))
+    child_arn = engine.service.start_execution(
+        str(params.get("StateMachineArn", "")), input_text=input_text, name=params.get("Name"),
+        parent_task=parent)
+    started = engine.service.describe_execution(child_arn)["startDate"]
+    response = {"ExecutionArn": child_arn, "StartDate": format_timestamp(int(started.timestamp() * 1000))}
+    if pattern.startswith("sync") or pattern == "waitForTaskToken":
+        engine.post(execution_arn, TaskSubmitted(command.task_id, response))
+        engine.mark_waiting(execution_arn, command.task_id)
+    else:
+        engine.post(execution_arn, TaskSucceeded(command.task_id, response))
+
+
+def nested_result(service: Service, child_arn: str, parent: dict[str, Any], done: CompleteExecution,
+                  now: int) -> TaskSucceeded | TaskFailed:
+    """The parent's answer in AWS's shape: DescribeExecution's fields, capitalised."""
+    row = service.store.one("get_execution", {"arn": child_arn}) or {}
+    body: dict[str, Any] = {
+        "ExecutionArn": child_arn,
+        "Input": row.get("input", "{}"),
+        "InputDetails": {"Included": True},
+        "Name": row.get("name"),
+        "StartDate": format_timestamp(row.get("start_ms", now)),
+        "StateMachineArn": row.get("state_machine_arn"),
+        "Status": done.status,
+        "StopDate": format_timestamp(now),
+        "RedriveCount": 0,
+    }
+    if parent.get("pattern") == "sync:2":
+        body["Input"] = jsontext.loads(body["Input"])
+    if done.status == "SUCCEEDED":
+        output: Any = done.output or "null"
+        body["Output"] = jsontext.loads(output) if parent.get("pattern") == "sync:2" else output
+        body["OutputDetails"] = {"Included": True}
+        return TaskSucceeded(parent["task_id"], body)
+    if done.error is not None:
+        body["Error"] = done.error
+    if done.cause is not None:
+        body["Cause"] = done.cause
+    return TaskFailed(parent["task_id"], "States.TaskFailed", json.dumps(body, separators=(",", ":")))

@@ -1,16 +1,22 @@
-"""`stateway run|validate`: run a state machine locally, or check a definition, from the shell."""
+"""The `stateway` command: run state machines, inspect and steer executions, answer task tokens."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from stateway.asl import jsontext
 from stateway.asl.errors import DefinitionError, StatewayError
 from stateway.cli.timeline import render_timeline
+from stateway.engine.errors import ApiError
+
+DB_ENV = "STATEWAY_DB"
+DEFAULT_DB = "sqlite:///.stateway/stateway.db"
 
 
 class UsageError(StatewayError):
@@ -24,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.handler(args))
     except DefinitionError as exc:
         print(f"stateway: {exc.message}", file=sys.stderr)
+        return 1
+    except ApiError as exc:
+        print(f"stateway: {exc.type_name}: {exc.message}", file=sys.stderr)
         return 1
     except StatewayError as exc:
         print(f"stateway: {exc}", file=sys.stderr)
@@ -45,7 +54,41 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--name", help="execution name (default: a UUID)")
     run.add_argument("--json", action="store_true",
                      help="print DescribeExecution-shaped JSON with GetExecutionHistory events")
+    run.add_argument("--db", default=None, help=f"database URL (default ${DB_ENV} or {DEFAULT_DB})")
+    run.add_argument("--in-memory", action="store_true",
+                     help="run in memory with a virtual clock (Waits take no time; nothing is stored)")
+    run.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait for the end (default 3600)")
     run.set_defaults(handler=_run)
+
+    executions = commands.add_parser("executions", help="list, describe, inspect and stop stored executions")
+    ex_commands = executions.add_subparsers(dest="executions_command", required=True)
+    ex_list = ex_commands.add_parser("list", help="executions of a state machine, newest first")
+    ex_list.add_argument("--state-machine", required=True, help="state machine name or ARN")
+    ex_list.add_argument("--status", choices=["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"])
+    ex_list.add_argument("--max-results", type=int, default=100)
+    for sub in ("describe", "history", "stop"):
+        command = ex_commands.add_parser(sub, help=f"{sub} one execution")
+        command.add_argument("execution_arn")
+        if sub == "stop":
+            command.add_argument("--error")
+            command.add_argument("--cause")
+        if sub == "history":
+            command.add_argument("--reverse", action="store_true")
+    for command in ex_commands.choices.values():
+        command.add_argument("--db", default=None, help="database URL")
+        command.add_argument("--json", action="store_true", help="print the API response as JSON")
+    executions.set_defaults(handler=_executions)
+
+    for action in ("success", "failure", "heartbeat"):
+        answer = commands.add_parser(f"send-task-{action}", help=f"SendTask{action.title()} for a task token")
+        answer.add_argument("--task-token", required=True)
+        if action == "success":
+            answer.add_argument("--output", required=True, help="the task's result as JSON text")
+        if action == "failure":
+            answer.add_argument("--error")
+            answer.add_argument("--cause")
+        answer.add_argument("--db", default=None, help="database URL")
+        answer.set_defaults(handler=_send_task, action=action)
 
     validate = commands.add_parser("validate", help="check a definition and list every problem")
     validate.add_argument("file", help="definition file (JSON or YAML)")
@@ -77,37 +120,119 @@ def _input_text(args: argparse.Namespace) -> str:
     return text
 
 
+def _db_url(args: argparse.Namespace) -> str:
+    return str(args.db or os.environ.get(DB_ENV) or DEFAULT_DB)
+
+
 def _run(args: argparse.Namespace) -> int:
-    from stateway.testing.local import LocalRunner
     from stateway.workers.python import load_functions_dir
 
     definition = _load_definition(args.file)
     input_text = _input_text(args)
     functions = load_functions_dir(args.functions) if args.functions else {}
     name = Path(args.file).name.split(".")[0] or "StateMachine"
-    result = LocalRunner(functions).run(definition, input_text=input_text, name=args.name,
-                                        state_machine_name=name)
+    if args.in_memory:
+        from stateway.testing.local import LocalRunner
+
+        result = LocalRunner(functions).run(definition, input_text=input_text, name=args.name,
+                                            state_machine_name=name)
+        description, events = result.describe(), result.events
+    else:
+        description, events = _run_durable(args, definition, input_text, functions, name)
     if args.json:
-        body = result.describe()
-        body["events"] = [_event_json(e) for e in result.events]
+        body = _jsonable(description)
+        body["events"] = [_jsonable(e) for e in events]
         print(json.dumps(body, indent=2, ensure_ascii=False))
         return 0
-    print(render_timeline(result.events))
+    print(render_timeline(events))
     print()
-    print(f"status: {result.status}")
-    if result.output is not None:
-        print("output: " + json.dumps(jsontext.loads(result.output), indent=2, ensure_ascii=False))
-    if result.error is not None:
-        print(f"error:  {result.error}")
-    if result.cause is not None:
-        print(f"cause:  {result.cause}")
+    print(f"execution: {description['executionArn']}")
+    print(f"status: {description['status']}")
+    if description.get("output") is not None:
+        print("output: " + json.dumps(jsontext.loads(description["output"]), indent=2, ensure_ascii=False))
+    if description.get("error") is not None:
+        print(f"error:  {description['error']}")
+    if description.get("cause") is not None:
+        print(f"cause:  {description['cause']}")
     return 0
 
 
-def _event_json(event: dict[str, Any]) -> dict[str, Any]:
-    out = dict(event)
-    out["timestamp"] = event["timestamp"].isoformat()
-    return out
+def _run_durable(args: argparse.Namespace, definition: dict[str, Any], input_text: str,
+                 functions: dict[str, Any], name: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    from stateway.engine import Engine
+    from stateway.engine.errors import StateMachineAlreadyExists
+
+    with Engine(_db_url(args), functions=functions) as engine:
+        service = engine.service
+        try:
+            arn = service.create_state_machine(name, definition)
+        except StateMachineAlreadyExists:
+            arn = f"arn:aws:states:{service.region}:{service.account}:stateMachine:{name}"
+            service.update_state_machine(arn, definition=definition)
+        execution = service.start_execution(arn, input_text=input_text, name=args.name)
+        description = engine.wait(execution, timeout=args.timeout)
+        return description, service.get_execution_history(execution)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def _service(args: argparse.Namespace) -> Any:
+    from stateway.engine.service import Service
+    from stateway.store.sqlite import open_store
+
+    return Service(open_store(_db_url(args)))
+
+
+def _machine_arn(service: Any, name_or_arn: str) -> str:
+    if name_or_arn.startswith("arn:"):
+        return name_or_arn
+    return f"arn:aws:states:{service.region}:{service.account}:stateMachine:{name_or_arn}"
+
+
+def _executions(args: argparse.Namespace) -> int:
+    service = _service(args)
+    command = args.executions_command
+    if command == "list":
+        items, _ = service.list_executions(_machine_arn(service, args.state_machine), status=args.status,
+                                           max_results=args.max_results)
+        if args.json:
+            print(json.dumps(_jsonable({"executions": items}), indent=2))
+        for item in [] if args.json else items:
+            print(f"{item['status']:<10} {item['startDate'].isoformat()}  {item['executionArn']}")
+        return 0
+    if command == "describe":
+        print(json.dumps(_jsonable(service.describe_execution(args.execution_arn)), indent=2, ensure_ascii=False))
+        return 0
+    if command == "history":
+        events = service.get_execution_history(args.execution_arn, reverse=args.reverse)
+        if args.json:
+            print(json.dumps(_jsonable({"events": events}), indent=2, ensure_ascii=False))
+        else:
+            print(render_timeline(events))
+        return 0
+    stopped = service.stop_execution(args.execution_arn, error=args.error, cause=args.cause)
+    print(json.dumps({"stopDate": stopped.isoformat()}) if args.json else f"stop requested at {stopped.isoformat()}")
+    return 0
+
+
+def _send_task(args: argparse.Namespace) -> int:
+    service = _service(args)
+    if args.action == "success":
+        service.send_task_success(args.task_token, args.output)
+    elif args.action == "failure":
+        service.send_task_failure(args.task_token, args.error, args.cause)
+    else:
+        service.send_task_heartbeat(args.task_token)
+    print(f"sent task {args.action}")
+    return 0
 
 
 def _validate(args: argparse.Namespace) -> int:

@@ -10,8 +10,6 @@ from stateway.workers import python as pyfunctions
 if TYPE_CHECKING:
     from stateway.engine.runtime import Engine
 
-LEASE_SECONDS = 300.0
-
 
 class TaskDispatcher:
     """Routes a ScheduleTask command by its resource; results come back to the engine as core events."""
@@ -48,7 +46,6 @@ class TaskDispatcher:
         from stateway.workers.lambda_invoke import invoke_response, request_of
 
         engine = self.engine
-        engine.lease(execution_arn, command.task_id, LEASE_SECONDS)
         wrapped = command.kind != "lambda"
         target, payload = request_of(command) if wrapped else (command.resource, command.input)
         engine.post(execution_arn, TaskStarted(command.task_id))

@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -176,11 +177,14 @@ def test_every_task_resource_has_a_function_and_the_definition_validates() -> No
 
 
 def _cli_run(order_id: str) -> dict[str, Any]:
+    database = Path(tempfile.mkdtemp(prefix="stateway-e2e-")) / "cli.db"
     done = _run(
         [
             *_stateway(),
             "run",
             str(DEFINITION),
+            "--db",
+            f"sqlite:///{database}",
             "--functions",
             str(FUNCTIONS),
             "--name",

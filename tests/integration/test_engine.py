@@ -1,0 +1,660 @@
+"""The durable engine end to end on a real SQLite file: tasks, retries, waits, timeouts, tokens, nesting, API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stateway.engine import Engine
+from stateway.engine import errors as api
+from stateway.testing.local import LocalRunner
+
+pytestmark = pytest.mark.integration
+
+FN = "arn:aws:lambda:us-east-1:123456789012:function:"
+YEAR_SECONDS = 365 * 24 * 3600
+
+
+# ---- helpers ----------------------------------------------------------------------------------
+
+
+class Harness:
+    """An Engine on a SQLite file in tmp_path, with helpers to run a definition and read the store."""
+
+    def __init__(self, path: Path, functions: dict[str, Callable[..., Any]], workers: int = 8) -> None:
+        self.path = path
+        self.engine = Engine(f"sqlite:///{path}", functions=functions, workers=workers, poll_interval=0.05).start()
+        self.service = self.engine.service
+        self._machines = 0
+
+    def machine(self, definition: dict[str, Any], name: str | None = None) -> str:
+        self._machines += 1
+        return self.service.create_state_machine(name or f"sm{self._machines}", definition)
+
+    def run(self, definition: dict[str, Any], input: Any = None, timeout: float = 30) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """Create a machine, start one execution, wait for it; (DescribeExecution, history)."""
+        arn = self.service.start_execution(self.machine(definition), input if input is not None else {})
+        desc = self.engine.wait(arn, timeout=timeout)
+        return desc, self.service.get_execution_history(arn)
+
+    def rows(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        """Read the SQLite file directly, through its own connection, as an operator would."""
+        with sqlite3.connect(self.path) as db:
+            return db.execute(sql, params).fetchall()
+
+    def wait_for(self, predicate: Callable[[], Any], timeout: float = 10) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.02)
+        raise AssertionError("condition not met in time")
+
+    def history_types(self, arn: str) -> list[str]:
+        return [e["type"] for e in self.service.get_execution_history(arn)]
+
+
+@pytest.fixture
+def make(tmp_path: Path) -> Iterator[Callable[..., Harness]]:
+    """Factory: `make(functions, workers=8)` → a started Harness; every engine is stopped afterwards."""
+    made: list[Harness] = []
+
+    def factory(functions: dict[str, Callable[..., Any]] | None = None, workers: int = 8) -> Harness:
+        harness = Harness(tmp_path / f"engine{len(made)}.db", dict(functions or {}), workers)
+        made.append(harness)
+        return harness
+
+    yield factory
+    for harness in made:
+        harness.engine.stop()
+
+
+def task(name: str, next_state: str | None = None, **extra: Any) -> dict[str, Any]:
+    state: dict[str, Any] = {"Type": "Task", "Resource": FN + name, **extra}
+    if next_state:
+        state["Next"] = next_state
+    else:
+        state["End"] = True
+    return state
+
+
+def types(events: list[dict[str, Any]]) -> list[str]:
+    return [e["type"] for e in events]
+
+
+def assert_gap_free(events: list[dict[str, Any]]) -> None:
+    """Ids run 1..N and every previousEventId points backwards to an existing event (or 0)."""
+    assert [e["id"] for e in events] == list(range(1, len(events) + 1))
+    for e in events:
+        assert 0 <= e["previousEventId"] < e["id"]
+
+
+def scheduled_parameters(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """The parameters of the (last) TaskScheduled event: where a `.waitForTaskToken` token travels."""
+    scheduled = [e for e in events if e["type"] == "TaskScheduled"]
+    assert scheduled, types(events)
+    return json.loads(scheduled[-1]["taskScheduledEventDetails"]["parameters"])
+
+
+def double(event: Any, context: Any) -> Any:
+    return {"value": event["value"] * 2}
+
+
+def add_one(event: Any, context: Any) -> Any:
+    return {"value": event["value"] + 1}
+
+
+# ---- tasks, retries, catch --------------------------------------------------------------------
+
+
+def test_task_chain_succeeds_with_idempotency_key(make: Callable[..., Harness]) -> None:
+    keys: list[str] = []
+
+    def record(event: Any, context: Any) -> Any:
+        keys.append(context.idempotency_key)
+        return event
+
+    h = make({"double": double, "add_one": add_one, "record": record})
+    desc, events = h.run({"StartAt": "A", "States": {"A": task("double", "B"), "B": task("add_one", "C"),
+                                                      "C": task("record")}}, {"value": 5})
+    assert desc["status"] == "SUCCEEDED"
+    assert json.loads(desc["output"]) == {"value": 11}
+    assert keys == [f"{desc['executionArn']}/root/C/0"]
+    assert_gap_free(events)
+    assert types(events).count("LambdaFunctionSucceeded") == 3
+    assert h.rows("SELECT COUNT(*) FROM tasks") == [(0,)]
+
+
+def test_task_failure_fails_execution_with_lambda_error(make: Callable[..., Harness]) -> None:
+    def boom(event: Any, context: Any) -> Any:
+        raise ValueError("no stock")
+
+    h = make({"boom": boom})
+    desc, events = h.run({"StartAt": "A", "States": {"A": task("boom")}})
+    assert desc["status"] == "FAILED"
+    assert desc["error"] == "ValueError"
+    cause = json.loads(desc["cause"])
+    assert cause["errorMessage"] == "no stock" and cause["errorType"] == "ValueError"
+    assert types(events)[-2:] == ["LambdaFunctionFailed", "ExecutionFailed"]
+    assert_gap_free(events)
+
+
+def test_retry_with_backoff_reruns_under_new_attempt_keys(make: Callable[..., Harness]) -> None:
+    calls: list[tuple[float, str]] = []
+
+    def flaky(event: Any, context: Any) -> Any:
+        calls.append((time.monotonic(), context.idempotency_key))
+        if len(calls) < 3:
+            raise ConnectionError("try again")
+        return {"ok": len(calls)}
+
+    h = make({"flaky": flaky})
+    retry = [{"ErrorEquals": ["ConnectionError"], "IntervalSeconds": 1, "BackoffRate": 1.0, "MaxAttempts": 3}]
+    desc, events = h.run({"StartAt": "A", "States": {"A": task("flaky", Retry=retry)}})
+    assert desc["status"] == "SUCCEEDED", desc
+    assert json.loads(desc["output"]) == {"ok": 3}
+    arn = desc["executionArn"]
+    assert [k for _, k in calls] == [f"{arn}/root/A/{attempt}" for attempt in range(3)]
+    # Each retry waited its IntervalSeconds (a timer row, not a sleeping thread).
+    assert calls[1][0] - calls[0][0] >= 0.9
+    assert calls[2][0] - calls[1][0] >= 0.9
+    assert types(events).count("LambdaFunctionScheduled") == 3
+    assert types(events).count("TaskStateEntered") == 1
+    assert_gap_free(events)
+
+
+def test_catch_routes_error_to_fallback(make: Callable[..., Harness]) -> None:
+    def boom(event: Any, context: Any) -> Any:
+        raise KeyError("sku")
+
+    h = make({"boom": boom})
+    desc, events = h.run({"StartAt": "A", "States": {
+        "A": task("boom", "Unreachable", Catch=[{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error",
+                                                  "Next": "Fallback"}]),
+        "Unreachable": {"Type": "Fail", "Error": "X"},
+        "Fallback": {"Type": "Pass", "End": True},
+    }}, {"order": 1})
+    assert desc["status"] == "SUCCEEDED"
+    output = json.loads(desc["output"])
+    assert output["order"] == 1 and output["error"]["Error"] == "KeyError"
+    assert "PassStateEntered" in types(events)
+    assert_gap_free(events)
+
+
+# ---- waits ------------------------------------------------------------------------------------
+
+
+def test_short_wait_delays_the_next_state(make: Callable[..., Harness]) -> None:
+    h = make()
+    started = time.monotonic()
+    desc, events = h.run({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": True}}}, {"a": 1})
+    assert desc["status"] == "SUCCEEDED"
+    assert time.monotonic() - started >= 0.95
+    assert json.loads(desc["output"]) == {"a": 1}
+    wait_events = {e["type"]: e for e in events}
+    assert wait_events["WaitStateExited"]["timestamp"] >= wait_events["WaitStateEntered"]["timestamp"]
+    assert h.rows("SELECT COUNT(*) FROM timers") == [(0,)]
+
+
+def test_one_year_wait_holds_no_thread_and_stops(make: Callable[..., Harness]) -> None:
+    h = make({"double": double}, workers=1)
+    waiter = h.service.start_execution(h.machine(
+        {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": YEAR_SECONDS, "End": True}}}), {})
+    h.wait_for(lambda: "WaitStateEntered" in h.history_types(waiter))
+    assert h.service.describe_execution(waiter)["status"] == "RUNNING"
+    (due_ms,) = h.wait_for(lambda: h.rows("SELECT due_ms FROM timers WHERE execution_arn = ?", waiter))[0:1]
+    assert due_ms[0] - time.time() * 1000 > (YEAR_SECONDS - 60) * 1000
+    assert h.rows("SELECT COUNT(*) FROM tasks") == [(0,)]
+    # With one worker thread, a task in another execution still runs at once: the Wait holds no thread.
+    assert h.engine._pool._work_queue.qsize() == 0
+    quick = h.service.start_execution(h.machine({"StartAt": "A", "States": {"A": task("double")}}), {"value": 2})
+    assert h.engine.wait(quick, timeout=5)["status"] == "SUCCEEDED"
+    assert h.service.describe_execution(waiter)["status"] == "RUNNING"
+
+    h.service.stop_execution(waiter, error="Operator", cause="not a year")
+    desc = h.engine.wait(waiter, timeout=5)
+    assert desc["status"] == "ABORTED"
+    assert desc["error"] == "Operator" and desc["cause"] == "not a year"
+    assert h.history_types(waiter)[-1] == "ExecutionAborted"
+    assert h.rows("SELECT COUNT(*) FROM timers WHERE execution_arn = ?", waiter) == [(0,)]
+
+
+# ---- timeouts and heartbeats ------------------------------------------------------------------
+
+
+def test_task_timeout_even_when_function_hangs(make: Callable[..., Harness]) -> None:
+    release = threading.Event()
+    finished = threading.Event()
+
+    def hang(event: Any, context: Any) -> Any:
+        release.wait(10)
+        finished.set()
+        return {"late": True}
+
+    h = make({"hang": hang})
+    started = time.monotonic()
+    desc, events = h.run({"StartAt": "A", "States": {"A": task("hang", TimeoutSeconds=1)}}, timeout=10)
+    assert desc["status"] == "FAILED"
+    assert desc["error"] == "States.Timeout"
+    assert time.monotonic() - started < 5
+    assert types(events)[-2:] == ["LambdaFunctionTimedOut", "ExecutionFailed"]
+    release.set()
+    assert finished.wait(5)
+    time.sleep(0.3)  # give a late result every chance to be (wrongly) applied
+    assert h.service.get_execution_history(desc["executionArn"]) == events
+    assert h.service.describe_execution(desc["executionArn"])["status"] == "FAILED"
+
+
+def test_heartbeat_keeps_a_long_task_alive(make: Callable[..., Harness]) -> None:
+    def slow(event: Any, context: Any) -> Any:
+        for _ in range(8):
+            time.sleep(0.25)
+            context.heartbeat()
+        return {"done": True}
+
+    h = make({"slow": slow})
+    desc, events = h.run({"StartAt": "A", "States": {"A": task("slow", HeartbeatSeconds=1, TimeoutSeconds=10)}})
+    assert desc["status"] == "SUCCEEDED", desc
+    assert json.loads(desc["output"]) == {"done": True}
+    assert_gap_free(events)
+
+
+def test_missing_heartbeat_times_out(make: Callable[..., Harness]) -> None:
+    release = threading.Event()
+
+    def silent(event: Any, context: Any) -> Any:
+        release.wait(10)
+        return {"late": True}
+
+    h = make({"silent": silent})
+    try:
+        started = time.monotonic()
+        desc, events = h.run({"StartAt": "A", "States": {"A": task("silent", HeartbeatSeconds=1)}}, timeout=10)
+        assert desc["status"] == "FAILED"
+        assert desc["error"] == "States.HeartbeatTimeout"
+        assert time.monotonic() - started < 5
+    finally:
+        release.set()
+    time.sleep(0.3)
+    assert h.service.get_execution_history(desc["executionArn"]) == events
+
+
+def test_execution_timeout_times_out(make: Callable[..., Harness]) -> None:
+    h = make()
+    started = time.monotonic()
+    desc, events = h.run({"TimeoutSeconds": 1, "StartAt": "W",
+                          "States": {"W": {"Type": "Wait", "Seconds": 60, "End": True}}}, timeout=10)
+    assert desc["status"] == "TIMED_OUT"
+    assert time.monotonic() - started < 5
+    assert types(events)[-1] == "ExecutionTimedOut"
+    assert_gap_free(events)
+    assert h.rows("SELECT COUNT(*) FROM timers") == [(0,)]
+
+
+def test_stop_execution_during_a_task_ignores_its_late_result(make: Callable[..., Harness]) -> None:
+    release = threading.Event()
+    entered = threading.Event()
+
+    def hang(event: Any, context: Any) -> Any:
+        entered.set()
+        release.wait(10)
+        return {"late": True}
+
+    h = make({"hang": hang})
+    arn = h.service.start_execution(h.machine({"StartAt": "A", "States": {"A": task("hang")}}), {})
+    assert entered.wait(5)
+    h.service.stop_execution(arn, error="Cancelled", cause="by test")
+    desc = h.engine.wait(arn, timeout=5)
+    assert desc["status"] == "ABORTED" and desc["error"] == "Cancelled"
+    events = h.service.get_execution_history(arn)
+    assert types(events)[-1] == "ExecutionAborted"
+    assert h.rows("SELECT COUNT(*) FROM tasks WHERE execution_arn = ?", arn) == [(0,)]
+    release.set()
+    time.sleep(0.3)
+    assert h.service.get_execution_history(arn) == events
+    # Stopping a finished execution changes nothing.
+    h.service.stop_execution(arn)
+    time.sleep(0.1)
+    assert h.service.describe_execution(arn)["status"] == "ABORTED"
+
+
+# ---- the API's idempotency and listing --------------------------------------------------------
+
+
+def test_idempotent_start_execution(make: Callable[..., Harness]) -> None:
+    h = make()
+    sm = h.machine({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": YEAR_SECONDS, "End": True}}})
+    first = h.service.start_execution(sm, {"a": 1}, name="order-1")
+    assert h.service.start_execution(sm, {"a": 1}, name="order-1") == first
+    with pytest.raises(api.ExecutionAlreadyExists):
+        h.service.start_execution(sm, {"a": 2}, name="order-1")
+    assert h.rows("SELECT COUNT(*) FROM executions") == [(1,)]
+    h.service.stop_execution(first)
+    assert h.engine.wait(first, timeout=5)["status"] == "ABORTED"
+    # Once closed, the same name is taken for good, even with the same input.
+    with pytest.raises(api.ExecutionAlreadyExists):
+        h.service.start_execution(sm, {"a": 1}, name="order-1")
+
+
+def test_list_executions_filters_and_paginates(make: Callable[..., Harness]) -> None:
+    h = make()
+    sm = h.machine({"StartAt": "C", "States": {"C": {"Type": "Choice", "Choices": [
+        {"Variable": "$.wait", "BooleanEquals": True, "Next": "W"}], "Default": "Done"},
+        "W": {"Type": "Wait", "Seconds": YEAR_SECONDS, "End": True}, "Done": {"Type": "Succeed"}}})
+    quick = [h.service.start_execution(sm, {"wait": False}, name=f"quick-{i}") for i in range(5)]
+    slow = [h.service.start_execution(sm, {"wait": True}, name=f"slow-{i}") for i in range(2)]
+    for arn in quick:
+        assert h.engine.wait(arn, timeout=10)["status"] == "SUCCEEDED"
+    for arn in slow:
+        h.wait_for(lambda arn=arn: "WaitStateEntered" in h.history_types(arn))
+
+    succeeded, token = h.service.list_executions(sm, status="SUCCEEDED")
+    assert sorted(e["executionArn"] for e in succeeded) == sorted(quick) and token is None
+    assert all("stopDate" in e for e in succeeded)
+    running, _ = h.service.list_executions(sm, status="RUNNING")
+    assert sorted(e["executionArn"] for e in running) == sorted(slow)
+    assert all("stopDate" not in e for e in running)
+
+    seen: list[str] = []
+    token = None
+    pages = 0
+    while True:
+        page, token = h.service.list_executions(sm, max_results=2, next_token=token)
+        assert len(page) <= 2
+        seen += [e["executionArn"] for e in page]
+        pages += 1
+        if token is None:
+            break
+    assert pages == 4
+    assert sorted(seen) == sorted(quick + slow) and len(set(seen)) == 7
+    starts = [h.service.describe_execution(arn)["startDate"] for arn in seen]
+    assert starts == sorted(starts, reverse=True)  # newest first, as AWS lists them
+    for arn in slow:
+        h.service.stop_execution(arn)
+        assert h.engine.wait(arn, timeout=5)["status"] == "ABORTED"
+    aborted, _ = h.service.list_executions(sm, status="ABORTED")
+    assert len(aborted) == 2
+
+
+def test_history_reverse_and_pagination(make: Callable[..., Harness]) -> None:
+    h = make({"double": double})
+    desc, events = h.run({"StartAt": "A", "States": {"A": task("double", "B"), "B": task("double", "C"),
+                                                      "C": {"Type": "Pass", "End": True}}}, {"value": 1})
+    arn = desc["executionArn"]
+    assert len(events) > 7
+    assert h.service.get_execution_history(arn, reverse=True) == events[::-1]
+    forward: list[dict[str, Any]] = []
+    token: str | None = None
+    while True:
+        page = h.service.get_execution_history(arn, max_results=3, next_token=token)
+        if not page:
+            break
+        forward += page
+        token = str(page[-1]["id"])
+    assert forward == events
+    backward: list[dict[str, Any]] = []
+    token = None
+    while True:
+        page = h.service.get_execution_history(arn, reverse=True, max_results=3, next_token=token)
+        if not page:
+            break
+        backward += page
+        token = str(page[-1]["id"])
+    assert backward == events[::-1]
+    without_data = h.service.get_execution_history(arn, include_execution_data=False)
+    assert all("input" not in e.get("executionStartedEventDetails", {}) for e in without_data)
+
+
+# ---- task tokens ------------------------------------------------------------------------------
+
+TOKEN_TASK = {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+              "Parameters": {"QueueUrl": "https://sqs.example/q", "MessageBody": {"token.$": "$$.Task.Token"}},
+              "End": True}
+
+
+def _token_execution(h: Harness, **fields: Any) -> tuple[str, str]:
+    arn = h.service.start_execution(h.machine({"StartAt": "Approve", "States": {"Approve": {**TOKEN_TASK, **fields}}}),
+                                    {"claim": 7})
+    h.wait_for(lambda: "TaskStarted" in h.history_types(arn))
+    token = scheduled_parameters(h.service.get_execution_history(arn))["MessageBody"]["token"]
+    return arn, token
+
+
+def test_wait_for_task_token_send_task_success(make: Callable[..., Harness]) -> None:
+    h = make()
+    arn, token = _token_execution(h)
+    time.sleep(0.2)
+    assert h.service.describe_execution(arn)["status"] == "RUNNING"
+    assert h.rows("SELECT status FROM tasks WHERE token = ?", token) == [("WAITING",)]
+    with pytest.raises(api.InvalidOutput):
+        h.service.send_task_success(token, "{not json")
+    h.service.send_task_success(token, json.dumps({"approved": True}))
+    desc = h.engine.wait(arn, timeout=5)
+    assert desc["status"] == "SUCCEEDED"
+    assert json.loads(desc["output"]) == {"approved": True}
+    assert types(h.service.get_execution_history(arn))[-3:] == ["TaskSucceeded", "TaskStateExited",
+                                                                 "ExecutionSucceeded"]
+    with pytest.raises(api.TaskDoesNotExist):
+        h.service.send_task_success(token, "{}")
+    with pytest.raises(api.TaskDoesNotExist):
+        h.service.send_task_success("no-such-token", "{}")
+
+
+def test_wait_for_task_token_send_task_failure(make: Callable[..., Harness]) -> None:
+    h = make()
+    arn, token = _token_execution(h)
+    h.service.send_task_failure(token, error="Rejected", cause="by reviewer")
+    desc = h.engine.wait(arn, timeout=5)
+    assert desc["status"] == "FAILED"
+    assert (desc["error"], desc["cause"]) == ("Rejected", "by reviewer")
+    assert types(h.service.get_execution_history(arn))[-2:] == ["TaskFailed", "ExecutionFailed"]
+
+
+def test_send_task_heartbeat_keeps_token_alive(make: Callable[..., Harness]) -> None:
+    h = make()
+    arn, token = _token_execution(h, HeartbeatSeconds=1)
+    for _ in range(6):
+        time.sleep(0.3)
+        h.service.send_task_heartbeat(token)
+    assert h.service.describe_execution(arn)["status"] == "RUNNING"
+    h.service.send_task_success(token, '"ok"')
+    desc = h.engine.wait(arn, timeout=5)
+    assert desc["status"] == "SUCCEEDED" and desc["output"] == '"ok"'
+
+
+@pytest.mark.parametrize(("fields", "error"), [({"HeartbeatSeconds": 1}, "States.HeartbeatTimeout"),
+                                               ({"TimeoutSeconds": 1}, "States.Timeout")])
+def test_task_token_times_out(make: Callable[..., Harness], fields: dict[str, Any], error: str) -> None:
+    h = make()
+    arn, token = _token_execution(h, **fields)
+    desc = h.engine.wait(arn, timeout=10)
+    assert desc["status"] == "FAILED" and desc["error"] == error
+    assert types(h.service.get_execution_history(arn))[-2:] == ["TaskTimedOut", "ExecutionFailed"]
+    with pytest.raises((api.TaskDoesNotExist, api.TaskTimedOut)):
+        h.service.send_task_success(token, "{}")
+
+
+def test_lambda_invoke_wait_for_task_token_from_function(make: Callable[..., Harness]) -> None:
+    tokens: list[str] = []
+
+    def hand_off(event: Any, context: Any) -> Any:
+        tokens.append(event["token"])
+        return {"queued": True}
+
+    h = make({"hand_off": hand_off})
+    arn = h.service.start_execution(h.machine({"StartAt": "A", "States": {"A": {
+        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        "Parameters": {"FunctionName": "hand_off", "Payload": {"token.$": "$$.Task.Token"}}, "End": True}}}), {})
+    h.wait_for(lambda: tokens and "TaskSubmitted" in h.history_types(arn))
+    assert h.service.describe_execution(arn)["status"] == "RUNNING"
+    h.service.send_task_success(tokens[0], '{"answer": 42}')
+    desc = h.engine.wait(arn, timeout=5)
+    assert desc["status"] == "SUCCEEDED"
+    assert json.loads(desc["output"]) == {"answer": 42}
+    assert_gap_free(h.service.get_execution_history(arn))
+
+
+# ---- nested executions -------------------------------------------------------------------------
+
+
+def _nested(h: Harness, resource: str, child_definition: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    child = h.machine(child_definition)
+    return h.run({"StartAt": "Child", "States": {"Child": {
+        "Type": "Task", "Resource": resource,
+        "Parameters": {"StateMachineArn": child, "Input": {"value.$": "$.value"}}, "End": True}}}, {"value": 4})
+
+
+CHILD = {"StartAt": "D", "States": {"D": task("double")}}
+
+
+def test_nested_start_execution_sync(make: Callable[..., Harness]) -> None:
+    h = make({"double": double})
+    desc, events = _nested(h, "arn:aws:states:::states:startExecution.sync", CHILD)
+    assert desc["status"] == "SUCCEEDED", desc
+    out = json.loads(desc["output"])
+    assert out["Status"] == "SUCCEEDED"
+    assert isinstance(out["Output"], str) and json.loads(out["Output"]) == {"value": 8}
+    assert isinstance(out["Input"], str) and json.loads(out["Input"]) == {"value": 4}
+    assert {"ExecutionArn", "StartDate", "StopDate", "StateMachineArn", "Name", "OutputDetails"} <= set(out)
+    assert h.service.describe_execution(out["ExecutionArn"])["status"] == "SUCCEEDED"
+    assert types(events)[2:7] == ["TaskScheduled", "TaskStarted", "TaskSubmitted", "TaskSucceeded",
+                                  "TaskStateExited"]
+    assert_gap_free(events)
+
+
+def test_nested_start_execution_sync2_parses_json(make: Callable[..., Harness]) -> None:
+    h = make({"double": double})
+    desc, _ = _nested(h, "arn:aws:states:::states:startExecution.sync:2", CHILD)
+    assert desc["status"] == "SUCCEEDED", desc
+    out = json.loads(desc["output"])
+    assert out["Output"] == {"value": 8} and out["Input"] == {"value": 4}
+
+
+def test_nested_start_execution_sync_child_failure(make: Callable[..., Harness]) -> None:
+    h = make()
+    desc, _ = _nested(h, "arn:aws:states:::states:startExecution.sync",
+                      {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Child.Broke", "Cause": "why"}}})
+    assert desc["status"] == "FAILED"
+    assert desc["error"] == "States.TaskFailed"
+    cause = json.loads(desc["cause"])
+    assert cause["Status"] == "FAILED" and cause["Error"] == "Child.Broke" and cause["Cause"] == "why"
+
+
+def test_nested_start_execution_fire_and_forget(make: Callable[..., Harness]) -> None:
+    h = make({"double": double})
+    desc, _ = _nested(h, "arn:aws:states:::states:startExecution", CHILD)
+    assert desc["status"] == "SUCCEEDED"
+    out = json.loads(desc["output"])
+    assert set(out) == {"ExecutionArn", "StartDate"}
+    child = h.engine.wait(out["ExecutionArn"], timeout=10)
+    assert child["status"] == "SUCCEEDED" and json.loads(child["output"]) == {"value": 8}
+
+
+# ---- Parallel, Map, async handlers, payload limits ----------------------------------------------
+
+
+def test_parallel_and_map_with_tasks(make: Callable[..., Harness]) -> None:
+    h = make({"double": double, "add_one": add_one})
+    definition = {"StartAt": "P", "States": {
+        "P": {"Type": "Parallel", "Next": "M", "ResultSelector": {"items.$": "$[0].items"}, "Branches": [
+            {"StartAt": "Items", "States": {"Items": {"Type": "Pass", "Parameters": {
+                "items": [{"value": 1}, {"value": 2}, {"value": 3}, {"value": 4}, {"value": 5}]}, "End": True}}},
+            {"StartAt": "Side", "States": {"Side": task("add_one")}},
+        ]},
+        "M": {"Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 2, "End": True,
+              "ItemProcessor": {"StartAt": "D", "States": {"D": task("double", "I"), "I": task("add_one")}}},
+    }}
+    desc, events = h.run(definition, {"value": 10})
+    assert desc["status"] == "SUCCEEDED", desc
+    assert json.loads(desc["output"]) == [{"value": v * 2 + 1} for v in range(1, 6)]
+    counts = Counter(types(events))
+    assert counts["MapIterationStarted"] == counts["MapIterationSucceeded"] == 5
+    assert counts["LambdaFunctionSucceeded"] == 11
+    assert_gap_free(events)
+    # Concurrent branches interleave differently, but the same events happen as in the pure runner.
+    local = LocalRunner({"double": double, "add_one": add_one}).run(definition, {"value": 10})
+    assert Counter(types(local.events)) == counts
+
+
+def test_async_handler(make: Callable[..., Harness]) -> None:
+    async def fetch(event: Any, context: Any) -> Any:
+        await asyncio.sleep(0.05)
+        return {"fetched": event["id"], "key": context.idempotency_key.rsplit("/", 2)[-2:]}
+
+    h = make({"fetch": fetch})
+    desc, _ = h.run({"StartAt": "A", "States": {"A": task("fetch")}}, {"id": "x"})
+    assert desc["status"] == "SUCCEEDED", desc
+    assert json.loads(desc["output"]) == {"fetched": "x", "key": ["A", "0"]}
+
+
+def test_result_over_256_kib_exceeds_data_limit(make: Callable[..., Harness]) -> None:
+    def big(event: Any, context: Any) -> Any:
+        return {"blob": "x" * 300_000}
+
+    h = make({"big": big})
+    desc, events = h.run({"StartAt": "A", "States": {"A": task("big")}})
+    assert desc["status"] == "FAILED"
+    assert desc["error"] == "States.DataLimitExceeded"
+    assert "LambdaFunctionFailed" in types(events)
+
+
+# ---- the engine's history is the pure core's history ------------------------------------------
+
+
+def flaky_once_factory() -> Callable[[Any, Any], Any]:
+    seen: set[str] = set()
+
+    def flaky_once(event: Any, context: Any) -> Any:
+        state = context.idempotency_key.replace(":", "/").split("/")[-2]
+        if state not in seen:
+            seen.add(state)
+            raise TimeoutError("first call fails")
+        return event
+
+    return flaky_once
+
+
+COMPARED = {"StartAt": "Start", "States": {
+    "Start": {"Type": "Pass", "Result": {"value": 3, "items": [1, 2, 3]}, "Next": "Flaky"},
+    "Flaky": task("flaky", "Check", Retry=[{"ErrorEquals": ["TimeoutError"], "IntervalSeconds": 1,
+                                            "MaxAttempts": 2}]),
+    "Check": {"Type": "Choice", "Choices": [{"Variable": "$.value", "NumericGreaterThan": 2, "Next": "Each"}],
+              "Default": "Nope"},
+    "Nope": {"Type": "Fail", "Error": "Nope"},
+    "Each": {"Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 1, "ResultPath": "$.mapped",
+             "ItemSelector": {"value.$": "$$.Map.Item.Value"},
+             "ItemProcessor": {"StartAt": "D", "States": {"D": task("double")}}, "Next": "Broken"},
+    "Broken": task("boom", "Done", Catch=[{"ErrorEquals": ["States.ALL"], "ResultPath": "$.caught", "Next": "Pause"}]),
+    "Pause": {"Type": "Wait", "Seconds": 1, "Next": "Done"},
+    "Done": {"Type": "Succeed"},
+}}
+
+
+def test_history_matches_local_runner(make: Callable[..., Harness]) -> None:
+    def boom(event: Any, context: Any) -> Any:
+        raise RuntimeError("always")
+
+    h = make({"flaky": flaky_once_factory(), "double": double, "boom": boom})
+    desc, events = h.run(COMPARED, {})
+    assert desc["status"] == "SUCCEEDED", desc
+    assert_gap_free(events)
+    local = LocalRunner({"flaky": flaky_once_factory(), "double": double, "boom": boom}).run(COMPARED, {})
+    assert local.status == "SUCCEEDED"
+    assert types(events) == types(local.events)
+    assert [(e["id"], e["previousEventId"]) for e in events] == [(e["id"], e["previousEventId"])
+                                                                 for e in local.events]
+    engine_output, local_output = json.loads(desc["output"]), local.output_value
+    # The caught Lambda cause carries a per-invocation requestId; everything else is identical.
+    for output in (engine_output, local_output):
+        output["caught"]["Cause"] = json.loads(output["caught"]["Cause"])["errorMessage"]
+    assert engine_output == local_output

@@ -72,8 +72,9 @@ def task_started_details(ref: ResourceRef, worker_name: str | None) -> dict[str,
     return {"resourceType": ref.resource_type, "resource": ref.resource}
 
 
-def task_result_details(ref: ResourceRef, key: str, value: Any) -> dict[str, Any]:
-    details: dict[str, Any] = {key: jsontext.dumps(value), f"{key}Details": {"truncated": False}}
+def task_result_details(ref: ResourceRef, output_text: str) -> dict[str, Any]:
+    """The details of a task's Succeeded or Submitted event; `output_text` is already JSON text."""
+    details: dict[str, Any] = {"output": output_text, "outputDetails": {"truncated": False}}
     if ref.kind == "service":
         details = {"resourceType": ref.resource_type, "resource": ref.resource, **details}
     return details

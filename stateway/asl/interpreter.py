@@ -220,7 +220,7 @@ class _Run:
             frame = self.task_frame(event.task_id)
             if frame is not None and frame.task_resource is not None:
                 self.emit(frame, "TaskSubmitted",
-                          history.task_result_details(frame.task_resource, "output", event.output))
+                          history.task_result_details(frame.task_resource, jsontext.dumps(event.output)))
         elif isinstance(event, TaskSucceeded):
             frame = self.pop_task(event.task_id)
             if frame is not None:
@@ -305,17 +305,19 @@ class _Run:
             "name": name,
         })
 
-    def too_large(self, value: Any) -> bool:
+    def too_large(self, text: str) -> bool:
+        """Whether a JSON text is over the payload limit (UTF-8 bytes; a character is 1-4 bytes)."""
         limit = getattr(self.env, "payload_limit_bytes", DEFAULT_PAYLOAD_LIMIT_BYTES)
-        return len(jsontext.dumps(value).encode("utf-8")) > limit
+        return len(text) * 4 > limit and len(text.encode("utf-8")) > limit
 
     def exit_state(self, frame: Frame, state: State, output: Any, next_name: str | None = None,
                    assigned: dict[str, Any] | None = None) -> None:
-        if self.too_large(output):
+        output_text = jsontext.dumps(output)
+        if self.too_large(output_text):
             # An oversized state output cannot be recorded or passed on; no Catch can handle it.
             self.frame_failed(frame, Failure(ErrorName.DATA_LIMIT_EXCEEDED.value, _limit_cause(state.name)))
             return
-        details: dict[str, Any] = {"name": state.name, "output": jsontext.dumps(output),
+        details: dict[str, Any] = {"name": state.name, "output": output_text,
                                    "outputDetails": {"truncated": False}}
         if assigned:
             details = {"assignedVariables": {k: jsontext.dumps(v) for k, v in assigned.items()},
@@ -372,12 +374,14 @@ class _Run:
             self.run_map(frame, state)
 
     def input_path(self, frame: Frame, state: State) -> Any:
-        path = state.input_path if is_set(state.input_path) else "$"
-        return apply_input_path(path, frame.state_input, self.context(frame), frame.variables)
+        if not is_set(state.input_path) or state.input_path == "$":
+            return frame.state_input
+        return apply_input_path(state.input_path, frame.state_input, self.context(frame), frame.variables)
 
     def output_path(self, frame: Frame, state: State, data: Any) -> Any:
-        path = state.output_path if is_set(state.output_path) else "$"
-        return apply_input_path(path, data, self.context(frame), frame.variables, "OutputPath")
+        if not is_set(state.output_path) or state.output_path == "$":
+            return data
+        return apply_input_path(state.output_path, data, self.context(frame), frame.variables, "OutputPath")
 
     def template(self, frame: Frame, template: Any, data: Any, field_name: str, **ctx: Any) -> Any:
         return apply_template(template, data, self.context(frame, **ctx), frame.variables, self.env,
@@ -539,11 +543,12 @@ class _Run:
         ref = frame.task_resource
         assert ref is not None
         family = history.task_family(ref)
-        if self.too_large(output):
+        output_text = jsontext.dumps(output)
+        if self.too_large(output_text):
             label = ref.arn if ref.kind != "service" else ref.resource_type
             self.on_task_failed(frame, Failure(ErrorName.DATA_LIMIT_EXCEEDED.value, _limit_cause(label)), "Failed")
             return
-        self.emit(frame, f"{family}Succeeded", history.task_result_details(ref, "output", output))
+        self.emit(frame, f"{family}Succeeded", history.task_result_details(ref, output_text))
         self.guarded(frame, lambda: self.finish_result(frame, state, output))
 
     def on_task_failed(self, frame: Frame, failure: Failure, how: str) -> None:

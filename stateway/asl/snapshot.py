@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, fields
+from dataclasses import fields
 from typing import Any
 
 from stateway.asl.events import ExecutionInfo
@@ -21,10 +21,10 @@ def dumps(snapshot: Snapshot) -> str:
         data = {name: getattr(frame, name) for name in _FRAME_FIELDS if name not in ("join", "task_resource")}
         data["retry_attempts"] = {str(k): v for k, v in frame.retry_attempts.items()}
         data["task_resource"] = frame.task_resource.arn if frame.task_resource else None
-        data["join"] = asdict(frame.join) if frame.join is not None else None
+        data["join"] = _fields(frame.join) if frame.join is not None else None
         frames[frame_id] = data
     body = {
-        "execution": asdict(snapshot.execution),
+        "execution": _fields(snapshot.execution),
         "input": snapshot.input,
         "status": snapshot.status,
         "next_event_id": snapshot.next_event_id,
@@ -37,6 +37,11 @@ def dumps(snapshot: Snapshot) -> str:
         "cause": snapshot.cause,
     }
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+
+
+def _fields(value: Any) -> dict[str, Any]:
+    """A dataclass's fields as a dict, shallowly (asdict deep-copies, which costs more than JSON)."""
+    return {f.name: getattr(value, f.name) for f in fields(value)}
 
 
 def loads(text: str) -> Snapshot:

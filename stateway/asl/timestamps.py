@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from functools import lru_cache
 
 # AWS requires an explicit offset (Z or ±hh:mm) and accepts an optional fraction of a second.
 _RFC3339 = re.compile(
@@ -30,6 +31,7 @@ def parse_timestamp(text: object) -> int | None:
     return int(moment.timestamp()) * 1000 + millis
 
 
+@lru_cache(maxsize=4096)
 def format_timestamp(epoch_ms: int) -> str:
     """The form AWS uses in the context object: `2024-01-01T00:00:00.123Z`."""
     moment = datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)

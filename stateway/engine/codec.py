@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from typing import Any
 
 from stateway.asl import events as ev
@@ -30,7 +30,8 @@ def event_from_json(text: str) -> Any:
 
 
 def command_to_json(command: ev.ScheduleTask) -> str:
-    return json.dumps(asdict(command), separators=(",", ":"), ensure_ascii=False)
+    body = {f.name: getattr(command, f.name) for f in fields(command)}  # shallow: asdict deep-copies
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
 
 def command_from_json(text: str) -> ev.ScheduleTask:

@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from stateway.asl import history as asl_history
 from stateway.asl import interpreter, jsontext, snapshot
 from stateway.asl.events import (
     CancelTask,
@@ -251,8 +252,8 @@ class Engine:
             work.snapshots[arn] = step.snapshot
             self.transitions += len(step.events)
             for e in step.events:
-                details_key = next((k for k in e if k.endswith("EventDetails")), None)
-                details = json.dumps(e[details_key], separators=(",", ":"), ensure_ascii=False) if details_key else None
+                body = e.get(asl_history.details_key(e["type"]))
+                details = json.dumps(body, separators=(",", ":"), ensure_ascii=False) if body is not None else None
                 work.events.append((arn, e["id"], e["previousEventId"], e["type"], e["timestamp"], details))
             for command in step.commands:
                 if isinstance(command, ScheduleTask):
@@ -292,13 +293,15 @@ class Engine:
         with self.store.write() as db:
             if work.events:
                 db.executemany(q["insert_event"], work.events)
+            rows = []
             for arn, snap in work.snapshots.items():
                 done = snap.status != interpreter.RUNNING
-                db.execute(q["save_execution_state"], {
+                rows.append({
                     "arn": arn, "snapshot": snapshot.dumps(snap), "status": snap.status,
                     "output": snap.output, "error": snap.error, "cause": snap.cause,
                     "stop_ms": now if done else None,
                 })
+            db.executemany(q["save_execution_state"], rows)
             if work.deleted_tasks:
                 db.executemany(q["delete_task"], work.deleted_tasks)
             if work.tasks:

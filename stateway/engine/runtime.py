@@ -31,6 +31,7 @@ from stateway.asl.events import (
     ScheduleTask,
     StartTimer,
     TaskFailed,
+    TaskStarted,
     TaskSucceeded,
     TaskTimedOut,
     TimerFired,
@@ -78,6 +79,7 @@ class _Round:
     events: list[tuple[Any, ...]] = field(default_factory=list)
     tasks: list[tuple[str, ScheduleTask]] = field(default_factory=list)
     deleted_tasks: list[tuple[str, str]] = field(default_factory=list)
+    started_tasks: list[tuple[str, str]] = field(default_factory=list)
     timers: list[tuple[str, StartTimer]] = field(default_factory=list)
     deleted_timers: list[tuple[str, str]] = field(default_factory=list)
     inbox_done: list[int] = field(default_factory=list)
@@ -104,6 +106,9 @@ class Engine:
         self._results: deque[tuple[str, Any]] = deque()
         self._cache: dict[str, _Loaded] = {}
         self._machines: dict[str, StateMachine] = {}
+        # Tasks whose TaskStarted is already in the history (their rows say RUNNING or WAITING): a task
+        # re-run after a crash reports TaskStarted again, and the history must not record it twice.
+        self._started: set[tuple[str, str]] = set()
         self._done = threading.Condition()
         self._running = False
         self._thread: threading.Thread | None = None
@@ -154,6 +159,8 @@ class Engine:
 
     def _recover(self) -> None:
         """Re-dispatch every task that was stored but not finished: at-least-once, same idempotency key."""
+        for row in self.store.all("started_tasks"):
+            self._started.add((row["execution_arn"], row["id"]))
         for row in self.store.all("unfinished_tasks"):
             self.dispatcher.dispatch(row["execution_arn"], command_from_json(row["command"]))
 
@@ -247,6 +254,12 @@ class Engine:
                     continue
                 if isinstance(event, TaskSucceeded | TaskFailed | TaskTimedOut):
                     work.deleted_tasks.append((arn, event.task_id))
+                elif isinstance(event, TaskStarted):
+                    if (arn, event.task_id) in self._started:
+                        continue  # a re-run after a crash: its first start is already recorded
+                    if event.task_id in loaded.snapshot.tasks:  # a late start of a finished task records nothing
+                        self._started.add((arn, event.task_id))
+                        work.started_tasks.append((arn, event.task_id))
                 step = interpreter.advance(loaded.machine, loaded.snapshot, event, env)
             loaded.snapshot = step.snapshot
             work.snapshots[arn] = step.snapshot
@@ -304,6 +317,8 @@ class Engine:
             db.executemany(q["save_execution_state"], rows)
             if work.deleted_tasks:
                 db.executemany(q["delete_task"], work.deleted_tasks)
+            if work.started_tasks:
+                db.executemany(q["task_started"], work.started_tasks)
             if work.tasks:
                 db.executemany(q["insert_task"], [
                     (arn, c.task_id, command_to_json(c), c.task_token,
@@ -318,6 +333,7 @@ class Engine:
                 db.executemany(q["delete_inbox"], [(seq,) for seq in work.inbox_done])
             for parent_arn, event_text in work.inbox_new:
                 db.execute(q["insert_inbox"], {"execution_arn": parent_arn, "event": event_text, "created_ms": now})
+        self._started.difference_update(work.deleted_tasks)
         for arn, _ in work.completed:
             self._cache.pop(arn, None)
         if work.inbox_new:

@@ -100,6 +100,12 @@ SELECT execution_arn, id, command, status, heartbeat_deadline_ms FROM tasks WHER
 -- name: heartbeat_task
 UPDATE tasks SET heartbeat_deadline_ms = :deadline WHERE token = :token AND heartbeat_deadline_ms IS NOT NULL;
 
+-- name: task_started
+UPDATE tasks SET status = 'RUNNING' WHERE execution_arn = ? AND id = ? AND status = 'SCHEDULED';
+
+-- name: started_tasks
+SELECT execution_arn, id FROM tasks WHERE status IN ('RUNNING', 'WAITING');
+
 -- name: unfinished_tasks
 SELECT execution_arn, id, command, status FROM tasks WHERE status IN ('SCHEDULED', 'RUNNING');
 

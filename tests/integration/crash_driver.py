@@ -1,0 +1,158 @@
+"""A process for crash tests to SIGKILL: an Engine on a SQLite file whose task functions log to a side file.
+
+    python crash_driver.py DB SIDE [--mixed N] [--map ITEMS] [--task-sleep S] [--item-sleep S] [--pause S]
+
+With `--mixed`/`--map` it creates the state machines and starts executions (idempotently, by name);
+without, it only resumes what the file holds. It runs until no execution is RUNNING, then exits 0.
+Every call of a task function appends one JSON line to SIDE when it begins and one when it ends:
+`{"phase", "pid", "exec", "state", "index", "attempt", "key"}` — the test checks at-least-once runs
+and that one (execution, state, index, attempt) never sees two idempotency keys.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from stateway.engine import Engine  # noqa: E402
+from stateway.engine.errors import ExecutionAlreadyExists  # noqa: E402
+
+FN = "arn:aws:lambda:us-east-1:123456789012:function:"
+
+# What each task passes its function: enough to name (execution, state, index, attempt) independently
+# of the idempotency key the engine builds, so the two can be compared.
+TASK_PARAMETERS = {"exec.$": "$$.Execution.Id", "state.$": "$$.State.Name", "attempt.$": "$$.State.RetryCount",
+                   "index.$": "$.index", "sleep.$": "$.sleep"}
+
+
+def _task(function: str, next_state: str | None = None, **extra: Any) -> dict[str, Any]:
+    state: dict[str, Any] = {"Type": "Task", "Resource": FN + function, "Parameters": TASK_PARAMETERS,
+                             "ResultPath": None, **extra}
+    if next_state:
+        state["Next"] = next_state
+    else:
+        state["End"] = True
+    return state
+
+
+def mixed_definition() -> dict[str, Any]:
+    """A task that sleeps, a retried failure, a Wait, a small Map of tasks and a last task."""
+    return {"StartAt": "Prepare", "States": {
+        "Prepare": {"Type": "Pass", "Next": "Work"},
+        "Work": _task("work", "Flaky"),
+        "Flaky": _task("flaky", "Pause", Retry=[{"ErrorEquals": ["Transient"], "IntervalSeconds": 1,
+                                                  "MaxAttempts": 2}]),
+        "Pause": {"Type": "Wait", "SecondsPath": "$.pause", "Next": "Fan"},
+        "Fan": {"Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 3, "ResultPath": "$.fanned",
+                "ItemSelector": {"index.$": "$$.Map.Item.Index", "sleep": 0.05},
+                "ItemProcessor": {"StartAt": "Item", "States": {"Item": _task("work")}}, "Next": "Finish"},
+        "Finish": _task("work"),
+    }}
+
+
+def map_definition(item_sleep: float) -> dict[str, Any]:
+    """One Map over many items, twenty at a time."""
+    return {"StartAt": "Fan", "States": {
+        "Fan": {"Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 20, "ResultPath": None,
+                "ItemSelector": {"index.$": "$$.Map.Item.Index", "sleep": item_sleep},
+                "ItemProcessor": {"StartAt": "Item", "States": {"Item": _task("work")}}, "End": True},
+    }}
+
+
+def mixed_input(i: int, task_sleep: float, pause: int) -> dict[str, Any]:
+    return {"index": i, "sleep": task_sleep, "pause": pause, "items": list(range(4))}
+
+
+def map_input(items: int) -> dict[str, Any]:
+    return {"index": -1, "sleep": 0, "items": list(range(items))}
+
+
+class SideLog:
+    """Appends whole lines with one write(2) each, so a SIGKILL never leaves half a line."""
+
+    def __init__(self, path: str) -> None:
+        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+
+    def write(self, record: dict[str, Any]) -> None:
+        os.write(self.fd, (json.dumps(record, separators=(",", ":")) + "\n").encode())
+
+
+def make_functions(log: SideLog) -> dict[str, Any]:
+    pid = os.getpid()
+
+    def record(phase: str, event: dict[str, Any], context: Any) -> None:
+        log.write({"phase": phase, "pid": pid, "exec": event["exec"], "state": event["state"],
+                   "index": event.get("index"), "attempt": event["attempt"], "key": context.idempotency_key})
+
+    def work(event: dict[str, Any], context: Any) -> Any:
+        record("start", event, context)
+        time.sleep(float(event.get("sleep") or 0))
+        record("end", event, context)
+        return {"ok": True}
+
+    def flaky(event: dict[str, Any], context: Any) -> Any:
+        record("start", event, context)
+        record("end", event, context)
+        if event["attempt"] == 0:
+            raise Transient("the first attempt always fails")
+        return {"ok": True}
+
+    return {"work": work, "flaky": flaky}
+
+
+class Transient(Exception):
+    """The error `Flaky` raises on its first attempt and retries."""
+
+
+def _start(service: Any, machine_arn: str, input: dict[str, Any], name: str) -> None:
+    # ExecutionAlreadyExists: started by an earlier run of this driver, and already finished.
+    with contextlib.suppress(ExecutionAlreadyExists):
+        service.start_execution(machine_arn, input, name=name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("db")
+    parser.add_argument("side")
+    parser.add_argument("--mixed", type=int, default=0, help="start this many executions of the mixed machine")
+    parser.add_argument("--map", type=int, default=0, help="start one execution mapping this many items")
+    parser.add_argument("--task-sleep", type=float, default=0.2)
+    parser.add_argument("--item-sleep", type=float, default=0.02, help="seconds each big-Map item's task takes")
+    parser.add_argument("--pause", type=int, default=1)
+    parser.add_argument("--timeout", type=float, default=120.0)
+    args = parser.parse_args(argv)
+
+    engine = Engine(f"sqlite:///{args.db}", functions=make_functions(SideLog(args.side)), workers=24,
+                    poll_interval=0.05).start()
+    service = engine.service
+    # Starting is idempotent by name, so a driver killed while starting can simply be run again.
+    if args.mixed:
+        sm = service.create_state_machine("mixed", mixed_definition())
+        for i in range(args.mixed):
+            _start(service, sm, mixed_input(i, args.task_sleep, args.pause), f"mixed-{i}")
+    if args.map:
+        sm = service.create_state_machine("bigmap", map_definition(args.item_sleep))
+        _start(service, sm, map_input(args.map), "bigmap-0")
+    print("started", flush=True)
+    deadline = time.monotonic() + args.timeout
+    while time.monotonic() < deadline:
+        running = engine.store.reader.execute("SELECT COUNT(*) FROM executions WHERE status = 'RUNNING'").fetchone()[0]
+        if running == 0:
+            engine.stop()
+            print("all done", flush=True)
+            return 0
+        time.sleep(0.05)
+    print("timed out with executions still running", flush=True)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

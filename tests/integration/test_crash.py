@@ -1,0 +1,269 @@
+"""Crash safety: SIGKILL an engine process mid-task, mid-Wait and mid-Map, restart it on the same file.
+
+Every execution must end SUCCEEDED exactly once with a gap-free history holding exactly the events
+the pure LocalRunner records for the same definition (no transition twice, none lost), and a task
+that was running during a kill may be re-run only under its original idempotency key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import crash_driver
+import pytest
+
+from stateway.testing.local import LocalRunner
+
+pytestmark = pytest.mark.integration
+
+DRIVER = Path(crash_driver.__file__).resolve()
+ROOT = DRIVER.parents[2]
+
+
+class Run:
+    """One engine's life on a shared SQLite file: the driver process, started and (usually) killed."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.db = tmp_path / "crash.db"
+        self.side = tmp_path / "side.log"
+        self.logs = tmp_path
+        self.spawned = 0
+
+    def spawn(self, *args: str) -> subprocess.Popen[bytes]:
+        self.spawned += 1
+        out = open(self.logs / f"driver{self.spawned}.log", "wb")  # noqa: SIM115 - the child owns it
+        return subprocess.Popen([sys.executable, str(DRIVER), str(self.db), str(self.side), *args],
+                                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+
+    def kill(self, proc: subprocess.Popen[bytes]) -> None:
+        assert proc.poll() is None, f"the driver ended before the kill: {self.driver_output()}"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        assert proc.returncode == -signal.SIGKILL
+
+    def finish(self, *args: str, timeout: float = 60) -> None:
+        """Restart on the same file and let every execution run to its end."""
+        proc = self.spawn(*args)
+        try:
+            proc.wait(timeout)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == 0, self.driver_output()
+
+    def driver_output(self) -> str:
+        return "\n".join(f"--- driver{i} ---\n{(self.logs / f'driver{i}.log').read_text(errors='replace')[-3000:]}"
+                         for i in range(1, self.spawned + 1))
+
+    def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        """Read the live file through a connection of our own; nothing before the schema exists."""
+        if not self.db.exists():
+            return []
+        try:
+            with sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=5) as db:
+                return db.execute(sql, params).fetchall()
+        except sqlite3.OperationalError:
+            return []  # the schema is not there yet
+
+    def count(self, sql: str, *params: Any) -> int:
+        rows = self.query(sql, *params)
+        return int(rows[0][0]) if rows else 0
+
+    def side_lines(self) -> list[dict[str, Any]]:
+        if not self.side.exists():
+            return []
+        return [json.loads(line) for line in self.side.read_text().splitlines() if line]
+
+    def wait_until(self, predicate: Callable[[], bool], proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return
+            assert proc.poll() is None, f"the driver ended early: {self.driver_output()}"
+            time.sleep(0.01)
+        raise AssertionError(f"condition not met in time\n{self.driver_output()}")
+
+    def history(self, arn: str) -> list[dict[str, Any]]:
+        rows = self.query("SELECT id, previous_id, type, details FROM history_events WHERE execution_arn = ? "
+                          "ORDER BY id", arn)
+        return [{"id": i, "previousEventId": p, "type": t, "details": json.loads(d) if d else {}}
+                for i, p, t, d in rows]
+
+
+# ---- the checks every crash test makes ----------------------------------------------------------
+
+
+def _local_functions() -> dict[str, Any]:
+    def work(event: Any, context: Any) -> Any:
+        return {"ok": True}
+
+    def flaky(event: Any, context: Any) -> Any:
+        if event["attempt"] == 0:
+            raise crash_driver.Transient("the first attempt always fails")
+        return {"ok": True}
+
+    return {"work": work, "flaky": flaky}
+
+
+_expected_cache: dict[str, Counter[str]] = {}
+
+
+def expected_types(definition: dict[str, Any], input: Any) -> Counter[str]:
+    """The history the pure core records for this run, by event type (concurrency reorders, never adds)."""
+    cache_key = json.dumps([definition, input], sort_keys=True)
+    if cache_key not in _expected_cache:
+        result = LocalRunner(_local_functions()).run(definition, input)
+        assert result.status == "SUCCEEDED"
+        _expected_cache[cache_key] = Counter(e["type"] for e in result.events)
+    return _expected_cache[cache_key]
+
+
+def verify(run: Run, expected: dict[str, tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, int]:
+    """Check every execution, its history, the leftovers and the side file; returns re-run statistics."""
+    rows = run.query("SELECT arn, name, status, output FROM executions ORDER BY name")
+    assert sorted(r[1] for r in rows) == sorted(expected), rows
+    scheduled = 0
+    for arn, name, status, _ in rows:
+        assert status == "SUCCEEDED", (name, status)
+        events = run.history(arn)
+        kinds = [e["type"] for e in events]
+        assert [e["id"] for e in events] == list(range(1, len(events) + 1)), f"{name}: ids not gap-free"
+        assert all(0 <= e["previousEventId"] < e["id"] for e in events)
+        assert kinds.count("ExecutionStarted") == 1 and kinds[0] == "ExecutionStarted"
+        assert kinds.count("ExecutionSucceeded") == 1 and kinds[-1] == "ExecutionSucceeded"
+        definition, input = expected[name]
+        counts = Counter(kinds)
+        assert counts == expected_types(definition, input), (
+            f"{name}: history differs from the pure core's: "
+            f"extra {counts - expected_types(definition, input)}, missing {expected_types(definition, input) - counts}")
+        entered = Counter(e["details"]["name"] for e in events if e["type"].endswith("StateEntered"))
+        exited = Counter(e["details"]["name"] for e in events if e["type"].endswith("StateExited"))
+        assert entered == exited, f"{name}: StateEntered/StateExited pairs differ"
+        if "items" in input and any(e["type"] == "MapStateStarted" for e in events):
+            done = [e["details"]["index"] for e in events if e["type"] == "MapIterationSucceeded"]
+            assert sorted(done) == list(range(len(input["items"]))), f"{name}: Map iterations"
+        scheduled += counts["LambdaFunctionScheduled"]
+    for table in ("tasks", "timers", "inbox"):
+        assert run.count(f"SELECT COUNT(*) FROM {table}") == 0, f"rows left in {table}"
+
+    keys: dict[tuple[Any, ...], set[str]] = defaultdict(set)
+    starts: Counter[tuple[Any, ...]] = Counter()
+    ended: set[tuple[Any, ...]] = set()
+    for line in run.side_lines():
+        work_id = (line["exec"], line["state"], line["index"], line["attempt"])
+        if line["phase"] == "start":
+            keys[work_id].add(line["key"])
+            starts[work_id] += 1
+            assert line["key"].startswith(line["exec"] + "/")
+            assert line["key"].endswith(f"/{line['state']}/{line['attempt']}")
+        else:
+            ended.add(work_id)
+    different = {work_id: k for work_id, k in keys.items() if len(k) != 1}
+    assert not different, f"one (execution, state, index, attempt) ran under different keys: {different}"
+    assert len(keys) == scheduled, "every scheduled task ran (at least once), and nothing else did"
+    assert ended == set(keys), "every task that ran was, in the end, run to completion"
+    return {"tasks": len(keys), "reruns": sum(n - 1 for n in starts.values())}
+
+
+def mixed_expected(n: int, task_sleep: float, pause: int) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    return {f"mixed-{i}": (crash_driver.mixed_definition(), crash_driver.mixed_input(i, task_sleep, pause))
+            for i in range(n)}
+
+
+def map_expected(items: int, item_sleep: float) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    return {"bigmap-0": (crash_driver.map_definition(item_sleep), crash_driver.map_input(items))}
+
+
+def history_count(run: Run, event_type: str, name: str | None = None) -> int:
+    sql = "SELECT COUNT(*) FROM history_events WHERE type = ?"
+    if name is None:
+        return run.count(sql, event_type)
+    return run.count(sql + " AND execution_arn LIKE ?", event_type, f"%:{name}")
+
+
+# ---- the crash tests ----------------------------------------------------------------------------
+
+
+def test_sigkill_during_a_task_reruns_it_under_the_same_key(tmp_path: Path) -> None:
+    run = Run(tmp_path)
+    args = ("--mixed", "3", "--task-sleep", "2", "--pause", "1")
+    proc = run.spawn(*args)
+
+    def all_working() -> bool:
+        return len({line["exec"] for line in run.side_lines() if line["state"] == "Work"}) == 3
+
+    run.wait_until(all_working, proc)
+    run.kill(proc)
+    assert not [line for line in run.side_lines() if line["phase"] == "end"], "no Work finished before the kill"
+    assert run.count("SELECT COUNT(*) FROM tasks") == 3
+    run.finish(*args)
+    stats = verify(run, mixed_expected(3, 2, 1))
+    work_starts = Counter(line["key"] for line in run.side_lines()
+                          if line["phase"] == "start" and line["state"] == "Work")
+    # At-least-once: each interrupted Work ran exactly twice, both times under its one key.
+    assert sorted(work_starts.values()) == [2, 2, 2]
+    assert stats["reruns"] == 3
+
+
+def test_sigkill_during_a_wait_keeps_its_due_time(tmp_path: Path) -> None:
+    run = Run(tmp_path)
+    args = ("--mixed", "2", "--task-sleep", "0", "--pause", "2")
+    proc = run.spawn(*args)
+    run.wait_until(lambda: history_count(run, "WaitStateEntered") == 2, proc)
+    run.kill(proc)
+    assert history_count(run, "WaitStateExited") == 0
+    assert run.count("SELECT COUNT(*) FROM timers WHERE purpose = 'wait'") == 2
+    run.finish(*args)
+    stats = verify(run, mixed_expected(2, 0, 2))
+    assert stats["reruns"] == 0  # nothing was running: no task ran twice
+    for arn, in run.query("SELECT arn FROM executions"):
+        stamps = {t: ms for t, ms in run.query(
+            "SELECT type, timestamp_ms FROM history_events WHERE execution_arn = ? AND type LIKE 'WaitState%'", arn)}
+        # The Wait lasted its 2 seconds across the crash: neither cut short nor restarted from zero.
+        assert 2000 <= stamps["WaitStateExited"] - stamps["WaitStateEntered"] < 2000 + 1500
+
+
+def test_sigkill_twice_during_a_map_of_1000_items(tmp_path: Path) -> None:
+    run = Run(tmp_path)
+    items, item_sleep = 1000, 0.02
+    args = ("--map", str(items), "--item-sleep", str(item_sleep))
+    rng = random.Random()
+    points = sorted(rng.sample(range(100, 900), 2))
+    for point in points:
+        proc = run.spawn(*args)
+        run.wait_until(lambda point=point: history_count(run, "MapIterationSucceeded") >= point, proc)
+        run.kill(proc)
+        assert run.count("SELECT COUNT(*) FROM executions WHERE status = 'RUNNING'") == 1
+    run.finish(*args)
+    stats = verify(run, map_expected(items, item_sleep))
+    assert stats["tasks"] == items
+    assert history_count(run, "MapIterationSucceeded") == items
+
+
+def test_sigkill_at_random_points(tmp_path: Path) -> None:
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    run = Run(tmp_path)
+    args = ("--mixed", "4", "--map", "150", "--task-sleep", "0.3", "--item-sleep", "0.01", "--pause", "1")
+    for _ in range(4):
+        proc = run.spawn(*args)
+        time.sleep(rng.uniform(0.2, 1.2))
+        if proc.poll() is not None:
+            break  # everything finished before this kill point
+        run.kill(proc)
+    run.finish(*args)
+    try:
+        verify(run, {**mixed_expected(4, 0.3, 1), **map_expected(150, 0.01)})
+    except AssertionError as exc:
+        raise AssertionError(f"seed {seed}: {exc}") from exc

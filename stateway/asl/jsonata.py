@@ -166,35 +166,43 @@ def evaluate_template(
     env: JsonataEnv,
     field: str,
     limits: Limits = DEFAULT_LIMITS,
+    drop_undefined: bool = False,
 ) -> Any:
-    """Evaluate every `{% … %}` string inside a JSON template; object members that come out undefined are dropped.
+    """Evaluate every `{% … %}` string inside a JSON template (dicts, lists and scalars, any depth).
 
-    A whole-template expression or an array element that is undefined fails (JSON has no undefined) with the
-    field path to it (`Arguments`, `Output/result`), as AWS reports it.
+    An expression that comes out undefined fails with the path to it as the field (`Output/result`,
+    `Arguments/FunctionName`, `Assign/result`): the corpus records exactly that, and no member ever silently
+    disappears. `drop_undefined=True` leaves such object members out instead, for callers that want JSONata's
+    own object-constructor behaviour.
     """
     if is_expression(template):
         return evaluate(template, states=states, variables=variables, env=env, field=field, limits=limits)
-    return _walk(template, states, variables, env, field, limits)
+    return _walk(template, _Scope(states, variables, env, limits, drop_undefined), field)
 
 
-def _walk(
-    node: Any,
-    states: Mapping[str, Any],
-    variables: Mapping[str, Any],
-    env: JsonataEnv,
-    path: str,
-    limits: Limits,
-) -> Any:
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    states: Mapping[str, Any]
+    variables: Mapping[str, Any]
+    env: JsonataEnv
+    limits: Limits
+    drop_undefined: bool
+
+
+def _walk(node: Any, scope: _Scope, path: str) -> Any:
     if isinstance(node, dict):
         out: dict[str, Any] = {}
         for key, value in node.items():
             where = f"{path}/{key}"
             if is_expression(value):
-                found, result = _run(compile_expression(value), states, variables, env, where, limits)
-                if found:  # AWS leaves out a member whose expression is undefined
+                compiled = compile_expression(value)
+                found, result = _run(compiled, scope.states, scope.variables, scope.env, where, scope.limits)
+                if found:
                     out[key] = result
+                elif not scope.drop_undefined:
+                    raise _failure(compiled, where, "returned nothing (undefined).")
             else:
-                out[key] = _walk(value, states, variables, env, where, limits)
+                out[key] = _walk(value, scope, where)
         return out
     if isinstance(node, list):
         items: list[Any] = []
@@ -202,10 +210,17 @@ def _walk(
             where = f"{path}[{index}]"
             if is_expression(value):
                 items.append(
-                    evaluate(value, states=states, variables=variables, env=env, field=where, limits=limits)
+                    evaluate(
+                        value,
+                        states=scope.states,
+                        variables=scope.variables,
+                        env=scope.env,
+                        field=where,
+                        limits=scope.limits,
+                    )
                 )
             else:
-                items.append(_walk(value, states, variables, env, where, limits))
+                items.append(_walk(value, scope, where))
         return items
     return node
 

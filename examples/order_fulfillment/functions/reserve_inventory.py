@@ -1,64 +1,41 @@
-"""ReserveInventory: reserves every order line in a simulated warehouse, or reports what is back-ordered.
+"""ReserveInventory: reserves every order line in the shop's warehouse (shop.db), or reports what is back-ordered.
 
-Stock is a fixed catalogue. A back-ordered SKU arrives after a set number of restock checks (the
-state machine counts them and passes the count in as `check`), or never, for a discontinued one.
+Stock lives in a real SQLite table. Each line is taken with one conditional
+`UPDATE stock SET available = available - ? WHERE sku = ? AND available >= ?` and all lines of an
+order in one transaction, so two orders racing for the last unit cannot both get it: the loser is
+told BACKORDERED, the warehouse raises a purchase order, and the state machine waits and asks again.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import sys
+from pathlib import Path
 from typing import Any
 
-# How long the state machine should sleep before asking again: one day.
-RESTOCK_CHECK_INTERVAL_SECONDS = 86_400
+_EXAMPLE = str(Path(__file__).resolve().parents[1])
+if _EXAMPLE not in sys.path:
+    sys.path.insert(0, _EXAMPLE)
+import shop  # noqa: E402  (the example's shared shop-database module, one folder up)
 
-
-@dataclass(frozen=True)
-class Stock:
-    on_hand: int
-    arrives_after_checks: int | None = None  # None: the supplier will never deliver
-    incoming: int = 0
-
-
-CATALOGUE: dict[str, Stock] = {
-    "BOOK-ASL-GUIDE": Stock(on_hand=120),
-    "MUG-STATEWAY": Stock(on_hand=40),
-    "STICKER-PACK": Stock(on_hand=500),
-    "TSHIRT-M": Stock(on_hand=25),
-    "HOODIE-L": Stock(on_hand=0, arrives_after_checks=2, incoming=30),
-    "LAMP-RETRO": Stock(on_hand=0, arrives_after_checks=None),
-}
-
-
-class UnknownSku(Exception):
-    """An order line names a SKU the warehouse has never heard of."""
-
-
-def available(sku: str, check: int) -> int:
-    stock = CATALOGUE.get(sku)
-    if stock is None:
-        raise UnknownSku(f"no such SKU: {sku}")
-    if stock.arrives_after_checks is not None and check >= stock.arrives_after_checks:
-        return stock.on_hand + stock.incoming
-    return stock.on_hand
+# Raised for an unknown SKU; re-exported so that the error name is `UnknownSku`.
+UnknownSku = shop.UnknownSku
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     order_id = event["orderId"]
-    check = int(event.get("check", 0))
-    missing = []
-    for line in event["lines"]:
-        shortfall = line["quantity"] - available(line["sku"], check)
-        if shortfall > 0:
-            missing.append({"sku": line["sku"], "missing": shortfall})
-    if missing:
+    execution_arn = str(event.get("executionArn") or order_id)
+    # One reservation per execution: a re-run of the task after a crash finds it instead of taking
+    # the stock twice, and a retried order (a new execution) reserves afresh.
+    reservation_id = f"rsv-{order_id}-{hashlib.sha256(execution_arn.encode()).hexdigest()[:8]}"
+    try:
+        reserved = shop.reserve(shop.for_functions(), reservation_id=reservation_id, execution_arn=execution_arn,
+                                order_id=order_id, lines=event["lines"])
+    except shop.OutOfStock as short:
         return {
             "status": "BACKORDERED",
-            "backordered": missing,
-            "retryAfterSeconds": RESTOCK_CHECK_INTERVAL_SECONDS,
+            "backordered": short.missing,
+            # The warehouse says when to look again; WaitForRestock reads it with SecondsPath.
+            "retryAfterSeconds": shop.RESTOCK_CHECK_SECONDS,
         }
-    return {
-        "status": "RESERVED",
-        "reservationId": f"rsv-{order_id}",
-        "reserved": [{"sku": line["sku"], "quantity": line["quantity"]} for line in event["lines"]],
-    }
+    return {"status": "RESERVED", "reservationId": reservation_id, "reserved": reserved}

@@ -1,21 +1,22 @@
 """VerifyPayment: authorises the order total with a simulated card gateway.
 
 The gateway's behaviour is driven by the payment method so that every branch can be shown:
-`declined-card` is refused, `flaky-card` times out on its first two attempts, `gateway-down` never
-answers, and any other method is authorised.
+`declined-card` is refused; `flaky-card` hangs on its first two attempts (longer than the state's
+TimeoutSeconds, so the engine reports States.Timeout and the Retry tries again), then answers;
+`gateway-down` hangs once and then answers 503 twice, so after three failures the order goes to
+PaymentFailed; any other method is authorised.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
 from typing import Any
 
-# A flaky card fails this many attempts before the gateway answers.
+# A flaky card's gateway hangs on this many attempts before it answers.
 FLAKY_FAILURES = 2
-
-
-class PaymentTimeout(Exception):
-    """The gateway did not answer in time: worth retrying."""
+# Longer than VerifyPayment's TimeoutSeconds (2): the engine gives up on the call first.
+HANG_SECONDS = 4.0
 
 
 class PaymentGatewayError(Exception):
@@ -36,10 +37,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         raise PaymentDeclined(
             f"card ending {str(event.get('cardToken', ''))[-4:]} declined by issuer: insufficient funds"
         )
+    if (method == "flaky-card" and attempt < FLAKY_FAILURES) or (method == "gateway-down" and attempt == 0):
+        time.sleep(HANG_SECONDS)  # the gateway never answers in time; this late answer is never read
     if method == "gateway-down":
         raise PaymentGatewayError("payment gateway answered 503 Service Unavailable")
-    if method == "flaky-card" and attempt < FLAKY_FAILURES:
-        raise PaymentTimeout(f"payment gateway did not answer within 5s (attempt {attempt + 1})")
     # The same idempotency key always yields the same transaction: a repeated call cannot charge twice.
     digest = hashlib.sha256(str(event.get("idempotencyKey", order_id)).encode()).hexdigest()
     return {

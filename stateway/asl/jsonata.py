@@ -1,10 +1,11 @@
 """Step Functions' JSONata: compile and evaluate `{% … %}` expressions with AWS's function library, bounded and pure.
 
-The engine (jlens, a Rust JSONata 2.0 engine, chosen by measurement — see bench/bench_jsonata.py) stays behind
+The engine (jlens, a Rust JSONata 2.0 engine, chosen by measuring candidates on correctness and speed) stays behind
 this module; nothing else in stateway imports it. What AWS adds or changes on top of JSONata 2.0.6:
 
-- `$states` (input, context, result, errorOutput) and the workflow variables are bindings; there is no `$`
-  document (AWS forbids top-level `$`/`$$`), so the engine gets no input.
+- `$states` (input, context, result, errorOutput) is bound to the engine's input document, which it reads lazily
+  (AWS forbids top-level `$`/`$$`, so nothing else sees that document); the workflow variables an expression
+  names are bindings.
 - AWS's functions `$partition`, `$range`, `$hash`, `$random([seed])`, `$uuid()`, `$parse`; `$eval` is removed
   (calling it fails like any unknown function: `T1006: Attempted to invoke a non-function`).
 - Everything non-deterministic comes from `env`: `$uuid()` from env.uuid4(), unseeded `$random()` from

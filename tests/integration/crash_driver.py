@@ -1,8 +1,8 @@
 """A process for crash tests to SIGKILL: an Engine on a SQLite file whose task functions log to a side file.
 
-    python crash_driver.py DB SIDE [--mixed N] [--map ITEMS] [--task-sleep S] [--item-sleep S] [--pause S]
+    python crash_driver.py DB SIDE [--mixed N] [--map ITEMS] [--nested N] [--task-sleep S] [--item-sleep S] [--pause S]
 
-With `--mixed`/`--map` it creates the state machines and starts executions (idempotently, by name);
+With `--mixed`/`--map`/`--nested` it creates the state machines and starts executions (idempotently, by name);
 without, it only resumes what the file holds. It runs until no execution is RUNNING, then exits 0.
 Every call of a task function appends one JSON line to SIDE when it begins and one when it ends:
 `{"phase", "pid", "exec", "state", "index", "attempt", "key"}` — the test checks at-least-once runs
@@ -67,6 +67,26 @@ def map_definition(item_sleep: float) -> dict[str, Any]:
     }}
 
 
+def child_definition() -> dict[str, Any]:
+    """What a nested execution runs: a task, then a Wait."""
+    return {"StartAt": "ChildWork", "States": {
+        "ChildWork": _task("work", "ChildPause"),
+        "ChildPause": {"Type": "Wait", "SecondsPath": "$.pause", "End": True},
+    }}
+
+
+def parent_definition(child_arn: str) -> dict[str, Any]:
+    """Runs the child machine with `startExecution.sync:2`, naming the child after itself."""
+    return {"StartAt": "RunChild", "States": {
+        "RunChild": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2",
+                     "Parameters": {"StateMachineArn": child_arn, "Input.$": "$",
+                                    "Name.$": "States.Format('child-{}', $$.Execution.Name)"},
+                     "ResultSelector": {"status.$": "$.Status"}, "ResultPath": "$.child",
+                     "Next": "After"},
+        "After": _task("work", OutputPath="$.child"),
+    }}
+
+
 def mixed_input(i: int, task_sleep: float, pause: int) -> dict[str, Any]:
     return {"index": i, "sleep": task_sleep, "pause": pause, "items": list(range(4))}
 
@@ -124,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("side")
     parser.add_argument("--mixed", type=int, default=0, help="start this many executions of the mixed machine")
     parser.add_argument("--map", type=int, default=0, help="start one execution mapping this many items")
+    parser.add_argument("--nested", type=int, default=0, help="start this many parents of a nested child")
     parser.add_argument("--task-sleep", type=float, default=0.2)
     parser.add_argument("--item-sleep", type=float, default=0.02, help="seconds each big-Map item's task takes")
     parser.add_argument("--pause", type=int, default=1)
@@ -141,6 +162,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.map:
         sm = service.create_state_machine("bigmap", map_definition(args.item_sleep))
         _start(service, sm, map_input(args.map), "bigmap-0")
+    if args.nested:
+        child = service.create_state_machine("child", child_definition())
+        sm = service.create_state_machine("parent", parent_definition(child))
+        for i in range(args.nested):
+            _start(service, sm, mixed_input(i, args.task_sleep, args.pause), f"parent-{i}")
     print("started", flush=True)
     deadline = time.monotonic() + args.timeout
     while time.monotonic() < deadline:

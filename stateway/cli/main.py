@@ -90,6 +90,17 @@ def _parser() -> argparse.ArgumentParser:
         answer.add_argument("--db", default=None, help="database URL")
         answer.set_defaults(handler=_send_task, action=action)
 
+    serve = commands.add_parser("serve", help="run the engine and the Step Functions API (boto3, AWS CLI)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to bind (default 127.0.0.1: loopback only; 0.0.0.0 for every interface)")
+    serve.add_argument("--port", type=int, default=8083, help="TCP port (default 8083)")
+    serve.add_argument("--db", default=None, help=f"database URL (default ${DB_ENV} or {DEFAULT_DB})")
+    serve.add_argument("--functions", metavar="DIR",
+                       help="folder of Lambda-style task functions: DIR/NAME.py serves function NAME")
+    serve.add_argument("--workers", type=int, default=8, help="task worker threads (default 8)")
+    serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+    serve.set_defaults(handler=_serve)
+
     validate = commands.add_parser("validate", help="check a definition and list every problem")
     validate.add_argument("file", help="definition file (JSON or YAML)")
     validate.add_argument("--type", default="STANDARD", choices=["STANDARD", "EXPRESS"])
@@ -233,6 +244,15 @@ def _send_task(args: argparse.Namespace) -> int:
         service.send_task_heartbeat(args.task_token)
     print(f"sent task {args.action}")
     return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from stateway.api.server import serve
+    from stateway.workers.python import load_functions_dir
+
+    functions = load_functions_dir(args.functions) if args.functions else {}
+    return serve(args.host, args.port, _db_url(args), functions=functions, workers=args.workers,
+                 log_level=args.log_level)
 
 
 def _validate(args: argparse.Namespace) -> int:

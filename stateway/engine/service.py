@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import random
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -13,7 +15,7 @@ from typing import Any
 from stateway.asl import history as asl_history
 from stateway.asl import jsontext
 from stateway.asl.errors import DefinitionError
-from stateway.asl.events import StopRequested, TaskFailed, TaskSucceeded
+from stateway.asl.events import StopRequested, TaskFailed, TaskStarted, TaskSucceeded
 from stateway.asl.loader import load_definition
 from stateway.asl.validate import validate_definition
 from stateway.engine import arns
@@ -24,6 +26,7 @@ from stateway.store.sqlite import SqliteStore
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
 MAX_INPUT_BYTES = 262_144
+_ALIAS_NAME = re.compile(r"(?=.*[a-zA-Z_\-.])[a-zA-Z0-9_\-.]+")
 
 
 def now_ms() -> int:
@@ -129,6 +132,9 @@ class Service:
         return machine
 
     def describe_state_machine(self, arn: str) -> dict[str, Any]:
+        machine_arn, version = arns.machine_of_version(arn)
+        if version is not None:
+            return self._describe_version(arn)
         machine = self._machine(arn)
         return {
             "stateMachineArn": machine["arn"], "name": machine["name"], "status": "ACTIVE",
@@ -147,6 +153,7 @@ class Service:
 
     def start_execution(self, state_machine_arn: str, input: Any = None, *, name: str | None = None,
                         input_text: str | None = None, parent_task: dict[str, Any] | None = None) -> str:
+        state_machine_arn, alias_arn = self._route_alias(state_machine_arn)
         machine_arn, version = arns.machine_of_version(state_machine_arn)
         machine = self._machine(machine_arn)
         definition = machine["definition"]
@@ -161,7 +168,7 @@ class Service:
         try:
             json.loads(input_text)
         except ValueError:
-            raise api.InvalidExecutionInput(f"Invalid State Machine Execution Input: '{input_text}'") from None
+            raise api.InvalidExecutionInput(f"Invalid State Machine Execution Input: '{_input_problem(input_text)}'") from None
         if len(input_text.encode("utf-8")) > MAX_INPUT_BYTES:
             raise api.InvalidExecutionInput("The execution input exceeds the maximum size of 262144 bytes.")
         name = name or str(uuid.uuid4())
@@ -182,6 +189,8 @@ class Service:
                 "definition": definition, "input": input_text, "start_ms": stamp,
                 "parent_task": json.dumps(parent_task) if parent_task else None,
             })
+            if alias_arn is not None:
+                db.execute(self.store.q["set_execution_alias"], {"arn": arn, "alias_arn": alias_arn})
             db.execute(self.store.q["insert_inbox"], {
                 "execution_arn": arn, "event": json.dumps({"type": START}), "created_ms": stamp})
         self.notify()
@@ -204,7 +213,14 @@ class Service:
         return to_datetime(stamp) or datetime.now(UTC)
 
     def describe_execution(self, arn: str) -> dict[str, Any]:
-        return execution_description(self._execution(arn))
+        out = execution_description(self._execution(arn))
+        pinning = self.store.one("execution_pinning", {"arn": arn}) or {}
+        if pinning.get("alias_arn"):
+            out["stateMachineAliasArn"] = pinning["alias_arn"]
+        if pinning.get("redrive_count"):
+            out["redriveCount"] = pinning["redrive_count"]
+            out["redriveDate"] = to_datetime(pinning["redrive_ms"])
+        return out
 
     def list_executions(self, state_machine_arn: str, *, status: str | None = None,
                         max_results: int = 100, next_token: str | None = None
@@ -281,6 +297,314 @@ class Service:
         self.notify()
 
 
+    # ---- listing, versions and aliases ------------------------------------------------------
+
+    def list_state_machines_page(self, *, max_results: int = 100, next_token: str | None = None
+                                 ) -> tuple[list[dict[str, Any]], str | None]:
+        after = str(_page_value(next_token)) if next_token else ""
+        rows = self.store.all("list_state_machines_page", {"after": after, "limit": max_results + 1})
+        items = [{"stateMachineArn": r["arn"], "name": r["name"], "type": r["type"],
+                  "creationDate": to_datetime(r["created_ms"])} for r in rows[:max_results]]
+        return items, _page_token(rows[max_results - 1]["name"]) if len(rows) > max_results else None
+
+    def _describe_version(self, version_arn: str) -> dict[str, Any]:
+        machine_arn, _ = arns.machine_of_version(version_arn)
+        machine = self._machine(machine_arn)
+        row = self.store.one("get_version", {"arn": version_arn})
+        if row is None:
+            raise api.StateMachineDoesNotExist(f"State Machine Does Not Exist: '{version_arn}'")
+        return {
+            "stateMachineArn": version_arn, "name": machine["name"], "status": "ACTIVE",
+            "definition": row["definition"], "roleArn": machine["role_arn"], "type": machine["type"],
+            "creationDate": to_datetime(row["created_ms"]), "revisionId": row["revision_id"],
+            "description": row["description"],
+            "loggingConfiguration": {"level": "OFF", "includeExecutionData": False},
+        }
+
+    def describe_state_machine_for_execution(self, execution_arn: str) -> dict[str, Any]:
+        row = self._execution(execution_arn)
+        text = self.store.one("execution_definition", {"arn": execution_arn}) or {}
+        pinning = self.store.one("execution_pinning", {"arn": execution_arn}) or {}
+        machine = self.store.one("get_state_machine", {"arn": row["state_machine_arn"]}) or {}
+        out: dict[str, Any] = {
+            "stateMachineArn": row["state_machine_arn"],
+            "name": arns.split(row["state_machine_arn"])[6],
+            "definition": text.get("definition", machine.get("definition", "")),
+            "roleArn": machine.get("role_arn", self.role_arn),
+            "updateDate": to_datetime(machine.get("updated_ms", row["start_ms"])),
+            "loggingConfiguration": {"level": "OFF", "includeExecutionData": False},
+            "tracingConfiguration": {"enabled": False},
+        }
+        if machine.get("revision_id"):
+            out["revisionId"] = machine["revision_id"]
+        if pinning.get("version_arn"):
+            out["stateMachineVersionArn"] = pinning["version_arn"]
+        if pinning.get("alias_arn"):
+            out["stateMachineAliasArn"] = pinning["alias_arn"]
+        return out
+
+    def list_state_machine_versions(self, arn: str, *, max_results: int = 100, next_token: str | None = None
+                                    ) -> tuple[list[dict[str, Any]], str | None]:
+        self._machine(arn)
+        before = int(_page_value(next_token)) if next_token else 2**62
+        rows = self.store.all("list_versions_page", {"state_machine_arn": arn, "before": before,
+                                                     "limit": max_results + 1})
+        items = [{"stateMachineVersionArn": r["arn"], "creationDate": to_datetime(r["created_ms"])}
+                 for r in rows[:max_results]]
+        return items, _page_token(rows[max_results - 1]["version"]) if len(rows) > max_results else None
+
+    def delete_state_machine_version(self, version_arn: str) -> None:
+        machine_arn, version = arns.machine_of_version(version_arn)
+        if version is None:
+            raise api.InvalidArn(f"Invalid Arn: '{version_arn}'")
+        referencing = [r["arn"] for r in self.store.all("aliases_routing_to", {"pattern": f'%"{version_arn}"%'})]
+        if referencing:
+            raise api.ConflictException(
+                "Version to be deleted must not be referenced by an alias. Current list of aliases referencing "
+                f"this version: [{', '.join(referencing)}]")
+        with self.store.write() as db:
+            db.execute(self.store.q["delete_version"], {"arn": version_arn})
+
+    def _routing(self, machine_arn: str, routing: list[dict[str, Any]]) -> str:
+        if not routing or len(routing) > 2:
+            raise api.ValidationException(
+                "1 validation error detected: Value at 'routingConfiguration' failed to satisfy constraint: "
+                "Member must have length less than or equal to 2 and greater than or equal to 1")
+        seen: set[str] = set()
+        total = 0
+        for entry in routing:
+            version_arn = str(entry.get("stateMachineVersionArn", ""))
+            weight = entry.get("weight")
+            owner, version = arns.machine_of_version(version_arn)
+            if version is None:
+                raise api.ValidationException(f"Routing configuration must contain state machine version ARNs. "
+                                              f"Received: [{version_arn}]")
+            if owner != machine_arn:
+                raise api.ValidationException("Routing configuration must contain versions of the same state "
+                                              f"machine. Received: [{version_arn}]")
+            if version_arn in seen:
+                raise api.ValidationException("Routing configuration must contain distinct state machine "
+                                              "version ARNs. Received: " + json.dumps([version_arn]))
+            if not isinstance(weight, int) or not 0 <= weight <= 100:
+                raise api.ValidationException("1 validation error detected: Value at 'weight' failed to satisfy "
+                                              "constraint: Member must have value between 0 and 100")
+            if self.store.one("get_version", {"arn": version_arn}) is None:
+                raise api.ResourceNotFound(f"Resource not found: '{version_arn}'")
+            seen.add(version_arn)
+            total += weight
+        if total != 100:
+            raise api.ValidationException("Sum of routing configuration weights must be equal to 100. "
+                                          f"Received: {total}")
+        return json.dumps([{"stateMachineVersionArn": e["stateMachineVersionArn"], "weight": e["weight"]}
+                           for e in routing])
+
+    def create_state_machine_alias(self, name: str, routing: list[dict[str, Any]], *,
+                                   description: str = "") -> tuple[str, datetime]:
+        if not _ALIAS_NAME.fullmatch(name) or len(name) > 80:
+            raise api.ValidationException(f"Invalid alias name: '{name}'")
+        machine_arn = arns.machine_of_version(str(routing[0].get("stateMachineVersionArn", "")))[0] \
+            if routing else ""
+        self._machine(machine_arn)
+        routing_text = self._routing(machine_arn, routing)
+        alias_arn = f"{machine_arn}:{name}"
+        existing = self.store.one("get_alias", {"arn": alias_arn})
+        if existing is not None:
+            if existing["routing"] == routing_text and existing["description"] == description:
+                return alias_arn, to_datetime(existing["created_ms"]) or datetime.now(UTC)
+            raise api.ConflictException(f"Failed to create alias because an alias with the same name and a "
+                                        f"different routing configuration already exists: '{alias_arn}'")
+        stamp = now_ms()
+        with self.store.write() as db:
+            db.execute(self.store.q["insert_alias"], {
+                "arn": alias_arn, "state_machine_arn": machine_arn, "name": name, "description": description,
+                "routing": routing_text, "created_ms": stamp, "updated_ms": stamp})
+        return alias_arn, to_datetime(stamp) or datetime.now(UTC)
+
+    def _alias(self, alias_arn: str) -> dict[str, Any]:
+        parts = arns.split(alias_arn)
+        if len(parts) != 8 or parts[5] != "stateMachine" or parts[7].isdigit():
+            raise api.InvalidArn(f"Invalid Arn: '{alias_arn}'")
+        row = self.store.one("get_alias", {"arn": alias_arn})
+        if row is None:
+            raise api.ResourceNotFound(f"Resource not found: '{alias_arn}'")
+        return row
+
+    def describe_state_machine_alias(self, alias_arn: str) -> dict[str, Any]:
+        row = self._alias(alias_arn)
+        return {"stateMachineAliasArn": row["arn"], "name": row["name"], "description": row["description"],
+                "routingConfiguration": json.loads(row["routing"]),
+                "creationDate": to_datetime(row["created_ms"]), "updateDate": to_datetime(row["updated_ms"])}
+
+    def update_state_machine_alias(self, alias_arn: str, *, description: str | None = None,
+                                   routing: list[dict[str, Any]] | None = None) -> datetime:
+        row = self._alias(alias_arn)
+        if description is None and routing is None:
+            raise api.ValidationException("Either the description or the RoutingConfiguration must be specified")
+        routing_text = self._routing(row["state_machine_arn"], routing) if routing is not None else row["routing"]
+        stamp = now_ms()
+        with self.store.write() as db:
+            db.execute(self.store.q["update_alias"], {
+                "arn": alias_arn, "description": row["description"] if description is None else description,
+                "routing": routing_text, "updated_ms": stamp})
+        return to_datetime(stamp) or datetime.now(UTC)
+
+    def delete_state_machine_alias(self, alias_arn: str) -> None:
+        parts = arns.split(alias_arn)
+        if len(parts) != 8 or parts[5] != "stateMachine" or parts[7].isdigit():
+            raise api.InvalidArn(f"Invalid Arn: '{alias_arn}'")
+        with self.store.write() as db:
+            db.execute(self.store.q["delete_alias"], {"arn": alias_arn})
+            db.execute(self.store.q["delete_tags_of"], {"resource_arn": alias_arn})
+
+    def list_state_machine_aliases(self, arn: str, *, max_results: int = 100, next_token: str | None = None
+                                   ) -> tuple[list[dict[str, Any]], str | None]:
+        machine_arn, _ = arns.machine_of_version(arn)
+        self._machine(machine_arn)
+        after = str(_page_value(next_token)) if next_token else ""
+        rows = self.store.all("list_aliases_page", {"state_machine_arn": machine_arn, "after": after,
+                                                    "limit": max_results + 1})
+        items = [{"stateMachineAliasArn": r["arn"], "creationDate": to_datetime(r["created_ms"])}
+                 for r in rows[:max_results]]
+        return items, _page_token(rows[max_results - 1]["name"]) if len(rows) > max_results else None
+
+    def _route_alias(self, arn: str) -> tuple[str, str | None]:
+        """An alias ARN → one of its versions, chosen by weight; any other ARN is returned as it is."""
+        parts = arns.split(arn)
+        if len(parts) != 8 or parts[5] != "stateMachine" or parts[7].isdigit():
+            return arn, None
+        row = self.store.one("get_alias", {"arn": arn})
+        if row is None:
+            raise api.StateMachineDoesNotExist(f"State Machine Does Not Exist: '{arn}'")
+        routing = json.loads(row["routing"])
+        pick = random.uniform(0, 100)
+        for entry in routing:
+            pick -= entry["weight"]
+            if pick < 0:
+                return str(entry["stateMachineVersionArn"]), arn
+        return str(routing[-1]["stateMachineVersionArn"]), arn
+
+    # ---- activities -------------------------------------------------------------------------
+
+    def create_activity(self, name: str) -> tuple[str, datetime]:
+        if not arns.valid_name(name):
+            raise api.InvalidName(f"Invalid Name: '{name}'")
+        arn = arns.activity_arn(self.region, self.account, name)
+        existing = self.store.one("get_activity", {"arn": arn})
+        if existing is not None:
+            return arn, to_datetime(existing["created_ms"]) or datetime.now(UTC)  # AWS: idempotent
+        stamp = now_ms()
+        with self.store.write() as db:
+            db.execute(self.store.q["insert_activity"], {"arn": arn, "name": name, "created_ms": stamp})
+        return arn, to_datetime(stamp) or datetime.now(UTC)
+
+    def _activity(self, arn: str) -> dict[str, Any]:
+        parts = arns.split(arn)
+        if len(parts) != 7 or parts[5] != "activity":
+            raise api.InvalidArn(f"Invalid Arn: '{arn}'")
+        row = self.store.one("get_activity", {"arn": arn})
+        if row is None:
+            raise api.ActivityDoesNotExist(f"Activity Does Not Exist: '{arn}'")
+        return row
+
+    def describe_activity(self, arn: str) -> dict[str, Any]:
+        row = self._activity(arn)
+        return {"activityArn": row["arn"], "name": row["name"], "creationDate": to_datetime(row["created_ms"])}
+
+    def delete_activity(self, arn: str) -> None:
+        parts = arns.split(arn)
+        if len(parts) != 7 or parts[5] != "activity":
+            raise api.InvalidArn(f"Invalid Arn: '{arn}'")
+        with self.store.write() as db:
+            db.execute(self.store.q["delete_activity"], {"arn": arn})
+            db.execute(self.store.q["delete_tags_of"], {"resource_arn": arn})
+
+    def list_activities(self, *, max_results: int = 100, next_token: str | None = None
+                        ) -> tuple[list[dict[str, Any]], str | None]:
+        after = str(_page_value(next_token)) if next_token else ""
+        rows = self.store.all("list_activities_page", {"after": after, "limit": max_results + 1})
+        items = [{"activityArn": r["arn"], "name": r["name"], "creationDate": to_datetime(r["created_ms"])}
+                 for r in rows[:max_results]]
+        return items, _page_token(rows[max_results - 1]["name"]) if len(rows) > max_results else None
+
+    def claim_activity_task(self, activity_arn: str, worker_name: str | None = None
+                            ) -> tuple[str, str] | None:
+        """Hand the oldest scheduled task of the activity to one poller: (task token, input) or None.
+
+        The claim and the ActivityStarted event are written in one transaction, so two pollers never
+        get the same task and a crash never loses a claimed task's start.
+        """
+        self._activity(activity_arn)
+        if self.store.one("next_activity_task", {"activity_arn": activity_arn}) is None:
+            return None  # the common idle case costs a read, not a write
+        with self.store.write() as db:
+            row = db.execute(self.store.q["next_activity_task"], {"activity_arn": activity_arn}).fetchone()
+            if row is None:
+                return None
+            command = json.loads(row["command"])
+            token = _task_token(row["execution_arn"], row["id"])
+            heartbeat = command.get("heartbeat_seconds")
+            stamp = now_ms()
+            db.execute(self.store.q["claim_activity_task"], {
+                "execution_arn": row["execution_arn"], "id": row["id"], "token": token,
+                "heartbeat_deadline_ms": stamp + heartbeat * 1000 if heartbeat else None})
+            db.execute(self.store.q["insert_inbox"], {
+                "execution_arn": row["execution_arn"], "created_ms": stamp,
+                "event": event_to_json(TaskStarted(row["id"], worker_name))})
+        self.notify()
+        return token, jsontext.dumps(command.get("input"))
+
+    def get_activity_task(self, activity_arn: str, worker_name: str | None = None, *,
+                          wait_seconds: float = 60.0, interval: float = 0.05) -> tuple[str, str] | None:
+        """GetActivityTask's long poll: wait up to `wait_seconds` for a task, like AWS's 60 s."""
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            claimed = self.claim_activity_task(activity_arn, worker_name)
+            if claimed is not None:
+                return claimed
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            time.sleep(min(interval, remaining))
+            interval = min(interval * 1.5, 0.5)
+
+    # ---- tags -------------------------------------------------------------------------------
+
+    def _taggable(self, arn: str) -> None:
+        parts = arns.split(arn)
+        kind = parts[5] if parts else ""
+        found: Any = None
+        if kind == "stateMachine" and len(parts) == 7:
+            found = self.store.one("get_state_machine", {"arn": arn})
+        elif kind == "stateMachine" and len(parts) == 8 and not parts[7].isdigit():
+            found = self.store.one("get_alias", {"arn": arn})
+        elif kind == "activity" and len(parts) == 7:
+            found = self.store.one("get_activity", {"arn": arn})
+        elif not parts:
+            raise api.InvalidArn(f"Invalid Arn: '{arn}'")
+        if found is None:
+            raise api.ResourceNotFound(f"Resource not found: '{arn}'")
+
+    def tag_resource(self, arn: str, tags: list[dict[str, str]]) -> None:
+        self._taggable(arn)
+        existing = {t["key"] for t in self.list_tags_for_resource(arn)}
+        if len(existing | {t["key"] for t in tags}) > 50:
+            raise api.TooManyTags(f"Too many tags on resource: '{arn}'")
+        with self.store.write() as db:
+            for tag in tags:
+                db.execute(self.store.q["insert_tag"], {"resource_arn": arn, "key": tag["key"],
+                                                        "value": tag.get("value", "")})
+
+    def untag_resource(self, arn: str, keys: list[str]) -> None:
+        self._taggable(arn)
+        with self.store.write() as db:
+            for key in keys:
+                db.execute(self.store.q["delete_tag"], {"resource_arn": arn, "key": key})
+
+    def list_tags_for_resource(self, arn: str) -> list[dict[str, str]]:
+        self._taggable(arn)
+        return [{"key": r["key"], "value": r["value"]} for r in self.store.all("list_tags", {"resource_arn": arn})]
+
+
 def execution_description(row: dict[str, Any]) -> dict[str, Any]:
     """DescribeExecution's response for an executions row."""
     out: dict[str, Any] = {
@@ -325,3 +649,32 @@ def _decode_token(token: str) -> tuple[int, str]:
         return int(start_ms), str(arn)
     except (ValueError, TypeError):
         raise api.ValidationException("Invalid pagination token") from None
+
+
+def _page_token(value: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode()
+
+
+def _page_value(token: str | None) -> Any:
+    try:
+        return json.loads(base64.urlsafe_b64decode((token or "").encode()))
+    except (ValueError, TypeError):
+        raise api.InvalidToken(f"Invalid Token: '{token}'") from None
+
+
+def _task_token(execution_arn: str, task_id: str) -> str:
+    """An opaque, unguessable token (AWS's are long base64 strings too)."""
+    return base64.b64encode(f"{uuid.uuid4().hex}{uuid.uuid4().hex}|{task_id}".encode()).decode()
+
+
+def _input_problem(text: str) -> str:
+    """Jackson's words for input that is not JSON, as AWS reports them."""
+    if not text.strip():
+        return "Invalid execution input."
+    from stateway.asl.loader import _json_problem
+
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        return _json_problem(text, exc).message
+    return text

@@ -1,0 +1,279 @@
+"""Express executions: run in memory on the real clock, at-least-once, with a bounded log of results.
+
+An Express state machine never touches the store while it runs: the pure core is driven here by a
+small event loop (tasks on a thread pool, timers in a heap). `StartSyncExecution` waits for the end
+in the same request; `StartExecution` runs it in the background. The last `log_size` executions are
+kept in memory (description and history) — the bounded log that stands in for CloudWatch Logs.
+"""
+
+from __future__ import annotations
+
+import heapq
+import queue
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from stateway.asl import interpreter
+from stateway.asl.events import (
+    CancelTask,
+    CancelTimer,
+    CompleteExecution,
+    ExecutionInfo,
+    ScheduleTask,
+    StartTimer,
+    TaskFailed,
+    TaskStarted,
+    TaskSucceeded,
+    TaskTimedOut,
+    TimerFired,
+)
+from stateway.asl.model import StateMachine
+from stateway.asl.timestamps import format_timestamp
+from stateway.workers import python as pyfunctions
+from stateway.workers.lambda_invoke import invoke_response, request_of
+
+if TYPE_CHECKING:
+    from stateway.engine.service import Service
+
+
+class _RealEnv:
+    """The core's environment for Express runs: the wall clock, real UUIDs and jitter."""
+
+    def __init__(self, payload_limit_bytes: int) -> None:
+        import random
+
+        self.now_ms = int(time.time() * 1000)
+        self.payload_limit_bytes = payload_limit_bytes
+        self._random = random.Random()
+
+    def uuid4(self) -> str:
+        return str(uuid.uuid4())
+
+    def random(self) -> float:
+        return self._random.random()
+
+    def random_int(self, low: int, high: int) -> int:
+        return self._random.randint(low, high)
+
+
+@dataclass
+class ExpressExecution:
+    """One Express execution's record: what DescribeExecution and StartSyncExecution answer."""
+
+    execution_arn: str
+    state_machine_arn: str
+    name: str
+    input: str
+    start_ms: int
+    status: str = "RUNNING"
+    stop_ms: int | None = None
+    output: str | None = None
+    error: str | None = None
+    cause: str | None = None
+    events: list[dict[str, Any]] = field(default_factory=list)
+    done: threading.Event = field(default_factory=threading.Event)
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "executionArn": self.execution_arn, "stateMachineArn": self.state_machine_arn, "name": self.name,
+            "status": self.status, "startDate": _dt(self.start_ms), "input": self.input,
+            "inputDetails": {"included": True},
+        }
+        if self.stop_ms is not None:
+            out["stopDate"] = _dt(self.stop_ms)
+        if self.output is not None:
+            out["output"] = self.output
+            out["outputDetails"] = {"included": True}
+        if self.error is not None:
+            out["error"] = self.error
+        if self.cause is not None:
+            out["cause"] = self.cause
+        return out
+
+    def sync_response(self) -> dict[str, Any]:
+        out = self.describe()
+        if self.output is None:
+            out["outputDetails"] = {"included": True}
+        duration = max(0, (self.stop_ms or self.start_ms) - self.start_ms)
+        # AWS bills in 100 ms steps with 64 MB as the smallest memory unit.
+        out["billingDetails"] = {"billedMemoryUsedInMB": 64,
+                                 "billedDurationInMilliseconds": max(100, -(-duration // 100) * 100)}
+        return out
+
+
+def _dt(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+class ExpressRunner:
+    """Runs Express executions with the engine's functions; keeps a bounded log of recent ones."""
+
+    def __init__(self, functions: Mapping[str, pyfunctions.Handler], *, service: Service | None = None,
+                 region: str = "us-east-1", account: str = "123456789012", role_arn: str = "",
+                 log_size: int = 10_000, workers: int = 32, payload_limit_bytes: int = 262_144) -> None:
+        self.functions = functions
+        self.service = service
+        self.region = region
+        self.account = account
+        self.role_arn = role_arn
+        self.log_size = log_size
+        self.payload_limit_bytes = payload_limit_bytes
+        self._log: OrderedDict[str, ExpressExecution] = OrderedDict()
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="stateway-express")
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def execution_arn(self, machine_name: str, name: str) -> str:
+        return f"arn:aws:states:{self.region}:{self.account}:express:{machine_name}:{name}:{uuid.uuid4()}"
+
+    def get(self, execution_arn: str) -> ExpressExecution | None:
+        with self._lock:
+            return self._log.get(execution_arn)
+
+    def executions_of(self, state_machine_arn: str) -> list[ExpressExecution]:
+        with self._lock:
+            return [e for e in reversed(self._log.values()) if e.state_machine_arn == state_machine_arn]
+
+    def _remember(self, record: ExpressExecution) -> None:
+        with self._lock:
+            self._log[record.execution_arn] = record
+            while len(self._log) > self.log_size:
+                self._log.popitem(last=False)
+
+    def start(self, machine: StateMachine, state_machine_arn: str, name: str, input_text: str) -> ExpressExecution:
+        """Begin in the background; the record fills in when the execution ends."""
+        record = self._record(state_machine_arn, name, input_text)
+        threading.Thread(target=self._run, args=(machine, record), name="stateway-express-run",
+                         daemon=True).start()
+        return record
+
+    def run_sync(self, machine: StateMachine, state_machine_arn: str, name: str, input_text: str
+                 ) -> ExpressExecution:
+        """Run to the end in this thread (StartSyncExecution)."""
+        record = self._record(state_machine_arn, name, input_text)
+        self._run(machine, record)
+        return record
+
+    def _record(self, state_machine_arn: str, name: str, input_text: str) -> ExpressExecution:
+        machine_name = state_machine_arn.split(":")[6]
+        record = ExpressExecution(self.execution_arn(machine_name, name), state_machine_arn, name, input_text,
+                                  int(time.time() * 1000))
+        self._remember(record)
+        return record
+
+    def _run(self, machine: StateMachine, record: ExpressExecution) -> None:
+        try:
+            done = self._loop(machine, record)
+        except Exception as exc:  # a bug must end the execution, never hang the caller
+            done = CompleteExecution("FAILED", error="States.Runtime", cause=f"{type(exc).__name__}: {exc}")
+        record.status, record.output, record.error, record.cause = done.status, done.output, done.error, done.cause
+        record.stop_ms = int(time.time() * 1000)
+        record.done.set()
+
+    def _loop(self, machine: StateMachine, record: ExpressExecution) -> CompleteExecution:
+        env = _RealEnv(self.payload_limit_bytes)
+        env.now_ms = record.start_ms
+        machine_name = record.state_machine_arn.split(":")[6]
+        info = ExecutionInfo(record.execution_arn, record.name, record.state_machine_arn, machine_name,
+                             self.role_arn, record.input, record.start_ms)
+        inbox: queue.Queue[Any] = queue.Queue()
+        timers: list[tuple[int, str]] = []
+        live: set[str] = set()
+        done: CompleteExecution | None = None
+
+        def absorb(step: interpreter.Step) -> None:
+            nonlocal done
+            record.events.extend(step.events)
+            for command in step.commands:
+                if isinstance(command, ScheduleTask):
+                    live.add(command.task_id)
+                    self._pool.submit(self._perform, command, record.execution_arn, inbox)
+                elif isinstance(command, StartTimer):
+                    heapq.heappush(timers, (command.due_ms, command.timer_id))
+                elif isinstance(command, CancelTask):
+                    live.discard(command.task_id)
+                elif isinstance(command, CancelTimer):
+                    timers[:] = [t for t in timers if t[1] != command.timer_id]
+                    heapq.heapify(timers)
+                elif isinstance(command, CompleteExecution):
+                    done = command
+
+        step = interpreter.start(machine, info, env)
+        snapshot = step.snapshot
+        absorb(step)
+        while done is None:
+            now = int(time.time() * 1000)
+            if timers and timers[0][0] <= now:
+                _, timer_id = heapq.heappop(timers)
+                event: Any = TimerFired(timer_id)
+            else:
+                wait = (timers[0][0] - now) / 1000 if timers else None
+                if wait is None and not live:
+                    return CompleteExecution("FAILED", error="States.Runtime",
+                                             cause="The execution is waiting for nothing that can answer it.")
+                try:
+                    event = inbox.get(timeout=wait)
+                except queue.Empty:
+                    continue
+                task_id = getattr(event, "task_id", None)
+                if task_id not in live:
+                    continue  # a cancelled task's late answer
+                if not isinstance(event, TaskStarted):
+                    live.discard(task_id)
+            env.now_ms = max(env.now_ms, int(time.time() * 1000))
+            step = interpreter.advance(machine, snapshot, event, env)
+            snapshot = step.snapshot
+            absorb(step)
+        return done
+
+    def _perform(self, command: ScheduleTask, execution_arn: str, inbox: queue.Queue[Any]) -> None:
+        try:
+            for event in self._task_events(command, execution_arn):
+                inbox.put(event)
+        except Exception as exc:
+            inbox.put(TaskFailed(command.task_id, "States.Runtime", f"{type(exc).__name__}: {exc}"))
+
+    def _task_events(self, command: ScheduleTask, execution_arn: str) -> list[Any]:
+        started = TaskStarted(command.task_id)
+        if command.resource_type == "states" and command.service_resource == "startExecution" \
+                and self.service is not None:
+            params = command.input if isinstance(command.input, dict) else {}
+            from stateway.asl import jsontext
+
+            child_input = params.get("Input", {})
+            text = child_input if isinstance(child_input, str) else jsontext.dumps(child_input)
+            child = self.service.start_execution(str(params.get("StateMachineArn", "")), input_text=text,
+                                                 name=params.get("Name"))
+            started_ms = int(self.service.describe_execution(child)["startDate"].timestamp() * 1000)
+            return [started, TaskSucceeded(command.task_id, {"ExecutionArn": child,
+                                                             "StartDate": format_timestamp(started_ms)})]
+        if command.kind == "lambda":
+            target, payload, wrapped = command.resource, command.input, False
+        elif command.resource_type == "lambda" and command.service_resource.startswith("invoke"):
+            target, payload = request_of(command)
+            wrapped = True
+        else:
+            return [started, TaskFailed(command.task_id, "States.Runtime",
+                                        f"No task handler is configured for the resource '{command.resource}'.")]
+        handler = pyfunctions.lookup(self.functions, target)
+        if handler is None:
+            return [started, TaskFailed(command.task_id, "Lambda.ResourceNotFoundException",
+                                        f"Function not found: {target}")]
+        key = f"{execution_arn}/{command.frame_id}/{command.state_name}/{command.attempt}"
+        result = pyfunctions.invoke(handler, payload, pyfunctions.function_name_of(target),
+                                    timeout_seconds=command.timeout_seconds, idempotency_key=key)
+        if result.timed_out:
+            return [started, TaskTimedOut(command.task_id)]
+        if not result.ok:
+            return [started, TaskFailed(command.task_id, result.error, result.cause)]
+        output = invoke_response(result.output, command.input) if wrapped else result.output
+        return [started, TaskSucceeded(command.task_id, output)]

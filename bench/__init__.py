@@ -1,0 +1,1 @@
+"""stateway's benchmark: the same workflows on stateway and its peers, reported as ratios."""

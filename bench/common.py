@@ -1,0 +1,287 @@
+"""What every engine's harness shares: the noop task function, the drivers, statistics and memory.
+
+A harness supplies an `EngineAdapter` (set up, start one execution, wait for it, tear down) and
+calls `harness_main`; the drivers here time the work the same way for every engine, so the
+numbers differ only by what the engines do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import math
+import os
+import platform
+import resource
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from bench.scenarios import SCENARIOS, Scenario, map_input
+
+RESULT_MARKER = "BENCH_RESULT "
+
+
+class CallRecorder:
+    """Counts calls of the task function and timestamps those of the chain scenarios.
+
+    `list.append` is atomic under the GIL, so worker threads record without a lock.
+    """
+
+    def __init__(self) -> None:
+        self.stamps: list[tuple[int, float]] = []
+        self.calls = 0
+        self._lock = threading.Lock()
+
+    def record(self, event: Any) -> None:
+        """Note one call; events that carry a `run` number are timestamped for step-to-step."""
+        with self._lock:
+            self.calls += 1
+        if isinstance(event, dict) and "run" in event:
+            self.stamps.append((event["run"], time.perf_counter()))
+
+    def reset(self) -> None:
+        """Forget everything recorded so far (after warm-up)."""
+        with self._lock:
+            self.calls = 0
+        self.stamps = []
+
+    def step_gaps_ms(self) -> list[float]:
+        """Time between consecutive task calls of the same execution, in milliseconds."""
+        by_run: dict[int, list[float]] = defaultdict(list)
+        for run, stamp in self.stamps:
+            by_run[run].append(stamp)
+        gaps: list[float] = []
+        for stamps in by_run.values():
+            stamps.sort()
+            gaps.extend((b - a) * 1000.0 for a, b in zip(stamps, stamps[1:], strict=False))
+        return gaps
+
+
+RECORDER = CallRecorder()
+
+
+def noop(event: Any, context: Any = None) -> Any:
+    """The trivial task function of every scenario: Lambda-style, returns its input unchanged."""
+    RECORDER.record(event)
+    return event
+
+
+class EngineAdapter(Protocol):
+    """How the drivers talk to one engine."""
+
+    name: str
+
+    def setup(self, scenario: Scenario, workdir: Path) -> None:
+        """Create the store, start the engine and register the scenario's workflow."""
+
+    def start(self, payload: dict[str, Any]) -> Any:
+        """Start one execution with `payload` as input and return a handle for `wait`."""
+
+    def wait(self, handle: Any) -> str:
+        """Block until the execution ends; return its status (``SUCCEEDED`` on success)."""
+
+    def info(self) -> dict[str, Any]:
+        """Engine version and the durability settings actually in force, for the report."""
+
+    def extra(self, handles: list[Any]) -> dict[str, Any]:
+        """Optional engine-specific figures about finished executions (e.g. history sizes)."""
+
+    def teardown(self) -> None:
+        """Stop the engine."""
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    """Nearest-rank percentile of `values` (None when empty)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), math.ceil(fraction * len(ordered))))
+    return ordered[rank - 1]
+
+
+def _status_value(path: str, key: str) -> float | None:
+    """A `kB` field of /proc/self/status in MiB (None where /proc is missing)."""
+    try:
+        with open(path) as status:
+            for line in status:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        return None
+    return None
+
+
+def rss_mib() -> float | None:
+    """Current resident set size in MiB."""
+    return _status_value("/proc/self/status", "VmRSS")
+
+
+def peak_rss_mib() -> float:
+    """Resident-set high-water mark in MiB (VmHWM; `ru_maxrss` where /proc is missing)."""
+    hwm = _status_value("/proc/self/status", "VmHWM")
+    if hwm is not None:
+        return hwm
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def reset_peak_rss() -> bool:
+    """Reset the kernel's RSS high-water mark to the current RSS (Linux `clear_refs` 5)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _rounded(value: float | None, digits: int = 3) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def run_latency(adapter: EngineAdapter, scenario: Scenario) -> dict[str, Any]:
+    """(a): one chain10 execution at a time; end-to-end and step-to-step latency."""
+    for k in range(scenario.warmup):
+        adapter.wait(adapter.start({"run": -1 - k}))
+    RECORDER.reset()
+    latencies: list[float] = []
+    handles: list[Any] = []
+    failures = 0
+    for k in range(scenario.executions):
+        started = time.perf_counter()
+        handle = adapter.start({"run": k})
+        status = adapter.wait(handle)
+        latencies.append((time.perf_counter() - started) * 1000.0)
+        handles.append(handle)
+        failures += status != "SUCCEEDED"
+    gaps = RECORDER.step_gaps_ms()
+    return {
+        "executions": scenario.executions,
+        "failed": failures,
+        "task_calls": RECORDER.calls,
+        "e2e_ms_p50": _rounded(percentile(latencies, 0.50)),
+        "e2e_ms_p99": _rounded(percentile(latencies, 0.99)),
+        "e2e_ms_mean": _rounded(sum(latencies) / len(latencies)),
+        "step_ms_p50": _rounded(percentile(gaps, 0.50)),
+        "step_ms_p99": _rounded(percentile(gaps, 0.99)),
+        "step_samples": len(gaps),
+        **adapter.extra(handles[-5:]),
+    }
+
+
+def run_throughput(adapter: EngineAdapter, scenario: Scenario) -> dict[str, Any]:
+    """(b): `executions` chain10 executions started back to back, then awaited."""
+    adapter.wait(adapter.start({"run": -1}))  # warm the code paths once
+    RECORDER.reset()
+    started = time.perf_counter()
+    handles = [adapter.start({"run": k}) for k in range(scenario.executions)]
+    all_started = time.perf_counter()
+    statuses = [adapter.wait(handle) for handle in handles]
+    seconds = time.perf_counter() - started
+    steps = scenario.executions * scenario.steps_per_execution
+    extra = adapter.extra(handles[-5:])
+    if isinstance(extra.get("history_events_per_execution"), int):
+        extra["history_events_per_s"] = round(scenario.executions * extra["history_events_per_execution"] / seconds, 1)
+    return {
+        "executions": scenario.executions,
+        "failed": sum(status != "SUCCEEDED" for status in statuses),
+        "task_calls": RECORDER.calls,
+        "seconds": round(seconds, 3),
+        "start_phase_seconds": round(all_started - started, 3),
+        "executions_per_s": round(scenario.executions / seconds, 1),
+        "steps_per_s": round(steps / seconds, 1),
+        **extra,
+    }
+
+
+def run_map(adapter: EngineAdapter, scenario: Scenario) -> dict[str, Any]:
+    """(c): one Map execution over `items` items; time, steps/s and peak memory above baseline."""
+    adapter.wait(adapter.start(map_input(3)))  # warm the code paths once
+    payload = map_input(scenario.items)
+    RECORDER.reset()
+    gc.collect()
+    baseline = rss_mib()
+    hwm_reset = reset_peak_rss()
+    baseline_peak = peak_rss_mib()
+    started = time.perf_counter()
+    handle = adapter.start(payload)
+    status = adapter.wait(handle)
+    seconds = time.perf_counter() - started
+    peak = peak_rss_mib()
+    steps = scenario.steps_per_execution
+    return {
+        "items": scenario.items,
+        "max_concurrency": scenario.max_concurrency,
+        "failed": int(status != "SUCCEEDED"),
+        "status": status,
+        "task_calls": RECORDER.calls,
+        "seconds": round(seconds, 3),
+        "steps_per_s": round(steps / seconds, 1),
+        "baseline_rss_mib": _rounded(baseline, 1),
+        "peak_rss_mib": round(peak, 1),
+        "peak_rss_delta_mib": round(peak - (baseline if hwm_reset and baseline is not None else baseline_peak), 1),
+        "hwm_reset": hwm_reset,
+        **adapter.extra([handle]),
+    }
+
+
+DRIVERS: dict[str, Callable[[EngineAdapter, Scenario], dict[str, Any]]] = {
+    "latency": run_latency,
+    "throughput": run_throughput,
+    "map": run_map,
+}
+
+
+def emit(result: dict[str, Any]) -> None:
+    """Print the result as the one marked line `run.py` reads."""
+    sys.stdout.write(RESULT_MARKER + json.dumps(result) + "\n")
+    sys.stdout.flush()
+
+
+def harness_main(make_adapter: Callable[[], EngineAdapter], argv: list[str] | None = None) -> int:
+    """Run one scenario on one engine in this process and print its result line."""
+    parser = argparse.ArgumentParser(description="Run one benchmark scenario on one engine.")
+    parser.add_argument("--scenario", required=True, choices=sorted(SCENARIOS))
+    parser.add_argument("--workdir", help="directory for the engine's database (default: a temp dir)")
+    parser.add_argument("--executions", type=int, help="override the scenario's execution count")
+    parser.add_argument("--items", type=int, help="override the Map scenario's item count")
+    args = parser.parse_args(argv)
+    scenario = SCENARIOS[args.scenario]
+    if args.executions is not None or args.items is not None:
+        from dataclasses import replace
+
+        scenario = replace(
+            scenario,
+            executions=args.executions if args.executions is not None else scenario.executions,
+            items=args.items if args.items is not None else scenario.items,
+        )
+    workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="stateway-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    result: dict[str, Any] = {"scenario": scenario.name, "python": platform.python_version()}
+    adapter: EngineAdapter | None = None
+    try:
+        adapter = make_adapter()
+        result["engine"] = adapter.name
+        adapter.setup(scenario, workdir)
+        result["info"] = adapter.info()
+        result.update(DRIVERS[scenario.kind](adapter, scenario))
+    except Exception as exc:  # a broken engine is a row in the report, not a crashed run
+        result["error"] = f"{type(exc).__name__}: {exc}"
+        result["traceback"] = traceback.format_exc(limit=8)
+    finally:
+        if adapter is not None:
+            try:
+                adapter.teardown()
+            except Exception as exc:  # teardown trouble must not hide the measurement
+                result.setdefault("teardown_error", f"{type(exc).__name__}: {exc}")
+    emit(result)
+    sys.stdout.flush()
+    # Engines leave daemon threads behind; the measurement is out, so leave without joining them.
+    os._exit(0)

@@ -9,6 +9,7 @@ through `stateway.engine.service.Service`, the one write path.
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 import time
@@ -98,7 +99,8 @@ class StepFunctionsApi:
         self._machines: dict[str, StateMachine] = {}
         self._machines_lock = threading.Lock()
         self.closing = threading.Event()
-        self.activity_wait = GET_ACTIVITY_TASK_WAIT
+        # AWS holds an empty GetActivityTask poll for 60 s; a setting so that tests need not wait as long.
+        self.activity_wait = float(os.environ.get("STATEWAY_ACTIVITY_POLL_SECONDS", GET_ACTIVITY_TASK_WAIT))
 
     def handler(self, action: str) -> Callable[[Params], dict[str, Any]]:
         method = getattr(self, _snake(action), None) if action[:1].isupper() else None

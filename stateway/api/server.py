@@ -32,6 +32,10 @@ def serve(host: str = "127.0.0.1", port: int = 8083, db: str = "sqlite:///.state
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
             actions.closing.set()  # end long polls at once, so that the graceful shutdown is short
             super().handle_exit(sig, frame)
+            # uvicorn re-raises the signal after its shutdown; ours is a requested stop, so exit 0 instead.
+            captured = getattr(self, "_captured_signals", None)
+            if isinstance(captured, list):
+                captured.clear()
 
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False,
                             lifespan="off", timeout_graceful_shutdown=5, server_header=False)

@@ -42,9 +42,10 @@ class StatewayError(Exception):
 class FailureError(StatewayError):
     """Carries a Failure out of deep evaluation code; the interpreter turns it back into a value."""
 
-    def __init__(self, error: str, cause: str | None = None) -> None:
+    def __init__(self, error: str, cause: str | None = None, location: str | None = None) -> None:
         super().__init__(f"{error}: {cause}" if cause else error)
         self.failure = Failure(str(error), cause)  # a StrEnum name becomes its plain text
+        self.location = location  # the field that failed (`Output/result`), when known
 
 
 @dataclass(frozen=True, slots=True)

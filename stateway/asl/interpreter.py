@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from stateway.asl import choice, history, jsontext, paths
+from stateway.asl import choice, history, jsonata, jsontext, paths
 from stateway.asl.errors import ErrorName, Failure, FailureError
 from stateway.asl.events import (
     CancelTask,
@@ -33,7 +33,7 @@ from stateway.asl.events import (
     TaskTimedOut,
     TimerFired,
 )
-from stateway.asl.model import UNSET, Program, State, StateMachine, StateType, is_set
+from stateway.asl.model import UNSET, Program, QueryLanguage, State, StateMachine, StateType, is_set
 from stateway.asl.payload import apply_input_path, apply_result_path, apply_template
 from stateway.asl.resources import ResourceRef, parse_resource
 from stateway.asl.retry import error_matches, retry_delay_ms
@@ -75,6 +75,7 @@ class Frame:
     state_input: Any = None  # the raw input of the current state
     effective_input: Any = None  # after InputPath (and Parameters for Parallel)
     entered_event_id: int = 0
+    entered_prev: int = 0  # previousEventId of the StateEntered event
     entered_time_ms: int = 0
     retry_count: int = 0
     retry_attempts: dict[int, int] = field(default_factory=dict)
@@ -285,8 +286,7 @@ class _Run:
         frame.timer_id = None
         if reason == "timer":
             state = self.current(frame)
-            self.guarded(frame, lambda: self.exit_state(frame, state, self.output_path(frame, state,
-                                                                                        frame.effective_input)))
+            self.guarded(frame, lambda: self.leave_wait(frame, state))
         else:  # retry back-off elapsed: run the state again without a new StateEntered event
             self.queue.append(frame.id)
 
@@ -299,6 +299,7 @@ class _Run:
         frame.retry_count = 0
         frame.retry_attempts = {}
         frame.entered_time_ms = self.now
+        frame.entered_prev = frame.prev
         frame.entered_event_id = self.emit(frame, f"{state.type.value}StateEntered", {
             "input": jsontext.dumps(state_input),
             "inputDetails": {"truncated": False},
@@ -335,12 +336,31 @@ class _Run:
         """Run a piece of state logic; an ASL failure it raises goes to Retry/Catch."""
         try:
             action()
-        except FailureError as failure:
-            self.state_failed(frame, self.with_location(frame, failure.failure))
+        except FailureError as error:
+            failure = self.with_location(frame, error.failure)
+            if failure.error == ErrorName.QUERY_EVALUATION_ERROR:
+                self.evaluation_failed(frame, failure, error.location)
+                state = self.current(frame)
+                if state.type in (StateType.MAP, StateType.PARALLEL) and frame.waiting is None:
+                    frame.join = None
+                    self.container_failed(frame, state, state.type.value, failure)
+                    return
+            self.state_failed(frame, failure)
+
+    def evaluation_failed(self, frame: Frame, failure: Failure, location: str | None) -> None:
+        """AWS records a failed JSONata evaluation as its own event before handling the error."""
+        details: dict[str, Any] = {"error": failure.error, "cause": failure.cause}
+        if location:
+            details["location"] = location
+        details["state"] = frame.state
+        # Before the state has done anything, the event chains to the one before StateEntered.
+        untouched = frame.prev == frame.entered_event_id and self.current(frame).type is not StateType.WAIT
+        self.emit(frame, "EvaluationFailed", details, prev=frame.entered_prev if untouched else None)
 
     def with_location(self, frame: Frame, failure: Failure) -> Failure:
         prefix = "An error occurred while executing the state"
-        if failure.error == ErrorName.RUNTIME and not (failure.cause or "").startswith(prefix):
+        located = (ErrorName.RUNTIME, ErrorName.QUERY_EVALUATION_ERROR)
+        if failure.error in located and not (failure.cause or "").startswith(prefix):
             cause = (f"{prefix} '{frame.state}' (entered at the event id #{frame.entered_event_id}). "
                      f"{failure.cause or ''}")
             return Failure(failure.error, cause)
@@ -362,6 +382,8 @@ class _Run:
             self.run_choice(frame, state)
         elif kind is StateType.WAIT:
             self.run_wait(frame, state)
+        elif kind is StateType.SUCCEED and state.query_language is QueryLanguage.JSONATA:
+            self.ja_leave(frame, state)
         elif kind is StateType.SUCCEED:
             effective = self.input_path(frame, state)
             output = self.output_path(frame, state, effective)
@@ -393,8 +415,49 @@ class _Run:
         value = self.template(frame, state_assign, data, "Assign")
         return dict(value) if isinstance(value, dict) else {}
 
+    # ---- JSONata states ---------------------------------------------------------------------
+
+    def states_binding(self, frame: Frame, *, item: tuple[int, Any] | None = None, task_token: str | None = None,
+                       **extra: Any) -> dict[str, Any]:
+        """The `$states` variable: input, context, and result or errorOutput where they exist."""
+        binding = {"input": frame.state_input, "context": self.context(frame, item=item, task_token=task_token)}
+        binding.update({k: v for k, v in extra.items() if v is not UNSET})
+        return binding
+
+    def ja(self, frame: Frame, template: Any, field_name: str, states: dict[str, Any]) -> Any:
+        return jsonata.evaluate_template(template, states=states, variables=frame.variables, env=self.env,
+                                         field=field_name)
+
+    def ja_assign(self, frame: Frame, assign: Any, states: dict[str, Any]) -> dict[str, Any] | None:
+        if not is_set(assign) or assign is None:
+            return None
+        value = self.ja(frame, assign, "Assign", states)
+        return dict(value) if isinstance(value, dict) else {}
+
+    def ja_leave(self, frame: Frame, state: State, *, result: Any = UNSET, next_name: str | None = None,
+                 assign: Any = UNSET, output: Any = UNSET) -> None:
+        """Assign, then Output (both see the variables from before this state), then leave."""
+        assign = state.assign if assign is UNSET else assign
+        output = state.output if output is UNSET else output
+        states = self.states_binding(frame, result=result)
+        assigned = self.ja_assign(frame, assign, states)
+        if is_set(output):
+            value = self.ja(frame, output, "Output", states)
+        else:
+            value = result if is_set(result) else frame.state_input
+        self.exit_state(frame, state, value, next_name, assigned=assigned)
+
+    def ja_value(self, frame: Frame, value: Any, field_name: str, states: dict[str, Any] | None = None) -> Any:
+        """A field that may hold a literal or a `{% %}` expression."""
+        if jsonata.is_expression(value):
+            return self.ja(frame, value, field_name, states or self.states_binding(frame))
+        return value
+
     def finish_result(self, frame: Frame, state: State, result: Any) -> None:
         """ResultSelector → Assign → ResultPath → OutputPath, then leave the state."""
+        if state.query_language is QueryLanguage.JSONATA:
+            self.ja_leave(frame, state, result=result)
+            return
         if is_set(state.result_selector):
             result = self.template(frame, state.result_selector, result, "ResultSelector")
         assigned = self.assign(frame, state.assign, result)
@@ -404,6 +467,9 @@ class _Run:
         self.exit_state(frame, state, output, assigned=assigned)
 
     def run_pass(self, frame: Frame, state: State) -> None:
+        if state.query_language is QueryLanguage.JSONATA:
+            self.ja_leave(frame, state)
+            return
         effective = self.input_path(frame, state)
         if is_set(state.parameters):
             effective = self.template(frame, state.parameters, effective, "Parameters")
@@ -414,6 +480,9 @@ class _Run:
         self.exit_state(frame, state, self.output_path(frame, state, combined), assigned=assigned)
 
     def run_choice(self, frame: Frame, state: State) -> None:
+        if state.query_language is QueryLanguage.JSONATA:
+            self.run_choice_jsonata(frame, state)
+            return
         effective = self.input_path(frame, state)
         ctx = self.context(frame)
         for rule in state.choices:
@@ -429,7 +498,37 @@ class _Run:
             return
         raise FailureError(ErrorName.NO_CHOICE_MATCHED.value, None)
 
+    def run_choice_jsonata(self, frame: Frame, state: State) -> None:
+        states = self.states_binding(frame)
+        for index, rule in enumerate(state.choices):
+            if self.condition(frame, rule.expression, f"Choices[{index}]/Condition", states):
+                self.ja_leave(frame, state, next_name=rule.next,
+                              assign=rule.assign if rule.assign is not None else UNSET,
+                              output=rule.output if rule.has_output else UNSET)
+                return
+        if state.default is not None:
+            self.ja_leave(frame, state, next_name=state.default)
+            return
+        raise FailureError(ErrorName.NO_CHOICE_MATCHED.value, None)
+
+    def condition(self, frame: Frame, expression: Any, field_name: str, states: dict[str, Any]) -> bool:
+        text = getattr(expression, "expression", None)
+        if isinstance(text, bool):
+            return text
+        if isinstance(text, str):
+            value = self.ja(frame, text, "Condition", states)
+            if not isinstance(value, bool):
+                raise jsonata.type_failure(text, "Condition", "boolean", value)
+            return value
+        return choice.evaluate_expression(expression, frame.state_input, states["context"], frame.variables)
+
     def run_fail(self, frame: Frame, state: State) -> None:
+        if state.query_language is QueryLanguage.JSONATA:
+            states = self.states_binding(frame)
+            error = self.ja_value(frame, state.error, "Error", states) if is_set(state.error) else None
+            cause = self.ja_value(frame, state.cause, "Cause", states) if is_set(state.cause) else None
+            self.frame_failed(frame, Failure(error or "", cause), via_fail_state=True)
+            return
         ctx = self.context(frame)
         error = state.error if is_set(state.error) else None
         cause = state.cause if is_set(state.cause) else None
@@ -447,17 +546,45 @@ class _Run:
         return paths.evaluate_path(path, frame.state_input, ctx, frame.variables)
 
     def run_wait(self, frame: Frame, state: State) -> None:
-        effective = self.input_path(frame, state)
-        frame.effective_input = effective
-        due = self.wait_due(frame, state, effective)
+        if state.query_language is QueryLanguage.JSONATA:
+            frame.effective_input = frame.state_input
+            due = self.wait_due_jsonata(frame, state)
+        else:
+            effective = self.input_path(frame, state)
+            frame.effective_input = effective
+            due = self.wait_due(frame, state, effective)
         if due <= self.now:
-            self.exit_state(frame, state, self.output_path(frame, state, effective))
+            self.leave_wait(frame, state)
             return
         timer_id = self.next_id("t")
         frame.waiting = "timer"
         frame.timer_id = timer_id
         self.snap.timers[timer_id] = frame.id
         self.commands.append(StartTimer(timer_id, due, "wait"))
+
+    def leave_wait(self, frame: Frame, state: State) -> None:
+        if state.query_language is QueryLanguage.JSONATA:
+            self.ja_leave(frame, state)
+        else:
+            self.exit_state(frame, state, self.output_path(frame, state, frame.effective_input))
+
+    def wait_due_jsonata(self, frame: Frame, state: State) -> int:
+        if is_set(state.seconds):
+            seconds = self.ja_value(frame, state.seconds, "Seconds")
+            if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+                raise FailureError(ErrorName.QUERY_EVALUATION_ERROR.value,
+                                   f"The Seconds field must be a non-negative integer, but was: {_shown(seconds)}",
+                                   location="Seconds")
+            return self.now + int(seconds) * 1000
+        if is_set(state.timestamp):
+            text = self.ja_value(frame, state.timestamp, "Timestamp")
+            due = parse_timestamp(text)
+            if due is None:
+                raise FailureError(ErrorName.QUERY_EVALUATION_ERROR.value,
+                                   "The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time "
+                                   f"format string: {_shown(text)}", location="Timestamp")
+            return due
+        return self.now
 
     def wait_due(self, frame: Frame, state: State, effective: Any) -> int:
         if is_set(state.seconds):
@@ -498,16 +625,26 @@ class _Run:
     def run_task(self, frame: Frame, state: State) -> None:
         assert state.resource is not None
         ref = parse_resource(state.resource)
-        effective = self.input_path(frame, state)
         token = self.env.uuid4() if ref.wait_for_task_token else None
-        if is_set(state.parameters):
-            effective = self.template(frame, state.parameters, effective, "Parameters", task_token=token)
-        timeout = self.seconds_field(frame, state.timeout_seconds, state.timeout_seconds_path, "TimeoutSecondsPath")
-        heartbeat = self.seconds_field(frame, state.heartbeat_seconds, state.heartbeat_seconds_path,
-                                       "HeartbeatSecondsPath")
-        credentials = None
-        if is_set(state.credentials) and isinstance(state.credentials, dict):
-            credentials = self.template(frame, state.credentials, frame.state_input, "Credentials")
+        if state.query_language is QueryLanguage.JSONATA:
+            states = self.states_binding(frame, task_token=token)
+            effective = self.ja(frame, state.arguments, "Arguments", states) if is_set(
+                state.arguments) else frame.state_input
+            timeout = self.ja_seconds(frame, state.timeout_seconds, "TimeoutSeconds", states)
+            heartbeat = self.ja_seconds(frame, state.heartbeat_seconds, "HeartbeatSeconds", states)
+            credentials = self.ja(frame, state.credentials, "Credentials", states) if is_set(
+                state.credentials) else None
+        else:
+            effective = self.input_path(frame, state)
+            if is_set(state.parameters):
+                effective = self.template(frame, state.parameters, effective, "Parameters", task_token=token)
+            timeout = self.seconds_field(frame, state.timeout_seconds, state.timeout_seconds_path,
+                                         "TimeoutSecondsPath")
+            heartbeat = self.seconds_field(frame, state.heartbeat_seconds, state.heartbeat_seconds_path,
+                                           "HeartbeatSecondsPath")
+            credentials = None
+            if is_set(state.credentials) and isinstance(state.credentials, dict):
+                credentials = self.template(frame, state.credentials, frame.state_input, "Credentials")
         task_id = self.next_id("k")
         frame.waiting = "task"
         frame.task_id = task_id
@@ -522,6 +659,16 @@ class _Run:
             input=effective, attempt=frame.retry_count, timeout_seconds=timeout, heartbeat_seconds=heartbeat,
             task_token=token, credentials=credentials,
         ))
+
+    def ja_seconds(self, frame: Frame, value: Any, field_name: str, states: dict[str, Any]) -> int | None:
+        if not is_set(value) or value is None:
+            return None
+        seconds = self.ja_value(frame, value, field_name, states)
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
+            raise FailureError(ErrorName.QUERY_EVALUATION_ERROR.value,
+                               f"The {field_name} field must be a positive integer, but was: {_shown(seconds)}",
+                               location=field_name)
+        return int(seconds)
 
     def seconds_field(self, frame: Frame, value: Any, path: str | None, field_name: str) -> int | None:
         if is_set(value) and value is not None:
@@ -595,6 +742,18 @@ class _Run:
         return None
 
     def guarded_catch(self, frame: Frame, state: State, catcher: Any, error_output: dict[str, Any]) -> None:
+        if state.query_language is QueryLanguage.JSONATA:
+            try:
+                states = self.states_binding(frame, errorOutput=error_output)
+                assigned = self.ja_assign(frame, catcher.assign, states)
+                output = self.ja(frame, catcher.output, "Output", states) if is_set(catcher.output) else error_output
+            except FailureError as error:
+                failure = self.with_location(frame, error.failure)
+                self.evaluation_failed(frame, failure, error.location)
+                self.frame_failed(frame, failure)
+                return
+            self.exit_state(frame, state, output, catcher.next, assigned=assigned)
+            return
         try:
             assigned = self.assign(frame, catcher.assign, error_output)
             result_path = catcher.result_path if is_set(catcher.result_path) else "$"
@@ -623,6 +782,10 @@ class _Run:
                                   details)
             return
         parent = self.snap.frames[frame.parent]
+        state = self.current(frame)
+        if parent.join is not None and parent.join.kind == "parallel" and state.type is StateType.TASK:
+            # A Parallel branch that fails in a Task records the Task state as aborted.
+            self.emit(frame, "TaskStateAborted")
         self.child_done(parent, frame, None, failure)
 
     def finish_execution(self, status: str, output: str | None, error: str | None, cause: str | None,
@@ -645,9 +808,13 @@ class _Run:
     # ---- Parallel and Map ------------------------------------------------------------------
 
     def run_parallel(self, frame: Frame, state: State) -> None:
-        effective = self.input_path(frame, state)
-        if is_set(state.parameters):
-            effective = self.template(frame, state.parameters, effective, "Parameters")
+        if state.query_language is QueryLanguage.JSONATA:
+            effective = self.ja(frame, state.arguments, "Arguments", self.states_binding(frame)) if is_set(
+                state.arguments) else frame.state_input
+        else:
+            effective = self.input_path(frame, state)
+            if is_set(state.parameters):
+                effective = self.template(frame, state.parameters, effective, "Parameters")
         self.emit(frame, "ParallelStateStarted")
         branches = len(state.branches)
         frame.join = Join(kind="parallel", inputs=[effective] * branches, results=[None] * branches)
@@ -655,16 +822,30 @@ class _Run:
         for _ in range(branches):
             self.start_child(frame, state)
 
-    def run_map(self, frame: Frame, state: State) -> None:
-        effective = self.input_path(frame, state)
-        ctx = self.context(frame)
+    def map_items(self, frame: Frame, state: State) -> tuple[Any, list[Any]]:
+        """(what ItemSelector reads, the items) in the state's query language."""
         if is_set(state.item_reader) and state.item_reader is not None:
             raise FailureError(ErrorName.ITEM_READER_FAILED.value,
                                "Reading items from an ItemReader resource is not supported by this engine.")
+        if state.query_language is QueryLanguage.JSONATA:
+            if not is_set(state.items):
+                if not isinstance(frame.state_input, list):
+                    raise FailureError(ErrorName.QUERY_EVALUATION_ERROR.value,
+                                       f"Map state input must be an array but was: {jsontext.dumps(frame.state_input)}")
+                return frame.state_input, frame.state_input
+            items = self.ja(frame, state.items, "Items", self.states_binding(frame))
+            if not isinstance(items, list):
+                raise jsonata.type_failure(state.items, "Items", "array", items)
+            return frame.state_input, items
+        effective = self.input_path(frame, state)
         items_path = state.items_path if is_set(state.items_path) else "$"
-        items = apply_input_path(items_path, effective, ctx, frame.variables, "ItemsPath")
+        items = apply_input_path(items_path, effective, self.context(frame), frame.variables, "ItemsPath")
         if not isinstance(items, list):
             raise paths.items_path_not_array_failure(items_path)
+        return effective, items
+
+    def run_map(self, frame: Frame, state: State) -> None:
+        effective, items = self.map_items(frame, state)
         max_concurrency = self.integer_field(frame, state.max_concurrency, state.max_concurrency_path,
                                              "MaxConcurrencyPath", effective) or 0
         # AWS records MapStateStarted after MaxConcurrency but before the tolerance settings.
@@ -703,7 +884,7 @@ class _Run:
 
     def integer_field(self, frame: Frame, value: Any, path: str | None, field_name: str, data: Any) -> int | None:
         if is_set(value) and value is not None:
-            return int(value)
+            return int(self.ja_value(frame, value, field_name.removesuffix("Path")))
         if not path:
             return None
         resolved = paths.evaluate_path(path, data, self.context(frame), frame.variables)
@@ -715,7 +896,7 @@ class _Run:
 
     def float_field(self, frame: Frame, value: Any, path: str | None, field_name: str, data: Any) -> float | None:
         if is_set(value) and value is not None:
-            return float(value)
+            return float(self.ja_value(frame, value, field_name.removesuffix("Path")))
         if not path:
             return None
         resolved = paths.evaluate_path(path, data, self.context(frame), frame.variables)
@@ -744,7 +925,10 @@ class _Run:
             self.emit(child, "MapIterationStarted", {"index": index, "name": state.name})
             item = join.inputs[index]
             child_input = item
-            if is_set(state.item_selector):
+            if is_set(state.item_selector) and state.query_language is QueryLanguage.JSONATA:
+                child_input = self.ja(parent, state.item_selector, "ItemSelector",
+                                      self.states_binding(parent, item=(index, item)))
+            elif is_set(state.item_selector):
                 # ItemSelector runs per iteration, in the Map state's scope, with $$.Map.Item set.
                 child_input = self.template(parent, state.item_selector, join.source, "ItemSelector",
                                             item=(index, item))

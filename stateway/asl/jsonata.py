@@ -318,6 +318,7 @@ def _failure(compiled: CompiledExpression, field: str, outcome: str) -> FailureE
     return FailureError(
         ErrorName.QUERY_EVALUATION_ERROR,
         f"The JSONata expression '{compiled.source}' specified for the field '{field}' {outcome}",
+        location=field,
     )
 
 

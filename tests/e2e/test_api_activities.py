@@ -8,9 +8,11 @@ import time
 from typing import Any
 
 import pytest
-from test_api_core import ROLE, create, error_of, server, sfn, wait_done  # noqa: F401
+import test_api_core as core
+from test_api_core import create, error_of, wait_done
 
 pytestmark = pytest.mark.e2e
+server, sfn = core.server, core.sfn  # the shared server fixtures
 
 
 def _machine(sfn: Any, name: str, activity_arn: str, **task: Any) -> str:

@@ -82,6 +82,7 @@ class Frame:
     waiting: str | None = None  # "task" | "timer" | "retry" | "children"
     task_id: str | None = None
     task_resource: ResourceRef | None = None
+    task_submitted: bool = False
     timer_id: str | None = None
     join: Join | None = None
     variables: dict[str, Any] = field(default_factory=dict)
@@ -219,7 +220,8 @@ class _Run:
                 self.emit(frame, f"{family}Started", details)
         elif isinstance(event, TaskSubmitted):
             frame = self.task_frame(event.task_id)
-            if frame is not None and frame.task_resource is not None:
+            if frame is not None and frame.task_resource is not None and not frame.task_submitted:
+                frame.task_submitted = True  # a re-run after a crash may report it twice
                 self.emit(frame, "TaskSubmitted",
                           history.task_result_details(frame.task_resource, jsontext.dumps(event.output)))
         elif isinstance(event, TaskSucceeded):
@@ -413,7 +415,7 @@ class _Run:
         if not is_set(state_assign) or state_assign is None:
             return None
         value = self.template(frame, state_assign, data, "Assign")
-        return dict(value) if isinstance(value, dict) else {}
+        return _checked_assignment(dict(value) if isinstance(value, dict) else {})
 
     # ---- JSONata states ---------------------------------------------------------------------
 
@@ -432,7 +434,7 @@ class _Run:
         if not is_set(assign) or assign is None:
             return None
         value = self.ja(frame, assign, "Assign", states)
-        return dict(value) if isinstance(value, dict) else {}
+        return _checked_assignment(dict(value) if isinstance(value, dict) else {})
 
     def ja_leave(self, frame: Frame, state: State, *, result: Any = UNSET, next_name: str | None = None,
                  assign: Any = UNSET, output: Any = UNSET) -> None:
@@ -649,6 +651,7 @@ class _Run:
         frame.waiting = "task"
         frame.task_id = task_id
         frame.task_resource = ref
+        frame.task_submitted = False
         self.snap.tasks[task_id] = frame.id
         family = history.task_family(ref)
         self.emit(frame, f"{family}Scheduled", history.task_scheduled_details(
@@ -919,8 +922,10 @@ class _Run:
         else:
             assert state.processor is not None
             program = state.processor
+            # A distributed Map's iterations are child executions: they do not see the outer variables.
             child = Frame(id=self.next_id("f"), program=program.path, parent=parent.id, index=index,
-                          variables=dict(parent.variables), silent=parent.silent or join.distributed)
+                          variables={} if join.distributed else dict(parent.variables),
+                          silent=parent.silent or join.distributed)
             child.prev = join.map_pointer
             self.emit(child, "MapIterationStarted", {"index": index, "name": state.name})
             item = join.inputs[index]
@@ -1037,6 +1042,24 @@ class _Run:
         if frame.join is not None:
             for child_id in frame.join.running:
                 self.abort_frame(child_id)
+
+
+VARIABLE_LIMIT_BYTES = 262_144  # AWS: 256 KiB for one variable, and for everything one Assign sets
+
+
+def _checked_assignment(assigned: dict[str, Any]) -> dict[str, Any]:
+    """Enforce Step Functions' variable size quotas before any assignment takes effect."""
+    total = 0
+    for name, value in assigned.items():
+        size = len(jsontext.dumps(value).encode("utf-8"))
+        if size > VARIABLE_LIMIT_BYTES:
+            raise FailureError(ErrorName.RUNTIME.value, f"The variable '{name}' is {size} bytes, over the "
+                               f"maximum size of {VARIABLE_LIMIT_BYTES} bytes for a variable.")
+        total += size
+    if total > VARIABLE_LIMIT_BYTES:
+        raise FailureError(ErrorName.RUNTIME.value, f"The variables assigned by this state total {total} bytes, "
+                           f"over the maximum of {VARIABLE_LIMIT_BYTES} bytes for one Assign.")
+    return assigned
 
 
 def _limit_cause(label: str) -> str:

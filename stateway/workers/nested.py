@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from stateway.asl import jsontext
@@ -15,6 +16,7 @@ from stateway.asl.events import (
     TaskSucceeded,
 )
 from stateway.asl.timestamps import format_timestamp
+from stateway.engine.errors import ExecutionAlreadyExists
 
 if TYPE_CHECKING:
     from stateway.engine.runtime import Engine
@@ -30,9 +32,18 @@ def start_nested(engine: Engine, execution_arn: str, command: ScheduleTask) -> N
     parent = {"execution_arn": execution_arn, "task_id": command.task_id, "pattern": pattern} \
         if pattern.startswith("sync") else None
     engine.post(execution_arn, TaskStarted(command.task_id))
-    child_arn = engine.service.start_execution(
-        str(params.get("StateMachineArn", "")), input_text=input_text, name=params.get("Name"),
-        parent_task=parent)
+    # Without a Name, the child's name is derived from the parent's task, so that re-running this
+    # task after a crash finds the child it already started instead of starting a second one.
+    name = params.get("Name") or str(uuid.uuid5(uuid.NAMESPACE_URL, f"{execution_arn}/{command.task_id}"))
+    try:
+        child_arn = engine.service.start_execution(
+            str(params.get("StateMachineArn", "")), input_text=input_text, name=name, parent_task=parent)
+    except ExecutionAlreadyExists:
+        machine_arn = str(params.get("StateMachineArn", ""))
+        child = engine.service.store.one("find_execution", {"state_machine_arn": machine_arn, "name": name})
+        if child is None or child["input"] != input_text:
+            raise
+        child_arn = str(child["arn"])  # started before a crash; a finished `.sync` child has answered already
     started = engine.service.describe_execution(child_arn)["startDate"]
     response = {"ExecutionArn": child_arn, "StartDate": format_timestamp(int(started.timestamp() * 1000))}
     if pattern.startswith("sync") or pattern == "waitForTaskToken":

@@ -75,12 +75,14 @@ class Carrier:
     """Polls shop.db; answers label requests through the stateway CLI; delivers purchase orders."""
 
     def __init__(self, shop_db: Path, engine_db: str, label_delay: float, poll: float) -> None:
-        self.db = shop.connect(shop_db)
+        self.shop_db = shop_db
+        self.db = shop.connect(shop_db)  # the polling thread's connection
         self.engine_db = engine_db
         self.label_delay = label_delay
         self.poll = poll
         self.parent = os.getppid()
         self.stopping = threading.Event()
+        self.answering: list[threading.Thread] = []
 
     def log(self, message: str) -> None:
         print(f"{time.strftime('%H:%M:%S')} carrier[{os.getpid()}] {message}", flush=True)
@@ -91,8 +93,13 @@ class Carrier:
             for sku, quantity in shop.deliver_due_purchase_orders(self.db):
                 self.log(f"supplier delivered {quantity} × {sku}")
             for row in self._claim_due_requests():
-                threading.Thread(target=self._answer, args=(dict(row),), daemon=True).start()
+                thread = threading.Thread(target=self._answer, args=(dict(row),), daemon=True)
+                thread.start()
+                self.answering.append(thread)
+            self.answering = [t for t in self.answering if t.is_alive()]
             self.stopping.wait(self.poll)
+        for thread in self.answering:  # finish the answers in flight, so the outbox tells the truth
+            thread.join(timeout=30)
 
     def _claim_due_requests(self) -> list[Any]:
         with shop.transaction(self.db):
@@ -103,6 +110,15 @@ class Carrier:
             self.db.executemany("UPDATE label_requests SET status = 'PRINTING' WHERE id = ?",
                                 [(row["id"],) for row in rows])
         return list(rows)
+
+    def _record(self, request_id: int, status: str, answer: dict[str, Any]) -> None:
+        db = shop.connect(self.shop_db)  # a connection of this answering thread's own
+        with shop.transaction(db):
+            db.execute(
+                "UPDATE label_requests SET status = ?, answer = ?, answered_at = ?, answered_by_pid = ? WHERE id = ?",
+                (status, json.dumps(answer), time.time(), os.getpid(), request_id),
+            )
+        db.close()
 
     def _answer(self, row: dict[str, Any]) -> None:
         request = json.loads(row["request"])
@@ -118,15 +134,13 @@ class Carrier:
             command = [*base, "send-task-failure", "--task-token", row["task_token"],
                        "--error", "AddressRejected", "--cause", reason, "--db", self.engine_db]
             status = "REJECTED"
+        # Record the answer first: once the engine has it, the order may end before we write again.
+        self._record(row["id"], status, answer)
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             status = "ERROR"
             answer = {"error": "CliFailed", "cause": (done.stderr or done.stdout).strip()}
-        with shop.transaction(self.db):
-            self.db.execute(
-                "UPDATE label_requests SET status = ?, answer = ?, answered_at = ?, answered_by_pid = ? WHERE id = ?",
-                (status, json.dumps(answer), time.time(), os.getpid(), row["id"]),
-            )
+            self._record(row["id"], status, answer)
         what = answer.get("trackingNumber") if status == "ANSWERED" else answer.get("cause")
         self.log(f"label request #{row['id']} for {row['order_id']}: {status} ({what})")
 

@@ -157,7 +157,7 @@ def analyse(events: list[dict[str, Any]], owner: dict[str, str]) -> dict[str, An
                 attempts[state] += 1
         elif kind.endswith(_TASK_FAILURE_SUFFIXES) and kind not in _NOT_TASK_FAILURES:
             state = _entered_state_of(event, by_id)
-            details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
+            details: dict[str, Any] = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
             if state is not None:
                 errors.setdefault(state, []).append(str(details.get("error", "")))
         elif kind == "MapIterationStarted":
@@ -235,15 +235,20 @@ class Stack:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.carrier is not None:
-            self.carrier.terminate()
-            try:
-                self.carrier.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.carrier.kill()
-                self.carrier.wait()
+        self.stop_carrier()
         if self.engine is not None:
             self.engine.stop()
+
+    def stop_carrier(self) -> None:
+        """Ask the carrier to stop (it finishes the answers in flight) and wait for it."""
+        if self.carrier is None or self.carrier.poll() is not None:
+            return
+        self.carrier.terminate()
+        try:
+            self.carrier.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.carrier.kill()
+            self.carrier.wait()
 
     @property
     def carrier_pid(self) -> int | None:
@@ -308,6 +313,7 @@ def run_all(stack: Stack, orders: list[dict[str, Any]]) -> list[OrderReport]:
     deadline = time.monotonic() + WAIT_TIMEOUT_SECONDS
     for _, arn in started:
         stack.engine.wait(arn, timeout=max(0.1, deadline - time.monotonic()))
+    stack.stop_carrier()  # its outbox bookkeeping is complete once it has exited
     return [build_report(stack, entry, arn, owner) for entry, arn in started]
 
 
@@ -544,7 +550,7 @@ def print_batch(reports: list[OrderReport], stock: list[dict[str, Any]], dead: l
         print("(none)")
     print()
     print(style.bold("Summary"))
-    rows = [("Order", "Scenario", "Status", "Error", "Retries", "Waits", "Seconds", "OK")]
+    rows: list[tuple[str, ...]] = [("Order", "Scenario", "Status", "Error", "Retries", "Waits", "Seconds", "OK")]
     for r in reports:
         rows.append((r.order_id, r.scenario.split(":")[0], r.status, r.error or "–", str(r.total_retries),
                      str(r.waits), f"{r.seconds:.1f}", "✔" if r.as_expected else "✘"))

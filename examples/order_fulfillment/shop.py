@@ -130,6 +130,8 @@ def shop_path() -> Path:
 
 
 _local = threading.local()
+_initialised: set[str] = set()
+_init_lock = threading.Lock()
 
 
 def for_functions() -> sqlite3.Connection:
@@ -150,14 +152,18 @@ def connect(path: str | Path | None = None) -> sqlite3.Connection:
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA busy_timeout=30000")
     db.execute("PRAGMA foreign_keys=ON")
-    with transaction(db):
-        for statement in filter(str.strip, SCHEMA.split(";")):
-            db.execute(statement)
-        db.executemany(
-            "INSERT OR IGNORE INTO stock (sku, available, initial, lead_seconds, restock_quantity) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [(sku, on_hand, on_hand, lead, qty) for sku, (on_hand, lead, qty) in CATALOGUE.items()],
-        )
+    with _init_lock:
+        key = str(file.resolve())
+        if key not in _initialised:
+            with transaction(db):
+                for statement in filter(str.strip, SCHEMA.split(";")):
+                    db.execute(statement)
+                db.executemany(
+                    "INSERT OR IGNORE INTO stock (sku, available, initial, lead_seconds, restock_quantity) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    [(sku, on_hand, on_hand, lead, qty) for sku, (on_hand, lead, qty) in CATALOGUE.items()],
+                )
+            _initialised.add(key)
     return db
 
 

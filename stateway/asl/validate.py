@@ -265,7 +265,50 @@ def validate_definition(definition: Any, *, state_machine_type: str = STANDARD) 
     validator.machine(definition)
     if validator.problems:
         return validator.problems
-    return _graph_problems(definition)
+    return _graph_problems(definition) + _jsonata_problems(definition, JSONPATH, "")
+
+
+# Fields holding nested programs, which are walked as programs of their own.
+_NESTED_PROGRAM_FIELDS = ("Branches", "ItemProcessor", "Iterator")
+
+
+def _jsonata_problems(program: Mapping[str, Any], inherited: str, path: str) -> list[Problem]:
+    """A `{% … %}` expression that does not compile is a definition error, found before any run."""
+    from stateway.asl import jsonata
+
+    problems: list[Problem] = []
+    language = program.get("QueryLanguage", inherited)
+    for name, state in (program.get("States") or {}).items():
+        if not isinstance(state, Mapping):
+            continue
+        location = f"{path}/States/{name}"
+        state_language = state.get("QueryLanguage", language)
+        for key, value in state.items():
+            if key in _NESTED_PROGRAM_FIELDS:
+                nested = value if isinstance(value, list) else [value]
+                for index, sub in enumerate(nested):
+                    if isinstance(sub, Mapping):
+                        where = f"{location}/{key}[{index}]" if isinstance(value, list) else f"{location}/{key}"
+                        problems += _jsonata_problems(sub, language, where)
+            elif state_language == JSONATA:
+                problems += _expression_problems(value, f"{location}/{key}", jsonata)
+    return problems
+
+
+def _expression_problems(value: Any, location: str, jsonata: Any) -> list[Problem]:
+    if isinstance(value, str):
+        if not jsonata.is_expression(value):
+            return []
+        try:
+            jsonata.compile_expression(value)
+        except jsonata.JsonataSyntaxError as error:
+            return [error.problem(location)]
+        return []
+    if isinstance(value, Mapping):
+        return [p for k, v in value.items() for p in _expression_problems(v, f"{location}/{k}", jsonata)]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _expression_problems(v, f"{location}[{i}]", jsonata)]
+    return []
 
 
 def check_definition(definition: Any, *, state_machine_type: str = STANDARD) -> None:

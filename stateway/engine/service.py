@@ -56,6 +56,11 @@ class Service:
         except DefinitionError as exc:
             raise api.InvalidDefinition(exc.message) from None
         problems = validate_definition(parsed, state_machine_type=machine_type)
+        labels = [p for p in problems if p.code == "INVALID_LABEL_NAME"]
+        if labels and isinstance(definition, str):
+            # AWS reports a bad Map Label in its own words, quoting the definition as it was sent.
+            raise api.InvalidDefinition(f"Error=ValueError Args={[labels[0].message]!r} in definition "
+                                        f"'{definition}'.")
         if problems:
             raise api.InvalidDefinition(DefinitionError(problems).message)
         return definition if isinstance(definition, str) else json.dumps(definition)

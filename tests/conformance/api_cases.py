@@ -1,0 +1,243 @@
+"""Runs the corpus's API cases (`api_error`, `validate_definition`, `start_sync_execution`, `test_state`)
+against a real `stateway serve` over HTTP with boto3, and prints pass rates by kind.
+
+python -m tests.conformance.api_cases [--show-failures] [--filter STR]
+
+A case runs when its needs are met: nothing, local Lambda functions, or an activity. `api_error` cases
+pass when the error code matches and the message matches after the corpus's normalisation (`<…>` in
+the recording is a wildcard); `start_sync_execution` cases compare status, output, error and cause.
+`validate_definition` cases carry no recorded response: they pass when the server answers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import tempfile
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .corpus import CorpusMissing, bind, corpus_dir, load_case
+
+KINDS = ("api_error", "validate_definition", "start_sync_execution", "test_state")
+ROLE = "arn:aws:iam::123456789012:role/stateway-conformance"
+PASS_DEFINITION = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+SUPPORTED_NEEDS = {"lambda", "activity_0"}
+UNIMPLEMENTED_OPERATIONS = {"test_state"}
+
+
+@dataclass
+class Verdict:
+    case_id: str
+    kind: str
+    status: str  # "pass" | "fail" | "skip"
+    reason: str = ""
+
+
+def normalise(text: str) -> str:
+    text = text.replace("123456789012", "111111111111").replace("arn:aws:", "arn:<partition>:")
+    return re.sub(r"(arn:<partition>:[a-z0-9-]+:)us-east-1:", r"\1<region>:", text)
+
+
+def matches(expected: str, actual: str) -> bool:
+    """`<…>` tokens in the recording stand for one name each."""
+    pattern = "".join(r"[^:'\"/ ]*" if part.startswith("<") else re.escape(part)
+                      for part in re.split(r"(<[^<>]*>)", expected))
+    return re.fullmatch(pattern, normalise(actual), re.DOTALL) is not None
+
+
+def _message_verified(raw: dict[str, Any]) -> bool:
+    for marker in raw.get("source", {}).get("ls_markers", []):
+        paths = marker.get("kwargs", {}).get("paths", [])
+        if marker.get("marker") == "snapshot.skip_snapshot_verify" and \
+                ("$..message" in paths or "$..Error.Message" in paths):
+            return False
+    return True
+
+
+class Runner:
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.counter = 0
+
+    def _name(self, prefix: str) -> str:
+        self.counter += 1
+        return f"{prefix}-{self.counter}"
+
+    def values(self, raw: dict[str, Any]) -> dict[str, str]:
+        text = json.dumps(raw.get("request", {}))
+        values = {"sfn_role.arn": ROLE}
+        if "{{sm_0." in text or "{{exec_0." in text:
+            name = self._name("sm")
+            created = self.client.create_state_machine(name=name, definition=json.dumps(PASS_DEFINITION),
+                                                       roleArn=ROLE, publish=True)
+            values.update({"sm_0.arn": created["stateMachineArn"], "sm_0.name": name,
+                           "sm_0.version_1_arn": created["stateMachineVersionArn"]})
+            if "{{exec_0." in text:
+                exec_name = self._name("exec")
+                self.client.start_execution(stateMachineArn=created["stateMachineArn"], name=exec_name,
+                                            input=json.dumps({"body": "data"}))
+                values["exec_0.name"] = exec_name
+        if "{{activity_0." in text:  # the recordings used an activity that had been deleted
+            activity = self.client.create_activity(name=self._name("activity"))["activityArn"]
+            self.client.delete_activity(activityArn=activity)
+            values["activity_0.arn"] = activity
+        return values
+
+    def api_error(self, raw: dict[str, Any]) -> tuple[bool, str]:
+        from botocore.exceptions import ClientError
+
+        values = self.values(raw)
+        text = json.dumps(raw["request"]["params"])
+        for key, value in values.items():
+            text = text.replace("{{" + key + "}}", value)
+        params = json.loads(text)
+        for field in ("definition", "mock"):
+            if isinstance(params.get(field), dict) and field == "definition":
+                params[field] = json.dumps(params[field])
+        operation = raw["request"]["operation"]
+        if operation in UNIMPLEMENTED_OPERATIONS:
+            return False, f"{operation} is not implemented"
+        expected = raw["expected"]
+        try:
+            getattr(self.client, operation)(**params)
+        except ClientError as exc:
+            code = exc.response["Error"]["Code"]
+            message = exc.response["Error"].get("Message", "")
+            status = exc.response["ResponseMetadata"]["HTTPStatusCode"]
+            if code != expected["error_code"]:
+                return False, f"code {code} != {expected['error_code']}: {message[:200]}"
+            wanted = expected["error_response"]["ResponseMetadata"]["HTTPStatusCode"]
+            if status != wanted:
+                return False, f"status {status} != {wanted}"
+            for placeholder in raw.get("snapshot_placeholders", []):
+                bound = re.fullmatch(r"\{\{([^}]*)\}\}", str(placeholder.get("value", "")))
+                if bound and bound.group(1) in values and not placeholder["placeholder"].startswith("<"):
+                    message = message.replace(values[bound.group(1)], placeholder["placeholder"])
+            if not _message_verified(raw):
+                return True, ""  # the recording marks the message as unverified against AWS
+            if not matches(expected["error_message"], message):
+                return False, f"message differs:\n      expected {expected['error_message'][:300]}\n" \
+                              f"      actual   {normalise(message)[:300]}"
+            return True, ""
+        except Exception as exc:  # client-side validation and the like
+            return False, f"{type(exc).__name__}: {str(exc)[:200]}"
+        return False, "no error"
+
+    def validate_definition(self, raw: dict[str, Any]) -> tuple[bool, str]:
+        text = raw.get("definition_text")
+        if text is None:
+            text = json.dumps(raw.get("definition"))
+        result = self.client.validate_state_machine_definition(definition=text)
+        return result["result"] in ("OK", "FAIL"), ""
+
+    def start_sync_execution(self, path: Path, functions_dir: Path) -> tuple[bool, str]:
+        bound = bind(load_case(path))
+        name = self._name("express")
+        arn = self.client.create_state_machine(name=name, definition=json.dumps(bound.definition),
+                                               roleArn=ROLE, type="EXPRESS")["stateMachineArn"]
+        result = self.client.start_sync_execution(stateMachineArn=arn, name=bound.execution_name,
+                                                  input=json.dumps(bound.input))
+        expected = bound.case.expected
+        problems = []
+        if result["status"] != expected["status"]:
+            problems.append(f"status {result['status']} != {expected['status']}")
+        if "output" in expected:
+            actual_output = json.loads(result.get("output", "null"))
+            if json.dumps(actual_output, sort_keys=True) != json.dumps(expected["output"], sort_keys=True) and \
+                    not matches(json.dumps(expected["output"], sort_keys=True),
+                                json.dumps(actual_output, sort_keys=True)):
+                problems.append(f"output {result.get('output', '')[:200]}")
+        for key in ("error", "cause"):
+            if key in expected and not matches(str(expected[key]), str(result.get(key, ""))):
+                problems.append(f"{key} {result.get(key)!r} != {expected[key]!r}")
+        return not problems, "; ".join(problems)
+
+
+def run(show_failures: bool, filter_text: str | None) -> int:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
+    from test_api_core import Server  # the e2e tests' real-server harness
+
+    try:
+        folder = corpus_dir()
+    except CorpusMissing as exc:
+        print(f"skipped: {exc}")
+        return 0
+    verdicts: list[Verdict] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        functions_dir = workdir / "functions"
+        functions_dir.mkdir()
+        for path in sorted(folder.glob("*.json")):  # functions are loaded when the server starts
+            raw = json.loads(path.read_text())
+            if raw.get("kind") == "start_sync_execution":
+                bound = bind(load_case(path))
+                for function in bound.case.resources:
+                    if function.get("type") == "lambda":
+                        name = bound.values[f"{function['id']}.name"]
+                        (functions_dir / f"{name}.py").write_text(str(function["source"]))
+        server = Server(workdir, functions_dir).start()
+        try:
+            runner = Runner(server.client())
+            for path in sorted(folder.glob("*.json")):
+                raw = json.loads(path.read_text())
+                kind = raw.get("kind")
+                if kind not in KINDS or (filter_text and filter_text not in path.name):
+                    continue
+                unmet = set(raw.get("needs", [])) - SUPPORTED_NEEDS
+                if unmet:
+                    verdicts.append(Verdict(raw["id"], kind, "skip", f"needs {sorted(unmet)}"))
+                    continue
+                try:
+                    if kind == "api_error":
+                        ok, reason = runner.api_error(raw)
+                    elif kind == "validate_definition":
+                        ok, reason = runner.validate_definition(raw)
+                    elif kind == "start_sync_execution":
+                        ok, reason = runner.start_sync_execution(path, functions_dir)
+                    else:
+                        ok, reason = False, "TestState is not implemented"
+                except Exception as exc:  # one case's crash is its verdict
+                    ok, reason = False, f"{type(exc).__name__}: {str(exc)[:200]}"
+                verdicts.append(Verdict(raw["id"], kind, "pass" if ok else "fail", reason))
+        finally:
+            server.stop()
+    report(verdicts, show_failures)
+    return 0
+
+
+def report(verdicts: list[Verdict], show_failures: bool) -> None:
+    by_kind: dict[str, Counter[str]] = {}
+    for v in verdicts:
+        by_kind.setdefault(v.kind, Counter())[v.status] += 1
+    print(f"{'kind':<22} {'pass':>5} {'ran':>5} {'rate':>7} {'skipped':>8}")
+    total_pass = total_ran = 0
+    for kind in KINDS:
+        counts = by_kind.get(kind, Counter())
+        ran = counts["pass"] + counts["fail"]
+        total_pass += counts["pass"]
+        total_ran += ran
+        rate = f"{100.0 * counts['pass'] / ran:.1f}%" if ran else "-"
+        print(f"{kind:<22} {counts['pass']:>5} {ran:>5} {rate:>7} {counts['skip']:>8}")
+    if total_ran:
+        print(f"{'all':<22} {total_pass:>5} {total_ran:>5} {100.0 * total_pass / total_ran:>6.1f}%")
+    if show_failures:
+        for v in verdicts:
+            if v.status == "fail":
+                print(f"\nFAIL {v.case_id}\n    {v.reason}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--show-failures", action="store_true")
+    parser.add_argument("--filter")
+    args = parser.parse_args(argv)
+    return run(args.show_failures, args.filter)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -49,8 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     source = run.add_mutually_exclusive_group()
     source.add_argument("--input", help="execution input as JSON text (default {})")
     source.add_argument("--input-file", help="file holding the execution input as JSON")
-    run.add_argument("--functions", metavar="DIR",
-                     help="folder of Lambda-style task functions: DIR/NAME.py serves function NAME")
+    run.add_argument("--functions", metavar="DIR|MODULE:FUNCTION", action="append",
+                     help="Lambda-style task functions: a folder where DIR/NAME.py serves function NAME, or "
+                          "package.module:function; may be repeated")
     run.add_argument("--name", help="execution name (default: a UUID)")
     run.add_argument("--json", action="store_true",
                      help="print DescribeExecution-shaped JSON with GetExecutionHistory events")
@@ -136,11 +137,13 @@ def _db_url(args: argparse.Namespace) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from stateway.workers.python import load_functions_dir
+    from stateway.workers.python import load_functions
 
     definition = _load_definition(args.file)
     input_text = _input_text(args)
-    functions = load_functions_dir(args.functions) if args.functions else {}
+    functions: dict[str, Any] = {}
+    for spec in args.functions or []:
+        functions.update(load_functions(spec))
     name = Path(args.file).name.split(".")[0] or "StateMachine"
     if args.in_memory:
         from stateway.testing.local import LocalRunner

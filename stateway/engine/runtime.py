@@ -99,7 +99,10 @@ class Engine:
         self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._wake = threading.Event()
         self.service = Service(self.store, region=region, account=account, notify=self._wake.set)
-        self.functions = dict(functions or {})
+        from stateway.workers.registry import registered
+
+        # Functions registered with @stateway.function, overridden by the ones passed here.
+        self.functions = {**registered(), **(functions or {})}
         self.poll_interval = poll_interval
         self.payload_limit_bytes = payload_limit_bytes
         self.batch_size = batch_size

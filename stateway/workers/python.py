@@ -50,6 +50,26 @@ def load_functions_dir(directory: str | Path) -> dict[str, Handler]:
     return functions
 
 
+def load_functions(spec: str) -> dict[str, Handler]:
+    """`--functions` values: a folder of `NAME.py` files, or `package.module:function`.
+
+    Modules that register functions with `@stateway.function("name")` contribute those too.
+    """
+    from stateway.workers.registry import registered
+
+    if ":" in spec and not Path(spec).is_dir():
+        module_name, _, attribute = spec.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise FunctionLoadError(f"cannot import {module_name}: {exc}") from exc
+        handler = getattr(module, attribute, None)
+        if not callable(handler):
+            raise FunctionLoadError(f"{spec}: no callable named {attribute!r}")
+        return {**registered(), attribute: handler}
+    return {**load_functions_dir(spec), **registered()}
+
+
 def function_name_of(name_or_arn: str) -> str:
     """`arn:aws:lambda:r:a:function:NAME[:qualifier]` or `NAME` → `NAME`."""
     if name_or_arn.startswith("arn:"):

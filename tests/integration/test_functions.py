@@ -1,0 +1,66 @@
+"""Task functions from a folder, from `module:function`, and from the `@stateway.function` registry."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import stateway
+from stateway.engine import Engine
+from stateway.workers.python import FunctionLoadError, load_functions
+
+pytestmark = pytest.mark.integration
+
+TASK = "arn:aws:lambda:us-east-1:123456789012:function:{}"
+
+
+def _machine(function_name: str) -> dict[str, object]:
+    return {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": TASK.format(function_name), "End": True}}}
+
+
+def test_registered_function_serves_its_lambda_name(tmp_path: Path) -> None:
+    @stateway.function("charge-payment")
+    def charge(event: dict[str, int], context: object) -> dict[str, int]:
+        return {"charged": event["amount"]}
+
+    with Engine(f"sqlite:///{tmp_path / 'e.db'}") as engine:
+        arn = engine.service.create_state_machine("pay", _machine("charge-payment"))
+        described = engine.wait(engine.service.start_execution(arn, {"amount": 42}), timeout=10)
+    assert described["status"] == "SUCCEEDED"
+    assert json.loads(described["output"]) == {"charged": 42}
+
+
+def test_module_function_spec_and_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "shop_tasks.py").write_text(textwrap.dedent("""
+        def ship(event, context):
+            return {"shipped": event["id"]}
+    """))
+    (tmp_path / "fns").mkdir()
+    (tmp_path / "fns" / "greet.py").write_text("def handler(event, context):\n    return 'hi ' + event\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert load_functions("shop_tasks:ship")["ship"]({"id": 7}, None) == {"shipped": 7}
+    assert load_functions(str(tmp_path / "fns"))["greet"]("ada", None) == "hi ada"
+    with pytest.raises(FunctionLoadError):
+        load_functions("shop_tasks:missing")
+    with pytest.raises(FunctionLoadError):
+        load_functions("no_such_module_here:fn")
+
+
+def test_cli_accepts_module_function(tmp_path: Path) -> None:
+    (tmp_path / "shop_tasks.py").write_text("def ship(event, context):\n    return {'shipped': event['id']}\n")
+    definition = tmp_path / "ship.asl.json"
+    definition.write_text(json.dumps(_machine("ship")))
+    done = subprocess.run(
+        [sys.executable, "-m", "stateway.cli.main", "run", str(definition), "--functions", "shop_tasks:ship",
+         "--input", '{"id": 9}', "--db", f"sqlite:///{tmp_path / 'cli.db'}", "--json"],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )
+    assert done.returncode == 0, done.stderr
+    body = json.loads(done.stdout)
+    assert body["status"] == "SUCCEEDED" and json.loads(body["output"]) == {"shipped": 9}

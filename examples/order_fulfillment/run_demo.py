@@ -565,6 +565,14 @@ def print_batch(reports: list[OrderReport], stock: list[dict[str, Any]], dead: l
     print(style.dim(f" · {elapsed:.1f} s for the batch"))
 
 
+def shown(path: Path) -> str:
+    """A path relative to the current directory when it lies below it (shorter to copy), else absolute."""
+    try:
+        return str(path.absolute().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 # ---- main ----------------------------------------------------------------------------------
 
 
@@ -629,9 +637,9 @@ def main(argv: list[str] | None = None) -> int:
     for report in reports:
         print_report(report, definition_states, style, args.verbose)
     print_batch(reports, stock, dead, checks, style, elapsed)
-    here = Path(sys.argv[0]).parent if sys.argv and sys.argv[0] else HERE
-    print(style.dim(f"\nInspect and retry: {here / 'dead_letters.py'} list | show ID | retry ID "
-                    f"(latest run; or --run {run_dir})"))
+    python, tool = shown(Path(sys.executable)), shown(HERE / "dead_letters.py")
+    print(style.dim(f"\nInspect and retry the dead letters of this run: {python} {tool} list | show ID | retry ID"))
+    print(style.dim(f"Run directory: {shown(run_dir)}"))
     return 0 if ok else 1
 
 

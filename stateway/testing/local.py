@@ -26,6 +26,7 @@ from stateway.asl.events import (
     StartTimer,
     TaskFailed,
     TaskStarted,
+    TaskSubmitted,
     TaskSucceeded,
     TaskTimedOut,
     TimerFired,
@@ -178,9 +179,9 @@ class LocalRunner:
     def _perform(self, command: ScheduleTask, env: VirtualEnv, snapshot_name: str) -> list[Event]:
         """Run one task now; returns the events that report it (started, then the outcome)."""
         started = TaskStarted(command.task_id)
-        if command.task_token is not None:
-            return [started]  # the answer must come from outside: nothing more happens locally
         target, payload, wrap = self._target(command)
+        if target is None and command.task_token is not None:
+            return [started]  # the answer must come from outside: nothing more happens locally
         if target is None:
             return [started, TaskFailed(command.task_id, "States.Runtime",
                                         f"stateway cannot run the resource '{command.resource}' locally")]
@@ -202,6 +203,9 @@ class LocalRunner:
         if not result.ok:
             return [started, TaskFailed(command.task_id, result.error, result.cause)]
         output = invoke_response(result.output, command.input) if wrap else result.output
+        if command.task_token is not None:
+            # Handed over with its token; the answer (SendTaskSuccess) cannot arrive in memory.
+            return [started, TaskSubmitted(command.task_id, output)]
         return [started, TaskSucceeded(command.task_id, output)]
 
     def _function_arn(self, name_or_arn: str) -> str:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from stateway.asl import jsontext
 from stateway.asl.model import StateMachine
 from stateway.asl.parse import parse_machine
-from stateway.engine import arns
+from stateway.engine import arns, map_runs
 from stateway.engine import errors as api
 from stateway.engine.express import ExpressExecution, ExpressRunner
 from stateway.engine.service import MAX_INPUT_BYTES, _input_problem
@@ -375,6 +375,16 @@ class StepFunctionsApi:
 
             out["nextToken"] = _page_token(events[limit - 1]["id"])
         return out
+
+    # ---- Map Runs (distributed Maps; recorded by the engine, stateway.engine.map_runs) ----------
+
+    def describe_map_run(self, p: Params) -> dict[str, Any]:
+        return map_runs.describe_map_run(self.service.store, _require(p, "mapRunArn"))
+
+    def list_map_runs(self, p: Params) -> dict[str, Any]:
+        items, token = map_runs.list_map_runs(self.service.store, _require(p, "executionArn"),
+                                              max_results=_max_results(p), next_token=_next_token(p, 3096))
+        return _page(items, "mapRuns", token)
 
     # ---- task tokens and activities ---------------------------------------------------------
 

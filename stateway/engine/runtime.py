@@ -38,7 +38,7 @@ from stateway.asl.events import (
 )
 from stateway.asl.model import StateMachine
 from stateway.asl.parse import parse_machine
-from stateway.engine import arns
+from stateway.engine import arns, map_runs
 from stateway.engine.codec import START, command_from_json, command_to_json, event_from_json, event_to_json
 from stateway.engine.dispatch import TaskDispatcher
 from stateway.engine.service import Service, execution_description, now_ms
@@ -309,6 +309,9 @@ class Engine:
         with self.store.write() as db:
             if work.events:
                 db.executemany(q["insert_event"], work.events)
+            # Map Runs (DescribeMapRun/ListMapRuns): rows follow the MapRun* events and the distributed
+            # Maps' joins in the snapshots, in this same transaction.
+            map_runs.record(db, q, work.events, work.snapshots, now)
             rows = []
             for arn, snap in work.snapshots.items():
                 done = snap.status != interpreter.RUNNING

@@ -1,0 +1,178 @@
+"""Map Runs of distributed Maps: recorded from the history events the engine commits, read by the API.
+
+A distributed Map's iterations are not in the parent's history; AWS runs them as a Map Run whose item
+counts DescribeMapRun reports. Here a Map Run is a `map_runs` row: inserted when the engine commits a
+`MapRunStarted` event, its counts refreshed from the parent frame's join (the Map's children kept as
+data in the snapshot) on every commit while it runs, and closed by `MapRunSucceeded`/`MapRunFailed`
+(or the end of the execution: ABORTED). All of it happens inside the engine's commit transaction.
+
+Counts are exact while the Map Run runs and at its end except for the items that finish in the very
+round that ends it: those count as succeeded when it succeeds (even a tolerated failure), and when it
+fails the failing item counts as failed and the other unfinished ones as aborted.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from stateway.asl import interpreter
+from stateway.engine import arns
+from stateway.engine import errors as api
+from stateway.store.sqlite import SqliteStore
+
+# (execution ARN, event id, previous event id, type, timestamp ms, details JSON) as the engine stores them.
+EventRow = tuple[Any, ...]
+STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "ABORTED")
+
+
+def record(db: sqlite3.Connection, q: Mapping[str, str], events: Sequence[EventRow],
+           snapshots: Mapping[str, interpreter.Snapshot], now: int) -> None:
+    """Write what this commit changes about Map Runs; called inside the engine's commit transaction."""
+    by_id = {(e[0], e[1]): e for e in events}
+    for arn, event_id, previous, kind, timestamp, details in events:
+        if kind == "MapRunStarted":
+            _started(db, q, arn, event_id, previous, timestamp, details, by_id, snapshots.get(arn))
+    progress = [
+        {"execution_arn": arn, "started_event_id": frame.prev, "succeeded": join.succeeded,
+         "failed": join.failed, "running": len(join.running)}
+        for arn, join, frame in _distributed_joins(snapshots)
+    ]
+    if progress:
+        db.executemany(q["map_run_progress"], progress)
+    for arn, _event_id, previous, kind, timestamp, details in events:
+        if kind in ("MapRunSucceeded", "MapRunFailed"):
+            run_arn = _running_map_run(db, q, arn, previous)
+            if run_arn is None:
+                continue
+            if kind == "MapRunSucceeded":
+                db.execute(q["map_run_succeeded"], {"arn": run_arn, "stop_ms": timestamp})
+            else:
+                body = json.loads(details) if details else {}
+                db.execute(q["map_run_failed"], {"arn": run_arn, "stop_ms": timestamp,
+                                                 "error": body.get("error"), "cause": body.get("cause")})
+    ended = [{"execution_arn": arn, "stop_ms": now} for arn, snap in snapshots.items()
+             if snap.status not in (interpreter.RUNNING, "SUCCEEDED")]
+    if ended:  # stopped, timed out or failed (another Parallel branch) while a Map Run still ran
+        db.executemany(q["map_run_abort_of_execution"], ended)
+
+
+def _distributed_joins(snapshots: Mapping[str, interpreter.Snapshot]
+                       ) -> Iterable[tuple[str, interpreter.Join, interpreter.Frame]]:
+    """Every running distributed Map whose MapRunStarted is in the history (its frame's `prev` is that id)."""
+    for arn, snap in snapshots.items():
+        for frame in snap.frames.values():
+            join = frame.join
+            if join is not None and join.distributed and not frame.silent:
+                yield arn, join, frame
+
+
+def _started(db: sqlite3.Connection, q: Mapping[str, str], arn: str, event_id: int, previous: int,
+             timestamp: int, details: str | None, by_id: Mapping[tuple[str, int], EventRow],
+             snap: interpreter.Snapshot | None) -> None:
+    map_run_arn = json.loads(details or "{}").get("mapRunArn")
+    if not map_run_arn:
+        return
+    # MapStateStarted {length} comes right before MapRunStarted, normally in the same commit.
+    started = by_id.get((arn, previous))
+    started_details = started[5] if started is not None else db.execute(
+        q["map_run_state_started_length"], {"execution_arn": arn, "id": previous}).fetchone()
+    if isinstance(started_details, sqlite3.Row):
+        started_details = started_details[0]
+    total = int(json.loads(started_details or "{}").get("length", 0))
+    settings: dict[str, Any] = {"max_concurrency": 0, "tolerated_failure_percentage": 0.0,
+                                "tolerated_failure_count": 0}
+    for frame in (snap.frames.values() if snap is not None else ()):
+        join = frame.join
+        if join is not None and join.distributed and frame.prev == event_id:
+            settings = {"max_concurrency": join.max_concurrency,
+                        "tolerated_failure_percentage": float(join.tolerated_percentage or 0.0),
+                        "tolerated_failure_count": int(join.tolerated_count or 0)}
+    db.execute(q["map_run_insert"], {"arn": map_run_arn, "execution_arn": arn, "started_event_id": event_id,
+                                     "start_ms": timestamp, "total": total, **settings})
+
+
+def _running_map_run(db: sqlite3.Connection, q: Mapping[str, str], arn: str, previous: int) -> str | None:
+    """The Map Run a MapRunSucceeded/Failed event ends: the one it chains to, else the newest running."""
+    rows = db.execute(q["map_run_running_of"], {"execution_arn": arn}).fetchall()
+    for row in rows:
+        if row["started_event_id"] == previous:
+            return str(row["arn"])
+    return str(rows[0]["arn"]) if rows else None
+
+
+# ---- reads for the API ----------------------------------------------------------------------
+
+
+def _ms(ms: int | None) -> datetime | None:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC) if ms is not None else None
+
+
+def _check_map_run_arn(arn: str) -> None:
+    parts = arns.split(arn)
+    if len(parts) != 8 or parts[5] != "mapRun" or "/" not in parts[6]:
+        raise api.InvalidArn(f"Invalid Arn: '{arn}'")
+
+
+def describe_map_run(store: SqliteStore, arn: str) -> dict[str, Any]:
+    """DescribeMapRun's response."""
+    _check_map_run_arn(arn)
+    row = store.one("map_run_get", {"arn": arn})
+    if row is None:
+        raise api.ResourceNotFound(f"Resource not found: '{arn}'")
+    counts = {"pending": row["pending"], "running": row["running"], "succeeded": row["succeeded"],
+              "failed": row["failed"], "timedOut": 0, "aborted": row["aborted"], "total": row["total"],
+              "resultsWritten": 0, "failuresNotRedrivable": 0, "pendingRedrive": 0}
+    out: dict[str, Any] = {
+        "mapRunArn": row["arn"], "executionArn": row["execution_arn"], "status": row["status"],
+        "startDate": _ms(row["start_ms"]), "maxConcurrency": row["max_concurrency"],
+        "toleratedFailurePercentage": row["tolerated_failure_percentage"],
+        "toleratedFailureCount": row["tolerated_failure_count"],
+        # Each item runs as one child execution (no ItemBatcher), so both counts are the same.
+        "itemCounts": counts, "executionCounts": dict(counts), "redriveCount": 0,
+    }
+    if row["stop_ms"] is not None:
+        out["stopDate"] = _ms(row["stop_ms"])
+    return out
+
+
+def map_run_state_machine_arn(map_run_arn: str) -> str:
+    """`…:mapRun:Machine/Label:uuid` → `…:stateMachine:Machine/Label`, the Map Run's own state machine."""
+    parts = arns.split(map_run_arn)
+    return ":".join(parts[:5] + ["stateMachine", parts[6]])
+
+
+def list_map_runs(store: SqliteStore, execution_arn: str, *, max_results: int = 100,
+                  next_token: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+    """ListMapRuns: the execution's Map Runs, newest first, a page at a time."""
+    parts = arns.split(execution_arn)
+    if len(parts) != 8 or parts[5] not in ("execution", "express"):
+        raise api.InvalidArn(f"Invalid Arn: '{execution_arn}'")
+    if store.one("get_execution", {"arn": execution_arn}) is None:
+        raise api.ExecutionDoesNotExist(f"Execution Does Not Exist: '{execution_arn}'")
+    before_ms, before_arn = 2**62, "\uffff"
+    if next_token:
+        try:
+            before_ms, before_arn = json.loads(base64.urlsafe_b64decode(next_token.encode()))
+        except (ValueError, TypeError, binascii.Error):
+            raise api.InvalidToken(f"Invalid Token: '{next_token}'") from None
+    rows = store.all("map_runs_of_execution", {"execution_arn": execution_arn, "before_ms": before_ms,
+                                               "before_arn": before_arn, "limit": max_results + 1})
+    token = None
+    if len(rows) > max_results:
+        rows = rows[:max_results]
+        token = base64.urlsafe_b64encode(json.dumps([rows[-1]["start_ms"], rows[-1]["arn"]]).encode()).decode()
+    items = []
+    for r in rows:
+        item: dict[str, Any] = {"executionArn": r["execution_arn"], "mapRunArn": r["arn"],
+                                "stateMachineArn": map_run_state_machine_arn(r["arn"]),
+                                "startDate": _ms(r["start_ms"])}
+        if r["stop_ms"] is not None:
+            item["stopDate"] = _ms(r["stop_ms"])
+        items.append(item)
+    return items, token

@@ -1,0 +1,46 @@
+-- Named queries for Map Runs (the map_runs table): written in the engine's commit, read by the API.
+
+-- name: map_run_insert
+INSERT OR IGNORE INTO map_runs (arn, execution_arn, started_event_id, status, start_ms, max_concurrency,
+                                tolerated_failure_percentage, tolerated_failure_count, total, pending)
+VALUES (:arn, :execution_arn, :started_event_id, 'RUNNING', :start_ms, :max_concurrency,
+        :tolerated_failure_percentage, :tolerated_failure_count, :total, :total);
+
+-- name: map_run_progress
+UPDATE map_runs SET succeeded = :succeeded, failed = :failed, running = :running,
+       pending = MAX(0, total - :succeeded - :failed - :running)
+WHERE execution_arn = :execution_arn AND started_event_id = :started_event_id AND status = 'RUNNING';
+
+-- name: map_run_running_of
+SELECT arn, started_event_id FROM map_runs
+WHERE execution_arn = :execution_arn AND status = 'RUNNING' ORDER BY started_event_id DESC;
+
+-- name: map_run_succeeded
+UPDATE map_runs SET status = 'SUCCEEDED', stop_ms = :stop_ms, succeeded = total - failed, running = 0,
+       pending = 0
+WHERE arn = :arn AND status = 'RUNNING';
+
+-- name: map_run_failed
+UPDATE map_runs SET status = 'FAILED', stop_ms = :stop_ms, error = :error, cause = :cause,
+       failed = failed + (CASE WHEN total - succeeded - failed > 0 THEN 1 ELSE 0 END),
+       aborted = MAX(0, total - succeeded - failed - 1), running = 0, pending = 0
+WHERE arn = :arn AND status = 'RUNNING';
+
+-- name: map_run_abort_of_execution
+UPDATE map_runs SET status = 'ABORTED', stop_ms = :stop_ms, aborted = total - succeeded - failed,
+       running = 0, pending = 0
+WHERE execution_arn = :execution_arn AND status = 'RUNNING';
+
+-- name: map_run_state_started_length
+SELECT details FROM history_events WHERE execution_arn = :execution_arn AND id = :id;
+
+-- name: map_run_get
+SELECT arn, execution_arn, status, start_ms, stop_ms, max_concurrency, tolerated_failure_percentage,
+       tolerated_failure_count, total, pending, running, succeeded, failed, aborted, error, cause
+FROM map_runs WHERE arn = :arn;
+
+-- name: map_runs_of_execution
+SELECT arn, execution_arn, start_ms, stop_ms FROM map_runs
+WHERE execution_arn = :execution_arn
+  AND (start_ms < :before_ms OR (start_ms = :before_ms AND arn < :before_arn))
+ORDER BY start_ms DESC, arn DESC LIMIT :limit;

@@ -84,6 +84,18 @@ def _definition_text(p: Params) -> str:
     return definition if isinstance(definition, str) else json.dumps(definition)
 
 
+def _json_member(p: Params, member: str, default: Any) -> Any:
+    """A request member that carries JSON text (`input`, `variables`, `context`), parsed."""
+    value = p.get(member)
+    if value is None:
+        return default
+    try:
+        return json.loads(value) if isinstance(value, str) else value
+    except ValueError:
+        raise api.InvalidExecutionInput(f"Invalid State Machine Execution Input: "
+                                        f"'{_input_problem(value)}'") from None
+
+
 def _tags(p: Params) -> list[dict[str, str]]:
     return [{"key": str(t.get("key", "")), "value": str(t.get("value", ""))} for t in p.get("tags") or []]
 
@@ -197,6 +209,47 @@ class StepFunctionsApi:
         out: dict[str, Any] = {"result": "FAIL" if found else "OK", "diagnostics": found[:limit],
                                "truncated": len(found) > limit}
         return out
+
+    def test_state(self, p: Params) -> dict[str, Any]:
+        """TestState: run one state (or `stateName` of a whole machine) with a given input and mock."""
+        from stateway.asl import teststate
+        from stateway.asl.errors import DefinitionError
+        from stateway.asl.loader import load_definition
+
+        text = _definition_text(p)
+        level = p.get("inspectionLevel") or teststate.INFO
+        if level not in teststate.INSPECTION_LEVELS:
+            raise _validation(f"Value '{level}' at 'inspectionLevel' failed to satisfy constraint: Member must "
+                              f"satisfy enum value set: [{', '.join(teststate.INSPECTION_LEVELS)}]")
+        try:
+            definition = load_definition(text)
+        except DefinitionError as exc:
+            raise api.InvalidDefinition(exc.message) from None
+        mock = p.get("mock")
+        config = p.get("stateConfiguration")
+        request = teststate.TestStateRequest(
+            definition=definition,
+            input=_json_member(p, "input", {}),
+            state_name=p.get("stateName"),
+            inspection_level=level,
+            role_arn=p.get("roleArn"),
+            variables=_json_member(p, "variables", None),
+            context=_json_member(p, "context", teststate.UNSET),
+            mock=None if not isinstance(mock, dict) else teststate.Mock(
+                result=mock.get("result"),
+                error=(mock.get("errorOutput") or {}).get("error"),
+                cause=(mock.get("errorOutput") or {}).get("cause"),
+                has_error_output=mock.get("errorOutput") is not None,
+                field_validation_mode=mock.get("fieldValidationMode") or "STRICT"),
+            config=None if not isinstance(config, dict) else teststate.StateConfiguration(
+                retrier_retry_count=config.get("retrierRetryCount"),
+                error_caused_by_state=config.get("errorCausedByState"),
+                map_iteration_failure_count=config.get("mapIterationFailureCount"),
+                map_item_reader_data=config.get("mapItemReaderData")),
+        )
+        arn = f"arn:aws:states:{self.service.region}:{self.service.account}:execution:TestState:{uuid.uuid4()}"
+        result = self.service.test_state(request, perform=lambda command: self.express.task_events(command, arn))
+        return result.response(level)  # type: ignore[no-any-return]
 
     # ---- versions and aliases ---------------------------------------------------------------
 
@@ -323,6 +376,12 @@ class StepFunctionsApi:
         if self._express(arn) is not None:
             raise api.StateMachineTypeNotSupported("This operation is not supported by this type of state machine")
         return {"stopDate": self.service.stop_execution(arn, error=p.get("error"), cause=p.get("cause"))}
+
+    def redrive_execution(self, p: Params) -> dict[str, Any]:
+        arn = _require(p, "executionArn")
+        if self._express(arn) is not None:
+            raise api.ExecutionNotRedrivable(f"Execution {arn} is of type EXPRESS and cannot be redriven")
+        return {"redriveDate": self.service.redrive_execution(arn)}
 
     def describe_execution(self, p: Params) -> dict[str, Any]:
         arn = _require(p, "executionArn")

@@ -81,6 +81,11 @@ class TimerFired:
 
 
 @dataclass(frozen=True, slots=True)
+class RedriveRequested:
+    """Re-run a FAILED, ABORTED or TIMED_OUT execution from the state where it stopped."""
+
+
+@dataclass(frozen=True, slots=True)
 class StopRequested:
     error: str | None = None
     cause: str | None = None
@@ -140,7 +145,7 @@ class CompleteExecution:
 Command = ScheduleTask | StartTimer | CancelTask | CancelTimer | CompleteExecution
 Event = (
     ExecutionStarted | TaskStarted | TaskSubmitted | TaskSucceeded | TaskFailed | TaskTimedOut
-    | TimerFired | StopRequested
+    | TimerFired | StopRequested | RedriveRequested
 )
 
 

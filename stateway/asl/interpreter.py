@@ -8,6 +8,7 @@ the snapshot it is given and returns the next one.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,7 @@ from stateway.asl.events import (
     Event,
     ExecutionInfo,
     ExecutionStarted,
+    RedriveRequested,
     ScheduleTask,
     StartTimer,
     Step,
@@ -61,6 +63,8 @@ class Join:
     map_pointer: int = 0  # previousEventId for the next MapIterationStarted
     source: Any = None  # the Map state's effective input, which ItemSelector reads
     distributed: bool = False
+    succeeded_indices: list[int] = field(default_factory=list)
+    order: list[int] | None = None  # a redrive runs only these children; None means all, in order
 
 
 @dataclass(slots=True)
@@ -89,6 +93,8 @@ class Frame:
     prev: int = 0  # previousEventId for this frame's next event
     done: bool = False
     silent: bool = False  # a distributed Map's iteration: its events are not in this history
+    failed_join: Join | None = None  # a failed Map/Parallel's children, kept so a redrive re-runs only failures
+    redrive_join: Join | None = None
 
 
 @dataclass(slots=True)
@@ -210,6 +216,9 @@ class _Run:
         if isinstance(event, ExecutionStarted):
             self.on_started(event)
             return
+        if isinstance(event, RedriveRequested):
+            self.on_redrive()
+            return
         if self.snap.status != RUNNING:
             return  # late answers to a finished execution are ignored
         if isinstance(event, TaskStarted):
@@ -273,6 +282,27 @@ class _Run:
         self.enter(root, self.machine.program.start_at, self.snap.input)
         self.queue.append(ROOT)
 
+    def on_redrive(self) -> None:
+        """Continue a stopped execution from the state where it stopped (RedriveExecution)."""
+        if self.snap.status not in ("FAILED", "ABORTED", "TIMED_OUT"):
+            return
+        root = self.snap.frames[ROOT]
+        retained = root.join or root.failed_join
+        for frame_id in [f for f in self.snap.frames if f != ROOT]:
+            del self.snap.frames[frame_id]
+        self.snap.status = RUNNING
+        self.snap.output = self.snap.error = self.snap.cause = None
+        count = self.snap.execution.redrive_count + 1
+        self.snap.execution = dataclasses.replace(self.snap.execution, redrive_count=count)
+        root.prev = self.emit(None, "ExecutionRedriven", {"redriveCount": count}, prev=self.last_event_id)
+        root.done = False
+        root.waiting = root.task_id = root.timer_id = None
+        root.join = root.failed_join = None
+        assert root.state is not None
+        self.enter(root, root.state, root.state_input)
+        root.redrive_join = retained
+        self.queue.append(ROOT)
+
     def on_timer(self, timer_id: str) -> None:
         frame_id = self.snap.timers.pop(timer_id, None)
         if frame_id is None:
@@ -302,6 +332,7 @@ class _Run:
         frame.retry_attempts = {}
         frame.entered_time_ms = self.now
         frame.entered_prev = frame.prev
+        frame.failed_join = frame.redrive_join = None
         frame.entered_event_id = self.emit(frame, f"{state.type.value}StateEntered", {
             "input": jsontext.dumps(state_input),
             "inputDetails": {"truncated": False},
@@ -822,7 +853,11 @@ class _Run:
         branches = len(state.branches)
         frame.join = Join(kind="parallel", inputs=[effective] * branches, results=[None] * branches)
         frame.waiting = "children"
-        for _ in range(branches):
+        pending = self.resume_redriven(frame, frame.join)
+        if not pending:
+            self.join_finished(frame, state)
+            return
+        for _ in range(pending):
             self.start_child(frame, state)
 
     def map_items(self, frame: Frame, state: State) -> tuple[Any, list[Any]]:
@@ -870,12 +905,26 @@ class _Run:
         if distributed:
             # A distributed Map runs its items as a Map Run whose iterations are not in this history.
             self.emit(frame, "MapRunStarted", {"mapRunArn": self.map_run_arn(state)})
-        if not items:
+        pending = self.resume_redriven(frame, frame.join)
+        if not pending:
             self.join_finished(frame, state)
             return
-        limit = max_concurrency if max_concurrency > 0 else len(items)
-        for _ in range(min(limit, len(items))):
+        limit = max_concurrency if max_concurrency > 0 else pending
+        for _ in range(min(limit, pending)):
             self.start_child(frame, state)
+
+    def resume_redriven(self, frame: Frame, join: Join) -> int:
+        """After a redrive, keep the children that succeeded before; returns how many must run."""
+        previous, frame.redrive_join = frame.redrive_join, None
+        if previous is None or previous.kind != join.kind or len(previous.inputs) != len(join.inputs):
+            return len(join.inputs)
+        done = set(previous.succeeded_indices)
+        for index in done:
+            join.results[index] = previous.results[index]
+        join.succeeded_indices = sorted(done)
+        join.succeeded = len(done)
+        join.order = [i for i in range(len(join.inputs)) if i not in done]
+        return len(join.order)
 
     def map_run_arn(self, state: State) -> str:
         ex = self.snap.execution
@@ -912,7 +961,7 @@ class _Run:
     def start_child(self, parent: Frame, state: State) -> None:
         join = parent.join
         assert join is not None
-        index = join.next_index
+        index = join.order[join.next_index] if join.order is not None else join.next_index
         join.next_index += 1
         if join.kind == "parallel":
             program = state.branches[index]
@@ -952,6 +1001,7 @@ class _Run:
         if failure is None:
             join.succeeded += 1
             join.results[child.index] = output
+            join.succeeded_indices.append(child.index)
             if join.kind == "map":
                 last_inner = child.prev
                 self.emit(child, "MapIterationSucceeded", {"index": child.index, "name": state.name})
@@ -970,6 +1020,7 @@ class _Run:
                 parent.prev = child.prev
             self.abort_children(parent)
             parent.join = None
+            parent.failed_join = join
             parent.waiting = None
             kind = "Map" if join.kind == "map" else "Parallel"
             thresholds = join.tolerated_count is not None or join.tolerated_percentage is not None
@@ -995,7 +1046,7 @@ class _Run:
     def continue_join(self, parent: Frame, state: State) -> None:
         join = parent.join
         assert join is not None
-        if join.next_index < len(join.inputs):
+        if join.next_index < (len(join.order) if join.order is not None else len(join.inputs)):
             self.start_child(parent, state)
         elif not join.running:
             self.join_finished(parent, state)

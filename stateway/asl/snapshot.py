@@ -12,16 +12,21 @@ from stateway.asl.resources import parse_resource
 
 _FRAME_FIELDS = {f.name for f in fields(Frame)}
 _JOIN_FIELDS = {f.name for f in fields(Join)}
+# Frame fields that hold a Join (the running one, and those kept for a redrive).
+_JOIN_VALUED = tuple(f.name for f in fields(Frame) if f.name.endswith("join"))
 
 
 def dumps(snapshot: Snapshot) -> str:
     """Compact JSON for storage; the inverse of `loads`."""
     frames = {}
     for frame_id, frame in snapshot.frames.items():
-        data = {name: getattr(frame, name) for name in _FRAME_FIELDS if name not in ("join", "task_resource")}
+        data = {name: getattr(frame, name) for name in _FRAME_FIELDS
+                if name not in _JOIN_VALUED and name != "task_resource"}
         data["retry_attempts"] = {str(k): v for k, v in frame.retry_attempts.items()}
         data["task_resource"] = frame.task_resource.arn if frame.task_resource else None
-        data["join"] = _fields(frame.join) if frame.join is not None else None
+        for name in _JOIN_VALUED:
+            join = getattr(frame, name)
+            data[name] = _fields(join) if join is not None else None
         frames[frame_id] = data
     body = {
         "execution": _fields(snapshot.execution),
@@ -52,8 +57,9 @@ def loads(text: str) -> Snapshot:
         values["retry_attempts"] = {int(k): v for k, v in data.get("retry_attempts", {}).items()}
         resource = data.get("task_resource")
         values["task_resource"] = parse_resource(resource) if resource else None
-        join = data.get("join")
-        values["join"] = Join(**{k: v for k, v in join.items() if k in _JOIN_FIELDS}) if join else None
+        for name in _JOIN_VALUED:
+            join = data.get(name)
+            values[name] = Join(**{k: v for k, v in join.items() if k in _JOIN_FIELDS}) if join else None
         frames[frame_id] = Frame(**values)
     return Snapshot(
         execution=ExecutionInfo(**body["execution"]),

@@ -13,7 +13,7 @@ START = "ExecutionStarted"  # the inbox row that asks the decider to begin an ex
 _EVENT_TYPES: dict[str, type] = {
     cls.__name__: cls
     for cls in (ev.TaskStarted, ev.TaskSubmitted, ev.TaskSucceeded, ev.TaskFailed, ev.TaskTimedOut,
-                ev.TimerFired, ev.StopRequested)
+                ev.TimerFired, ev.StopRequested, ev.RedriveRequested)
 }
 
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 import os
 import random
+import sys
 import threading
 import time
+import traceback
 import uuid
 from collections import defaultdict, deque
 from collections.abc import Mapping
@@ -28,6 +30,7 @@ from stateway.asl.events import (
     CancelTimer,
     CompleteExecution,
     ExecutionInfo,
+    RedriveRequested,
     ScheduleTask,
     StartTimer,
     TaskFailed,
@@ -85,6 +88,7 @@ class _Round:
     inbox_done: list[int] = field(default_factory=list)
     inbox_new: list[tuple[str, str]] = field(default_factory=list)
     completed: list[tuple[str, CompleteExecution]] = field(default_factory=list)
+    redriven: list[tuple[int, int, str]] = field(default_factory=list)
 
 
 class Engine:
@@ -176,7 +180,13 @@ class Engine:
 
     def _loop(self) -> None:
         while self._running:
-            worked = self.run_round()
+            try:
+                worked = self.run_round()
+            except Exception:  # a failed round is recomputed from the store; the decider must live on
+                traceback.print_exc(file=sys.stderr)
+                self._cache.clear()
+                time.sleep(0.5)
+                continue
             if not worked:
                 self._wake.wait(self._idle_wait())
             self._wake.clear()
@@ -192,8 +202,10 @@ class Engine:
         """One group commit: gather, advance, write, dispatch. Returns whether anything happened."""
         now = now_ms()
         inputs: dict[str, list[tuple[Any, Any]]] = defaultdict(list)  # arn -> [(event, consumed-marker)]
+        taken: list[tuple[str, Any]] = []
         while self._results and len(inputs) < self.batch_size:
             arn, event = self._results.popleft()
+            taken.append((arn, event))
             inputs[arn].append((event, None))
         for row in self.store.all("pending_inbox", {"limit": self.batch_size}):
             inputs[row["execution_arn"]].append((event_from_json(row["event"]), ("inbox", row["seq"])))
@@ -207,9 +219,17 @@ class Engine:
             return False
         work = _Round()
         env = EngineEnv(now, self.payload_limit_bytes)
-        for arn, items in inputs.items():
-            self._advance(arn, items, env, work)
-        self._commit(work)
+        try:
+            for arn, items in inputs.items():
+                self._advance(arn, items, env, work)
+            self._commit(work)
+        except Exception:
+            # Nothing of this round is stored: forget what it changed in memory and give the workers'
+            # answers back, so the next round starts again from the store.
+            for arn in inputs:
+                self._cache.pop(arn, None)
+            self._results.extendleft(reversed(taken))
+            raise
         self.rounds += 1
         for arn, command in work.tasks:
             self.dispatcher.dispatch(arn, command)
@@ -253,7 +273,13 @@ class Engine:
                     continue  # already started: a duplicate inbox row after a crash
                 step = interpreter.start(loaded.machine, self._execution_info(arn, env.now_ms), env)
             else:
-                if loaded.snapshot is None or loaded.snapshot.status != interpreter.RUNNING:
+                if loaded.snapshot is None:
+                    continue
+                if isinstance(event, RedriveRequested):
+                    if loaded.snapshot.status == interpreter.RUNNING:
+                        continue
+                    work.redriven.append((loaded.snapshot.execution.redrive_count + 1, env.now_ms, arn))
+                elif loaded.snapshot.status != interpreter.RUNNING:
                     continue
                 if isinstance(event, TaskSucceeded | TaskFailed | TaskTimedOut):
                     work.deleted_tasks.append((arn, event.task_id))
@@ -320,6 +346,8 @@ class Engine:
                     "output": snap.output, "error": snap.error, "cause": snap.cause,
                     "stop_ms": now if done else None,
                 })
+            if work.redriven:
+                db.executemany(q["mark_redriven"], work.redriven)
             db.executemany(q["save_execution_state"], rows)
             if work.deleted_tasks:
                 db.executemany(q["delete_task"], work.deleted_tasks)

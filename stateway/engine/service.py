@@ -15,7 +15,7 @@ from typing import Any
 from stateway.asl import history as asl_history
 from stateway.asl import jsontext
 from stateway.asl.errors import DefinitionError
-from stateway.asl.events import StopRequested, TaskFailed, TaskStarted, TaskSucceeded
+from stateway.asl.events import RedriveRequested, StopRequested, TaskFailed, TaskStarted, TaskSucceeded
 from stateway.asl.loader import load_definition
 from stateway.asl.validate import validate_definition
 from stateway.engine import arns
@@ -215,6 +215,22 @@ class Service:
         stamp = now_ms()
         if row["status"] == "RUNNING":
             self._post(arn, StopRequested(error, cause))
+        return to_datetime(stamp) or datetime.now(UTC)
+
+    def redrive_execution(self, arn: str) -> datetime:
+        """Continue a FAILED, ABORTED or TIMED_OUT Standard execution from where it stopped."""
+        row = self._execution(arn)
+        if arns.split(arn)[5] == "express":
+            raise api.ExecutionNotRedrivable(f"Execution {arn} is of type EXPRESS and cannot be redriven")
+        if row["status"] not in ("FAILED", "ABORTED", "TIMED_OUT"):
+            raise api.ExecutionNotRedrivable(f"Execution is {row['status']} and cannot be redriven")
+        stamp = now_ms()
+        with self.store.write() as db:
+            # RUNNING at once, as AWS reports it; the decider continues the execution from its snapshot.
+            db.execute(self.store.q["reopen_execution"], {"arn": arn})
+            db.execute(self.store.q["insert_inbox"], {
+                "execution_arn": arn, "event": event_to_json(RedriveRequested()), "created_ms": stamp})
+        self.notify()
         return to_datetime(stamp) or datetime.now(UTC)
 
     def describe_execution(self, arn: str) -> dict[str, Any]:
@@ -608,6 +624,38 @@ class Service:
     def list_tags_for_resource(self, arn: str) -> list[dict[str, str]]:
         self._taggable(arn)
         return [{"key": r["key"], "value": r["value"]} for r in self.store.all("list_tags", {"resource_arn": arn})]
+
+    # ---- TestState ---------------------------------------------------------------------------
+
+    def test_state(self, request: Any, perform: Callable[[Any], Any] | None = None,
+                   payload_limit_bytes: int = MAX_INPUT_BYTES) -> Any:
+        """Run one state in isolation (TestState); writes nothing. `request` is a TestStateRequest,
+        `perform` runs an unmocked task's ScheduleTask command and answers with core events."""
+        from stateway.asl import teststate
+        from stateway.asl.events import ExecutionInfo
+        from stateway.engine.mockschema import MockSchemaError, check_mock_result
+        from stateway.engine.runtime import EngineEnv
+
+        try:
+            _machine, _program, state = teststate.select_state(request)
+            result = teststate.mocked_result(request, state)
+            if state.type.value == "Task" and request.mock is not None and request.mock.result is not None:
+                check_mock_result(state.resource, result, request.mock.field_validation_mode)
+            machine_name = f"TestStateMachine-{uuid.uuid4().hex[:12]}"
+            name = str(uuid.uuid4())
+            now = now_ms()
+            execution = ExecutionInfo(
+                execution_arn=f"arn:aws:states:{self.region}:{self.account}:express:{machine_name}:{name}",
+                name=name, state_machine_arn=f"arn:aws:states:{self.region}:{self.account}:stateMachine:"
+                                             f"{machine_name}",
+                state_machine_name=machine_name, role_arn=request.role_arn or "",
+                input_text=jsontext.dumps(request.input), start_time_ms=now)
+            return teststate.run_test_state(request, execution, EngineEnv(now, payload_limit_bytes), perform)
+        except teststate.TestStateError as exc:
+            error_type = api.InvalidDefinition if exc.code == "InvalidDefinition" else api.ValidationException
+            raise error_type(exc.message) from None
+        except MockSchemaError as exc:
+            raise api.ValidationException(exc.message) from None
 
 
 def execution_description(row: dict[str, Any]) -> dict[str, Any]:

@@ -142,3 +142,10 @@ DELETE FROM inbox WHERE seq = ?;
 
 -- name: heartbeat_task_by_id
 UPDATE tasks SET heartbeat_deadline_ms = ? WHERE execution_arn = ? AND id = ?;
+
+-- name: mark_redriven
+UPDATE executions SET redrive_count = ?, redrive_ms = ? WHERE arn = ?;
+
+-- name: reopen_execution
+UPDATE executions SET status = 'RUNNING', stop_ms = NULL, output = NULL, error = NULL, cause = NULL
+WHERE arn = :arn AND status IN ('FAILED', 'ABORTED', 'TIMED_OUT');

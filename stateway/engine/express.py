@@ -242,6 +242,13 @@ class ExpressRunner:
         except Exception as exc:
             inbox.put(TaskFailed(command.task_id, "States.Runtime", f"{type(exc).__name__}: {exc}"))
 
+    def task_events(self, command: ScheduleTask, execution_arn: str) -> list[Any]:
+        """Run one task to its end in this thread (TestState's unmocked tasks): the core events it produced."""
+        try:
+            return self._task_events(command, execution_arn)
+        except Exception as exc:
+            return [TaskFailed(command.task_id, "States.Runtime", f"{type(exc).__name__}: {exc}")]
+
     def _task_events(self, command: ScheduleTask, execution_arn: str) -> list[Any]:
         started = TaskStarted(command.task_id)
         if command.resource_type == "states" and command.service_resource == "startExecution" \

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from stateway.asl import interpreter, jsontext
+from stateway.asl import snapshot as snapshot_codec
 from stateway.asl.events import (
     CancelTask,
     CancelTimer,
@@ -104,12 +105,16 @@ class LocalRunner:
 
     def __init__(self, functions: Mapping[str, pyfunctions.Handler] | None = None, *,
                  region: str = DEFAULT_REGION, account: str = DEFAULT_ACCOUNT,
-                 role_arn: str | None = None, max_steps: int = 1_000_000) -> None:
+                 role_arn: str | None = None, max_steps: int = 1_000_000,
+                 store_snapshots: bool = False) -> None:
         self.functions = dict(functions or {})
         self.region = region
         self.account = account
         self.role_arn = role_arn or f"arn:aws:iam::{account}:role/stateway-local"
         self.max_steps = max_steps
+        # Round-trip the snapshot through its stored JSON form after every step, as the durable
+        # runtime does after a restart; tests use it to prove nothing is lost in storage.
+        self.store_snapshots = store_snapshots
 
     def run(self, definition: dict[str, Any] | str | StateMachine, input: Any = None, *,
             name: str | None = None, state_machine_name: str = "StateMachine",
@@ -147,6 +152,8 @@ class LocalRunner:
 
         def feed(event: Event) -> None:
             nonlocal snapshot
+            if self.store_snapshots:
+                snapshot = snapshot_codec.loads(snapshot_codec.dumps(snapshot))
             step = interpreter.advance(machine, snapshot, event, env)
             snapshot = step.snapshot
             events.extend(step.events)

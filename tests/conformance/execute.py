@@ -32,7 +32,8 @@ def run_case(case: Case) -> CaseResult:
     runner_class = local_runner_class()
     forget_handler_source()
     try:
-        runner = runner_class(functions=bound.functions_by_name)
+        # Every step goes through the stored JSON form of the snapshot, as after a restart.
+        runner = runner_class(functions=bound.functions_by_name, store_snapshots=True)
         kwargs: dict[str, Any] = {"name": bound.execution_name}
         if "input_text" in inspect.signature(runner.run).parameters:
             # The recording tests started executions with `json.dumps(input)`; AWS echoes that text

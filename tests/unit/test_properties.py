@@ -115,7 +115,7 @@ def test_random_machines_and_inputs_end_with_a_status(definition: dict[str, Any]
         machine = parse_machine(definition)
     except DefinitionError:
         return  # e.g. a generated Fail state left later states unreachable
-    result = LocalRunner().run(machine, data)
+    result = LocalRunner(store_snapshots=True).run(machine, data)
     assert result.status in ("SUCCEEDED", "FAILED")
     if result.status == "SUCCEEDED":
         json.loads(result.output or "null")

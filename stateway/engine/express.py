@@ -36,31 +36,12 @@ from stateway.asl.events import (
 )
 from stateway.asl.model import StateMachine
 from stateway.asl.timestamps import format_timestamp
+from stateway.engine.env import ShellEnv
 from stateway.workers import python as pyfunctions
 from stateway.workers.lambda_invoke import invoke_response, request_of
 
 if TYPE_CHECKING:
     from stateway.engine.service import Service
-
-
-class _RealEnv:
-    """The core's environment for Express runs: the wall clock, real UUIDs and jitter."""
-
-    def __init__(self, payload_limit_bytes: int) -> None:
-        import random
-
-        self.now_ms = int(time.time() * 1000)
-        self.payload_limit_bytes = payload_limit_bytes
-        self._random = random.Random()
-
-    def uuid4(self) -> str:
-        return str(uuid.uuid4())
-
-    def random(self) -> float:
-        return self._random.random()
-
-    def random_int(self, low: int, high: int) -> int:
-        return self._random.randint(low, high)
 
 
 @dataclass
@@ -180,7 +161,7 @@ class ExpressRunner:
         record.done.set()
 
     def _loop(self, machine: StateMachine, record: ExpressExecution) -> CompleteExecution:
-        env = _RealEnv(self.payload_limit_bytes)
+        env = ShellEnv(int(time.time() * 1000), self.payload_limit_bytes)
         env.now_ms = record.start_ms
         machine_name = record.state_machine_arn.split(":")[6]
         info = ExecutionInfo(record.execution_arn, record.name, record.state_machine_arn, machine_name,

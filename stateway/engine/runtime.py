@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import sys
 import threading
 import time
@@ -44,27 +43,10 @@ from stateway.asl.parse import parse_machine
 from stateway.engine import arns, map_runs
 from stateway.engine.codec import START, command_from_json, command_to_json, event_from_json, event_to_json
 from stateway.engine.dispatch import TaskDispatcher
+from stateway.engine.env import ShellEnv
 from stateway.engine.service import Service, execution_description, now_ms
 from stateway.store.sqlite import SqliteStore, open_store
 from stateway.workers.python import Handler
-
-
-class EngineEnv:
-    """The core's environment: the wall clock, real UUIDs and jitter."""
-
-    def __init__(self, now: int, payload_limit_bytes: int) -> None:
-        self.now_ms = now
-        self.payload_limit_bytes = payload_limit_bytes
-        self._random = random.Random()
-
-    def uuid4(self) -> str:
-        return str(uuid.uuid4())
-
-    def random(self) -> float:
-        return self._random.random()
-
-    def random_int(self, low: int, high: int) -> int:
-        return self._random.randint(low, high)
 
 
 @dataclass
@@ -218,7 +200,7 @@ class Engine:
         if not inputs:
             return False
         work = _Round()
-        env = EngineEnv(now, self.payload_limit_bytes)
+        env = ShellEnv(now, self.payload_limit_bytes)
         try:
             for arn, items in inputs.items():
                 self._advance(arn, items, env, work)
@@ -255,7 +237,7 @@ class Engine:
         self._cache[arn] = loaded
         return loaded
 
-    def _advance(self, arn: str, items: list[tuple[Any, Any]], env: EngineEnv, work: _Round) -> None:
+    def _advance(self, arn: str, items: list[tuple[Any, Any]], env: ShellEnv, work: _Round) -> None:
         loaded = self._load(arn)
         for event, consumed in items:
             if consumed is not None:
@@ -322,7 +304,7 @@ class Engine:
         )
 
     def _parent_answer(self, arn: str, parent: dict[str, Any], done: CompleteExecution,
-                       env: EngineEnv) -> tuple[str, str]:
+                       env: ShellEnv) -> tuple[str, str]:
         """A nested `.sync` execution ended: answer the parent's task with AWS's result shape."""
         from stateway.workers.nested import nested_result
 

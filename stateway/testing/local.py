@@ -7,7 +7,6 @@ a week costs nothing; task functions run for real, with their `TimeoutSeconds` e
 from __future__ import annotations
 
 import heapq
-import random
 import time
 import uuid
 from collections.abc import Mapping
@@ -34,6 +33,7 @@ from stateway.asl.events import (
 )
 from stateway.asl.model import StateMachine
 from stateway.asl.parse import parse_machine
+from stateway.engine.env import ShellEnv
 from stateway.workers import python as pyfunctions
 from stateway.workers.lambda_invoke import invoke_response, request_of
 
@@ -41,21 +41,8 @@ DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
 
 
-class VirtualEnv:
-    """Env for the core: a clock the runner moves, real UUIDs and randomness."""
-
-    def __init__(self, now_ms: int) -> None:
-        self.now_ms = now_ms
-        self._random = random.Random()
-
-    def uuid4(self) -> str:
-        return str(uuid.uuid4())
-
-    def random(self) -> float:
-        return self._random.random()
-
-    def random_int(self, low: int, high: int) -> int:
-        return self._random.randint(low, high)
+# The local runner's environment: real UUIDs and jitter, and a clock the runner moves itself.
+VirtualEnv = ShellEnv
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from stateway.asl.events import ScheduleTask, TaskFailed, TaskStarted, TaskSubmitted, TaskSucceeded
@@ -16,6 +17,11 @@ class TaskDispatcher:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+
+    def runs_in_process(self, command: ScheduleTask) -> bool:
+        """A Python function without a task token: work that writes nothing before its answer."""
+        return command.task_token is None and (command.kind == "lambda" or (
+            command.resource_type == "lambda" and command.service_resource.startswith("invoke")))
 
     def dispatch(self, execution_arn: str, command: ScheduleTask) -> None:
         if command.kind == "activity":
@@ -51,8 +57,13 @@ class TaskDispatcher:
         engine.post(execution_arn, TaskStarted(command.task_id))
         handler = pyfunctions.lookup(engine.functions, target)
         if handler is None:
-            engine.post(execution_arn, TaskFailed(command.task_id, "Lambda.ResourceNotFoundException",
-                                                  f"Function not found: {target}"))
+            # Lambda's own words, with the ARN it resolved the name to (as the local runner says it).
+            arn = target if target.startswith("arn:") else \
+                f"arn:aws:lambda:{engine.service.region}:{engine.service.account}:function:{target}"
+            engine.post(execution_arn, TaskFailed(
+                command.task_id, "Lambda.ResourceNotFoundException",
+                f"Function not found: {arn}:$LATEST (Service: AWSLambda; Status Code: 404; Error Code: "
+                f"ResourceNotFoundException; Request ID: {uuid.uuid4()}; Proxy: null)"))
             return
         key = f"{execution_arn}/{command.frame_id}/{command.state_name}/{command.attempt}"
         result = pyfunctions.invoke(

@@ -204,6 +204,12 @@ class Engine:
         try:
             for arn, items in inputs.items():
                 self._advance(arn, items, env, work)
+            # Python functions start while this round's commit is being written: their answers are
+            # applied in a later round, after it. If the commit fails, the recomputed round schedules
+            # the same tasks under the same ids (task functions are at-least-once in any case).
+            early = [(arn, c) for arn, c in work.tasks if self.dispatcher.runs_in_process(c)]
+            for arn, command in early:
+                self.dispatcher.dispatch(arn, command)
             self._commit(work)
         except Exception:
             # Nothing of this round is stored: forget what it changed in memory and give the workers'
@@ -214,7 +220,8 @@ class Engine:
             raise
         self.rounds += 1
         for arn, command in work.tasks:
-            self.dispatcher.dispatch(arn, command)
+            if not self.dispatcher.runs_in_process(command):
+                self.dispatcher.dispatch(arn, command)
         if work.completed:
             with self._done:
                 self._done.notify_all()

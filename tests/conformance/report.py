@@ -1,6 +1,6 @@
 """Runs every runnable corpus case (each in its own time-limited process) and prints pass rates.
 
-python -m tests.conformance.report [--write-baseline] [--filter STR] [--show-failures]
+python -m tests.conformance.report [--write-baseline] [--filter STR] [--show-failures] [--http]
 """
 
 from __future__ import annotations
@@ -275,7 +275,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per case")
     parser.add_argument("--top", type=int, default=15, help="failure reasons listed per aspect")
     parser.add_argument("--json", metavar="PATH", help="also write every verdict as JSON")
+    parser.add_argument("--http", action="store_true",
+                        help="run the cases through a real `stateway serve` with boto3 (http_mode.py)")
+    parser.add_argument("--max-wait", type=float, default=10.0, metavar="S",
+                        help="with --http: skip cases whose Waits take more than S real seconds")
     args = parser.parse_args(argv)
+    runner, skipped = run_all, {}
+    if args.http:  # same cases, same comparison, through the HTTP API; the baselines stay in-process
+        from . import http_mode
+
+        if args.write_baseline:
+            parser.error("--write-baseline records the in-process runner; run it without --http")
+        runner = http_mode.run_all_http
+        args.jobs = max(1, args.jobs)
 
     try:
         directory = corpus_dir()
@@ -287,16 +299,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not cases:
         print("no runnable cases selected", file=sys.stderr)
         return 2
+    if args.http:
+        skipped = http_mode.skipped_cases(cases, args.max_wait)
+        cases = [c for c in cases if c.id not in skipped]
     started = time.monotonic()
-    results = run_all(cases, args.jobs, args.timeout, progress=sys.stderr.isatty())
+    results = runner(cases, args.jobs, args.timeout, progress=sys.stderr.isatty())
     elapsed = time.monotonic() - started
 
     out: list[str] = []
     tests = {c.test for c in cases}
     out.append(
         f"stateway conformance: {len(cases)} runnable execution cases from {len(tests)} recorded tests"
-        f" ({directory}), {elapsed:.1f}s\n"
+        f" ({directory}), {elapsed:.1f}s{' over HTTP' if args.http else ''}\n"
     )
+    if skipped:
+        out.extend(http_mode.skip_lines(skipped) + [""])
     groups = tally(cases, results)
     print_rates(groups, out)
     out.append("")

@@ -633,8 +633,8 @@ class Service:
         `perform` runs an unmocked task's ScheduleTask command and answers with core events."""
         from stateway.asl import teststate
         from stateway.asl.events import ExecutionInfo
+        from stateway.engine.env import ShellEnv
         from stateway.engine.mockschema import MockSchemaError, check_mock_result
-        from stateway.engine.runtime import EngineEnv
 
         try:
             _machine, _program, state = teststate.select_state(request)
@@ -650,7 +650,7 @@ class Service:
                                              f"{machine_name}",
                 state_machine_name=machine_name, role_arn=request.role_arn or "",
                 input_text=jsontext.dumps(request.input), start_time_ms=now)
-            return teststate.run_test_state(request, execution, EngineEnv(now, payload_limit_bytes), perform)
+            return teststate.run_test_state(request, execution, ShellEnv(now, payload_limit_bytes), perform)
         except teststate.TestStateError as exc:
             error_type = api.InvalidDefinition if exc.code == "InvalidDefinition" else api.ValidationException
             raise error_type(exc.message) from None

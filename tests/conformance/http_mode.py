@@ -128,6 +128,9 @@ def realtime_wait(definition: Any, input_value: Any) -> float:
             total += _seconds_until(node["Timestamp"])
         if "TimestampPath" in node:
             total += _seconds_until(_simple_path(node["TimestampPath"], input_value))
+    limit = definition.get("TimeoutSeconds") if isinstance(definition, dict) else None
+    if isinstance(limit, int | float) and not isinstance(limit, bool):
+        total = min(total, float(limit))  # the execution times out first
     return total
 
 

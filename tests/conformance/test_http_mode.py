@@ -54,3 +54,4 @@ def test_long_waits_are_skipped() -> None:
     assert realtime_wait(wait, {"s": -1}) == 0
     past = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Timestamp": "2016-03-14T01:59:00Z", "End": True}}}
     assert realtime_wait(past, {}) == 0
+    assert realtime_wait({**wait, "TimeoutSeconds": 5}, {"s": 60}) == 5

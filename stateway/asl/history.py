@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from stateway.asl import jsontext
+from stateway.asl.causes import error_details
 from stateway.asl.errors import Failure
 from stateway.asl.resources import ResourceRef
 
@@ -81,11 +82,7 @@ def task_result_details(ref: ResourceRef, output_text: str) -> dict[str, Any]:
 
 
 def task_failure_details(ref: ResourceRef, failure: Failure) -> dict[str, Any]:
-    details: dict[str, Any] = {}
-    if failure.error:
-        details["error"] = failure.error
-    if failure.cause is not None:
-        details["cause"] = failure.cause
+    details = error_details(failure)
     if ref.kind == "service":
         details = {"resourceType": ref.resource_type, "resource": ref.resource, **details}
     return details

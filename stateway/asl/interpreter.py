@@ -9,10 +9,11 @@ the snapshot it is given and returns the next one.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
 from typing import Any
 
-from stateway.asl import choice, history, jsonata, jsontext, paths
+from stateway.asl import choice, history, jsontext, paths
+from stateway.asl.causes import limit_cause, shown
+from stateway.asl.containers import ContainerStates
 from stateway.asl.errors import ErrorName, Failure, FailureError
 from stateway.asl.events import (
     CancelTask,
@@ -35,86 +36,19 @@ from stateway.asl.events import (
     TaskTimedOut,
     TimerFired,
 )
+from stateway.asl.frames import ROOT, RUNNING, Frame, Join, Snapshot
+from stateway.asl.jsonata_states import JsonataStates
 from stateway.asl.model import UNSET, Program, QueryLanguage, State, StateMachine, StateType, is_set
 from stateway.asl.payload import apply_input_path, apply_result_path, apply_template
-from stateway.asl.resources import ResourceRef, parse_resource
+from stateway.asl.resources import parse_resource
 from stateway.asl.retry import error_matches, retry_delay_ms
 from stateway.asl.timestamps import format_timestamp, parse_timestamp
+from stateway.asl.variables import checked_assignment
 
-RUNNING = "RUNNING"
+__all__ = ["ROOT", "RUNNING", "Frame", "Join", "Snapshot", "advance", "start"]
+
 # Step Functions' payload quota (256 KiB); the shell may set `payload_limit_bytes` on its Env.
 DEFAULT_PAYLOAD_LIMIT_BYTES = 262_144
-
-
-@dataclass(slots=True)
-class Join:
-    """A Parallel or Map state waiting for its child frames, kept as data on the parent frame."""
-
-    kind: str  # "parallel" | "map"
-    inputs: list[Any]  # one input per child (branch input, or the selected Map item)
-    results: list[Any]
-    next_index: int = 0
-    running: list[str] = field(default_factory=list)
-    succeeded: int = 0
-    failed: int = 0
-    max_concurrency: int = 0
-    tolerated_count: int | None = None
-    tolerated_percentage: float | None = None
-    map_pointer: int = 0  # previousEventId for the next MapIterationStarted
-    source: Any = None  # the Map state's effective input, which ItemSelector reads
-    distributed: bool = False
-    succeeded_indices: list[int] = field(default_factory=list)
-    order: list[int] | None = None  # a redrive runs only these children; None means all, in order
-
-
-@dataclass(slots=True)
-class Frame:
-    """One thread of control: the root, a Parallel branch or a Map iteration."""
-
-    id: str
-    program: str
-    parent: str | None = None
-    index: int = 0
-    state: str | None = None
-    state_input: Any = None  # the raw input of the current state
-    effective_input: Any = None  # after InputPath (and Parameters for Parallel)
-    entered_event_id: int = 0
-    entered_prev: int = 0  # previousEventId of the StateEntered event
-    entered_time_ms: int = 0
-    retry_count: int = 0
-    retry_attempts: dict[int, int] = field(default_factory=dict)
-    waiting: str | None = None  # "task" | "timer" | "retry" | "children"
-    task_id: str | None = None
-    task_resource: ResourceRef | None = None
-    task_submitted: bool = False
-    timer_id: str | None = None
-    join: Join | None = None
-    variables: dict[str, Any] = field(default_factory=dict)
-    prev: int = 0  # previousEventId for this frame's next event
-    done: bool = False
-    silent: bool = False  # a distributed Map's iteration: its events are not in this history
-    failed_join: Join | None = None  # a failed Map/Parallel's children, kept so a redrive re-runs only failures
-    redrive_join: Join | None = None
-
-
-@dataclass(slots=True)
-class Snapshot:
-    """All durable state of one execution."""
-
-    execution: ExecutionInfo
-    input: Any
-    status: str = RUNNING
-    next_event_id: int = 1
-    seq: int = 0
-    frames: dict[str, Frame] = field(default_factory=dict)
-    tasks: dict[str, str] = field(default_factory=dict)  # task id -> frame id
-    timers: dict[str, str] = field(default_factory=dict)  # timer id -> frame id ("" = execution)
-    output: str | None = None
-    error: str | None = None
-    cause: str | None = None
-
-
-ROOT = "root"
 
 
 def start(machine: StateMachine, execution: ExecutionInfo, env: Env) -> Step:
@@ -131,7 +65,7 @@ def advance(machine: StateMachine, snapshot: Snapshot, event: Event, env: Env) -
     return Step(snapshot=snapshot, events=run.events, commands=run.commands)
 
 
-class _Run:
+class _Run(ContainerStates, JsonataStates):
     """One `advance` call's working set: the snapshot being changed, new events and commands."""
 
     def __init__(self, machine: StateMachine, snapshot: Snapshot, env: Env) -> None:
@@ -349,7 +283,7 @@ class _Run:
         output_text = jsontext.dumps(output)
         if self.too_large(output_text):
             # An oversized state output cannot be recorded or passed on; no Catch can handle it.
-            self.frame_failed(frame, Failure(ErrorName.DATA_LIMIT_EXCEEDED.value, _limit_cause(state.name)))
+            self.frame_failed(frame, Failure(ErrorName.DATA_LIMIT_EXCEEDED.value, limit_cause(state.name)))
             return
         details: dict[str, Any] = {"name": state.name, "output": output_text,
                                    "outputDetails": {"truncated": False}}
@@ -446,45 +380,8 @@ class _Run:
         if not is_set(state_assign) or state_assign is None:
             return None
         value = self.template(frame, state_assign, data, "Assign")
-        return _checked_assignment(dict(value) if isinstance(value, dict) else {})
+        return checked_assignment(dict(value) if isinstance(value, dict) else {})
 
-    # ---- JSONata states ---------------------------------------------------------------------
-
-    def states_binding(self, frame: Frame, *, item: tuple[int, Any] | None = None, task_token: str | None = None,
-                       **extra: Any) -> dict[str, Any]:
-        """The `$states` variable: input, context, and result or errorOutput where they exist."""
-        binding = {"input": frame.state_input, "context": self.context(frame, item=item, task_token=task_token)}
-        binding.update({k: v for k, v in extra.items() if v is not UNSET})
-        return binding
-
-    def ja(self, frame: Frame, template: Any, field_name: str, states: dict[str, Any]) -> Any:
-        return jsonata.evaluate_template(template, states=states, variables=frame.variables, env=self.env,
-                                         field=field_name)
-
-    def ja_assign(self, frame: Frame, assign: Any, states: dict[str, Any]) -> dict[str, Any] | None:
-        if not is_set(assign) or assign is None:
-            return None
-        value = self.ja(frame, assign, "Assign", states)
-        return _checked_assignment(dict(value) if isinstance(value, dict) else {})
-
-    def ja_leave(self, frame: Frame, state: State, *, result: Any = UNSET, next_name: str | None = None,
-                 assign: Any = UNSET, output: Any = UNSET) -> None:
-        """Assign, then Output (both see the variables from before this state), then leave."""
-        assign = state.assign if assign is UNSET else assign
-        output = state.output if output is UNSET else output
-        states = self.states_binding(frame, result=result)
-        assigned = self.ja_assign(frame, assign, states)
-        if is_set(output):
-            value = self.ja(frame, output, "Output", states)
-        else:
-            value = result if is_set(result) else frame.state_input
-        self.exit_state(frame, state, value, next_name, assigned=assigned)
-
-    def ja_value(self, frame: Frame, value: Any, field_name: str, states: dict[str, Any] | None = None) -> Any:
-        """A field that may hold a literal or a `{% %}` expression."""
-        if jsonata.is_expression(value):
-            return self.ja(frame, value, field_name, states or self.states_binding(frame))
-        return value
 
     def finish_result(self, frame: Frame, state: State, result: Any) -> None:
         """ResultSelector → Assign → ResultPath → OutputPath, then leave the state."""
@@ -530,30 +427,6 @@ class _Run:
                             assigned=assigned)
             return
         raise FailureError(ErrorName.NO_CHOICE_MATCHED.value, None)
-
-    def run_choice_jsonata(self, frame: Frame, state: State) -> None:
-        states = self.states_binding(frame)
-        for index, rule in enumerate(state.choices):
-            if self.condition(frame, rule.expression, f"Choices[{index}]/Condition", states):
-                self.ja_leave(frame, state, next_name=rule.next,
-                              assign=rule.assign if rule.assign is not None else UNSET,
-                              output=rule.output if rule.has_output else UNSET)
-                return
-        if state.default is not None:
-            self.ja_leave(frame, state, next_name=state.default)
-            return
-        raise FailureError(ErrorName.NO_CHOICE_MATCHED.value, None)
-
-    def condition(self, frame: Frame, expression: Any, field_name: str, states: dict[str, Any]) -> bool:
-        text = getattr(expression, "expression", None)
-        if isinstance(text, bool):
-            return text
-        if isinstance(text, str):
-            value = self.ja(frame, text, "Condition", states)
-            if not isinstance(value, bool):
-                raise jsonata.type_failure(text, "Condition", "boolean", value)
-            return value
-        return choice.evaluate_expression(expression, frame.state_input, states["context"], frame.variables)
 
     def run_fail(self, frame: Frame, state: State) -> None:
         if state.query_language is QueryLanguage.JSONATA:
@@ -601,24 +474,6 @@ class _Run:
         else:
             self.exit_state(frame, state, self.output_path(frame, state, frame.effective_input))
 
-    def wait_due_jsonata(self, frame: Frame, state: State) -> int:
-        if is_set(state.seconds):
-            seconds = self.ja_value(frame, state.seconds, "Seconds")
-            if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
-                raise FailureError(ErrorName.QUERY_EVALUATION_ERROR.value,
-                                   f"The Seconds field must be a non-negative integer, but was: {_shown(seconds)}",
-                                   location="Seconds")
-            return self.now + int(seconds) * 1000
-        if is_set(state.timestamp):
-            text = self.ja_value(frame, state.timestamp, "Timestamp")
-            due = parse_timestamp(text)
-            if due is None:
-                raise FailureError(ErrorName.QUERY_EVALUATION_ERROR.value,
-                                   "The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time "
-                                   f"format string: {_shown(text)}", location="Timestamp")
-            return due
-        return self.now
-
     def wait_due(self, frame: Frame, state: State, effective: Any) -> int:
         if is_set(state.seconds):
             return self.now + int(state.seconds) * 1000
@@ -635,10 +490,10 @@ class _Run:
             if isinstance(value, bool) or not isinstance(value, int | float) or (
                     isinstance(value, float) and not value.is_integer()):
                 raise FailureError(ErrorName.RUNTIME.value, "The SecondsPath parameter cannot be parsed as a "
-                                   f"long value: {state.seconds_path} == {_shown(value)}")
+                                   f"long value: {state.seconds_path} == {shown(value)}")
             if value < 0:
                 raise FailureError(ErrorName.RUNTIME.value, "The SecondsPath parameter references a negative "
-                                   f"value: {state.seconds_path} == {_shown(value)}")
+                                   f"value: {state.seconds_path} == {shown(value)}")
             return self.now + int(value) * 1000
         if state.timestamp_path:
             try:
@@ -649,7 +504,7 @@ class _Run:
             if due is None:
                 raise FailureError(ErrorName.RUNTIME.value, "The TimestampPath parameter does not reference a "
                                    "valid ISO-8601 extended offset date-time format string: "
-                                   f"{state.timestamp_path} == {_shown(value)}")
+                                   f"{state.timestamp_path} == {shown(value)}")
             return due
         return self.now
 
@@ -694,16 +549,6 @@ class _Run:
             task_token=token, credentials=credentials,
         ))
 
-    def ja_seconds(self, frame: Frame, value: Any, field_name: str, states: dict[str, Any]) -> int | None:
-        if not is_set(value) or value is None:
-            return None
-        seconds = self.ja_value(frame, value, field_name, states)
-        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
-            raise FailureError(ErrorName.QUERY_EVALUATION_ERROR.value,
-                               f"The {field_name} field must be a positive integer, but was: {_shown(seconds)}",
-                               location=field_name)
-        return int(seconds)
-
     def seconds_field(self, frame: Frame, value: Any, path: str | None, field_name: str) -> int | None:
         if is_set(value) and value is not None:
             return int(value)
@@ -727,7 +572,7 @@ class _Run:
         output_text = jsontext.dumps(output)
         if self.too_large(output_text):
             label = ref.arn if ref.kind != "service" else ref.resource_type
-            self.on_task_failed(frame, Failure(ErrorName.DATA_LIMIT_EXCEEDED.value, _limit_cause(label)), "Failed")
+            self.on_task_failed(frame, Failure(ErrorName.DATA_LIMIT_EXCEEDED.value, limit_cause(label)), "Failed")
             return
         self.emit(frame, f"{family}Succeeded", history.task_result_details(ref, output_text))
         self.guarded(frame, lambda: self.finish_result(frame, state, output))
@@ -838,322 +683,3 @@ class _Run:
         self.snap.timers.clear()
         self.commands.append(CompleteExecution(status, output, error, cause))
         self.queue.clear()
-
-    # ---- Parallel and Map ------------------------------------------------------------------
-
-    def run_parallel(self, frame: Frame, state: State) -> None:
-        if state.query_language is QueryLanguage.JSONATA:
-            effective = self.ja(frame, state.arguments, "Arguments", self.states_binding(frame)) if is_set(
-                state.arguments) else frame.state_input
-        else:
-            effective = self.input_path(frame, state)
-            if is_set(state.parameters):
-                effective = self.template(frame, state.parameters, effective, "Parameters")
-        self.emit(frame, "ParallelStateStarted")
-        branches = len(state.branches)
-        frame.join = Join(kind="parallel", inputs=[effective] * branches, results=[None] * branches)
-        frame.waiting = "children"
-        pending = self.resume_redriven(frame, frame.join)
-        if not pending:
-            self.join_finished(frame, state)
-            return
-        for _ in range(pending):
-            self.start_child(frame, state)
-
-    def map_items(self, frame: Frame, state: State) -> tuple[Any, list[Any]]:
-        """(what ItemSelector reads, the items) in the state's query language."""
-        if is_set(state.item_reader) and state.item_reader is not None:
-            raise FailureError(ErrorName.ITEM_READER_FAILED.value,
-                               "Reading items from an ItemReader resource is not supported by this engine.")
-        if state.query_language is QueryLanguage.JSONATA:
-            if not is_set(state.items):
-                if not isinstance(frame.state_input, list):
-                    raise FailureError(ErrorName.QUERY_EVALUATION_ERROR.value,
-                                       f"Map state input must be an array but was: {jsontext.dumps(frame.state_input)}")
-                return frame.state_input, frame.state_input
-            items = self.ja(frame, state.items, "Items", self.states_binding(frame))
-            if not isinstance(items, list):
-                raise jsonata.type_failure(state.items, "Items", "array", items)
-            return frame.state_input, items
-        effective = self.input_path(frame, state)
-        items_path = state.items_path if is_set(state.items_path) else "$"
-        items = apply_input_path(items_path, effective, self.context(frame), frame.variables, "ItemsPath")
-        if not isinstance(items, list):
-            raise paths.items_path_not_array_failure(items_path)
-        return effective, items
-
-    def run_map(self, frame: Frame, state: State) -> None:
-        effective, items = self.map_items(frame, state)
-        max_concurrency = self.integer_field(frame, state.max_concurrency, state.max_concurrency_path,
-                                             "MaxConcurrencyPath", effective) or 0
-        # AWS records MapStateStarted after MaxConcurrency but before the tolerance settings.
-        started = self.emit(frame, "MapStateStarted", {"length": len(items)})
-        count = self.integer_field(frame, state.tolerated_failure_count, state.tolerated_failure_count_path,
-                                   "ToleratedFailureCountPath", effective)
-        percentage = self.float_field(frame, state.tolerated_failure_percentage,
-                                      state.tolerated_failure_percentage_path, "ToleratedFailurePercentagePath",
-                                      effective)
-        if count is not None and count < 0:
-            raise FailureError(ErrorName.RUNTIME.value, "ToleratedFailureCount cannot be negative.")
-        if percentage is not None and not 0 <= percentage <= 100:
-            raise FailureError(ErrorName.RUNTIME.value, "ToleratedFailurePercentage must be between 0 and 100.")
-        distributed = state.processor_mode == "DISTRIBUTED"
-        frame.join = Join(kind="map", inputs=items, results=[None] * len(items), source=effective,
-                          max_concurrency=max_concurrency, tolerated_count=count,
-                          tolerated_percentage=percentage, map_pointer=started, distributed=distributed)
-        frame.waiting = "children"
-        if distributed:
-            # A distributed Map runs its items as a Map Run whose iterations are not in this history.
-            self.emit(frame, "MapRunStarted", {"mapRunArn": self.map_run_arn(state)})
-        pending = self.resume_redriven(frame, frame.join)
-        if not pending:
-            self.join_finished(frame, state)
-            return
-        limit = max_concurrency if max_concurrency > 0 else pending
-        for _ in range(min(limit, pending)):
-            self.start_child(frame, state)
-
-    def resume_redriven(self, frame: Frame, join: Join) -> int:
-        """After a redrive, keep the children that succeeded before; returns how many must run."""
-        previous, frame.redrive_join = frame.redrive_join, None
-        if previous is None or previous.kind != join.kind or len(previous.inputs) != len(join.inputs):
-            return len(join.inputs)
-        done = set(previous.succeeded_indices)
-        for index in done:
-            join.results[index] = previous.results[index]
-        join.succeeded_indices = sorted(done)
-        join.succeeded = len(done)
-        join.order = [i for i in range(len(join.inputs)) if i not in done]
-        return len(join.order)
-
-    def map_run_arn(self, state: State) -> str:
-        ex = self.snap.execution
-        parts = ex.execution_arn.split(":")
-        account = parts[4] if len(parts) > 4 else ""
-        label = state.label or self.env.uuid4()
-        return (f"arn:aws:states:{self.region}:{account}:mapRun:{ex.state_machine_name}/{label}:"
-                f"{self.env.uuid4()}")
-
-    def integer_field(self, frame: Frame, value: Any, path: str | None, field_name: str, data: Any) -> int | None:
-        if is_set(value) and value is not None:
-            return int(self.ja_value(frame, value, field_name.removesuffix("Path")))
-        if not path:
-            return None
-        resolved = paths.evaluate_path(path, data, self.context(frame), frame.variables)
-        number = _as_integer(resolved)
-        if number is None:
-            raise FailureError(ErrorName.RUNTIME.value, f"The {field_name} field refers to value "
-                               f"\"{_shown(resolved)}\" which is not a valid integer: {path}")
-        return number
-
-    def float_field(self, frame: Frame, value: Any, path: str | None, field_name: str, data: Any) -> float | None:
-        if is_set(value) and value is not None:
-            return float(self.ja_value(frame, value, field_name.removesuffix("Path")))
-        if not path:
-            return None
-        resolved = paths.evaluate_path(path, data, self.context(frame), frame.variables)
-        number = _as_float(resolved)
-        if number is None:
-            raise FailureError(ErrorName.RUNTIME.value, f"The {field_name} field refers to value "
-                               f"\"{_shown(resolved)}\" which is not a valid float: {path}")
-        return number
-
-    def start_child(self, parent: Frame, state: State) -> None:
-        join = parent.join
-        assert join is not None
-        index = join.order[join.next_index] if join.order is not None else join.next_index
-        join.next_index += 1
-        if join.kind == "parallel":
-            program = state.branches[index]
-            child = Frame(id=self.next_id("f"), program=program.path, parent=parent.id, index=index,
-                          variables=dict(parent.variables), prev=parent.prev, silent=parent.silent)
-            child_input = join.inputs[index]
-        else:
-            assert state.processor is not None
-            program = state.processor
-            # A distributed Map's iterations are child executions: they do not see the outer variables.
-            child = Frame(id=self.next_id("f"), program=program.path, parent=parent.id, index=index,
-                          variables={} if join.distributed else dict(parent.variables),
-                          silent=parent.silent or join.distributed)
-            child.prev = join.map_pointer
-            self.emit(child, "MapIterationStarted", {"index": index, "name": state.name})
-            item = join.inputs[index]
-            child_input = item
-            if is_set(state.item_selector) and state.query_language is QueryLanguage.JSONATA:
-                child_input = self.ja(parent, state.item_selector, "ItemSelector",
-                                      self.states_binding(parent, item=(index, item)))
-            elif is_set(state.item_selector):
-                # ItemSelector runs per iteration, in the Map state's scope, with $$.Map.Item set.
-                child_input = self.template(parent, state.item_selector, join.source, "ItemSelector",
-                                            item=(index, item))
-        self.snap.frames[child.id] = child
-        join.running.append(child.id)
-        self.enter(child, program.start_at, child_input)
-        self.queue.append(child.id)
-
-    def child_done(self, parent: Frame, child: Frame, output: Any, failure: Failure | None) -> None:
-        join = parent.join
-        state = self.current(parent)
-        del self.snap.frames[child.id]
-        if join is None or child.id not in join.running:
-            return
-        join.running.remove(child.id)
-        if failure is None:
-            join.succeeded += 1
-            join.results[child.index] = output
-            join.succeeded_indices.append(child.index)
-            if join.kind == "map":
-                last_inner = child.prev
-                self.emit(child, "MapIterationSucceeded", {"index": child.index, "name": state.name})
-                # The next iteration chains to this one's last inner event, not to its Succeeded event.
-                join.map_pointer = last_inner
-        else:
-            join.failed += 1
-            if join.kind == "map":
-                self.emit(child, "MapIterationFailed", {"index": child.index, "name": state.name}, move=False)
-                join.map_pointer = child.prev
-                if self.tolerated(join):
-                    join.results[child.index] = None
-                    self.continue_join(parent, state)
-                    return
-            if not join.distributed:
-                parent.prev = child.prev
-            self.abort_children(parent)
-            parent.join = None
-            parent.failed_join = join
-            parent.waiting = None
-            kind = "Map" if join.kind == "map" else "Parallel"
-            thresholds = join.tolerated_count is not None or join.tolerated_percentage is not None
-            if join.kind == "map" and (thresholds or join.distributed):
-                failure = Failure(ErrorName.EXCEED_TOLERATED_FAILURE_THRESHOLD.value,
-                                  "The specified tolerated failure threshold was exceeded")
-            if join.distributed:
-                self.emit(parent, "MapRunFailed", _error_details(failure))
-            self.container_failed(parent, state, kind, failure)
-            return
-        self.continue_join(parent, state)
-
-    def tolerated(self, join: Join) -> bool:
-        """Within every configured threshold (a Map fails when either one is exceeded)."""
-        if join.tolerated_count is None and join.tolerated_percentage is None:
-            return False
-        if join.tolerated_count is not None and join.failed > join.tolerated_count:
-            return False
-        total = len(join.inputs)
-        return not (join.tolerated_percentage is not None and total
-                    and join.failed * 100.0 / total > join.tolerated_percentage)
-
-    def continue_join(self, parent: Frame, state: State) -> None:
-        join = parent.join
-        assert join is not None
-        if join.next_index < (len(join.order) if join.order is not None else len(join.inputs)):
-            self.start_child(parent, state)
-        elif not join.running:
-            self.join_finished(parent, state)
-
-    def join_finished(self, parent: Frame, state: State) -> None:
-        join = parent.join
-        assert join is not None
-        parent.join = None
-        parent.waiting = None
-        kind = "Map" if join.kind == "map" else "Parallel"
-        if join.distributed:
-            self.emit(parent, "MapRunSucceeded")
-        last = self.last_event_id
-        # AWS chains both the Succeeded and the Exited event to the last event of the children.
-        self.emit(parent, f"{kind}StateSucceeded", prev=last, move=False)
-        parent.prev = last
-        self.guarded(parent, lambda: self.finish_result(parent, state, join.results))
-
-    def container_failed(self, frame: Frame, state: State, kind: str, failure: Failure) -> None:
-        # A Map or Parallel that is about to be retried records no StateFailed event.
-        if self.retrier_for(frame, state, failure) is None:
-            self.emit(frame, f"{kind}StateFailed")
-        self.state_failed(frame, failure)
-
-    def abort_children(self, parent: Frame) -> None:
-        join = parent.join
-        if join is None:
-            return
-        for child_id in list(join.running):
-            self.abort_frame(child_id)
-        join.running.clear()
-
-    def abort_frame(self, frame_id: str) -> None:
-        frame = self.snap.frames.pop(frame_id, None)
-        if frame is None:
-            return
-        frame.done = True
-        if frame.task_id:
-            self.snap.tasks.pop(frame.task_id, None)
-            self.commands.append(CancelTask(frame.task_id))
-        if frame.timer_id:
-            self.snap.timers.pop(frame.timer_id, None)
-            self.commands.append(CancelTimer(frame.timer_id))
-        if frame.join is not None:
-            for child_id in frame.join.running:
-                self.abort_frame(child_id)
-
-
-VARIABLE_LIMIT_BYTES = 262_144  # AWS: 256 KiB for one variable, and for everything one Assign sets
-
-
-def _checked_assignment(assigned: dict[str, Any]) -> dict[str, Any]:
-    """Enforce Step Functions' variable size quotas before any assignment takes effect."""
-    total = 0
-    for name, value in assigned.items():
-        size = len(jsontext.dumps(value).encode("utf-8"))
-        if size > VARIABLE_LIMIT_BYTES:
-            raise FailureError(ErrorName.RUNTIME.value, f"The variable '{name}' is {size} bytes, over the "
-                               f"maximum size of {VARIABLE_LIMIT_BYTES} bytes for a variable.")
-        total += size
-    if total > VARIABLE_LIMIT_BYTES:
-        raise FailureError(ErrorName.RUNTIME.value, f"The variables assigned by this state total {total} bytes, "
-                           f"over the maximum of {VARIABLE_LIMIT_BYTES} bytes for one Assign.")
-    return assigned
-
-
-def _limit_cause(label: str) -> str:
-    return (f"The state/task '{label}' returned a result with a size exceeding the maximum number of bytes "
-            "service limit.")
-
-
-def _error_details(failure: Failure) -> dict[str, Any]:
-    details: dict[str, Any] = {}
-    if failure.error:
-        details["error"] = failure.error
-    if failure.cause is not None:
-        details["cause"] = failure.cause
-    return details
-
-
-def _shown(value: Any) -> str:
-    """How AWS quotes a value in a runtime cause: strings bare, everything else as JSON text."""
-    return value if isinstance(value, str) else jsontext.dumps(value)
-
-
-def _as_integer(value: Any) -> int | None:
-    """An integer, or a string holding one (AWS reads `"1"` from a variable as 1)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            return None
-    return None
-
-
-def _as_float(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value.strip())
-        except ValueError:
-            return None
-    return None

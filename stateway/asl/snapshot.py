@@ -7,7 +7,7 @@ from dataclasses import fields
 from typing import Any
 
 from stateway.asl.events import ExecutionInfo
-from stateway.asl.interpreter import Frame, Join, Snapshot
+from stateway.asl.frames import Frame, Join, Snapshot
 from stateway.asl.resources import parse_resource
 
 _FRAME_FIELDS = {f.name for f in fields(Frame)}

@@ -1,0 +1,306 @@
+# mypy: disable-error-code="misc"
+# (The methods take `self: _Run`, the class that mixes this one in; mypy reports such self-types as "misc".)
+"""Parallel and Map states: child frames, joins, MaxConcurrency, tolerated failures and Map Runs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from stateway.asl import jsonata, jsontext, paths
+from stateway.asl.causes import error_details, shown
+from stateway.asl.errors import ErrorName, Failure, FailureError
+from stateway.asl.events import CancelTask, CancelTimer
+from stateway.asl.frames import Frame, Join
+from stateway.asl.model import QueryLanguage, State, is_set
+from stateway.asl.payload import apply_input_path
+
+if TYPE_CHECKING:
+    from stateway.asl.interpreter import _Run
+
+
+class ContainerStates:
+    """The part of an `advance` run that starts, joins and fails child frames."""
+
+
+    def run_parallel(self: _Run, frame: Frame, state: State) -> None:
+        if state.query_language is QueryLanguage.JSONATA:
+            effective = self.ja(frame, state.arguments, "Arguments", self.states_binding(frame)) if is_set(
+                state.arguments) else frame.state_input
+        else:
+            effective = self.input_path(frame, state)
+            if is_set(state.parameters):
+                effective = self.template(frame, state.parameters, effective, "Parameters")
+        self.emit(frame, "ParallelStateStarted")
+        branches = len(state.branches)
+        frame.join = Join(kind="parallel", inputs=[effective] * branches, results=[None] * branches)
+        frame.waiting = "children"
+        pending = self.resume_redriven(frame, frame.join)
+        if not pending:
+            self.join_finished(frame, state)
+            return
+        for _ in range(pending):
+            self.start_child(frame, state)
+
+    def map_items(self: _Run, frame: Frame, state: State) -> tuple[Any, list[Any]]:
+        """(what ItemSelector reads, the items) in the state's query language."""
+        if is_set(state.item_reader) and state.item_reader is not None:
+            raise FailureError(ErrorName.ITEM_READER_FAILED.value,
+                               "Reading items from an ItemReader resource is not supported by this engine.")
+        if state.query_language is QueryLanguage.JSONATA:
+            if not is_set(state.items):
+                if not isinstance(frame.state_input, list):
+                    raise FailureError(ErrorName.QUERY_EVALUATION_ERROR.value,
+                                       f"Map state input must be an array but was: {jsontext.dumps(frame.state_input)}")
+                return frame.state_input, frame.state_input
+            items = self.ja(frame, state.items, "Items", self.states_binding(frame))
+            if not isinstance(items, list):
+                raise jsonata.type_failure(state.items, "Items", "array", items)
+            return frame.state_input, items
+        effective = self.input_path(frame, state)
+        items_path = state.items_path if is_set(state.items_path) else "$"
+        items = apply_input_path(items_path, effective, self.context(frame), frame.variables, "ItemsPath")
+        if not isinstance(items, list):
+            raise paths.items_path_not_array_failure(items_path)
+        return effective, items
+
+    def run_map(self: _Run, frame: Frame, state: State) -> None:
+        effective, items = self.map_items(frame, state)
+        max_concurrency = self.integer_field(frame, state.max_concurrency, state.max_concurrency_path,
+                                             "MaxConcurrencyPath", effective) or 0
+        # AWS records MapStateStarted after MaxConcurrency but before the tolerance settings.
+        started = self.emit(frame, "MapStateStarted", {"length": len(items)})
+        count = self.integer_field(frame, state.tolerated_failure_count, state.tolerated_failure_count_path,
+                                   "ToleratedFailureCountPath", effective)
+        percentage = self.float_field(frame, state.tolerated_failure_percentage,
+                                      state.tolerated_failure_percentage_path, "ToleratedFailurePercentagePath",
+                                      effective)
+        if count is not None and count < 0:
+            raise FailureError(ErrorName.RUNTIME.value, "ToleratedFailureCount cannot be negative.")
+        if percentage is not None and not 0 <= percentage <= 100:
+            raise FailureError(ErrorName.RUNTIME.value, "ToleratedFailurePercentage must be between 0 and 100.")
+        distributed = state.processor_mode == "DISTRIBUTED"
+        frame.join = Join(kind="map", inputs=items, results=[None] * len(items), source=effective,
+                          max_concurrency=max_concurrency, tolerated_count=count,
+                          tolerated_percentage=percentage, map_pointer=started, distributed=distributed)
+        frame.waiting = "children"
+        if distributed:
+            # A distributed Map runs its items as a Map Run whose iterations are not in this history.
+            self.emit(frame, "MapRunStarted", {"mapRunArn": self.map_run_arn(state)})
+        pending = self.resume_redriven(frame, frame.join)
+        if not pending:
+            self.join_finished(frame, state)
+            return
+        limit = max_concurrency if max_concurrency > 0 else pending
+        for _ in range(min(limit, pending)):
+            self.start_child(frame, state)
+
+    def resume_redriven(self: _Run, frame: Frame, join: Join) -> int:
+        """After a redrive, keep the children that succeeded before; returns how many must run."""
+        previous, frame.redrive_join = frame.redrive_join, None
+        if previous is None or previous.kind != join.kind or len(previous.inputs) != len(join.inputs):
+            return len(join.inputs)
+        done = set(previous.succeeded_indices)
+        for index in done:
+            join.results[index] = previous.results[index]
+        join.succeeded_indices = sorted(done)
+        join.succeeded = len(done)
+        join.order = [i for i in range(len(join.inputs)) if i not in done]
+        return len(join.order)
+
+    def map_run_arn(self: _Run, state: State) -> str:
+        ex = self.snap.execution
+        parts = ex.execution_arn.split(":")
+        account = parts[4] if len(parts) > 4 else ""
+        label = state.label or self.env.uuid4()
+        return (f"arn:aws:states:{self.region}:{account}:mapRun:{ex.state_machine_name}/{label}:"
+                f"{self.env.uuid4()}")
+
+    def integer_field(self: _Run, frame: Frame, value: Any, path: str | None, field_name: str, data: Any) -> int | None:
+        if is_set(value) and value is not None:
+            return int(self.ja_value(frame, value, field_name.removesuffix("Path")))
+        if not path:
+            return None
+        resolved = paths.evaluate_path(path, data, self.context(frame), frame.variables)
+        number = _as_integer(resolved)
+        if number is None:
+            raise FailureError(ErrorName.RUNTIME.value, f"The {field_name} field refers to value "
+                               f"\"{shown(resolved)}\" which is not a valid integer: {path}")
+        return number
+
+    def float_field(self: _Run, frame: Frame, value: Any, path: str | None, field_name: str, data: Any) -> float | None:
+        if is_set(value) and value is not None:
+            return float(self.ja_value(frame, value, field_name.removesuffix("Path")))
+        if not path:
+            return None
+        resolved = paths.evaluate_path(path, data, self.context(frame), frame.variables)
+        number = _as_float(resolved)
+        if number is None:
+            raise FailureError(ErrorName.RUNTIME.value, f"The {field_name} field refers to value "
+                               f"\"{shown(resolved)}\" which is not a valid float: {path}")
+        return number
+
+    def start_child(self: _Run, parent: Frame, state: State) -> None:
+        join = parent.join
+        assert join is not None
+        index = join.order[join.next_index] if join.order is not None else join.next_index
+        join.next_index += 1
+        if join.kind == "parallel":
+            program = state.branches[index]
+            child = Frame(id=self.next_id("f"), program=program.path, parent=parent.id, index=index,
+                          variables=dict(parent.variables), prev=parent.prev, silent=parent.silent)
+            child_input = join.inputs[index]
+        else:
+            assert state.processor is not None
+            program = state.processor
+            # A distributed Map's iterations are child executions: they do not see the outer variables.
+            child = Frame(id=self.next_id("f"), program=program.path, parent=parent.id, index=index,
+                          variables={} if join.distributed else dict(parent.variables),
+                          silent=parent.silent or join.distributed)
+            child.prev = join.map_pointer
+            self.emit(child, "MapIterationStarted", {"index": index, "name": state.name})
+            item = join.inputs[index]
+            child_input = item
+            if is_set(state.item_selector) and state.query_language is QueryLanguage.JSONATA:
+                child_input = self.ja(parent, state.item_selector, "ItemSelector",
+                                      self.states_binding(parent, item=(index, item)))
+            elif is_set(state.item_selector):
+                # ItemSelector runs per iteration, in the Map state's scope, with $$.Map.Item set.
+                child_input = self.template(parent, state.item_selector, join.source, "ItemSelector",
+                                            item=(index, item))
+        self.snap.frames[child.id] = child
+        join.running.append(child.id)
+        self.enter(child, program.start_at, child_input)
+        self.queue.append(child.id)
+
+    def child_done(self: _Run, parent: Frame, child: Frame, output: Any, failure: Failure | None) -> None:
+        join = parent.join
+        state = self.current(parent)
+        del self.snap.frames[child.id]
+        if join is None or child.id not in join.running:
+            return
+        join.running.remove(child.id)
+        if failure is None:
+            join.succeeded += 1
+            join.results[child.index] = output
+            join.succeeded_indices.append(child.index)
+            if join.kind == "map":
+                last_inner = child.prev
+                self.emit(child, "MapIterationSucceeded", {"index": child.index, "name": state.name})
+                # The next iteration chains to this one's last inner event, not to its Succeeded event.
+                join.map_pointer = last_inner
+        else:
+            join.failed += 1
+            if join.kind == "map":
+                self.emit(child, "MapIterationFailed", {"index": child.index, "name": state.name}, move=False)
+                join.map_pointer = child.prev
+                if self.tolerated(join):
+                    join.results[child.index] = None
+                    self.continue_join(parent, state)
+                    return
+            if not join.distributed:
+                parent.prev = child.prev
+            self.abort_children(parent)
+            parent.join = None
+            parent.failed_join = join
+            parent.waiting = None
+            kind = "Map" if join.kind == "map" else "Parallel"
+            thresholds = join.tolerated_count is not None or join.tolerated_percentage is not None
+            if join.kind == "map" and (thresholds or join.distributed):
+                failure = Failure(ErrorName.EXCEED_TOLERATED_FAILURE_THRESHOLD.value,
+                                  "The specified tolerated failure threshold was exceeded")
+            if join.distributed:
+                self.emit(parent, "MapRunFailed", error_details(failure))
+            self.container_failed(parent, state, kind, failure)
+            return
+        self.continue_join(parent, state)
+
+    def tolerated(self: _Run, join: Join) -> bool:
+        """Within every configured threshold (a Map fails when either one is exceeded)."""
+        if join.tolerated_count is None and join.tolerated_percentage is None:
+            return False
+        if join.tolerated_count is not None and join.failed > join.tolerated_count:
+            return False
+        total = len(join.inputs)
+        return not (join.tolerated_percentage is not None and total
+                    and join.failed * 100.0 / total > join.tolerated_percentage)
+
+    def continue_join(self: _Run, parent: Frame, state: State) -> None:
+        join = parent.join
+        assert join is not None
+        if join.next_index < (len(join.order) if join.order is not None else len(join.inputs)):
+            self.start_child(parent, state)
+        elif not join.running:
+            self.join_finished(parent, state)
+
+    def join_finished(self: _Run, parent: Frame, state: State) -> None:
+        join = parent.join
+        assert join is not None
+        parent.join = None
+        parent.waiting = None
+        kind = "Map" if join.kind == "map" else "Parallel"
+        if join.distributed:
+            self.emit(parent, "MapRunSucceeded")
+        last = self.last_event_id
+        # AWS chains both the Succeeded and the Exited event to the last event of the children.
+        self.emit(parent, f"{kind}StateSucceeded", prev=last, move=False)
+        parent.prev = last
+        self.guarded(parent, lambda: self.finish_result(parent, state, join.results))
+
+    def container_failed(self: _Run, frame: Frame, state: State, kind: str, failure: Failure) -> None:
+        # A Map or Parallel that is about to be retried records no StateFailed event.
+        if self.retrier_for(frame, state, failure) is None:
+            self.emit(frame, f"{kind}StateFailed")
+        self.state_failed(frame, failure)
+
+    def abort_children(self: _Run, parent: Frame) -> None:
+        join = parent.join
+        if join is None:
+            return
+        for child_id in list(join.running):
+            self.abort_frame(child_id)
+        join.running.clear()
+
+    def abort_frame(self: _Run, frame_id: str) -> None:
+        frame = self.snap.frames.pop(frame_id, None)
+        if frame is None:
+            return
+        frame.done = True
+        if frame.task_id:
+            self.snap.tasks.pop(frame.task_id, None)
+            self.commands.append(CancelTask(frame.task_id))
+        if frame.timer_id:
+            self.snap.timers.pop(frame.timer_id, None)
+            self.commands.append(CancelTimer(frame.timer_id))
+        if frame.join is not None:
+            for child_id in frame.join.running:
+                self.abort_frame(child_id)
+
+
+
+
+
+def _as_integer(value: Any) -> int | None:
+    """An integer, or a string holding one (AWS reads `"1"` from a variable as 1)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _as_float(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return None
+    return None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from stateway.asl import jsontext
 from stateway.asl.causes import error_details
 from stateway.asl.errors import Failure
 from stateway.asl.resources import ResourceRef
@@ -41,12 +40,13 @@ def task_family(ref: ResourceRef) -> str:
     return "Task"
 
 
-def task_scheduled_details(ref: ResourceRef, task_input: Any, timeout: int | None, heartbeat: int | None,
+def task_scheduled_details(ref: ResourceRef, input_text: str, timeout: int | None, heartbeat: int | None,
                            credentials: Any, region: str) -> dict[str, Any]:
+    """`input_text` is the task's input as JSON text."""
     if ref.kind in ("lambda", "activity"):
         details: dict[str, Any] = {
             "resource": ref.arn,
-            "input": jsontext.dumps(task_input),
+            "input": input_text,
             "inputDetails": {"truncated": False},
         }
     else:
@@ -54,7 +54,7 @@ def task_scheduled_details(ref: ResourceRef, task_input: Any, timeout: int | Non
             "resourceType": ref.resource_type,
             "resource": ref.resource,
             "region": region,
-            "parameters": jsontext.dumps(task_input),
+            "parameters": input_text,
         }
     if timeout is not None:
         details["timeoutInSeconds"] = timeout

@@ -76,8 +76,22 @@ class _Run(ContainerStates, JsonataStates):
         self.events: list[dict[str, Any]] = []
         self.commands: list[Command] = []
         self.queue: list[str] = []
+        self._texts: dict[int, tuple[Any, str]] = {}
 
     # ---- plumbing --------------------------------------------------------------------------
+
+    def text(self, value: Any) -> str:
+        """JSON text of a value, computed once per object within this step: a state's input is
+        usually the TaskScheduled input too, and its output the task's result. The core never
+        mutates a value it has passed on, so an object's text cannot change within a step."""
+        if not isinstance(value, dict | list):
+            return jsontext.dumps(value)
+        known = self._texts.get(id(value))
+        if known is not None and known[0] is value:
+            return known[1]
+        text = jsontext.dumps(value)
+        self._texts[id(value)] = (value, text)
+        return text
 
     def emit(self, frame: Frame | None, event_type: str, details: dict[str, Any] | None = None,
              *, prev: int | None = None, move: bool = True) -> int:
@@ -268,7 +282,7 @@ class _Run(ContainerStates, JsonataStates):
         frame.entered_prev = frame.prev
         frame.failed_join = frame.redrive_join = None
         frame.entered_event_id = self.emit(frame, f"{state.type.value}StateEntered", {
-            "input": jsontext.dumps(state_input),
+            "input": self.text(state_input),
             "inputDetails": {"truncated": False},
             "name": name,
         })
@@ -280,7 +294,7 @@ class _Run(ContainerStates, JsonataStates):
 
     def exit_state(self, frame: Frame, state: State, output: Any, next_name: str | None = None,
                    assigned: dict[str, Any] | None = None) -> None:
-        output_text = jsontext.dumps(output)
+        output_text = self.text(output)
         if self.too_large(output_text):
             # An oversized state output cannot be recorded or passed on; no Catch can handle it.
             self.frame_failed(frame, Failure(ErrorName.DATA_LIMIT_EXCEEDED.value, limit_cause(state.name)))
@@ -541,7 +555,7 @@ class _Run(ContainerStates, JsonataStates):
         self.snap.tasks[task_id] = frame.id
         family = history.task_family(ref)
         self.emit(frame, f"{family}Scheduled", history.task_scheduled_details(
-            ref, effective, timeout, heartbeat, credentials, self.region))
+            ref, self.text(effective), timeout, heartbeat, credentials, self.region))
         self.commands.append(ScheduleTask(
             task_id=task_id, frame_id=frame.id, state_name=state.name, resource=state.resource,
             kind=ref.kind, resource_type=ref.resource_type, service_resource=ref.resource,
@@ -569,7 +583,7 @@ class _Run(ContainerStates, JsonataStates):
         ref = frame.task_resource
         assert ref is not None
         family = history.task_family(ref)
-        output_text = jsontext.dumps(output)
+        output_text = self.text(output)
         if self.too_large(output_text):
             label = ref.arn if ref.kind != "service" else ref.resource_type
             self.on_task_failed(frame, Failure(ErrorName.DATA_LIMIT_EXCEEDED.value, limit_cause(label)), "Failed")
@@ -647,8 +661,9 @@ class _Run(ContainerStates, JsonataStates):
     def frame_succeeded(self, frame: Frame, output: Any) -> None:
         frame.done = True
         if frame.parent is None:
-            self.finish_execution("SUCCEEDED", jsontext.dumps(output), None, None, "ExecutionSucceeded",
-                                  {"output": jsontext.dumps(output), "outputDetails": {"truncated": False}})
+            text = self.text(output)
+            self.finish_execution("SUCCEEDED", text, None, None, "ExecutionSucceeded",
+                                  {"output": text, "outputDetails": {"truncated": False}})
             return
         parent = self.snap.frames[frame.parent]
         self.child_done(parent, frame, output, None)

@@ -18,7 +18,7 @@ import traceback
 import uuid
 from collections import defaultdict, deque
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +44,8 @@ from stateway.engine import arns, map_runs
 from stateway.engine.codec import START, command_from_json, command_to_json, event_from_json, event_to_json
 from stateway.engine.dispatch import TaskDispatcher
 from stateway.engine.env import ShellEnv
-from stateway.engine.service import Service, execution_description, now_ms
+from stateway.engine.errors import ExecutionAlreadyExists
+from stateway.engine.service import NewExecution, Service, execution_description, now_ms
 from stateway.store.sqlite import SqliteStore, open_store
 from stateway.workers.python import Handler
 
@@ -71,6 +72,7 @@ class _Round:
     inbox_new: list[tuple[str, str]] = field(default_factory=list)
     completed: list[tuple[str, CompleteExecution]] = field(default_factory=list)
     redriven: list[tuple[int, int, str]] = field(default_factory=list)
+    starts: list[tuple[NewExecution, Future[str]]] = field(default_factory=list)
 
 
 class Engine:
@@ -93,6 +95,7 @@ class Engine:
         self.payload_limit_bytes = payload_limit_bytes
         self.batch_size = batch_size
         self._results: deque[tuple[str, Any]] = deque()
+        self._starts: deque[tuple[NewExecution, Future[str]]] = deque()
         self._cache: dict[str, _Loaded] = {}
         self._machines: dict[str, StateMachine] = {}
         # Tasks whose TaskStarted is already in the history (their rows say RUNNING or WAITING): a task
@@ -116,10 +119,12 @@ class Engine:
         self._recover()
         self._thread = threading.Thread(target=self._loop, name="stateway-decider", daemon=True)
         self._thread.start()
+        self.service.group_commit = self._start_in_round
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop taking work; tasks in flight finish or stay stored to be re-run on the next start."""
+        self.service.group_commit = None
         self._running = False
         self._wake.set()
         if self._thread is not None:
@@ -155,6 +160,13 @@ class Engine:
 
     # ---- the decider ------------------------------------------------------------------------
 
+    def _start_in_round(self, new: NewExecution) -> str:
+        """Store a start in the next group commit and return once it is durable."""
+        future: Future[str] = Future()
+        self._starts.append((new, future))
+        self._wake.set()
+        return future.result(timeout=120)
+
     def post(self, execution_arn: str, event: Any) -> None:
         """A worker's answer: applied in the next round (and re-run after a crash if not yet applied)."""
         self._results.append((execution_arn, event))
@@ -184,6 +196,9 @@ class Engine:
         """One group commit: gather, advance, write, dispatch. Returns whether anything happened."""
         now = now_ms()
         inputs: dict[str, list[tuple[Any, Any]]] = defaultdict(list)  # arn -> [(event, consumed-marker)]
+        starts = self._take_starts()
+        for new, _ in starts:
+            inputs[new.arn].append((START, None))
         taken: list[tuple[str, Any]] = []
         while self._results and len(inputs) < self.batch_size:
             arn, event = self._results.popleft()
@@ -199,7 +214,7 @@ class Engine:
             inputs[row["execution_arn"]].append((TaskTimedOut(row["id"], error), ("task", row["id"])))
         if not inputs:
             return False
-        work = _Round()
+        work = _Round(starts=starts)
         env = ShellEnv(now, self.payload_limit_bytes)
         try:
             for arn, items in inputs.items():
@@ -211,13 +226,17 @@ class Engine:
             for arn, command in early:
                 self.dispatcher.dispatch(arn, command)
             self._commit(work)
-        except Exception:
+        except Exception as exc:
             # Nothing of this round is stored: forget what it changed in memory and give the workers'
-            # answers back, so the next round starts again from the store.
+            # answers back, so the next round starts again from the store; starts are refused.
             for arn in inputs:
                 self._cache.pop(arn, None)
             self._results.extendleft(reversed(taken))
+            for _, future in starts:
+                future.set_exception(exc)
             raise
+        for new, future in starts:
+            future.set_result(new.arn)
         self.rounds += 1
         for arn, command in work.tasks:
             if not self.dispatcher.runs_in_process(command):
@@ -227,6 +246,31 @@ class Engine:
                 self._done.notify_all()
         return True
 
+    def _take_starts(self) -> list[tuple[NewExecution, Future[str]]]:
+        """This round's starts; a second start of the same name in one round behaves as AWS's does."""
+        starts: list[tuple[NewExecution, Future[str]]] = []
+        by_name: dict[tuple[str, str], NewExecution] = {}
+        while self._starts and len(starts) < self.batch_size:
+            new, future = self._starts.popleft()
+            first = by_name.get((new.state_machine_arn, new.name))
+            if first is None:
+                by_name[(new.state_machine_arn, new.name)] = new
+                starts.append((new, future))
+                self._cache[new.arn] = _Loaded(self._machine(new.definition), None,
+                                               json.loads(new.parent_task) if new.parent_task else None)
+            elif first.input == new.input:
+                starts.append((new, future))  # idempotent: the same execution
+            else:
+                future.set_exception(ExecutionAlreadyExists(f"Execution Already Exists: '{first.arn}'"))
+        return starts
+
+    def _machine(self, definition: str) -> StateMachine:
+        machine = self._machines.get(definition)
+        if machine is None:
+            machine = parse_machine(definition, validate=False)
+            self._machines[definition] = machine
+        return machine
+
     def _load(self, arn: str) -> _Loaded | None:
         loaded = self._cache.get(arn)
         if loaded is not None:
@@ -234,10 +278,7 @@ class Engine:
         row = self.store.one("load_execution_state", {"arn": arn})
         if row is None:
             return None
-        machine = self._machines.get(row["definition"])
-        if machine is None:
-            machine = parse_machine(row["definition"], validate=False)
-            self._machines[row["definition"]] = machine
+        machine = self._machine(row["definition"])
         snap = snapshot.loads(row["snapshot"]) if row["snapshot"] else None
         parent = json.loads(row["parent_task"]) if row["parent_task"] else None
         loaded = _Loaded(machine, snap, parent)
@@ -260,7 +301,9 @@ class Engine:
             if event == START:
                 if loaded.snapshot is not None:
                     continue  # already started: a duplicate inbox row after a crash
-                step = interpreter.start(loaded.machine, self._execution_info(arn, env.now_ms), env)
+                new = next((n for n, _ in work.starts if n.arn == arn), None)
+                info = self._new_info(new) if new is not None else self._execution_info(arn, env.now_ms)
+                step = interpreter.start(loaded.machine, info, env)
             else:
                 if loaded.snapshot is None:
                     continue
@@ -300,6 +343,13 @@ class Engine:
                     if loaded.parent_task:
                         work.inbox_new.append(self._parent_answer(arn, loaded.parent_task, command, env))
 
+    def _new_info(self, new: NewExecution) -> ExecutionInfo:
+        return ExecutionInfo(
+            execution_arn=new.arn, name=new.name, state_machine_arn=new.version_arn or new.state_machine_arn,
+            state_machine_name=new.machine_name, role_arn=new.role_arn, input_text=new.input,
+            start_time_ms=new.start_ms,
+        )
+
     def _execution_info(self, arn: str, now: int) -> ExecutionInfo:
         row = self.store.one("get_execution", {"arn": arn})
         assert row is not None
@@ -321,37 +371,41 @@ class Engine:
     def _commit(self, work: _Round) -> None:
         q = self.store.q
         now = now_ms()
+        # Everything is encoded before the write lock is taken, so the lock is held only for the
+        # statements and the fsync (API writes from other threads wait for it).
+        states = [{
+            "arn": arn, "snapshot": snapshot.dumps(snap), "status": snap.status, "output": snap.output,
+            "error": snap.error, "cause": snap.cause, "stop_ms": now if snap.status != interpreter.RUNNING else None,
+        } for arn, snap in work.snapshots.items()]
+        tasks = [(arn, c.task_id, command_to_json(c), c.task_token,
+                  now + c.timeout_seconds * 1000 if c.timeout_seconds else None,
+                  now + c.heartbeat_seconds * 1000 if c.heartbeat_seconds else None, now)
+                 for arn, c in work.tasks]
+        timers = [(arn, t.timer_id, t.due_ms, t.purpose) for arn, t in work.timers]
         with self.store.write() as db:
+            stored: set[str] = set()
+            for new, _ in work.starts:
+                if new.arn not in stored:
+                    new.insert(db, q)
+                    stored.add(new.arn)
             if work.events:
                 db.executemany(q["insert_event"], work.events)
             # Map Runs (DescribeMapRun/ListMapRuns): rows follow the MapRun* events and the distributed
             # Maps' joins in the snapshots, in this same transaction.
             map_runs.record(db, q, work.events, work.snapshots, now)
-            rows = []
-            for arn, snap in work.snapshots.items():
-                done = snap.status != interpreter.RUNNING
-                rows.append({
-                    "arn": arn, "snapshot": snapshot.dumps(snap), "status": snap.status,
-                    "output": snap.output, "error": snap.error, "cause": snap.cause,
-                    "stop_ms": now if done else None,
-                })
             if work.redriven:
                 db.executemany(q["mark_redriven"], work.redriven)
-            db.executemany(q["save_execution_state"], rows)
+            db.executemany(q["save_execution_state"], states)
             if work.deleted_tasks:
                 db.executemany(q["delete_task"], work.deleted_tasks)
             if work.started_tasks:
                 db.executemany(q["task_started"], work.started_tasks)
-            if work.tasks:
-                db.executemany(q["insert_task"], [
-                    (arn, c.task_id, command_to_json(c), c.task_token,
-                     now + c.timeout_seconds * 1000 if c.timeout_seconds else None,
-                     now + c.heartbeat_seconds * 1000 if c.heartbeat_seconds else None, now)
-                    for arn, c in work.tasks])
+            if tasks:
+                db.executemany(q["insert_task"], tasks)
             if work.deleted_timers:
                 db.executemany(q["delete_timer"], work.deleted_timers)
-            if work.timers:
-                db.executemany(q["insert_timer"], [(arn, t.timer_id, t.due_ms, t.purpose) for arn, t in work.timers])
+            if timers:
+                db.executemany(q["insert_timer"], timers)
             if work.inbox_done:
                 db.executemany(q["delete_inbox"], [(seq,) for seq in work.inbox_done])
             for parent_arn, event_text in work.inbox_new:

@@ -9,6 +9,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,6 +47,7 @@ class Service:
         self.region = region
         self.account = account
         self.notify = notify or (lambda: None)
+        self.group_commit: Callable[[NewExecution], str] | None = None
         self.role_arn = f"arn:aws:iam::{account}:role/stateway"
 
     # ---- state machines ---------------------------------------------------------------------
@@ -187,17 +189,17 @@ class Service:
             if existing["status"] == "RUNNING" and existing["input"] == input_text:
                 return str(existing["arn"])
             raise api.ExecutionAlreadyExists(f"Execution Already Exists: '{existing['arn']}'")
-        stamp = now_ms()
+        new = NewExecution(
+            arn=arn, state_machine_arn=machine_arn, version_arn=version_arn, name=name, definition=definition,
+            input=input_text, start_ms=now_ms(), parent_task=json.dumps(parent_task) if parent_task else None,
+            alias_arn=alias_arn, machine_name=machine["name"], role_arn=self.role_arn)
+        if self.group_commit is not None:
+            # A running engine stores the start in its next group commit and begins the execution in it.
+            return self.group_commit(new)
         with self.store.write() as db:
-            db.execute(self.store.q["insert_execution"], {
-                "arn": arn, "state_machine_arn": machine_arn, "version_arn": version_arn, "name": name,
-                "definition": definition, "input": input_text, "start_ms": stamp,
-                "parent_task": json.dumps(parent_task) if parent_task else None,
-            })
-            if alias_arn is not None:
-                db.execute(self.store.q["set_execution_alias"], {"arn": arn, "alias_arn": alias_arn})
+            new.insert(db, self.store.q)
             db.execute(self.store.q["insert_inbox"], {
-                "execution_arn": arn, "event": json.dumps({"type": START}), "created_ms": stamp})
+                "execution_arn": arn, "event": json.dumps({"type": START}), "created_ms": new.start_ms})
         self.notify()
         return arn
 
@@ -656,6 +658,32 @@ class Service:
             raise error_type(exc.message) from None
         except MockSchemaError as exc:
             raise api.ValidationException(exc.message) from None
+
+
+@dataclass(frozen=True)
+class NewExecution:
+    """An accepted StartExecution, ready to be stored."""
+
+    arn: str
+    state_machine_arn: str
+    version_arn: str | None
+    name: str
+    definition: str
+    input: str
+    start_ms: int
+    parent_task: str | None
+    alias_arn: str | None
+    machine_name: str
+    role_arn: str
+
+    def insert(self, db: Any, q: dict[str, str]) -> None:
+        db.execute(q["insert_execution"], {
+            "arn": self.arn, "state_machine_arn": self.state_machine_arn, "version_arn": self.version_arn,
+            "name": self.name, "definition": self.definition, "input": self.input, "start_ms": self.start_ms,
+            "parent_task": self.parent_task,
+        })
+        if self.alias_arn is not None:
+            db.execute(q["set_execution_alias"], {"arn": self.arn, "alias_arn": self.alias_arn})
 
 
 def execution_description(row: dict[str, Any]) -> dict[str, Any]:

@@ -86,7 +86,13 @@ class Engine:
         self.store = db if isinstance(db, SqliteStore) else open_store(db)
         self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._wake = threading.Event()
-        self.service = Service(self.store, region=region, account=account, notify=self._wake.set)
+        self.service = Service(self.store, region=region, account=account, notify=self._inbox_changed)
+        # The store is read for inbox rows, due timers and expired deadlines only when something may be
+        # there: an in-process write said so, the earliest known due time has come, or the poll
+        # interval passed (another process may have written).
+        self._inbox_dirty = True
+        self._next_poll = 0.0
+        self._next_due_ms: int | None = 0
         from stateway.workers.registry import registered
 
         # Functions registered with @stateway.function, overridden by the ones passed here.
@@ -185,12 +191,19 @@ class Engine:
                 self._wake.wait(self._idle_wait())
             self._wake.clear()
 
+    def _inbox_changed(self) -> None:
+        self._inbox_dirty = True
+        self._wake.set()
+
     def _idle_wait(self) -> float:
-        next_due = min((v for v in (self.store.scalar("next_timer"), self.store.scalar("next_task_deadline"))
-                        if v is not None), default=None)
-        if next_due is None:
-            return self.poll_interval
-        return max(0.0, min(self.poll_interval, (next_due - now_ms()) / 1000))
+        until_poll = max(0.0, self._next_poll - time.monotonic())
+        if self._next_due_ms is None:
+            return until_poll
+        return max(0.0, min(until_poll, (self._next_due_ms - now_ms()) / 1000))
+
+    def _due(self, due_ms: int | None) -> None:
+        if due_ms is not None and (self._next_due_ms is None or due_ms < self._next_due_ms):
+            self._next_due_ms = due_ms
 
     def run_round(self) -> bool:
         """One group commit: gather, advance, write, dispatch. Returns whether anything happened."""
@@ -204,14 +217,9 @@ class Engine:
             arn, event = self._results.popleft()
             taken.append((arn, event))
             inputs[arn].append((event, None))
-        for row in self.store.all("pending_inbox", {"limit": self.batch_size}):
-            inputs[row["execution_arn"]].append((event_from_json(row["event"]), ("inbox", row["seq"])))
-        for row in self.store.all("due_timers", {"now": now, "limit": self.batch_size}):
-            inputs[row["execution_arn"]].append((TimerFired(row["id"]), ("timer", row["id"])))
-        for row in self.store.all("expired_tasks", {"now": now, "limit": self.batch_size}):
-            heartbeat = row["heartbeat_deadline_ms"] is not None and row["heartbeat_deadline_ms"] <= now
-            error = "States.HeartbeatTimeout" if heartbeat else "States.Timeout"
-            inputs[row["execution_arn"]].append((TaskTimedOut(row["id"], error), ("task", row["id"])))
+        if self._inbox_dirty or time.monotonic() >= self._next_poll or (
+                self._next_due_ms is not None and self._next_due_ms <= now):
+            self._read_store(now, inputs)
         if not inputs:
             return False
         work = _Round(starts=starts)
@@ -245,6 +253,25 @@ class Engine:
             with self._done:
                 self._done.notify_all()
         return True
+
+    def _read_store(self, now: int, inputs: dict[str, list[tuple[Any, Any]]]) -> None:
+        """Inbox rows, due timers and expired task deadlines, and when the next one falls due."""
+        self._inbox_dirty = False
+        self._next_poll = time.monotonic() + self.poll_interval
+        for row in self.store.all("pending_inbox", {"limit": self.batch_size}):
+            inputs[row["execution_arn"]].append((event_from_json(row["event"]), ("inbox", row["seq"])))
+        for row in self.store.all("due_timers", {"now": now, "limit": self.batch_size}):
+            inputs[row["execution_arn"]].append((TimerFired(row["id"]), ("timer", row["id"])))
+        for row in self.store.all("expired_tasks", {"now": now, "limit": self.batch_size}):
+            heartbeat = row["heartbeat_deadline_ms"] is not None and row["heartbeat_deadline_ms"] <= now
+            error = "States.HeartbeatTimeout" if heartbeat else "States.Timeout"
+            inputs[row["execution_arn"]].append((TaskTimedOut(row["id"], error), ("task", row["id"])))
+        # A full batch may leave more behind: read again next round.
+        dues = [v for v in (self.store.scalar("next_timer"), self.store.scalar("next_task_deadline"))
+                if v is not None and v < 2**62]
+        self._next_due_ms = min(dues) if dues else None
+        if any(len(v) >= self.batch_size for v in inputs.values()):
+            self._inbox_dirty = True
 
     def _take_starts(self) -> list[tuple[NewExecution, Future[str]]]:
         """This round's starts; a second start of the same name in one round behaves as AWS's does."""
@@ -382,6 +409,10 @@ class Engine:
                   now + c.heartbeat_seconds * 1000 if c.heartbeat_seconds else None, now)
                  for arn, c in work.tasks]
         timers = [(arn, t.timer_id, t.due_ms, t.purpose) for arn, t in work.timers]
+        for timer in timers:
+            self._due(timer[2])
+        for task in tasks:
+            self._due(min((d for d in (task[4], task[5]) if d is not None), default=None))
         with self.store.write() as db:
             stored: set[str] = set()
             for new, _ in work.starts:
@@ -414,7 +445,7 @@ class Engine:
         for arn, _ in work.completed:
             self._cache.pop(arn, None)
         if work.inbox_new:
-            self._wake.set()
+            self._inbox_changed()
 
     # ---- helpers for workers ----------------------------------------------------------------
 

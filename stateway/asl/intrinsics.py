@@ -16,6 +16,7 @@ from typing import Any, Protocol, TypeAlias
 
 from stateway.asl import jsontext, paths
 from stateway.asl.errors import ErrorName, FailureError, Problem, StatewayError
+from stateway.asl.jsontext import json_type
 
 __all__ = [
     "FUNCTION_ARITY",
@@ -411,21 +412,7 @@ _ORDINALS = ("first", "second", "third", "fourth", "fifth")
 
 def _type_message(index: int, expected: str, value: Any) -> str:
     ordinal = _ORDINALS[index] if index < len(_ORDINALS) else f"#{index + 1}"
-    return f"The {ordinal} argument must be {expected}, but was {_json_type(value)} {_compact_json(value)}"
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
+    return f"The {ordinal} argument must be {expected}, but was {json_type(value)} {_compact_json(value)}"
 
 
 # Limits documented by AWS for the encoding and hashing functions.

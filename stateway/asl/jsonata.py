@@ -32,7 +32,7 @@ from typing import Any, Protocol
 import jlens
 
 from stateway.asl.errors import ErrorName, FailureError, Problem, StatewayError
-from stateway.asl.jsontext import dumps
+from stateway.asl.jsontext import dumps, json_type
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -244,7 +244,7 @@ def type_failure(
     return _failure(
         compiled,
         field,
-        f"returned an unexpected result type. Expected '{expected}', but was '{_json_type(value)}' "
+        f"returned an unexpected result type. Expected '{expected}', but was '{json_type(value)}' "
         f"for value: {dumps(value)}",
     )
 
@@ -327,20 +327,6 @@ def _message(error: jlens.JlensError) -> str:
     # The engine may prefix its message with the code; the cause already carries it.
     prefix = f"{error.code}: "
     return text[len(prefix) :] if text.startswith(prefix) else text
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any
 
-__all__ = ["dumps", "loads"]
+__all__ = ["dumps", "json_type", "loads"]
 
 # Step Functions writes compact JSON (`{"a":1}`), keeps non-ASCII characters as they are (no \uXXXX),
 # does not escape "/", and keeps the key order it was given. The corpus shows floats keep their
@@ -44,3 +44,18 @@ def loads(text: str | bytes) -> Any:
         text = text.decode("utf-8")
     # JSONDecoder.decode rejects trailing garbage but, unlike json.loads, not a leading BOM: same effect.
     return _decoder.decode(text)
+
+
+def json_type(value: Any) -> str:
+    """The JSON type name of a value, as AWS's error messages spell it (`number`, `array`, …)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"

@@ -42,8 +42,6 @@ class SqliteStore:
         connection.execute(f"PRAGMA synchronous={self.synchronous}")
         connection.execute("PRAGMA foreign_keys=ON")
         connection.execute("PRAGMA busy_timeout=30000")
-        connection.execute("PRAGMA cache_size=-65536")  # 64 MiB: hot history and task pages stay cached
-        connection.execute("PRAGMA temp_store=MEMORY")
         return connection
 
     @property

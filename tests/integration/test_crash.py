@@ -216,7 +216,9 @@ def test_sigkill_during_a_task_reruns_it_under_the_same_key(tmp_path: Path) -> N
     run.wait_until(all_working, proc)
     run.kill(proc)
     assert not [line for line in run.side_lines() if line["phase"] == "end"], "no Work finished before the kill"
-    assert run.count("SELECT COUNT(*) FROM tasks") == 3
+    # A Python function starts while the round that scheduled it commits, so a kill can land before
+    # its task row is stored; that round is then recomputed and schedules the same task again.
+    assert run.count("SELECT COUNT(*) FROM tasks") <= 3
     run.finish(*args)
     stats = verify(run, mixed_expected(3, 2, 1))
     work_starts = Counter(line["key"] for line in run.side_lines()

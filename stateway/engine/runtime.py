@@ -74,6 +74,13 @@ class _Round:
     redriven: list[tuple[int, int, str]] = field(default_factory=list)
     starts: list[tuple[NewExecution, Future[str]]] = field(default_factory=list)
 
+    def merge(self, part: _Round) -> None:
+        """Take one execution's share of the round (its starts are already listed here)."""
+        self.snapshots.update(part.snapshots)
+        for name in ("events", "tasks", "deleted_tasks", "started_tasks", "timers", "deleted_timers",
+                     "inbox_done", "inbox_new", "completed", "redriven"):
+            getattr(self, name).extend(getattr(part, name))
+
 
 class Engine:
     """Runs executions durably on a store: `start()`, use `service`, `stop()`."""
@@ -102,6 +109,7 @@ class Engine:
         self.batch_size = batch_size
         self._results: deque[tuple[str, Any]] = deque()
         self._starts: deque[tuple[NewExecution, Future[str]]] = deque()
+        self._quarantined: set[str] = set()
         self._cache: dict[str, _Loaded] = {}
         self._machines: dict[str, StateMachine] = {}
         # Tasks whose TaskStarted is already in the history (their rows say RUNNING or WAITING): a task
@@ -226,7 +234,7 @@ class Engine:
         env = ShellEnv(now, self.payload_limit_bytes)
         try:
             for arn, items in inputs.items():
-                self._advance(arn, items, env, work)
+                self._advance_isolated(arn, items, env, work)
             # Python functions start while this round's commit is being written: their answers are
             # applied in a later round, after it. If the commit fails, the recomputed round schedules
             # the same tasks under the same ids (task functions are at-least-once in any case).
@@ -376,6 +384,26 @@ class Engine:
             state_machine_name=new.machine_name, role_arn=new.role_arn, input_text=new.input,
             start_time_ms=new.start_ms,
         )
+
+    def _advance_isolated(self, arn: str, items: list[tuple[Any, Any]], env: ShellEnv, work: _Round) -> None:
+        """Advance one execution; an unexpected error in it (a bug) quarantines that execution, with a
+        logged traceback, instead of stopping every other execution's progress."""
+        if arn in self._quarantined:
+            return
+        part = _Round(starts=[s for s in work.starts if s[0].arn == arn])
+        try:
+            self._advance(arn, items, env, part)
+        except Exception:
+            traceback.print_exc(file=sys.stderr)
+            print(f"stateway: execution {arn} is quarantined until restart after an internal error",
+                  file=sys.stderr)
+            self._quarantined.add(arn)
+            self._cache.pop(arn, None)
+            for new, future in part.starts:
+                future.set_exception(RuntimeError(f"internal error while starting {new.arn}"))
+            work.starts[:] = [s for s in work.starts if s[0].arn != arn]
+            return
+        work.merge(part)
 
     def _execution_info(self, arn: str, now: int) -> ExecutionInfo:
         row = self.store.one("get_execution", {"arn": arn})

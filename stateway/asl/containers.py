@@ -32,7 +32,8 @@ class ContainerStates:
                 effective = self.template(frame, state.parameters, effective, "Parameters")
         self.emit(frame, "ParallelStateStarted")
         branches = len(state.branches)
-        frame.join = Join(kind="parallel", inputs=[effective] * branches, results=[None] * branches)
+        frame.join = Join(kind="parallel", inputs=[effective] * branches, results=[None] * branches,
+                          id=self.next_id("j"))
         frame.waiting = "children"
         pending = self.resume_redriven(frame, frame.join)
         if not pending:
@@ -79,7 +80,7 @@ class ContainerStates:
         if percentage is not None and not 0 <= percentage <= 100:
             raise FailureError(ErrorName.RUNTIME.value, "ToleratedFailurePercentage must be between 0 and 100.")
         distributed = state.processor_mode == "DISTRIBUTED"
-        frame.join = Join(kind="map", inputs=items, results=[None] * len(items), source=effective,
+        frame.join = Join(kind="map", inputs=items, results=[None] * len(items), source=effective, id=self.next_id("j"),
                           max_concurrency=max_concurrency, tolerated_count=count,
                           tolerated_percentage=percentage, map_pointer=started, distributed=distributed)
         frame.waiting = "children"

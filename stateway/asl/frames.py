@@ -30,6 +30,7 @@ class Join:
     distributed: bool = False
     succeeded_indices: list[int] = field(default_factory=list)
     order: list[int] | None = None  # a redrive runs only these children; None means all, in order
+    id: str = ""  # unique in its execution: the shell may store inputs and results apart under it
 
 
 @dataclass(slots=True)

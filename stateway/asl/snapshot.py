@@ -1,8 +1,14 @@
-"""Snapshot ⇄ JSON text, so the shell can store an execution's state and load it back exactly."""
+"""Snapshot ⇄ JSON text, so the shell can store an execution's state and load it back exactly.
+
+A Map's items and results can be large and change little per step, so the shell may keep each
+join's bulk data (`inputs`, `results`, `source`) apart: `dumps(..., external=...)` hands every join
+to a callback and leaves that data out; `loads(..., join_data=...)` asks for it back by join id.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import fields
 from typing import Any
 
@@ -14,10 +20,14 @@ _FRAME_FIELDS = {f.name for f in fields(Frame)}
 _JOIN_FIELDS = {f.name for f in fields(Join)}
 # Frame fields that hold a Join (the running one, and those kept for a redrive).
 _JOIN_VALUED = tuple(f.name for f in fields(Frame) if f.name.endswith("join"))
+_BULK = ("inputs", "results", "source")
+
+JoinData = tuple[list[Any], list[Any], Any]  # inputs, results, source
 
 
-def dumps(snapshot: Snapshot) -> str:
-    """Compact JSON for storage; the inverse of `loads`."""
+def dumps(snapshot: Snapshot, *, external: Callable[[Join], None] | None = None) -> str:
+    """Compact JSON for storage; the inverse of `loads`. With `external`, joins' bulk data is left
+    out (the callback stores it) and the join records only how many children it has."""
     frames = {}
     for frame_id, frame in snapshot.frames.items():
         data = {name: getattr(frame, name) for name in _FRAME_FIELDS
@@ -26,11 +36,19 @@ def dumps(snapshot: Snapshot) -> str:
         data["task_resource"] = frame.task_resource.arn if frame.task_resource else None
         for name in _JOIN_VALUED:
             join = getattr(frame, name)
-            data[name] = _fields(join) if join is not None else None
+            data[name] = _join_fields(join, external) if join is not None else None
+        if external is not None and frame.join is not None and frame.state_input is frame.join.source:
+            # A waiting Map's input is its join's source, stored apart already: say so, not again.
+            data["state_input"] = None
+            data["state_input_is_source"] = True
         frames[frame_id] = data
+    execution = _fields(snapshot.execution)
+    if external is not None:
+        # The shell keeps the execution's input itself: not again in every snapshot it stores.
+        execution["input_text"] = None
     body = {
-        "execution": _fields(snapshot.execution),
-        "input": snapshot.input,
+        "execution": execution,
+        "input": None if external is not None else snapshot.input,
         "status": snapshot.status,
         "next_event_id": snapshot.next_event_id,
         "seq": snapshot.seq,
@@ -49,8 +67,26 @@ def _fields(value: Any) -> dict[str, Any]:
     return {f.name: getattr(value, f.name) for f in fields(value)}
 
 
-def loads(text: str) -> Snapshot:
+def _join_fields(join: Join, external: Callable[[Join], None] | None) -> dict[str, Any]:
+    data = _fields(join)
+    if external is not None and join.id:
+        external(join)
+        for name in _BULK:
+            data[name] = None
+        data["external_size"] = len(join.inputs)
+    return data
+
+
+def loads(text: str, *, join_data: Callable[[str, int], JoinData] | None = None,
+          input_text: str | None = None) -> Snapshot:
+    """The snapshot `dumps` wrote; `join_data(join_id, size)` supplies joins stored apart, and
+    `input_text` the execution's input when it was stored apart."""
     body: dict[str, Any] = json.loads(text)
+    if body["execution"]["input_text"] is None:
+        if input_text is None:
+            raise ValueError("the snapshot was stored without its execution input and none was given")
+        body["execution"]["input_text"] = input_text
+        body["input"] = json.loads(input_text)
     frames = {}
     for frame_id, data in body["frames"].items():
         values = {k: v for k, v in data.items() if k in _FRAME_FIELDS}
@@ -58,8 +94,9 @@ def loads(text: str) -> Snapshot:
         resource = data.get("task_resource")
         values["task_resource"] = parse_resource(resource) if resource else None
         for name in _JOIN_VALUED:
-            join = data.get(name)
-            values[name] = Join(**{k: v for k, v in join.items() if k in _JOIN_FIELDS}) if join else None
+            values[name] = _load_join(data.get(name), join_data)
+        if data.get("state_input_is_source") and values["join"] is not None:
+            values["state_input"] = values["join"].source
         frames[frame_id] = Frame(**values)
     return Snapshot(
         execution=ExecutionInfo(**body["execution"]),
@@ -74,3 +111,15 @@ def loads(text: str) -> Snapshot:
         error=body.get("error"),
         cause=body.get("cause"),
     )
+
+
+def _load_join(data: dict[str, Any] | None, join_data: Callable[[str, int], JoinData] | None) -> Join | None:
+    if not data:
+        return None
+    join = Join(**{k: v for k, v in data.items() if k in _JOIN_FIELDS})
+    size = data.get("external_size")
+    if size is not None:
+        if join_data is None:
+            raise ValueError(f"join {join.id} was stored apart and no join_data was given")
+        join.inputs, join.results, join.source = join_data(join.id, size)
+    return join

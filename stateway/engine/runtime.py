@@ -20,6 +20,7 @@ from collections import defaultdict, deque
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from stateway.asl import history as asl_history
@@ -110,6 +111,9 @@ class Engine:
         self._results: deque[tuple[str, Any]] = deque()
         self._starts: deque[tuple[NewExecution, Future[str]]] = deque()
         self._quarantined: set[str] = set()
+        # Per (execution, join id): how many children's results are stored in join_data so far
+        # (absent: the join's items are not stored yet).
+        self._join_results: dict[tuple[str, str], int] = {}
         self._cache: dict[str, _Loaded] = {}
         self._machines: dict[str, StateMachine] = {}
         # Tasks whose TaskStarted is already in the history (their rows say RUNNING or WAITING): a task
@@ -314,7 +318,9 @@ class Engine:
         if row is None:
             return None
         machine = self._machine(row["definition"])
-        snap = snapshot.loads(row["snapshot"]) if row["snapshot"] else None
+        snap = snapshot.loads(row["snapshot"], input_text=row["input"],
+                              join_data=lambda join_id, size: self._read_join(arn, join_id, size)) \
+            if row["snapshot"] else None
         parent = json.loads(row["parent_task"]) if row["parent_task"] else None
         loaded = _Loaded(machine, snap, parent)
         self._cache[arn] = loaded
@@ -385,6 +391,35 @@ class Engine:
             start_time_ms=new.start_ms,
         )
 
+    def _read_join(self, arn: str, join_id: str, size: int) -> snapshot.JoinData:
+        inputs: list[Any] = [None] * size
+        results: list[Any] = [None] * size
+        source: Any = None
+        stored = 0
+        for row in self.store.all("join_data", {"arn": arn, "join_id": join_id}):
+            value = json.loads(row["value"])
+            if row["kind"] == "item":
+                inputs[row["idx"]] = value
+            elif row["kind"] == "result":
+                results[row["idx"]] = value
+                stored += 1
+            else:
+                source = value
+        self._join_results[(arn, join_id)] = stored
+        return inputs, results, source
+
+    def _join_rows(self, arn: str, join: interpreter.Join, *, written: dict[tuple[str, str], int],
+                   rows: list[tuple[str, str, str, int, str]]) -> None:
+        """The join_data rows this commit adds: all items once, then each newly finished result."""
+        key = (arn, join.id)
+        done = self._join_results.get(key)
+        if done is None:
+            rows.extend((arn, join.id, "item", i, _json(v)) for i, v in enumerate(join.inputs))
+            rows.append((arn, join.id, "source", 0, _json(join.source)))
+            done = 0
+        rows.extend((arn, join.id, "result", i, _json(join.results[i])) for i in join.succeeded_indices[done:])
+        written[key] = len(join.succeeded_indices)
+
     def _advance_isolated(self, arn: str, items: list[tuple[Any, Any]], env: ShellEnv, work: _Round) -> None:
         """Advance one execution; an unexpected error in it (a bug) quarantines that execution, with a
         logged traceback, instead of stopping every other execution's progress."""
@@ -428,10 +463,16 @@ class Engine:
         now = now_ms()
         # Everything is encoded before the write lock is taken, so the lock is held only for the
         # statements and the fsync (API writes from other threads wait for it).
-        states = [{
-            "arn": arn, "snapshot": snapshot.dumps(snap), "status": snap.status, "output": snap.output,
-            "error": snap.error, "cause": snap.cause, "stop_ms": now if snap.status != interpreter.RUNNING else None,
-        } for arn, snap in work.snapshots.items()]
+        join_rows: list[tuple[str, str, str, int, str]] = []
+        written: dict[tuple[str, str], int] = {}
+        states = []
+        for arn, snap in work.snapshots.items():
+            text = snapshot.dumps(snap, external=partial(self._join_rows, arn, written=written, rows=join_rows))
+            states.append({
+                "arn": arn, "snapshot": text, "status": snap.status, "output": snap.output, "error": snap.error,
+                "cause": snap.cause, "stop_ms": now if snap.status != interpreter.RUNNING else None,
+            })
+        finished = [(arn,) for arn, snap in work.snapshots.items() if snap.status == "SUCCEEDED"]
         tasks = [(arn, c.task_id, command_to_json(c), c.task_token,
                   now + c.timeout_seconds * 1000 if c.timeout_seconds else None,
                   now + c.heartbeat_seconds * 1000 if c.heartbeat_seconds else None, now)
@@ -455,6 +496,10 @@ class Engine:
             if work.redriven:
                 db.executemany(q["mark_redriven"], work.redriven)
             db.executemany(q["save_execution_state"], states)
+            if join_rows:
+                db.executemany(q["put_join_data"], join_rows)
+            if finished:  # a succeeded execution cannot be redriven: its joins' data is not needed
+                db.executemany(q["delete_join_data"], finished)
             if work.deleted_tasks:
                 db.executemany(q["delete_task"], work.deleted_tasks)
             if work.started_tasks:
@@ -470,6 +515,10 @@ class Engine:
             for parent_arn, event_text in work.inbox_new:
                 db.execute(q["insert_inbox"], {"execution_arn": parent_arn, "event": event_text, "created_ms": now})
         self._started.difference_update(work.deleted_tasks)
+        self._join_results.update(written)
+        if finished:
+            ended = {arn for arn, in finished}
+            self._join_results = {k: v for k, v in self._join_results.items() if k[0] not in ended}
         for arn, _ in work.completed:
             self._cache.pop(arn, None)
         if work.inbox_new:
@@ -495,3 +544,7 @@ class Engine:
 
 def describe(row: dict[str, Any]) -> dict[str, Any]:
     return execution_description(row)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

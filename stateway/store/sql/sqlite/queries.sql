@@ -54,7 +54,7 @@ WHERE state_machine_arn = :state_machine_arn AND (:status IS NULL OR status = :s
 ORDER BY start_ms DESC, arn DESC LIMIT :limit;
 
 -- name: load_execution_state
-SELECT definition, snapshot, revision, status, parent_task FROM executions WHERE arn = :arn;
+SELECT definition, snapshot, revision, status, parent_task, input FROM executions WHERE arn = :arn;
 
 -- name: save_execution_state
 UPDATE executions SET snapshot = :snapshot, revision = revision + 1, status = :status, output = :output,
@@ -149,3 +149,12 @@ UPDATE executions SET redrive_count = ?, redrive_ms = ? WHERE arn = ?;
 -- name: reopen_execution
 UPDATE executions SET status = 'RUNNING', stop_ms = NULL, output = NULL, error = NULL, cause = NULL
 WHERE arn = :arn AND status IN ('FAILED', 'ABORTED', 'TIMED_OUT');
+
+-- name: put_join_data
+INSERT OR REPLACE INTO join_data (execution_arn, join_id, kind, idx, value) VALUES (?, ?, ?, ?, ?);
+
+-- name: join_data
+SELECT kind, idx, value FROM join_data WHERE execution_arn = :arn AND join_id = :join_id;
+
+-- name: delete_join_data
+DELETE FROM join_data WHERE execution_arn = ?;

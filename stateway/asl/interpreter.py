@@ -135,14 +135,12 @@ class _Run(ContainerStates, JsonataStates):
                 "StartTime": format_timestamp(ex.start_time_ms),
                 "Name": ex.name,
                 "RoleArn": ex.role_arn,
-                "RedriveCount": ex.redrive_count,
             },
             "StateMachine": {"Id": ex.state_machine_arn, "Name": ex.state_machine_name},
-            "State": {
-                "EnteredTime": format_timestamp(frame.entered_time_ms),
-                "Name": frame.state,
-            },
         }
+        if ":express:" not in ex.execution_arn:  # Express executions cannot be redriven: no count
+            ctx["Execution"]["RedriveCount"] = ex.redrive_count
+        ctx["State"] = {"EnteredTime": format_timestamp(frame.entered_time_ms), "Name": frame.state}
         if frame.state is not None and self.current(frame).type is StateType.TASK:
             ctx["State"]["RetryCount"] = frame.retry_count
         if task_token is not None:

@@ -24,7 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .compare import ActualRun, compare_case
 from .corpus import CorpusMissing, bind, corpus_dir, load_case
+from .http_mode import write_functions
 
 KINDS = ("api_error", "validate_definition", "start_sync_execution", "test_state")
 ROLE = "arn:aws:iam::123456789012:role/stateway-conformance"
@@ -163,19 +165,11 @@ class Runner:
                                                roleArn=ROLE, type="EXPRESS")["stateMachineArn"]
         result = self.client.start_sync_execution(stateMachineArn=arn, name=bound.execution_name,
                                                   input=json.dumps(bound.input))
-        expected = bound.case.expected
-        problems = []
-        if result["status"] != expected["status"]:
-            problems.append(f"status {result['status']} != {expected['status']}")
-        if "output" in expected:
-            actual_output = json.loads(result.get("output", "null"))
-            if json.dumps(actual_output, sort_keys=True) != json.dumps(expected["output"], sort_keys=True) and \
-                    not matches(json.dumps(expected["output"], sort_keys=True),
-                                json.dumps(actual_output, sort_keys=True)):
-                problems.append(f"output {result.get('output', '')[:200]}")
-        for key in ("error", "cause"):
-            if key in expected and not matches(str(expected[key]), str(result.get(key, ""))):
-                problems.append(f"{key} {result.get(key)!r} != {expected[key]!r}")
+        # The same normalisation and comparison as the execution cases (placeholders, request ids, …).
+        run = ActualRun(status=result["status"], output=result.get("output"), error=result.get("error"),
+                        cause=result.get("cause"))
+        verdicts = compare_case(bound.case, run, bound.values)
+        problems = [f"{v.reason}" for v in (verdicts.status, verdicts.result) if v.passed is False]
         return not problems, "; ".join(problems)
 
 
@@ -246,14 +240,13 @@ def run(show_failures: bool, filter_text: str | None) -> int:
         workdir = Path(tmp)
         functions_dir = workdir / "functions"
         functions_dir.mkdir()
+        bound_cases = []
         for path in sorted(folder.glob("*.json")):  # functions are loaded when the server starts
             raw = json.loads(path.read_text())
             if raw.get("kind") in ("start_sync_execution", "test_state"):
-                bound = bind(load_case(path))
-                for function in bound.case.resources:
-                    if function.get("type") == "lambda":
-                        name = bound.values[f"{function['id']}.name"]
-                        (functions_dir / f"{name}.py").write_text(str(function["source"]))
+                bound_cases.append(bind(load_case(path)))
+        # The same function files as the HTTP mode: Lambda's `/var/task/handler.py` in stack traces.
+        write_functions(bound_cases, functions_dir)
         server = Server(workdir, functions_dir).start()
         try:
             runner = Runner(server.client())

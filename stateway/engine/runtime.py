@@ -251,6 +251,7 @@ class Engine:
             # answers back, so the next round starts again from the store; starts are refused.
             for arn in inputs:
                 self._cache.pop(arn, None)
+            self._started.difference_update(work.started_tasks)  # not recorded after all
             self._results.extendleft(reversed(taken))
             for _, future in starts:
                 future.set_exception(exc)
@@ -434,6 +435,7 @@ class Engine:
                   file=sys.stderr)
             self._quarantined.add(arn)
             self._cache.pop(arn, None)
+            self._started.difference_update(part.started_tasks)
             for new, future in part.starts:
                 future.set_exception(RuntimeError(f"internal error while starting {new.arn}"))
             work.starts[:] = [s for s in work.starts if s[0].arn != arn]

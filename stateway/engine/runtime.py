@@ -33,6 +33,7 @@ from stateway.asl.events import (
     RedriveRequested,
     ScheduleTask,
     StartTimer,
+    StopRequested,
     TaskFailed,
     TaskStarted,
     TaskSucceeded,
@@ -73,13 +74,14 @@ class _Round:
     inbox_new: list[tuple[str, str]] = field(default_factory=list)
     completed: list[tuple[str, CompleteExecution]] = field(default_factory=list)
     redriven: list[tuple[int, int, str]] = field(default_factory=list)
+    cancelled: list[tuple[str, str]] = field(default_factory=list)
     starts: list[tuple[NewExecution, Future[str]]] = field(default_factory=list)
 
     def merge(self, part: _Round) -> None:
         """Take one execution's share of the round (its starts are already listed here)."""
         self.snapshots.update(part.snapshots)
         for name in ("events", "tasks", "deleted_tasks", "started_tasks", "timers", "deleted_timers",
-                     "inbox_done", "inbox_new", "completed", "redriven"):
+                     "inbox_done", "inbox_new", "completed", "redriven", "cancelled"):
             getattr(self, name).extend(getattr(part, name))
 
 
@@ -378,6 +380,7 @@ class Engine:
                     work.timers.append((arn, command))
                 elif isinstance(command, CancelTask):
                     work.deleted_tasks.append((arn, command.task_id))
+                    work.cancelled.append((arn, command.task_id))
                 elif isinstance(command, CancelTimer):
                     work.deleted_timers.append((arn, command.timer_id))
                 elif isinstance(command, CompleteExecution):
@@ -484,6 +487,7 @@ class Engine:
             self._due(timer[2])
         for task in tasks:
             self._due(min((d for d in (task[4], task[5]) if d is not None), default=None))
+        stopped_children = False
         with self.store.write() as db:
             stored: set[str] = set()
             for new, _ in work.starts:
@@ -502,6 +506,12 @@ class Engine:
                 db.executemany(q["put_join_data"], join_rows)
             if finished:  # a succeeded execution cannot be redriven: its joins' data is not needed
                 db.executemany(q["delete_join_data"], finished)
+            for parent_arn, task_id in work.cancelled:
+                # A `.sync` task that is cancelled (stop, timeout, a failed sibling) stops its child.
+                for (child_arn,) in db.execute(q["running_children"], (parent_arn, task_id)).fetchall():
+                    db.execute(q["insert_inbox"], {"execution_arn": child_arn, "created_ms": now,
+                                                   "event": event_to_json(StopRequested())})
+                    stopped_children = True
             if work.deleted_tasks:
                 db.executemany(q["delete_task"], work.deleted_tasks)
             if work.started_tasks:
@@ -523,7 +533,7 @@ class Engine:
             self._join_results = {k: v for k, v in self._join_results.items() if k[0] not in ended}
         for arn, _ in work.completed:
             self._cache.pop(arn, None)
-        if work.inbox_new:
+        if work.inbox_new or stopped_children:
             self._inbox_changed()
 
     # ---- helpers for workers ----------------------------------------------------------------

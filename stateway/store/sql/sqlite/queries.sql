@@ -158,3 +158,8 @@ SELECT kind, idx, value FROM join_data WHERE execution_arn = :arn AND join_id = 
 
 -- name: delete_join_data
 DELETE FROM join_data WHERE execution_arn = ?;
+
+-- name: running_children
+SELECT arn FROM executions
+WHERE status = 'RUNNING' AND parent_task IS NOT NULL
+  AND json_extract(parent_task, '$.execution_arn') = ? AND json_extract(parent_task, '$.task_id') = ?;

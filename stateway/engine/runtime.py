@@ -513,6 +513,7 @@ class Engine:
                                                    "event": event_to_json(StopRequested())})
                     stopped_children = True
             if work.deleted_tasks:
+                db.executemany(q["bury_task_token"], [(now, arn, task_id) for arn, task_id in work.deleted_tasks])
                 db.executemany(q["delete_task"], work.deleted_tasks)
             if work.started_tasks:
                 db.executemany(q["task_started"], work.started_tasks)

@@ -289,6 +289,8 @@ class Service:
             raise api.InvalidToken("Invalid Token: the task token is malformed")
         row = self.store.one("task_by_token", {"token": token})
         if row is None:
+            if self.store.one("buried_token", {"token": token}) is not None:
+                raise api.TaskTimedOut("Task Timed Out: 'Provided task does not exist anymore'")
             raise api.TaskDoesNotExist("Task Does Not Exist")
         return row
 

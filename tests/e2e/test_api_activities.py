@@ -119,7 +119,7 @@ def test_failure_and_heartbeat_timeout(sfn: Any) -> None:
     types = [e["type"] for e in sfn.get_execution_history(executionArn=silent)["events"]]
     assert "ActivityTimedOut" in types
     code, _, _ = error_of(sfn.send_task_success, taskToken=task["taskToken"], output="{}")
-    assert code == "TaskDoesNotExist"
+    assert code == "TaskTimedOut"
 
 
 def test_empty_poll_returns_no_token(sfn: Any) -> None:

@@ -368,7 +368,7 @@ def test_send_task_success_failure_heartbeat(sfn: Any) -> None:
     done = wait_done(sfn, failing)
     assert (done["status"], done["error"], done["cause"]) == ("FAILED", "Rejected", "by the reviewer")
     code, _, _ = error_of(sfn.send_task_success, taskToken=token, output="{}")
-    assert code == "TaskDoesNotExist"  # answered tokens are gone
+    assert code == "TaskTimedOut"  # an answered token is gone: "Provided task does not exist anymore"
     code, _, _ = error_of(sfn.send_task_heartbeat, taskToken="x" * 3000)
     assert code == "InvalidToken"
 

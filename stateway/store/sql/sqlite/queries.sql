@@ -163,3 +163,10 @@ DELETE FROM join_data WHERE execution_arn = ?;
 SELECT arn FROM executions
 WHERE status = 'RUNNING' AND parent_task IS NOT NULL
   AND json_extract(parent_task, '$.execution_arn') = ? AND json_extract(parent_task, '$.task_id') = ?;
+
+-- name: bury_task_token
+INSERT OR IGNORE INTO task_tombstones (token, created_ms)
+SELECT token, ? FROM tasks WHERE execution_arn = ? AND id = ? AND token IS NOT NULL;
+
+-- name: buried_token
+SELECT 1 FROM task_tombstones WHERE token = :token;

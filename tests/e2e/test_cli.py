@@ -1,0 +1,110 @@
+"""The `stateway` command from outside: validate, run, executions and task-token answers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stateway.engine import Engine
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "stateway.cli.main", *args], capture_output=True, text=True,
+                          timeout=120, cwd=cwd)
+
+
+def write(path: Path, body: Any) -> Path:
+    path.write_text(json.dumps(body) if not isinstance(body, str) else body)
+    return path
+
+
+def test_validate_lists_every_problem(tmp_path: Path) -> None:
+    good = write(tmp_path / "good.asl.json", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    done = cli("validate", str(good), cwd=tmp_path)
+    assert done.returncode == 0 and "valid" in done.stdout
+    bad = write(tmp_path / "bad.asl.json", {"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Next": "Nowhere"}, "B": {"Type": "Teleport", "End": True}}})
+    done = cli("validate", str(bad), cwd=tmp_path)
+    assert done.returncode == 1
+    lines = done.stdout.strip().splitlines()
+    assert any("Type" in line and "/States/B/Type" in line for line in lines), done.stdout
+    yaml = write(tmp_path / "m.asl.yaml", "StartAt: P\nStates:\n  P:\n    Type: Pass\n    End: true\n")
+    assert cli("validate", str(yaml), cwd=tmp_path).returncode == 0
+
+
+def test_run_reports_clear_errors(tmp_path: Path) -> None:
+    missing = cli("run", str(tmp_path / "nope.json"), cwd=tmp_path)
+    assert missing.returncode != 0 and "not found" in missing.stderr
+    machine = write(tmp_path / "m.asl.json", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    bad_input = cli("run", str(machine), "--input", "{oops", cwd=tmp_path)
+    assert bad_input.returncode != 0 and "not valid JSON" in bad_input.stderr
+    broken = write(tmp_path / "broken.asl.json", "{\"StartAt\": ")
+    done = cli("run", str(broken), cwd=tmp_path)
+    assert done.returncode != 0 and "INVALID_JSON_DESCRIPTION" in done.stderr
+    invalid = write(tmp_path / "invalid.asl.json", {"StartAt": "X", "States": {}})
+    done = cli("run", str(invalid), cwd=tmp_path)
+    assert done.returncode != 0 and "Invalid State Machine Definition" in done.stderr
+
+
+def test_run_then_inspect_the_stored_execution(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    machine = write(tmp_path / "greet.asl.json", {"StartAt": "P", "States": {
+        "P": {"Type": "Pass", "Parameters": {"hello.$": "$.name"}, "End": True}}})
+    done = cli("run", str(machine), "--input", '{"name": "Ada"}', "--name", "first", "--db", db, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "SUCCEEDED" in done.stdout and '"hello": "Ada"' in done.stdout
+    listed = json.loads(cli("executions", "list", "--state-machine", "greet", "--db", db, "--json",
+                            cwd=tmp_path).stdout)["executions"]
+    assert [e["name"] for e in listed] == ["first"]
+    arn = listed[0]["executionArn"]
+    described = json.loads(cli("executions", "describe", arn, "--db", db, cwd=tmp_path).stdout)
+    assert described["status"] == "SUCCEEDED" and json.loads(described["output"]) == {"hello": "Ada"}
+    history = json.loads(cli("executions", "history", arn, "--db", db, "--json", cwd=tmp_path).stdout)["events"]
+    assert [e["type"] for e in history] == ["ExecutionStarted", "PassStateEntered", "PassStateExited",
+                                            "ExecutionSucceeded"]
+    again = cli("run", str(machine), "--input", '{"name": "Bob"}', "--name", "first", "--db", db, cwd=tmp_path)
+    assert again.returncode == 1 and "ExecutionAlreadyExists" in again.stderr
+
+
+def test_task_tokens_answered_from_the_command_line(tmp_path: Path) -> None:
+    """An engine runs in this process; the answers come from `stateway send-task-*` processes."""
+    db = f"sqlite:///{tmp_path / 'tokens.db'}"
+    definition = {"StartAt": "Approve", "States": {"Approve": {
+        "Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+        "Parameters": {"token.$": "$$.Task.Token"}, "HeartbeatSeconds": 30, "End": True}}}
+    with Engine(db, poll_interval=0.05) as engine:
+        arn = engine.service.create_state_machine("approval", definition)
+        approved, rejected = (engine.service.start_execution(arn, {}) for _ in range(2))
+
+        def token(execution: str) -> str:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                for event in engine.service.get_execution_history(execution):
+                    if event["type"] == "TaskScheduled":
+                        return str(json.loads(event["taskScheduledEventDetails"]["parameters"])["token"])
+                time.sleep(0.02)
+            raise AssertionError("no TaskScheduled event")
+
+        first, second = token(approved), token(rejected)
+        assert cli("send-task-heartbeat", "--task-token", first, "--db", db, cwd=tmp_path).returncode == 0
+        done = cli("send-task-success", "--task-token", first, "--output", '{"ok": true}', "--db", db, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        done = cli("send-task-failure", "--task-token", second, "--error", "Rejected", "--cause", "no budget",
+                   "--db", db, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        ok = engine.wait(approved, timeout=10)
+        assert ok["status"] == "SUCCEEDED" and json.loads(ok["output"]) == {"ok": True}
+        failed = engine.wait(rejected, timeout=10)
+        assert (failed["status"], failed["error"], failed["cause"]) == ("FAILED", "Rejected", "no budget")
+    late = cli("send-task-success", "--task-token", first, "--output", "{}", "--db", db, cwd=tmp_path)
+    assert late.returncode == 1 and "TaskTimedOut" in late.stderr

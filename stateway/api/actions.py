@@ -24,7 +24,7 @@ from stateway.asl.parse import parse_machine
 from stateway.engine import arns, map_runs
 from stateway.engine import errors as api
 from stateway.engine.express import ExpressExecution, ExpressRunner
-from stateway.engine.service import MAX_INPUT_BYTES, _input_problem
+from stateway.engine.service import MAX_INPUT_BYTES, input_problem
 
 if TYPE_CHECKING:
     from stateway.engine.runtime import Engine
@@ -93,7 +93,7 @@ def _json_member(p: Params, member: str, default: Any) -> Any:
         return json.loads(value) if isinstance(value, str) else value
     except ValueError:
         raise api.InvalidExecutionInput(f"Invalid State Machine Execution Input: "
-                                        f"'{_input_problem(value)}'") from None
+                                        f"'{input_problem(value)}'") from None
 
 
 def _tags(p: Params) -> list[dict[str, str]]:
@@ -332,7 +332,7 @@ class StepFunctionsApi:
             json.loads(input_text)
         except ValueError:
             raise api.InvalidExecutionInput(
-                f"Invalid State Machine Execution Input: '{_input_problem(input_text)}'") from None
+                f"Invalid State Machine Execution Input: '{input_problem(input_text)}'") from None
         if len(input_text.encode("utf-8")) > MAX_INPUT_BYTES:
             raise api.InvalidExecutionInput("The execution input exceeds the maximum size of 262144 bytes.")
         name = p.get("name") or str(uuid.uuid4())

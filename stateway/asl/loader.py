@@ -40,7 +40,7 @@ def load_definition(text: str) -> dict[str, Any]:
     try:
         value = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as error:
-        json_problem = _json_problem(text, error)
+        json_problem = jackson_problem(text, error)
     except _NonStandardTokenError as error:
         json_problem = _non_standard_token_problem(text, error.token)
     else:
@@ -98,7 +98,7 @@ def _char(c: str) -> str:
     return f"'{c}' (code {ord(c)})"
 
 
-def _json_problem(text: str, error: json.JSONDecodeError) -> Problem:
+def jackson_problem(text: str, error: json.JSONDecodeError) -> Problem:
     """Say what Jackson would say about the place where Python's parser stopped."""
     pos = error.pos
     at_end = pos >= len(text.rstrip())

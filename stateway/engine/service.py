@@ -175,7 +175,7 @@ class Service:
         try:
             json.loads(input_text)
         except ValueError:
-            raise api.InvalidExecutionInput(f"Invalid State Machine Execution Input: '{_input_problem(input_text)}'") from None
+            raise api.InvalidExecutionInput(f"Invalid State Machine Execution Input: '{input_problem(input_text)}'") from None
         if len(input_text.encode("utf-8")) > MAX_INPUT_BYTES:
             raise api.InvalidExecutionInput("The execution input exceeds the maximum size of 262144 bytes.")
         name = name or str(uuid.uuid4())
@@ -750,14 +750,14 @@ def _task_token(execution_arn: str, task_id: str) -> str:
     return base64.b64encode(f"{uuid.uuid4().hex}{uuid.uuid4().hex}|{task_id}".encode()).decode()
 
 
-def _input_problem(text: str) -> str:
+def input_problem(text: str) -> str:
     """Jackson's words for input that is not JSON, as AWS reports them."""
     if not text.strip():
         return "Invalid execution input."
-    from stateway.asl.loader import _json_problem
+    from stateway.asl.loader import jackson_problem
 
     try:
         json.loads(text)
     except json.JSONDecodeError as exc:
-        return _json_problem(text, exc).message
+        return jackson_problem(text, exc).message
     return text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from stateway.asl.causes import error_details
@@ -9,6 +10,7 @@ from stateway.asl.errors import Failure
 from stateway.asl.resources import ResourceRef
 
 
+@cache
 def details_key(event_type: str) -> str:
     """`TaskStateEntered` → `stateEnteredEventDetails`; `MapIterationStarted` → `mapIterationStartedEventDetails`."""
     if event_type.endswith("StateEntered"):

@@ -59,12 +59,19 @@ def dumps(snapshot: Snapshot, *, external: Callable[[Join], None] | None = None)
         "error": snapshot.error,
         "cause": snapshot.cause,
     }
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(body)
+
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 def _fields(value: Any) -> dict[str, Any]:
     """A dataclass's fields as a dict, shallowly (asdict deep-copies, which costs more than JSON)."""
-    return {f.name: getattr(value, f.name) for f in fields(value)}
+    names = _FIELD_NAMES.get(type(value))
+    if names is None:
+        names = _FIELD_NAMES[type(value)] = tuple(f.name for f in fields(value))
+    return {name: getattr(value, name) for name in names}
 
 
 def _join_fields(join: Join, external: Callable[[Join], None] | None) -> dict[str, Any]:

@@ -29,9 +29,13 @@ def event_from_json(text: str) -> Any:
     return cls(**body)
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_COMMAND_FIELDS = tuple(f.name for f in fields(ev.ScheduleTask))
+
+
 def command_to_json(command: ev.ScheduleTask) -> str:
-    body = {f.name: getattr(command, f.name) for f in fields(command)}  # shallow: asdict deep-copies
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    body = {name: getattr(command, name) for name in _COMMAND_FIELDS}  # shallow: asdict deep-copies
+    return _ENCODER.encode(body)
 
 
 def command_from_json(text: str) -> ev.ScheduleTask:

@@ -371,7 +371,7 @@ class Engine:
             self.transitions += len(step.events)
             for e in step.events:
                 body = e.get(asl_history.details_key(e["type"]))
-                details = json.dumps(body, separators=(",", ":"), ensure_ascii=False) if body is not None else None
+                details = _json(body) if body is not None else None
                 work.events.append((arn, e["id"], e["previousEventId"], e["type"], e["timestamp"], details))
             for command in step.commands:
                 if isinstance(command, ScheduleTask):
@@ -559,5 +559,8 @@ def describe(row: dict[str, Any]) -> dict[str, Any]:
     return execution_description(row)
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(value)

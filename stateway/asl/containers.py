@@ -117,27 +117,26 @@ class ContainerStates:
                 f"{self.env.uuid4()}")
 
     def integer_field(self: _Run, frame: Frame, value: Any, path: str | None, field_name: str, data: Any) -> int | None:
-        if is_set(value) and value is not None:
-            return int(self.ja_value(frame, value, field_name.removesuffix("Path")))
-        if not path:
-            return None
-        resolved = paths.evaluate_path(path, data, self.context(frame), frame.variables)
-        number = _as_integer(resolved)
-        if number is None:
-            raise FailureError(ErrorName.RUNTIME.value, f"The {field_name} field refers to value "
-                               f"\"{shown(resolved)}\" which is not a valid integer: {path}")
-        return number
+        number = self.number_field(frame, value, path, field_name, data, int)
+        return None if number is None else int(number)
 
     def float_field(self: _Run, frame: Frame, value: Any, path: str | None, field_name: str, data: Any) -> float | None:
+        number = self.number_field(frame, value, path, field_name, data, float)
+        return None if number is None else float(number)
+
+    def number_field(self: _Run, frame: Frame, value: Any, path: str | None, field_name: str, data: Any,
+                     kind: type[int] | type[float]) -> int | float | None:
+        """A Map setting given as a literal or expression (`MaxConcurrency`) or a path (`…Path`)."""
         if is_set(value) and value is not None:
-            return float(self.ja_value(frame, value, field_name.removesuffix("Path")))
+            return kind(self.ja_value(frame, value, field_name.removesuffix("Path")))
         if not path:
             return None
         resolved = paths.evaluate_path(path, data, self.context(frame), frame.variables)
-        number = _as_float(resolved)
+        number = _as_number(resolved, kind)
         if number is None:
+            label = "integer" if kind is int else "float"
             raise FailureError(ErrorName.RUNTIME.value, f"The {field_name} field refers to value "
-                               f"\"{shown(resolved)}\" which is not a valid float: {path}")
+                               f"\"{shown(resolved)}\" which is not a valid {label}: {path}")
         return number
 
     def start_child(self: _Run, parent: Frame, state: State) -> None:
@@ -280,28 +279,15 @@ class ContainerStates:
 
 
 
-def _as_integer(value: Any) -> int | None:
-    """An integer, or a string holding one (AWS reads `"1"` from a variable as 1)."""
+def _as_number(value: Any, kind: type[int] | type[float]) -> int | float | None:
+    """A number of the kind, or a string holding one (AWS reads `"1"` from a variable as 1)."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
-        return value
+    if isinstance(value, int) or (kind is float and isinstance(value, float)):
+        return kind(value)
     if isinstance(value, str):
         try:
-            return int(value.strip())
-        except ValueError:
-            return None
-    return None
-
-
-def _as_float(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value.strip())
+            return kind(value.strip())
         except ValueError:
             return None
     return None

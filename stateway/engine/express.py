@@ -17,7 +17,6 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from stateway.asl import interpreter
@@ -31,14 +30,14 @@ from stateway.asl.events import (
     TaskFailed,
     TaskStarted,
     TaskSucceeded,
-    TaskTimedOut,
     TimerFired,
 )
 from stateway.asl.model import StateMachine
 from stateway.asl.timestamps import format_timestamp
 from stateway.engine.env import ShellEnv
+from stateway.engine.service import execution_description
 from stateway.workers import python as pyfunctions
-from stateway.workers.lambda_invoke import invoke_response, request_of
+from stateway.workers.function_task import function_target, run_function_task
 
 if TYPE_CHECKING:
     from stateway.engine.service import Service
@@ -62,21 +61,11 @@ class ExpressExecution:
     done: threading.Event = field(default_factory=threading.Event)
 
     def describe(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "executionArn": self.execution_arn, "stateMachineArn": self.state_machine_arn, "name": self.name,
-            "status": self.status, "startDate": _dt(self.start_ms), "input": self.input,
-            "inputDetails": {"included": True},
-        }
-        if self.stop_ms is not None:
-            out["stopDate"] = _dt(self.stop_ms)
-        if self.output is not None:
-            out["output"] = self.output
-            out["outputDetails"] = {"included": True}
-        if self.error is not None:
-            out["error"] = self.error
-        if self.cause is not None:
-            out["cause"] = self.cause
-        return out
+        return execution_description({
+            "arn": self.execution_arn, "state_machine_arn": self.state_machine_arn, "name": self.name,
+            "status": self.status, "start_ms": self.start_ms, "stop_ms": self.stop_ms, "input": self.input,
+            "output": self.output, "error": self.error, "cause": self.cause,
+        })
 
     def sync_response(self) -> dict[str, Any]:
         out = self.describe()
@@ -87,10 +76,6 @@ class ExpressExecution:
         out["billingDetails"] = {"billedMemoryUsedInMB": 64,
                                  "billedDurationInMilliseconds": max(100, -(-duration // 100) * 100)}
         return out
-
-
-def _dt(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
 class ExpressRunner:
@@ -244,24 +229,9 @@ class ExpressRunner:
             started_ms = int(self.service.describe_execution(child)["startDate"].timestamp() * 1000)
             return [started, TaskSucceeded(command.task_id, {"ExecutionArn": child,
                                                              "StartDate": format_timestamp(started_ms)})]
-        if command.kind == "lambda":
-            target, payload, wrapped = command.resource, command.input, False
-        elif command.resource_type == "lambda" and command.service_resource.startswith("invoke"):
-            target, payload = request_of(command)
-            wrapped = True
-        else:
+        if function_target(command) is None:
             return [started, TaskFailed(command.task_id, "States.Runtime",
                                         f"No task handler is configured for the resource '{command.resource}'.")]
-        handler = pyfunctions.lookup(self.functions, target)
-        if handler is None:
-            return [started, TaskFailed(command.task_id, "Lambda.ResourceNotFoundException",
-                                        f"Function not found: {target}")]
         key = f"{execution_arn}/{command.frame_id}/{command.state_name}/{command.attempt}"
-        result = pyfunctions.invoke(handler, payload, pyfunctions.function_name_of(target),
-                                    timeout_seconds=command.timeout_seconds, idempotency_key=key)
-        if result.timed_out:
-            return [started, TaskTimedOut(command.task_id)]
-        if not result.ok:
-            return [started, TaskFailed(command.task_id, result.error, result.cause)]
-        output = invoke_response(result.output, command.input) if wrapped else result.output
-        return [started, TaskSucceeded(command.task_id, output)]
+        return [started, run_function_task(command, self.functions, region=self.region, account=self.account,
+                                           idempotency_key=key)]

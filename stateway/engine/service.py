@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
 from stateway.asl import history as asl_history
 from stateway.asl import jsontext
@@ -32,6 +32,14 @@ _ALIAS_NAME = re.compile(r"(?=.*[a-zA-Z_\-.])[a-zA-Z0-9_\-.]+")
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+@overload
+def to_datetime(ms: int) -> datetime: ...
+
+
+@overload
+def to_datetime(ms: None) -> None: ...
 
 
 def to_datetime(ms: int | None) -> datetime | None:
@@ -217,7 +225,7 @@ class Service:
         stamp = now_ms()
         if row["status"] == "RUNNING":
             self._post(arn, StopRequested(error, cause))
-        return to_datetime(stamp) or datetime.now(UTC)
+        return to_datetime(stamp)
 
     def redrive_execution(self, arn: str) -> datetime:
         """Continue a FAILED, ABORTED or TIMED_OUT Standard execution from where it stopped."""
@@ -233,7 +241,7 @@ class Service:
             db.execute(self.store.q["insert_inbox"], {
                 "execution_arn": arn, "event": event_to_json(RedriveRequested()), "created_ms": stamp})
         self.notify()
-        return to_datetime(stamp) or datetime.now(UTC)
+        return to_datetime(stamp)
 
     def describe_execution(self, arn: str) -> dict[str, Any]:
         out = execution_description(self._execution(arn))
@@ -435,7 +443,7 @@ class Service:
         existing = self.store.one("get_alias", {"arn": alias_arn})
         if existing is not None:
             if existing["routing"] == routing_text and existing["description"] == description:
-                return alias_arn, to_datetime(existing["created_ms"]) or datetime.now(UTC)
+                return alias_arn, to_datetime(existing["created_ms"])
             raise api.ConflictException(f"Failed to create alias because an alias with the same name and a "
                                         f"different routing configuration already exists: '{alias_arn}'")
         stamp = now_ms()
@@ -443,7 +451,7 @@ class Service:
             db.execute(self.store.q["insert_alias"], {
                 "arn": alias_arn, "state_machine_arn": machine_arn, "name": name, "description": description,
                 "routing": routing_text, "created_ms": stamp, "updated_ms": stamp})
-        return alias_arn, to_datetime(stamp) or datetime.now(UTC)
+        return alias_arn, to_datetime(stamp)
 
     def _alias(self, alias_arn: str) -> dict[str, Any]:
         parts = arns.split(alias_arn)
@@ -471,7 +479,7 @@ class Service:
             db.execute(self.store.q["update_alias"], {
                 "arn": alias_arn, "description": row["description"] if description is None else description,
                 "routing": routing_text, "updated_ms": stamp})
-        return to_datetime(stamp) or datetime.now(UTC)
+        return to_datetime(stamp)
 
     def delete_state_machine_alias(self, alias_arn: str) -> None:
         parts = arns.split(alias_arn)
@@ -516,11 +524,11 @@ class Service:
         arn = arns.activity_arn(self.region, self.account, name)
         existing = self.store.one("get_activity", {"arn": arn})
         if existing is not None:
-            return arn, to_datetime(existing["created_ms"]) or datetime.now(UTC)  # AWS: idempotent
+            return arn, to_datetime(existing["created_ms"])  # AWS: idempotent
         stamp = now_ms()
         with self.store.write() as db:
             db.execute(self.store.q["insert_activity"], {"arn": arn, "name": name, "created_ms": stamp})
-        return arn, to_datetime(stamp) or datetime.now(UTC)
+        return arn, to_datetime(stamp)
 
     def _activity(self, arn: str) -> dict[str, Any]:
         parts = arns.split(arn)
@@ -689,15 +697,18 @@ class NewExecution:
 
 
 def execution_description(row: dict[str, Any]) -> dict[str, Any]:
-    """DescribeExecution's response for an executions row."""
+    """DescribeExecution's response for an executions row (or any dict with its keys; Express
+    executions, which cannot be redriven, have no redrive count)."""
     out: dict[str, Any] = {
         "executionArn": row["arn"], "stateMachineArn": row["state_machine_arn"], "name": row["name"],
         "status": row["status"], "startDate": to_datetime(row["start_ms"]), "input": row["input"],
-        "inputDetails": {"included": True}, "redriveCount": 0,
+        "inputDetails": {"included": True},
     }
+    if ":express:" not in row["arn"]:
+        out["redriveCount"] = 0
     if row.get("version_arn"):
         out["stateMachineVersionArn"] = row["version_arn"]
-    if row["stop_ms"] is not None:
+    if row.get("stop_ms") is not None:
         out["stopDate"] = to_datetime(row["stop_ms"])
     if row["output"] is not None:
         out["output"] = row["output"]

@@ -26,16 +26,14 @@ from stateway.asl.events import (
     StartTimer,
     TaskFailed,
     TaskStarted,
-    TaskSubmitted,
-    TaskSucceeded,
-    TaskTimedOut,
     TimerFired,
 )
 from stateway.asl.model import StateMachine
 from stateway.asl.parse import parse_machine
 from stateway.engine.env import ShellEnv
+from stateway.engine.service import execution_description
 from stateway.workers import python as pyfunctions
-from stateway.workers.lambda_invoke import invoke_response, request_of
+from stateway.workers.function_task import function_target, run_function_task
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
@@ -66,25 +64,13 @@ class ExecutionResult:
         return jsontext.loads(self.output) if self.output is not None else None
 
     def describe(self) -> dict[str, Any]:
-        """DescribeExecution's response fields (timestamps as ISO-8601 text)."""
-        out: dict[str, Any] = {
-            "executionArn": self.execution_arn,
-            "stateMachineArn": self.state_machine_arn,
-            "name": self.name,
-            "status": self.status,
-            "startDate": self.start_date.isoformat(),
-            "stopDate": self.stop_date.isoformat(),
-            "input": self.input,
-            "inputDetails": {"included": True},
-        }
-        if self.output is not None:
-            out["output"] = self.output
-            out["outputDetails"] = {"included": True}
-        if self.error is not None:
-            out["error"] = self.error
-        if self.cause is not None:
-            out["cause"] = self.cause
-        return out
+        """DescribeExecution's response fields."""
+        return execution_description({
+            "arn": self.execution_arn, "state_machine_arn": self.state_machine_arn, "name": self.name,
+            "status": self.status, "start_ms": int(self.start_date.timestamp() * 1000),
+            "stop_ms": int(self.stop_date.timestamp() * 1000), "input": self.input, "output": self.output,
+            "error": self.error, "cause": self.cause,
+        })
 
 
 class LocalRunner:
@@ -170,50 +156,21 @@ class LocalRunner:
             events=[_with_datetime(e) for e in events],
         )
 
-    def _perform(self, command: ScheduleTask, env: VirtualEnv, snapshot_name: str) -> list[Event]:
+    def _perform(self, command: ScheduleTask, env: VirtualEnv, execution_arn: str) -> list[Event]:
         """Run one task now; returns the events that report it (started, then the outcome)."""
         started = TaskStarted(command.task_id)
-        target, payload, wrap = self._target(command)
-        if target is None and command.task_token is not None:
-            return [started]  # the answer must come from outside: nothing more happens locally
-        if target is None:
+        if function_target(command) is None:
+            if command.task_token is not None:
+                return [started]  # the answer must come from outside: nothing more happens locally
             return [started, TaskFailed(command.task_id, "States.Runtime",
                                         f"stateway cannot run the resource '{command.resource}' locally")]
-        handler = pyfunctions.lookup(self.functions, target)
-        if handler is None:
-            arn = self._function_arn(target)
-            return [started, TaskFailed(
-                command.task_id, "Lambda.ResourceNotFoundException",
-                f"Function not found: {arn}:$LATEST (Service: AWSLambda; Status Code: 404; Error Code: "
-                f"ResourceNotFoundException; Request ID: {uuid.uuid4()}; Proxy: null)")]
-        # (execution, state, attempt): the same work retried after a crash gets the same key.
-        key = f"{snapshot_name}:{command.frame_id}:{command.state_name}:{command.attempt}"
         before = time.monotonic()
-        result = pyfunctions.invoke(handler, payload, pyfunctions.function_name_of(target),
-                                    timeout_seconds=command.timeout_seconds, idempotency_key=key)
+        # (execution, frame, state, attempt): the same work re-run gets the same key.
+        outcome = run_function_task(
+            command, self.functions, region=self.region, account=self.account,
+            idempotency_key=f"{execution_arn}/{command.frame_id}/{command.state_name}/{command.attempt}")
         env.now_ms += int((time.monotonic() - before) * 1000)
-        if result.timed_out:
-            return [started, TaskTimedOut(command.task_id)]
-        if not result.ok:
-            return [started, TaskFailed(command.task_id, result.error, result.cause)]
-        output = invoke_response(result.output, command.input) if wrap else result.output
-        if command.task_token is not None:
-            # Handed over with its token; the answer (SendTaskSuccess) cannot arrive in memory.
-            return [started, TaskSubmitted(command.task_id, output)]
-        return [started, TaskSucceeded(command.task_id, output)]
-
-    def _function_arn(self, name_or_arn: str) -> str:
-        if name_or_arn.startswith("arn:"):
-            return name_or_arn
-        return f"arn:aws:lambda:{self.region}:{self.account}:function:{name_or_arn}"
-
-    def _target(self, command: ScheduleTask) -> tuple[str | None, Any, bool]:
-        if command.kind == "lambda":
-            return command.resource, command.input, False
-        if command.resource_type == "lambda" and command.service_resource.startswith("invoke"):
-            target, payload = request_of(command)
-            return target, payload, True
-        return None, None, False
+        return [started, outcome]
 
 
 def _with_datetime(event: dict[str, Any]) -> dict[str, Any]:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from stateway.asl.events import ScheduleTask, TaskFailed, TaskStarted, TaskSubmitted, TaskSucceeded
-from stateway.workers import python as pyfunctions
+from stateway.asl.events import ScheduleTask, TaskFailed, TaskStarted, TaskSubmitted, TaskTimedOut
+from stateway.workers.function_task import function_target, run_function_task
 
 if TYPE_CHECKING:
     from stateway.engine.runtime import Engine
@@ -20,14 +19,12 @@ class TaskDispatcher:
 
     def runs_in_process(self, command: ScheduleTask) -> bool:
         """A Python function without a task token: work that writes nothing before its answer."""
-        return command.task_token is None and (command.kind == "lambda" or (
-            command.resource_type == "lambda" and command.service_resource.startswith("invoke")))
+        return command.task_token is None and function_target(command) is not None
 
     def dispatch(self, execution_arn: str, command: ScheduleTask) -> None:
         if command.kind == "activity":
             return  # activity workers poll for it (GetActivityTask)
-        if command.kind == "lambda" or (command.resource_type == "lambda"
-                                        and command.service_resource.startswith("invoke")):
+        if function_target(command) is not None:
             self.engine.run_in_pool(self._run_function, execution_arn, command)
         elif command.resource_type == "states" and command.service_resource.startswith("startExecution"):
             self.engine.run_in_pool(self._run_nested, execution_arn, command)
@@ -49,37 +46,17 @@ class TaskDispatcher:
             self.engine.post(execution_arn, TaskFailed(command.task_id, "States.Runtime", f"{type(exc).__name__}: {exc}"))
 
     def _invoke(self, execution_arn: str, command: ScheduleTask) -> None:
-        from stateway.workers.lambda_invoke import invoke_response, request_of
-
         engine = self.engine
-        wrapped = command.kind != "lambda"
-        target, payload = request_of(command) if wrapped else (command.resource, command.input)
         engine.post(execution_arn, TaskStarted(command.task_id))
-        handler = pyfunctions.lookup(engine.functions, target)
-        if handler is None:
-            # Lambda's own words, with the ARN it resolved the name to (as the local runner says it).
-            arn = target if target.startswith("arn:") else \
-                f"arn:aws:lambda:{engine.service.region}:{engine.service.account}:function:{target}"
-            engine.post(execution_arn, TaskFailed(
-                command.task_id, "Lambda.ResourceNotFoundException",
-                f"Function not found: {arn}:$LATEST (Service: AWSLambda; Status Code: 404; Error Code: "
-                f"ResourceNotFoundException; Request ID: {uuid.uuid4()}; Proxy: null)"))
-            return
-        key = f"{execution_arn}/{command.frame_id}/{command.state_name}/{command.attempt}"
-        result = pyfunctions.invoke(
-            handler, payload, pyfunctions.function_name_of(target), timeout_seconds=command.timeout_seconds,
-            idempotency_key=key, heartbeat=lambda: self._heartbeat(execution_arn, command))
-        if result.timed_out:
+        outcome = run_function_task(
+            command, engine.functions, region=engine.service.region, account=engine.service.account,
+            idempotency_key=f"{execution_arn}/{command.frame_id}/{command.state_name}/{command.attempt}",
+            heartbeat=lambda: self._heartbeat(execution_arn, command))
+        if isinstance(outcome, TaskTimedOut):
             return  # the engine's deadline turns into TaskTimedOut; a late result is never read
-        if not result.ok:
-            engine.post(execution_arn, TaskFailed(command.task_id, result.error, result.cause))
-            return
-        output: Any = invoke_response(result.output, command.input) if wrapped else result.output
-        if command.task_token is not None:
-            engine.post(execution_arn, TaskSubmitted(command.task_id, output))
+        engine.post(execution_arn, outcome)
+        if isinstance(outcome, TaskSubmitted):
             engine.mark_waiting(execution_arn, command.task_id)
-        else:
-            engine.post(execution_arn, TaskSucceeded(command.task_id, output))
 
     def _heartbeat(self, execution_arn: str, command: ScheduleTask) -> None:
         if command.heartbeat_seconds:

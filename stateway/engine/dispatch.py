@@ -69,6 +69,8 @@ class TaskDispatcher:
     def _run_nested(self, execution_arn: str, command: ScheduleTask) -> None:
         from stateway.workers.nested import start_nested
 
+        in_flight = (execution_arn, command.task_id)
+        self.engine.nested_in_flight.add(in_flight)
         try:
             start_nested(self.engine, execution_arn, command)
         except Exception as exc:  # reported as the task's failure, as AWS does for a bad StartExecution

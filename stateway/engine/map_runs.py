@@ -18,6 +18,7 @@ import binascii
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,21 +32,46 @@ EventRow = tuple[Any, ...]
 STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "ABORTED")
 
 
-def record(db: sqlite3.Connection, q: Mapping[str, str], events: Sequence[EventRow],
-           snapshots: Mapping[str, interpreter.Snapshot], now: int) -> None:
+@dataclass
+class Changes:
+    """What one commit changes about Map Runs, taken from the round's events and live snapshots."""
+
+    events: list[EventRow]  # the round's MapRunStarted/Succeeded/Failed events and their MapStateStarted
+    settings: dict[tuple[str, int], dict[str, Any]]  # (execution, MapRunStarted id) -> the Map's limits
+    progress: list[dict[str, Any]]
+    ended: list[dict[str, Any]]
+
+
+_KINDS = ("MapStateStarted", "MapRunStarted", "MapRunSucceeded", "MapRunFailed")
+
+
+def changes(events: Sequence[EventRow], snapshots: Mapping[str, interpreter.Snapshot], now: int) -> Changes:
+    """Read what `record` will write while the snapshots are still this round's (the decider goes on
+    changing them while the writer thread stores the round)."""
+    settings: dict[tuple[str, int], dict[str, Any]] = {}
+    progress = []
+    for arn, join, frame in _distributed_joins(snapshots):
+        settings[(arn, frame.prev)] = {
+            "max_concurrency": join.max_concurrency,
+            "tolerated_failure_percentage": float(join.tolerated_percentage or 0.0),
+            "tolerated_failure_count": int(join.tolerated_count or 0)}
+        progress.append({"execution_arn": arn, "started_event_id": frame.prev, "succeeded": join.succeeded,
+                         "failed": join.failed, "running": len(join.running)})
+    ended = [{"execution_arn": arn, "stop_ms": now} for arn, snap in snapshots.items()
+             if snap.status not in (interpreter.RUNNING, "SUCCEEDED")]
+    return Changes([e for e in events if e[3] in _KINDS], settings, progress, ended)
+
+
+def record(db: sqlite3.Connection, q: Mapping[str, str], changes: Changes) -> None:
     """Write what this commit changes about Map Runs; called inside the engine's commit transaction."""
-    by_id = {(e[0], e[1]): e for e in events}
-    for arn, event_id, previous, kind, timestamp, details in events:
+    by_id = {(e[0], e[1]): e for e in changes.events}
+    for arn, event_id, previous, kind, timestamp, details in changes.events:
         if kind == "MapRunStarted":
-            _started(db, q, arn, event_id, previous, timestamp, details, by_id, snapshots.get(arn))
-    progress = [
-        {"execution_arn": arn, "started_event_id": frame.prev, "succeeded": join.succeeded,
-         "failed": join.failed, "running": len(join.running)}
-        for arn, join, frame in _distributed_joins(snapshots)
-    ]
-    if progress:
-        db.executemany(q["map_run_progress"], progress)
-    for arn, _event_id, previous, kind, timestamp, details in events:
+            _started(db, q, arn, event_id, previous, timestamp, details, by_id,
+                     changes.settings.get((arn, event_id)))
+    if changes.progress:
+        db.executemany(q["map_run_progress"], changes.progress)
+    for arn, _event_id, previous, kind, timestamp, details in changes.events:
         if kind in ("MapRunSucceeded", "MapRunFailed"):
             run_arn = _running_map_run(db, q, arn, previous)
             if run_arn is None:
@@ -56,10 +82,8 @@ def record(db: sqlite3.Connection, q: Mapping[str, str], events: Sequence[EventR
                 body = json.loads(details) if details else {}
                 db.execute(q["map_run_failed"], {"arn": run_arn, "stop_ms": timestamp,
                                                  "error": body.get("error"), "cause": body.get("cause")})
-    ended = [{"execution_arn": arn, "stop_ms": now} for arn, snap in snapshots.items()
-             if snap.status not in (interpreter.RUNNING, "SUCCEEDED")]
-    if ended:  # stopped, timed out or failed (another Parallel branch) while a Map Run still ran
-        db.executemany(q["map_run_abort_of_execution"], ended)
+    if changes.ended:  # stopped, timed out or failed (another Parallel branch) while a Map Run still ran
+        db.executemany(q["map_run_abort_of_execution"], changes.ended)
 
 
 def _distributed_joins(snapshots: Mapping[str, interpreter.Snapshot]
@@ -74,7 +98,7 @@ def _distributed_joins(snapshots: Mapping[str, interpreter.Snapshot]
 
 def _started(db: sqlite3.Connection, q: Mapping[str, str], arn: str, event_id: int, previous: int,
              timestamp: int, details: str | None, by_id: Mapping[tuple[str, int], EventRow],
-             snap: interpreter.Snapshot | None) -> None:
+             settings: dict[str, Any] | None) -> None:
     map_run_arn = json.loads(details or "{}").get("mapRunArn")
     if not map_run_arn:
         return
@@ -85,14 +109,8 @@ def _started(db: sqlite3.Connection, q: Mapping[str, str], arn: str, event_id: i
     if isinstance(started_details, sqlite3.Row):
         started_details = started_details[0]
     total = int(json.loads(started_details or "{}").get("length", 0))
-    settings: dict[str, Any] = {"max_concurrency": 0, "tolerated_failure_percentage": 0.0,
-                                "tolerated_failure_count": 0}
-    for frame in (snap.frames.values() if snap is not None else ()):
-        join = frame.join
-        if join is not None and join.distributed and frame.prev == event_id:
-            settings = {"max_concurrency": join.max_concurrency,
-                        "tolerated_failure_percentage": float(join.tolerated_percentage or 0.0),
-                        "tolerated_failure_count": int(join.tolerated_count or 0)}
+    settings = settings or {"max_concurrency": 0, "tolerated_failure_percentage": 0.0,
+                            "tolerated_failure_count": 0}
     db.execute(q["map_run_insert"], {"arn": map_run_arn, "execution_arn": arn, "started_event_id": event_id,
                                      "start_ms": timestamp, "total": total, **settings})
 

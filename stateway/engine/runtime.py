@@ -5,6 +5,10 @@ inbox rows (API calls, other processes), due timers and expired task deadlines â
 every affected execution through the pure core, and writes all new snapshots, history events, task
 rows and timer rows in ONE transaction. A crash before that commit recomputes the round from the
 store; a crash after it finds every command already stored. Tasks are then handed to workers.
+
+The transaction is written by the writer thread (`engine/writer.py`) while the decider computes the
+next round, so one round's fsync overlaps the next round's work. Nothing is acknowledged before its
+round is durable: starts are answered, waiters woken and out-of-process tasks dispatched only then.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ from stateway.engine.dispatch import TaskDispatcher
 from stateway.engine.env import ShellEnv
 from stateway.engine.errors import ExecutionAlreadyExists
 from stateway.engine.service import NewExecution, Service, execution_description, now_ms
+from stateway.engine.writer import Writer
 from stateway.store.sqlite import SqliteStore, open_store
 from stateway.workers.python import Handler
 
@@ -76,13 +81,35 @@ class _Round:
     redriven: list[tuple[int, int, str]] = field(default_factory=list)
     cancelled: list[tuple[str, str]] = field(default_factory=list)
     starts: list[tuple[NewExecution, Future[str]]] = field(default_factory=list)
+    inserts: list[NewExecution] = field(default_factory=list)  # starts not stored by an earlier round
 
     def merge(self, part: _Round) -> None:
-        """Take one execution's share of the round (its starts are already listed here)."""
+        """Take one execution's share of the round (its starts and inserts are already listed here)."""
         self.snapshots.update(part.snapshots)
         for name in ("events", "tasks", "deleted_tasks", "started_tasks", "timers", "deleted_timers",
                      "inbox_done", "inbox_new", "completed", "redriven", "cancelled"):
             getattr(self, name).extend(getattr(part, name))
+
+
+@dataclass
+class _Write:
+    """One round encoded for the writer thread, and what it acknowledges once it is durable."""
+
+    work: _Round
+    taken: list[tuple[str, Any]]  # worker answers the round consumed: given back if it fails
+    now: int
+    states: list[dict[str, Any]]
+    join_rows: list[tuple[str, str, str, int, str]]
+    finished: list[tuple[str]]
+    tasks: list[tuple[Any, ...]]
+    timers: list[tuple[str, str, int, str]]
+    map_runs: map_runs.Changes
+    stopped_children: bool = False
+
+
+# Rounds computed ahead of the store: the decider waits for the writer beyond this many (task
+# functions may start before the round that scheduled them is durable; this bounds how far).
+MAX_UNWRITTEN_ROUNDS = 64
 
 
 class Engine:
@@ -121,10 +148,16 @@ class Engine:
         # Tasks whose TaskStarted is already in the history (their rows say RUNNING or WAITING): a task
         # re-run after a crash reports TaskStarted again, and the history must not record it twice.
         self._started: set[tuple[str, str]] = set()
+        # Nested-execution tasks whose worker has not posted TaskSubmitted yet (see `_advance`).
+        self.nested_in_flight: set[tuple[str, str]] = set()
         self._done = threading.Condition()
         self._running = False
         self._thread: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="stateway-worker")
+        self._writer: Writer[_Write] = Writer(self.store, self._write, self._wake.set)
+        # Starts in rounds not yet durable, by (state machine, name): a second start of the same name
+        # must not be stored twice, nor miss the first when the store cannot show it yet.
+        self._unsettled_starts: dict[tuple[str, str], NewExecution] = {}
         self.dispatcher = TaskDispatcher(self)
         self.rounds = 0
         self.transitions = 0
@@ -149,6 +182,7 @@ class Engine:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        self._writer.close(timeout)
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def __enter__(self) -> Engine:
@@ -198,12 +232,14 @@ class Engine:
                 worked = self.run_round()
             except Exception:  # a failed round is recomputed from the store; the decider must live on
                 traceback.print_exc(file=sys.stderr)
-                self._cache.clear()
                 time.sleep(0.5)
                 continue
             if not worked:
                 self._wake.wait(self._idle_wait())
             self._wake.clear()
+        # Acknowledge what is still being written before the engine stops.
+        self._writer.wait_below(1, timeout=10.0)
+        self._settle()
 
     def _inbox_changed(self) -> None:
         self._inbox_dirty = True
@@ -220,54 +256,115 @@ class Engine:
             self._next_due_ms = due_ms
 
     def run_round(self) -> bool:
-        """One group commit: gather, advance, write, dispatch. Returns whether anything happened."""
+        """One round: gather, advance, hand the writes to the writer thread, and acknowledge the
+        rounds it has made durable since. Returns whether anything happened."""
+        settled = self._settle()
         now = now_ms()
+        read_store = self._inbox_dirty or time.monotonic() >= self._next_poll or (
+            self._next_due_ms is not None and self._next_due_ms <= now)
+        if read_store or self._writer.pending >= MAX_UNWRITTEN_ROUNDS:
+            # Inbox rows, timers and deadlines are read only from a store that shows every round
+            # computed so far, so that none is applied twice.
+            self._writer.wait_below(1 if read_store else MAX_UNWRITTEN_ROUNDS)
+            settled = self._settle() or settled
         inputs: dict[str, list[tuple[Any, Any]]] = defaultdict(list)  # arn -> [(event, consumed-marker)]
-        starts = self._take_starts()
-        for new, _ in starts:
+        work = _Round()
+        self._take_starts(work)
+        for new in work.inserts:
             inputs[new.arn].append((START, None))
         taken: list[tuple[str, Any]] = []
         while self._results and len(inputs) < self.batch_size:
             arn, event = self._results.popleft()
             taken.append((arn, event))
             inputs[arn].append((event, None))
-        if self._inbox_dirty or time.monotonic() >= self._next_poll or (
-                self._next_due_ms is not None and self._next_due_ms <= now):
+            if self.nested_in_flight and not isinstance(event, TaskStarted):
+                self.nested_in_flight.discard((arn, getattr(event, "task_id", "")))
+        if read_store:
             self._read_store(now, inputs)
-        if not inputs:
-            return False
-        work = _Round(starts=starts)
+        if not inputs and not work.starts:
+            return settled
         env = ShellEnv(now, self.payload_limit_bytes)
         try:
             for arn, items in inputs.items():
                 self._advance_isolated(arn, items, env, work)
-            # Python functions start while this round's commit is being written: their answers are
-            # applied in a later round, after it. If the commit fails, the recomputed round schedules
-            # the same tasks under the same ids (task functions are at-least-once in any case).
-            early = [(arn, c) for arn, c in work.tasks if self.dispatcher.runs_in_process(c)]
-            for arn, command in early:
-                self.dispatcher.dispatch(arn, command)
-            self._commit(work)
+            write = self._prepare(work, taken)
         except Exception as exc:
-            # Nothing of this round is stored: forget what it changed in memory and give the workers'
-            # answers back, so the next round starts again from the store; starts are refused.
-            for arn in inputs:
-                self._cache.pop(arn, None)
-            self._started.difference_update(work.started_tasks)  # not recorded after all
+            # Nothing of this round is stored: give the workers' answers back, refuse its starts, and
+            # reload from the store everything it changed in memory.
             self._results.extendleft(reversed(taken))
-            for _, future in starts:
-                future.set_exception(exc)
+            self._refuse_starts(work, exc)
+            self._writer.wait_below(1)
+            self._settle()
+            self._resync()
             raise
-        for new, future in starts:
+        # Python functions start while this round is being written: their answers are applied in a
+        # later round. If the write fails, the recomputed round schedules the same tasks under the
+        # same ids (task functions are at-least-once in any case).
+        for arn, command in work.tasks:
+            if self.dispatcher.runs_in_process(command):
+                self.dispatcher.dispatch(arn, command)
+        self._writer.submit(write)
+        return True
+
+    def _settle(self) -> bool:
+        """Acknowledge the rounds the writer has made durable; after a failed one, recompute.
+        Returns whether any round was settled."""
+        done = self._writer.finished()
+        if not done:
+            return False
+        failure = next((error for _, error in done if error is not None), None)
+        if failure is None:
+            for write, _ in done:
+                self._acknowledge(write)
+            return True
+        # The failed round and every round after it were not stored (the writer refuses the rest
+        # until `reset`): wait for all of them, then start again from the store.
+        self._writer.wait_below(1)
+        done += self._writer.finished()
+        failed = False
+        given_back: list[tuple[str, Any]] = []
+        for write, error in done:
+            if error is None and not failed:
+                self._acknowledge(write)
+                continue
+            failed = True
+            given_back.extend(write.taken)
+            self._refuse_starts(write.work, error or failure)
+        traceback.print_exception(failure, file=sys.stderr)
+        self._results.extendleft(reversed(given_back))
+        self._resync()
+        self._writer.reset()
+        return True
+
+    def _acknowledge(self, write: _Write) -> None:
+        """A round is durable: answer its starts, dispatch its other tasks, wake who waits."""
+        work = write.work
+        for new, future in work.starts:
+            self._unsettled_starts.pop((new.state_machine_arn, new.name), None)
             future.set_result(new.arn)
         self.rounds += 1
         for arn, command in work.tasks:
             if not self.dispatcher.runs_in_process(command):
                 self.dispatcher.dispatch(arn, command)
+        for arn, _ in work.completed:
+            self._cache.pop(arn, None)
         if work.completed:
             with self._done:
                 self._done.notify_all()
-        return True
+        if work.inbox_new or write.stopped_children:
+            self._inbox_changed()
+
+    def _refuse_starts(self, work: _Round, exc: BaseException) -> None:
+        for new, future in work.starts:
+            self._unsettled_starts.pop((new.state_machine_arn, new.name), None)
+            if not future.done():
+                future.set_exception(exc)
+
+    def _resync(self) -> None:
+        """Forget what memory holds beyond the store: executions reload from their stored rows."""
+        self._cache.clear()
+        self._join_results.clear()
+        self._started = {(row["execution_arn"], row["id"]) for row in self.store.all("started_tasks")}
 
     def _read_store(self, now: int, inputs: dict[str, list[tuple[Any, Any]]]) -> None:
         """Inbox rows, due timers and expired task deadlines, and when the next one falls due."""
@@ -288,23 +385,23 @@ class Engine:
         if any(len(v) >= self.batch_size for v in inputs.values()):
             self._inbox_dirty = True
 
-    def _take_starts(self) -> list[tuple[NewExecution, Future[str]]]:
-        """This round's starts; a second start of the same name in one round behaves as AWS's does."""
-        starts: list[tuple[NewExecution, Future[str]]] = []
-        by_name: dict[tuple[str, str], NewExecution] = {}
-        while self._starts and len(starts) < self.batch_size:
+    def _take_starts(self, work: _Round) -> None:
+        """This round's starts; a second start of the same name behaves as AWS's does, also when the
+        first is in a round the writer has not stored yet."""
+        while self._starts and len(work.starts) < self.batch_size:
             new, future = self._starts.popleft()
-            first = by_name.get((new.state_machine_arn, new.name))
+            key = (new.state_machine_arn, new.name)
+            first = self._unsettled_starts.get(key)
             if first is None:
-                by_name[(new.state_machine_arn, new.name)] = new
-                starts.append((new, future))
+                self._unsettled_starts[key] = new
+                work.starts.append((new, future))
+                work.inserts.append(new)
                 self._cache[new.arn] = _Loaded(self._machine(new.definition), None,
                                                json.loads(new.parent_task) if new.parent_task else None)
             elif first.input == new.input:
-                starts.append((new, future))  # idempotent: the same execution
+                work.starts.append((new, future))  # idempotent: the same execution, answered once stored
             else:
                 future.set_exception(ExecutionAlreadyExists(f"Execution Already Exists: '{first.arn}'"))
-        return starts
 
     def _machine(self, definition: str) -> StateMachine:
         machine = self._machines.get(definition)
@@ -332,6 +429,12 @@ class Engine:
     def _advance(self, arn: str, items: list[tuple[Any, Any]], env: ShellEnv, work: _Round) -> None:
         loaded = self._load(arn)
         for event, consumed in items:
+            if consumed is not None and consumed[0] == "inbox" and isinstance(event, TaskSucceeded | TaskFailed) \
+                    and (arn, event.task_id) in self.nested_in_flight:
+                # A `.sync` child ended before its parent's worker recorded TaskSubmitted (the child
+                # can run ahead of the store): its answer stays in the inbox until that is recorded.
+                self._inbox_dirty = True
+                continue
             if consumed is not None:
                 kind, key = consumed
                 if kind == "inbox":
@@ -345,7 +448,7 @@ class Engine:
             if event == START:
                 if loaded.snapshot is not None:
                     continue  # already started: a duplicate inbox row after a crash
-                new = next((n for n, _ in work.starts if n.arn == arn), None)
+                new = next((n for n in work.inserts if n.arn == arn), None)
                 info = self._new_info(new) if new is not None else self._execution_info(arn, env.now_ms)
                 step = interpreter.start(loaded.machine, info, env)
             else:
@@ -386,7 +489,8 @@ class Engine:
                 elif isinstance(command, CompleteExecution):
                     work.completed.append((arn, command))
                     if loaded.parent_task:
-                        work.inbox_new.append(self._parent_answer(arn, loaded.parent_task, command, env))
+                        work.inbox_new.append(self._parent_answer(step.snapshot.execution, loaded.parent_task,
+                                                                  command, env))
 
     def _new_info(self, new: NewExecution) -> ExecutionInfo:
         return ExecutionInfo(
@@ -429,7 +533,8 @@ class Engine:
         logged traceback, instead of stopping every other execution's progress."""
         if arn in self._quarantined:
             return
-        part = _Round(starts=[s for s in work.starts if s[0].arn == arn])
+        part = _Round(starts=[s for s in work.starts if s[0].arn == arn],
+                      inserts=[n for n in work.inserts if n.arn == arn])
         try:
             self._advance(arn, items, env, part)
         except Exception:
@@ -439,9 +544,9 @@ class Engine:
             self._quarantined.add(arn)
             self._cache.pop(arn, None)
             self._started.difference_update(part.started_tasks)
-            for new, future in part.starts:
-                future.set_exception(RuntimeError(f"internal error while starting {new.arn}"))
+            self._refuse_starts(part, RuntimeError(f"internal error while starting {arn}"))
             work.starts[:] = [s for s in work.starts if s[0].arn != arn]
+            work.inserts[:] = [n for n in work.inserts if n.arn != arn]
             return
         work.merge(part)
 
@@ -455,19 +560,17 @@ class Engine:
             start_time_ms=row["start_ms"],
         )
 
-    def _parent_answer(self, arn: str, parent: dict[str, Any], done: CompleteExecution,
+    def _parent_answer(self, child: ExecutionInfo, parent: dict[str, Any], done: CompleteExecution,
                        env: ShellEnv) -> tuple[str, str]:
         """A nested `.sync` execution ended: answer the parent's task with AWS's result shape."""
         from stateway.workers.nested import nested_result
 
-        event = nested_result(self.service, arn, parent, done, env.now_ms)
+        event = nested_result(child, parent, done, env.now_ms)
         return parent["execution_arn"], event_to_json(event)
 
-    def _commit(self, work: _Round) -> None:
-        q = self.store.q
+    def _prepare(self, work: _Round, taken: list[tuple[str, Any]]) -> _Write:
+        """Encode the round for the writer thread (in the decider: the snapshots are live objects)."""
         now = now_ms()
-        # Everything is encoded before the write lock is taken, so the lock is held only for the
-        # statements and the fsync (API writes from other threads wait for it).
         join_rows: list[tuple[str, str, str, int, str]] = []
         written: dict[tuple[str, str], int] = {}
         states = []
@@ -487,55 +590,54 @@ class Engine:
             self._due(timer[2])
         for task in tasks:
             self._due(min((d for d in (task[4], task[5]) if d is not None), default=None))
-        stopped_children = False
-        with self.store.write() as db:
-            stored: set[str] = set()
-            for new, _ in work.starts:
-                if new.arn not in stored:
-                    new.insert(db, q)
-                    stored.add(new.arn)
-            if work.events:
-                db.executemany(q["insert_event"], work.events)
-            # Map Runs (DescribeMapRun/ListMapRuns): rows follow the MapRun* events and the distributed
-            # Maps' joins in the snapshots, in this same transaction.
-            map_runs.record(db, q, work.events, work.snapshots, now)
-            if work.redriven:
-                db.executemany(q["mark_redriven"], work.redriven)
-            db.executemany(q["save_execution_state"], states)
-            if join_rows:
-                db.executemany(q["put_join_data"], join_rows)
-            if finished:  # a succeeded execution cannot be redriven: its joins' data is not needed
-                db.executemany(q["delete_join_data"], finished)
-            for parent_arn, task_id in work.cancelled:
-                # A `.sync` task that is cancelled (stop, timeout, a failed sibling) stops its child.
-                for (child_arn,) in db.execute(q["running_children"], (parent_arn, task_id)).fetchall():
-                    db.execute(q["insert_inbox"], {"execution_arn": child_arn, "created_ms": now,
-                                                   "event": event_to_json(StopRequested())})
-                    stopped_children = True
-            if work.deleted_tasks:
-                db.executemany(q["bury_task_token"], [(now, arn, task_id) for arn, task_id in work.deleted_tasks])
-                db.executemany(q["delete_task"], work.deleted_tasks)
-            if work.started_tasks:
-                db.executemany(q["task_started"], work.started_tasks)
-            if tasks:
-                db.executemany(q["insert_task"], tasks)
-            if work.deleted_timers:
-                db.executemany(q["delete_timer"], work.deleted_timers)
-            if timers:
-                db.executemany(q["insert_timer"], timers)
-            if work.inbox_done:
-                db.executemany(q["delete_inbox"], [(seq,) for seq in work.inbox_done])
-            for parent_arn, event_text in work.inbox_new:
-                db.execute(q["insert_inbox"], {"execution_arn": parent_arn, "event": event_text, "created_ms": now})
+        # What later rounds must know before this one is durable (a failed write resyncs it all).
         self._started.difference_update(work.deleted_tasks)
         self._join_results.update(written)
         if finished:
             ended = {arn for arn, in finished}
             self._join_results = {k: v for k, v in self._join_results.items() if k[0] not in ended}
-        for arn, _ in work.completed:
-            self._cache.pop(arn, None)
-        if work.inbox_new or stopped_children:
-            self._inbox_changed()
+        return _Write(work=work, taken=taken, now=now, states=states, join_rows=join_rows, finished=finished,
+                      tasks=tasks, timers=timers, map_runs=map_runs.changes(work.events, work.snapshots, now))
+
+    def _write(self, db: Any, write: _Write) -> None:
+        """Store one round inside the writer's transaction (in the writer thread)."""
+        q = self.store.q
+        work, now = write.work, write.now
+        for new in work.inserts:
+            new.insert(db, q)
+        if work.events:
+            db.executemany(q["insert_event"], work.events)
+        # Map Runs (DescribeMapRun/ListMapRuns): rows follow the MapRun* events and the distributed
+        # Maps' joins in the snapshots, in this same transaction.
+        map_runs.record(db, q, write.map_runs)
+        if work.redriven:
+            db.executemany(q["mark_redriven"], work.redriven)
+        db.executemany(q["save_execution_state"], write.states)
+        if write.join_rows:
+            db.executemany(q["put_join_data"], write.join_rows)
+        if write.finished:  # a succeeded execution cannot be redriven: its joins' data is not needed
+            db.executemany(q["delete_join_data"], write.finished)
+        for parent_arn, task_id in work.cancelled:
+            # A `.sync` task that is cancelled (stop, timeout, a failed sibling) stops its child.
+            for (child_arn,) in db.execute(q["running_children"], (parent_arn, task_id)).fetchall():
+                db.execute(q["insert_inbox"], {"execution_arn": child_arn, "created_ms": now,
+                                               "event": event_to_json(StopRequested())})
+                write.stopped_children = True
+        if work.deleted_tasks:
+            db.executemany(q["bury_task_token"], [(now, arn, task_id) for arn, task_id in work.deleted_tasks])
+            db.executemany(q["delete_task"], work.deleted_tasks)
+        if work.started_tasks:
+            db.executemany(q["task_started"], work.started_tasks)
+        if write.tasks:
+            db.executemany(q["insert_task"], write.tasks)
+        if work.deleted_timers:
+            db.executemany(q["delete_timer"], work.deleted_timers)
+        if write.timers:
+            db.executemany(q["insert_timer"], write.timers)
+        if work.inbox_done:
+            db.executemany(q["delete_inbox"], [(seq,) for seq in work.inbox_done])
+        for parent_arn, event_text in work.inbox_new:
+            db.execute(q["insert_inbox"], {"execution_arn": parent_arn, "event": event_text, "created_ms": now})
 
     # ---- helpers for workers ----------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from stateway.asl import jsontext
 from stateway.asl.events import (
     CompleteExecution,
+    ExecutionInfo,
     ScheduleTask,
     TaskFailed,
     TaskStarted,
@@ -16,11 +17,11 @@ from stateway.asl.events import (
     TaskSucceeded,
 )
 from stateway.asl.timestamps import format_timestamp
+from stateway.engine import arns
 from stateway.engine.errors import ExecutionAlreadyExists
 
 if TYPE_CHECKING:
     from stateway.engine.runtime import Engine
-    from stateway.engine.service import Service
 
 
 def start_nested(engine: Engine, execution_arn: str, command: ScheduleTask) -> None:
@@ -53,17 +54,17 @@ def start_nested(engine: Engine, execution_arn: str, command: ScheduleTask) -> N
         engine.post(execution_arn, TaskSucceeded(command.task_id, response))
 
 
-def nested_result(service: Service, child_arn: str, parent: dict[str, Any], done: CompleteExecution,
+def nested_result(child: ExecutionInfo, parent: dict[str, Any], done: CompleteExecution,
                   now: int) -> TaskSucceeded | TaskFailed:
-    """The parent's answer in AWS's shape: DescribeExecution's fields, capitalised."""
-    row = service.store.one("get_execution", {"arn": child_arn}) or {}
+    """The parent's answer in AWS's shape: DescribeExecution's fields, capitalised. From the child's
+    snapshot, not its row: the decider may answer before the child's last rounds are stored."""
     body: dict[str, Any] = {
-        "ExecutionArn": child_arn,
-        "Input": row.get("input", "{}"),
+        "ExecutionArn": child.execution_arn,
+        "Input": child.input_text,
         "InputDetails": {"Included": True},
-        "Name": row.get("name"),
-        "StartDate": format_timestamp(row.get("start_ms", now)),
-        "StateMachineArn": row.get("state_machine_arn"),
+        "Name": child.name,
+        "StartDate": format_timestamp(child.start_time_ms),
+        "StateMachineArn": arns.machine_of_version(child.state_machine_arn)[0],
         "Status": done.status,
         "StopDate": format_timestamp(now),
         "RedriveCount": 0,

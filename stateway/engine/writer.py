@@ -1,0 +1,94 @@
+"""The writer thread: stores the decider's rounds in order, all the rounds waiting in one transaction.
+
+The decider computes a round, hands it here and goes on computing the next one while this thread
+writes and fsyncs: the fsync of one round overlaps the work of the next, and every round that queued
+up during a commit shares the following one (group commit across rounds). A round counts as done
+only once its transaction has committed; if a transaction fails, it and every round queued after it
+fail too (they were computed on top of it) until the decider has resynchronised and calls `reset`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+from stateway.store.sqlite import SqliteStore
+
+T = TypeVar("T")
+
+
+class Writer(Generic[T]):
+    """Writes submitted items with `write(db, item)`, batch by batch, in submission order."""
+
+    def __init__(self, store: SqliteStore, write: Callable[[object, T], None],
+                 on_done: Callable[[], None]) -> None:
+        self._store = store
+        self._write = write
+        self._on_done = on_done
+        self._cond = threading.Condition()
+        self._queue: list[T] = []
+        self._finished: list[tuple[T, BaseException | None]] = []
+        self._pending = 0  # submitted and not yet finished
+        self._broken: BaseException | None = None
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name="stateway-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, item: T) -> None:
+        with self._cond:
+            self._queue.append(item)
+            self._pending += 1
+            self._cond.notify_all()
+
+    @property
+    def pending(self) -> int:
+        """Items submitted whose transaction has not finished yet."""
+        return self._pending
+
+    def finished(self) -> list[tuple[T, BaseException | None]]:
+        """The items written (error None) or failed since the last call, in submission order."""
+        with self._cond:
+            done, self._finished = self._finished, []
+        return done
+
+    def wait_below(self, limit: int, timeout: float | None = None) -> None:
+        """Block until fewer than `limit` items are pending (0 < limit; 1 means: all written)."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._pending < limit, timeout)
+
+    def reset(self) -> None:
+        """Accept writes again after a failure (the decider has reloaded its state from the store)."""
+        with self._cond:
+            self._broken = None
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Write what is queued, then stop the thread."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: bool(self._queue) or self._closing)
+                if not self._queue:
+                    return
+                batch, self._queue = self._queue, []
+                broken = self._broken
+            error = broken
+            if error is None:
+                try:
+                    with self._store.write() as db:
+                        for item in batch:
+                            self._write(db, item)
+                except BaseException as exc:  # reported to the decider, which recomputes from the store
+                    error = exc
+            with self._cond:
+                if error is not None and self._broken is None:
+                    self._broken = error
+                self._finished.extend((item, error) for item in batch)
+                self._pending -= len(batch)
+                self._cond.notify_all()
+            self._on_done()

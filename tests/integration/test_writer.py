@@ -1,0 +1,133 @@
+"""The writer thread: rounds are stored in order, acknowledged only once durable, and a failed
+transaction makes the decider start again from the store without losing or doubling anything."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stateway.engine import Engine
+from stateway.engine.writer import Writer
+from stateway.store.sqlite import SqliteStore
+
+pytestmark = pytest.mark.integration
+
+FN = "arn:aws:lambda:us-east-1:123456789012:function:"
+CHAIN = {"StartAt": "A", "States": {
+    "A": {"Type": "Task", "Resource": FN + "count", "Next": "B"},
+    "B": {"Type": "Task", "Resource": FN + "count", "Next": "C"},
+    "C": {"Type": "Task", "Resource": FN + "count", "End": True}}}
+
+
+def _types(engine: Engine, arn: str) -> list[str]:
+    return [e["type"] for e in engine.service.get_execution_history(arn)]
+
+
+def test_a_failed_transaction_is_recomputed_and_every_execution_finishes_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def count(event: Any, context: Any) -> Any:
+        with lock:
+            calls[context.idempotency_key] += 1
+        return event
+
+    real_write = Engine._write
+    writes = {"n": 0}
+
+    def failing_write(self: Engine, db: Any, write: Any) -> None:
+        writes["n"] += 1
+        if writes["n"] in (5, 12):  # two transactions fail, with whatever rounds they carry
+            raise sqlite3.OperationalError("disk I/O error (injected)")
+        real_write(self, db, write)
+
+    monkeypatch.setattr(Engine, "_write", failing_write)
+    engine = Engine(f"sqlite:///{tmp_path / 'w.db'}", functions={"count": count}, poll_interval=0.05)
+    with engine.start():
+        machine = engine.service.create_state_machine("chain", CHAIN)
+        started, refused = [], 0
+        for i in range(30):
+            try:
+                started.append(engine.service.start_execution(machine, {"n": i}, name=f"e{i}"))
+            except sqlite3.OperationalError:
+                refused += 1  # its round was not stored: the start is refused, as the API would answer
+        for arn in started:
+            assert engine.wait(arn, timeout=20)["status"] == "SUCCEEDED"
+            types = _types(engine, arn)
+            assert types.count("TaskStateEntered") == 3 and types[-1] == "ExecutionSucceeded", types
+            assert len(types) == len(set((e["id"]) for e in engine.service.get_execution_history(arn)))
+        listed, _ = engine.service.list_executions(machine, max_results=100)
+        assert {e["name"] for e in listed} == {arn.rsplit(":", 1)[1] for arn in started}
+    assert writes["n"] > 12  # both injected failures happened
+    assert len(started) + refused == 30
+    # Every task of a stored execution ran, possibly again after a failure, always under one key.
+    assert all(key.rsplit("/", 3)[0] in started for key in calls if calls[key] > 1)
+
+
+class _CountingStore(SqliteStore):
+    """A real store that numbers its write transactions."""
+
+    transactions = 0
+
+    def write(self) -> Any:
+        self.transactions += 1
+        return super().write()
+
+
+def test_rounds_queued_during_a_commit_share_the_next_transaction(tmp_path: Path) -> None:
+    store = _CountingStore(tmp_path / "batch.db")
+    store._writer.execute("CREATE TABLE t (n INTEGER, tx INTEGER)")
+    inside, gate = threading.Event(), threading.Event()
+
+    def write(db: Any, n: int) -> None:
+        if n == 0:
+            inside.set()
+            gate.wait(5)  # hold the first transaction open while more rounds queue up
+        db.execute("INSERT INTO t VALUES (?, ?)", (n, store.transactions))
+
+    writer: Writer[int] = Writer(store, write, lambda: None)
+    writer.submit(0)
+    assert inside.wait(5)
+    for n in range(1, 5):
+        writer.submit(n)
+    gate.set()
+    writer.wait_below(1, timeout=5)
+    finished = writer.finished()
+    writer.close()
+    assert finished == [(0, None), (1, None), (2, None), (3, None), (4, None)]
+    with sqlite3.connect(store.path) as db:
+        assert db.execute("SELECT n, tx FROM t ORDER BY rowid").fetchall() == [(0, 1), (1, 2), (2, 2), (3, 2), (4, 2)]
+
+
+def test_a_failed_batch_fails_what_was_queued_behind_it_until_reset(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "fail.db")
+    store._writer.execute("CREATE TABLE t (n INTEGER)")
+    gate = threading.Event()
+
+    def write(db: Any, n: int) -> None:
+        if n == 0:
+            gate.wait(5)
+            raise sqlite3.OperationalError("injected")
+        db.execute("INSERT INTO t VALUES (?)", (n,))
+
+    writer: Writer[int] = Writer(store, write, lambda: None)
+    writer.submit(0)
+    writer.submit(1)
+    gate.set()
+    writer.wait_below(1, timeout=5)
+    writer.submit(2)  # computed before the decider saw the failure: refused as well
+    writer.wait_below(1, timeout=5)
+    assert [(n, error is not None) for n, error in writer.finished()] == [(0, True), (1, True), (2, True)]
+    writer.reset()
+    writer.submit(3)
+    writer.wait_below(1, timeout=5)
+    assert writer.finished() == [(3, None)]
+    writer.close()
+    with sqlite3.connect(store.path) as db:
+        assert db.execute("SELECT n FROM t").fetchall() == [(3,)]

@@ -8,7 +8,9 @@ store; a crash after it finds every command already stored. Tasks are then hande
 
 The transaction is written by the writer thread (`engine/writer.py`) while the decider computes the
 next round, so one round's fsync overlaps the next round's work. Nothing is acknowledged before its
-round is durable: starts are answered, waiters woken and out-of-process tasks dispatched only then.
+round is durable: waiters are woken and out-of-process tasks dispatched only then. A start is stored
+by the writer ahead of the rounds (see `Writer.submit(urgent=True)`), its first step in a later round;
+an execution stored without a snapshot is started from the store after a crash or a failed write.
 """
 
 from __future__ import annotations
@@ -80,15 +82,22 @@ class _Round:
     completed: list[tuple[str, CompleteExecution]] = field(default_factory=list)
     redriven: list[tuple[int, int, str]] = field(default_factory=list)
     cancelled: list[tuple[str, str]] = field(default_factory=list)
-    starts: list[tuple[NewExecution, Future[str]]] = field(default_factory=list)
-    inserts: list[NewExecution] = field(default_factory=list)  # starts not stored by an earlier round
+    starts: list[NewExecution] = field(default_factory=list)  # their first step is in this round
 
     def merge(self, part: _Round) -> None:
-        """Take one execution's share of the round (its starts and inserts are already listed here)."""
+        """Take one execution's share of the round (its starts are already listed here)."""
         self.snapshots.update(part.snapshots)
         for name in ("events", "tasks", "deleted_tasks", "started_tasks", "timers", "deleted_timers",
                      "inbox_done", "inbox_new", "completed", "redriven", "cancelled"):
             getattr(self, name).extend(getattr(part, name))
+
+
+@dataclass
+class _StartWrite:
+    """A new execution's row, written ahead of the rounds; its caller waits on `future`."""
+
+    new: NewExecution
+    future: Future[str]
 
 
 @dataclass
@@ -138,7 +147,8 @@ class Engine:
         self.payload_limit_bytes = payload_limit_bytes
         self.batch_size = batch_size
         self._results: deque[tuple[str, Any]] = deque()
-        self._starts: deque[tuple[NewExecution, Future[str]]] = deque()
+        self._starts: deque[NewExecution] = deque()
+        self._restarts: list[str] = []  # stored executions without a snapshot: their START is due
         self._quarantined: set[str] = set()
         # Per (execution, join id): how many children's results are stored in join_data so far
         # (absent: the join's items are not stored yet).
@@ -154,10 +164,12 @@ class Engine:
         self._running = False
         self._thread: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="stateway-worker")
-        self._writer: Writer[_Write] = Writer(self.store, self._write, self._wake.set)
-        # Starts in rounds not yet durable, by (state machine, name): a second start of the same name
-        # must not be stored twice, nor miss the first when the store cannot show it yet.
-        self._unsettled_starts: dict[tuple[str, str], NewExecution] = {}
+        self._writer: Writer[_Write | _StartWrite] = Writer(self.store, self._write, self._wake.set,
+                                                             self._written)
+        # Starts not yet durable, by (state machine, name): a second start of the same name must not be
+        # stored twice, nor miss the first when the store cannot show it yet.
+        self._unsettled_starts: dict[tuple[str, str], _StartWrite] = {}
+        self._start_lock = threading.Lock()
         self.dispatcher = TaskDispatcher(self)
         self.rounds = 0
         self.transitions = 0
@@ -206,7 +218,9 @@ class Engine:
         return self.service.describe_execution(execution_arn)
 
     def _recover(self) -> None:
-        """Re-dispatch every task that was stored but not finished: at-least-once, same idempotency key."""
+        """Re-dispatch every task that was stored but not finished: at-least-once, same idempotency key;
+        start the executions stored without their first step."""
+        self._restarts = [row["arn"] for row in self.store.all("unstarted_executions")]
         for row in self.store.all("started_tasks"):
             self._started.add((row["execution_arn"], row["id"]))
         for row in self.store.all("unfinished_tasks"):
@@ -215,11 +229,29 @@ class Engine:
     # ---- the decider ------------------------------------------------------------------------
 
     def _start_in_round(self, new: NewExecution) -> str:
-        """Store a start in the next group commit and return once it is durable."""
-        future: Future[str] = Future()
-        self._starts.append((new, future))
+        """Store a start ahead of the queued rounds and return once it is durable; the decider computes
+        its first step meanwhile. A second start of the same name behaves as AWS's does."""
+        key = (new.state_machine_arn, new.name)
+        with self._start_lock:
+            first = self._unsettled_starts.get(key)
+            if first is None:
+                first = self._unsettled_starts[key] = _StartWrite(new, Future())
+                self._writer.submit(first, urgent=True)
+                self._starts.append(new)
+            elif first.new.input != new.input:
+                raise ExecutionAlreadyExists(f"Execution Already Exists: '{first.new.arn}'")
         self._wake.set()
-        return future.result(timeout=120)
+        return first.future.result(timeout=120)
+
+    def _written(self, item: _Write | _StartWrite, error: BaseException | None) -> None:
+        """In the writer thread, right after the commit: answer the start's caller at once."""
+        if isinstance(item, _StartWrite):
+            with self._start_lock:
+                self._unsettled_starts.pop((item.new.state_machine_arn, item.new.name), None)
+            if error is None:
+                item.future.set_result(item.new.arn)
+            else:
+                item.future.set_exception(error)
 
     def post(self, execution_arn: str, event: Any) -> None:
         """A worker's answer: applied in the next round (and re-run after a crash if not yet applied)."""
@@ -270,8 +302,11 @@ class Engine:
         inputs: dict[str, list[tuple[Any, Any]]] = defaultdict(list)  # arn -> [(event, consumed-marker)]
         work = _Round()
         self._take_starts(work)
-        for new in work.inserts:
+        for new in work.starts:
             inputs[new.arn].append((START, None))
+        for arn in self._restarts:
+            inputs[arn].append((START, None))
+        self._restarts = []
         taken: list[tuple[str, Any]] = []
         while self._results and len(inputs) < self.batch_size:
             arn, event = self._results.popleft()
@@ -288,11 +323,10 @@ class Engine:
             for arn, items in inputs.items():
                 self._advance_isolated(arn, items, env, work)
             write = self._prepare(work, taken)
-        except Exception as exc:
-            # Nothing of this round is stored: give the workers' answers back, refuse its starts, and
-            # reload from the store everything it changed in memory.
+        except Exception:
+            # Nothing of this round is stored: give the workers' answers back and reload from the
+            # store everything it changed in memory (its starts are begun again from their rows).
             self._results.extendleft(reversed(taken))
-            self._refuse_starts(work, exc)
             self._writer.wait_below(1)
             self._settle()
             self._resync()
@@ -321,27 +355,23 @@ class Engine:
         # until `reset`): wait for all of them, then start again from the store.
         self._writer.wait_below(1)
         done += self._writer.finished()
-        failed = False
         given_back: list[tuple[str, Any]] = []
         for write, error in done:
-            if error is None and not failed:
+            if error is None:
                 self._acknowledge(write)
-                continue
-            failed = True
-            given_back.extend(write.taken)
-            self._refuse_starts(write.work, error or failure)
+            elif isinstance(write, _Write):
+                given_back.extend(write.taken)
         traceback.print_exception(failure, file=sys.stderr)
         self._results.extendleft(reversed(given_back))
         self._resync()
         self._writer.reset()
         return True
 
-    def _acknowledge(self, write: _Write) -> None:
-        """A round is durable: answer its starts, dispatch its other tasks, wake who waits."""
+    def _acknowledge(self, write: _Write | _StartWrite) -> None:
+        """A round is durable: dispatch its out-of-process tasks, wake who waits."""
+        if isinstance(write, _StartWrite):
+            return  # its caller was answered by the writer thread
         work = write.work
-        for new, future in work.starts:
-            self._unsettled_starts.pop((new.state_machine_arn, new.name), None)
-            future.set_result(new.arn)
         self.rounds += 1
         for arn, command in work.tasks:
             if not self.dispatcher.runs_in_process(command):
@@ -354,17 +384,12 @@ class Engine:
         if work.inbox_new or write.stopped_children:
             self._inbox_changed()
 
-    def _refuse_starts(self, work: _Round, exc: BaseException) -> None:
-        for new, future in work.starts:
-            self._unsettled_starts.pop((new.state_machine_arn, new.name), None)
-            if not future.done():
-                future.set_exception(exc)
-
     def _resync(self) -> None:
         """Forget what memory holds beyond the store: executions reload from their stored rows."""
         self._cache.clear()
         self._join_results.clear()
         self._started = {(row["execution_arn"], row["id"]) for row in self.store.all("started_tasks")}
+        self._restarts = [row["arn"] for row in self.store.all("unstarted_executions")]
 
     def _read_store(self, now: int, inputs: dict[str, list[tuple[Any, Any]]]) -> None:
         """Inbox rows, due timers and expired task deadlines, and when the next one falls due."""
@@ -386,22 +411,12 @@ class Engine:
             self._inbox_dirty = True
 
     def _take_starts(self, work: _Round) -> None:
-        """This round's starts; a second start of the same name behaves as AWS's does, also when the
-        first is in a round the writer has not stored yet."""
+        """The new executions whose first step this round computes."""
         while self._starts and len(work.starts) < self.batch_size:
-            new, future = self._starts.popleft()
-            key = (new.state_machine_arn, new.name)
-            first = self._unsettled_starts.get(key)
-            if first is None:
-                self._unsettled_starts[key] = new
-                work.starts.append((new, future))
-                work.inserts.append(new)
-                self._cache[new.arn] = _Loaded(self._machine(new.definition), None,
-                                               json.loads(new.parent_task) if new.parent_task else None)
-            elif first.input == new.input:
-                work.starts.append((new, future))  # idempotent: the same execution, answered once stored
-            else:
-                future.set_exception(ExecutionAlreadyExists(f"Execution Already Exists: '{first.arn}'"))
+            new = self._starts.popleft()
+            work.starts.append(new)
+            self._cache[new.arn] = _Loaded(self._machine(new.definition), None,
+                                           json.loads(new.parent_task) if new.parent_task else None)
 
     def _machine(self, definition: str) -> StateMachine:
         machine = self._machines.get(definition)
@@ -448,7 +463,7 @@ class Engine:
             if event == START:
                 if loaded.snapshot is not None:
                     continue  # already started: a duplicate inbox row after a crash
-                new = next((n for n in work.inserts if n.arn == arn), None)
+                new = next((n for n in work.starts if n.arn == arn), None)
                 info = self._new_info(new) if new is not None else self._execution_info(arn, env.now_ms)
                 step = interpreter.start(loaded.machine, info, env)
             else:
@@ -533,8 +548,7 @@ class Engine:
         logged traceback, instead of stopping every other execution's progress."""
         if arn in self._quarantined:
             return
-        part = _Round(starts=[s for s in work.starts if s[0].arn == arn],
-                      inserts=[n for n in work.inserts if n.arn == arn])
+        part = _Round(starts=[n for n in work.starts if n.arn == arn])
         try:
             self._advance(arn, items, env, part)
         except Exception:
@@ -544,9 +558,6 @@ class Engine:
             self._quarantined.add(arn)
             self._cache.pop(arn, None)
             self._started.difference_update(part.started_tasks)
-            self._refuse_starts(part, RuntimeError(f"internal error while starting {arn}"))
-            work.starts[:] = [s for s in work.starts if s[0].arn != arn]
-            work.inserts[:] = [n for n in work.inserts if n.arn != arn]
             return
         work.merge(part)
 
@@ -599,12 +610,13 @@ class Engine:
         return _Write(work=work, taken=taken, now=now, states=states, join_rows=join_rows, finished=finished,
                       tasks=tasks, timers=timers, map_runs=map_runs.changes(work.events, work.snapshots, now))
 
-    def _write(self, db: Any, write: _Write) -> None:
-        """Store one round inside the writer's transaction (in the writer thread)."""
+    def _write(self, db: Any, write: _Write | _StartWrite) -> None:
+        """Store one start or one round inside the writer's transaction (in the writer thread)."""
         q = self.store.q
+        if isinstance(write, _StartWrite):
+            write.new.insert(db, q)
+            return
         work, now = write.work, write.now
-        for new in work.inserts:
-            new.insert(db, q)
         if work.events:
             db.executemany(q["insert_event"], work.events)
         # Map Runs (DescribeMapRun/ListMapRuns): rows follow the MapRun* events and the distributed

@@ -5,6 +5,8 @@ writes and fsyncs: the fsync of one round overlaps the work of the next, and eve
 up during a commit shares the following one (group commit across rounds). A round counts as done
 only once its transaction has committed; if a transaction fails, it and every round queued after it
 fail too (they were computed on top of it) until the decider has resynchronised and calls `reset`.
+Urgent items (new executions, whose callers wait) skip the queue in a small transaction of their own,
+so that a StartExecution waits for at most the commit in progress and its own.
 """
 
 from __future__ import annotations
@@ -22,12 +24,15 @@ class Writer(Generic[T]):
     """Writes submitted items with `write(db, item)`, batch by batch, in submission order."""
 
     def __init__(self, store: SqliteStore, write: Callable[[object, T], None],
-                 on_done: Callable[[], None]) -> None:
+                 on_done: Callable[[], None],
+                 acknowledge: Callable[[T, BaseException | None], None] = lambda item, error: None) -> None:
         self._store = store
         self._write = write
         self._on_done = on_done
+        self._acknowledge = acknowledge
         self._cond = threading.Condition()
         self._queue: list[T] = []
+        self._urgent: list[T] = []
         self._finished: list[tuple[T, BaseException | None]] = []
         self._pending = 0  # submitted and not yet finished
         self._broken: BaseException | None = None
@@ -35,9 +40,11 @@ class Writer(Generic[T]):
         self._thread = threading.Thread(target=self._run, name="stateway-writer", daemon=True)
         self._thread.start()
 
-    def submit(self, item: T) -> None:
+    def submit(self, item: T, *, urgent: bool = False) -> None:
+        """Queue `item`; urgent items are written in a transaction of their own ahead of the others
+        queued (a caller waits for them), so they must not depend on anything queued before them."""
         with self._cond:
-            self._queue.append(item)
+            (self._urgent if urgent else self._queue).append(item)
             self._pending += 1
             self._cond.notify_all()
 
@@ -72,10 +79,13 @@ class Writer(Generic[T]):
     def _run(self) -> None:
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: bool(self._queue) or self._closing)
-                if not self._queue:
+                self._cond.wait_for(lambda: bool(self._queue or self._urgent) or self._closing)
+                if self._urgent:
+                    batch, self._urgent = self._urgent, []
+                elif self._queue:
+                    batch, self._queue = self._queue, []
+                else:
                     return
-                batch, self._queue = self._queue, []
                 broken = self._broken
             error = broken
             if error is None:
@@ -85,6 +95,8 @@ class Writer(Generic[T]):
                             self._write(db, item)
                 except BaseException as exc:  # reported to the decider, which recomputes from the store
                     error = exc
+            for item in batch:
+                self._acknowledge(item, error)
             with self._cond:
                 if error is not None and self._broken is None:
                     self._broken = error

@@ -30,13 +30,14 @@ def test_a_failing_execution_is_quarantined_and_the_others_finish(tmp_path: Path
     with Engine(f"sqlite:///{tmp_path / 'e.db'}", functions={"echo": lambda e, c: e}) as engine:
         arn = engine.service.create_state_machine("m", {"StartAt": "T", "States": {
             "T": {"Type": "Task", "Resource": TASK, "End": True}}})
-        with pytest.raises(RuntimeError):  # a start that fails is refused, and nothing is stored
-            engine.service.start_execution(arn, {"n": 0}, name="poison-start")
+        # The start itself is stored (it is durable before its first step is computed); the
+        # execution whose first step breaks stays RUNNING, quarantined, like any other.
+        poison_start = engine.service.start_execution(arn, {"n": 0}, name="poison-start")
         poison = engine.service.start_execution(arn, {"n": 1}, name="poison")
         healthy = [engine.service.start_execution(arn, {"n": i}) for i in range(5)]
         for execution in healthy:
             assert engine.wait(execution, timeout=10)["status"] == "SUCCEEDED"
-        assert engine.service.describe_execution(poison)["status"] == "RUNNING"
-        assert poison in engine._quarantined
-        listed, _ = engine.service.list_executions(arn)
-        assert "poison-start" not in {e["name"] for e in listed}
+        for quarantined in (poison, poison_start):
+            assert engine.service.describe_execution(quarantined)["status"] == "RUNNING"
+            assert quarantined in engine._quarantined
+        assert engine.service.get_execution_history(poison_start) == []

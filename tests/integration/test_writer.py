@@ -131,3 +131,21 @@ def test_a_failed_batch_fails_what_was_queued_behind_it_until_reset(tmp_path: Pa
     writer.close()
     with sqlite3.connect(store.path) as db:
         assert db.execute("SELECT n FROM t").fetchall() == [(3,)]
+
+
+def test_a_start_stored_without_its_first_step_is_begun_on_restart(tmp_path: Path) -> None:
+    """The crash window between a start's own transaction and the round with its first step."""
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    engine = Engine(db, functions={"count": lambda e, c: e})
+    machine = engine.service.create_state_machine("chain", CHAIN)
+    # Only the start lane runs (the decider thread is not started): the row is stored, the first
+    # step is never computed.
+    engine.service.group_commit = engine._start_in_round
+    arn = engine.service.start_execution(machine, {"n": 1}, name="half")
+    engine._writer.close()
+    assert [n.arn for n in engine._starts] == [arn]
+    with sqlite3.connect(tmp_path / "r.db") as conn:
+        assert conn.execute("SELECT status, snapshot FROM executions").fetchall() == [("RUNNING", None)]
+    with Engine(db, functions={"count": lambda e, c: e}) as again:
+        assert again.wait(arn, timeout=10)["status"] == "SUCCEEDED"
+        assert _types(again, arn)[0] == "ExecutionStarted"

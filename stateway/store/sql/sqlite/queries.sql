@@ -170,3 +170,6 @@ SELECT token, ? FROM tasks WHERE execution_arn = ? AND id = ? AND token IS NOT N
 
 -- name: buried_token
 SELECT 1 FROM task_tombstones WHERE token = :token;
+
+-- name: unstarted_executions
+SELECT arn FROM executions WHERE status = 'RUNNING' AND snapshot IS NULL;

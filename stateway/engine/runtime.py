@@ -592,7 +592,7 @@ class Engine:
                 "cause": snap.cause, "stop_ms": now if snap.status != interpreter.RUNNING else None,
             })
         finished = [(arn,) for arn, snap in work.snapshots.items() if snap.status == "SUCCEEDED"]
-        tasks = [(arn, c.task_id, command_to_json(c), c.task_token,
+        tasks = [(arn, c.task_id, command_to_json(c), c.task_token, c.resource if c.kind == "activity" else None,
                   now + c.timeout_seconds * 1000 if c.timeout_seconds else None,
                   now + c.heartbeat_seconds * 1000 if c.heartbeat_seconds else None, now)
                  for arn, c in work.tasks]
@@ -600,7 +600,7 @@ class Engine:
         for timer in timers:
             self._due(timer[2])
         for task in tasks:
-            self._due(min((d for d in (task[4], task[5]) if d is not None), default=None))
+            self._due(min((d for d in (task[5], task[6]) if d is not None), default=None))
         # What later rounds must know before this one is durable (a failed write resyncs it all).
         self._started.difference_update(work.deleted_tasks)
         self._join_results.update(written)

@@ -59,7 +59,7 @@ SELECT arn, name, created_ms FROM activities WHERE name > :after ORDER BY name L
 
 -- name: next_activity_task
 SELECT execution_arn, id, command FROM tasks
-WHERE status = 'SCHEDULED' AND json_extract(command, '$.resource') = :activity_arn
+WHERE activity_arn = :activity_arn AND status = 'SCHEDULED'
 ORDER BY created_ms LIMIT 1;
 
 -- name: claim_activity_task

@@ -77,8 +77,9 @@ SELECT id, previous_id, type, timestamp_ms, details FROM history_events
 WHERE execution_arn = :arn AND id < :before ORDER BY id DESC LIMIT :limit;
 
 -- name: insert_task
-INSERT INTO tasks (execution_arn, id, command, status, token, timeout_deadline_ms, heartbeat_deadline_ms, created_ms)
-VALUES (?, ?, ?, 'SCHEDULED', ?, ?, ?, ?);
+INSERT INTO tasks (execution_arn, id, command, status, token, activity_arn, timeout_deadline_ms,
+                   heartbeat_deadline_ms, created_ms)
+VALUES (?, ?, ?, 'SCHEDULED', ?, ?, ?, ?, ?);
 
 -- name: delete_task
 DELETE FROM tasks WHERE execution_arn = ? AND id = ?;

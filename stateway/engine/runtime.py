@@ -116,6 +116,34 @@ class _Write:
     stopped_children: bool = False
 
 
+class _NetRows:
+    """The net change a batch of rounds makes to rows keyed by (execution, id): rows created and
+    removed within the batch are never written; updates of rows created in it fold into the insert."""
+
+    def __init__(self) -> None:
+        self.inserted: dict[tuple[str, str], tuple[Any, ...]] = {}
+        self.updated: list[tuple[str, str]] = []
+        self.deleted: list[tuple[Any, ...]] = []  # the delete statement's parameters
+        self.vanished: list[tuple[tuple[Any, ...], tuple[Any, ...]]] = []  # (row, delete parameters)
+
+    def insert(self, key: tuple[str, str], row: tuple[Any, ...]) -> None:
+        self.inserted[key] = row
+
+    def update(self, key: tuple[str, str], change: Any) -> None:
+        row = self.inserted.get(key)
+        if row is None:
+            self.updated.append(key)
+        else:
+            self.inserted[key] = change(row)
+
+    def delete(self, key: tuple[str, str], params: tuple[Any, ...]) -> None:
+        row = self.inserted.pop(key, None)
+        if row is None:
+            self.deleted.append(params)
+        else:
+            self.vanished.append((row, params))
+
+
 # Rounds computed ahead of the store: the decider waits for the writer beyond this many (task
 # functions may start before the round that scheduled them is durable; this bounds how far).
 MAX_UNWRITTEN_ROUNDS = 64
@@ -594,7 +622,7 @@ class Engine:
         finished = [(arn,) for arn, snap in work.snapshots.items() if snap.status == "SUCCEEDED"]
         tasks = [(arn, c.task_id, command_to_json(c), c.task_token, c.resource if c.kind == "activity" else None,
                   now + c.timeout_seconds * 1000 if c.timeout_seconds else None,
-                  now + c.heartbeat_seconds * 1000 if c.heartbeat_seconds else None, now)
+                  now + c.heartbeat_seconds * 1000 if c.heartbeat_seconds else None, now, "SCHEDULED")
                  for arn, c in work.tasks]
         timers = [(arn, t.timer_id, t.due_ms, t.purpose) for arn, t in work.timers]
         for timer in timers:
@@ -610,46 +638,83 @@ class Engine:
         return _Write(work=work, taken=taken, now=now, states=states, join_rows=join_rows, finished=finished,
                       tasks=tasks, timers=timers, map_runs=map_runs.changes(work.events, work.snapshots, now))
 
-    def _write(self, db: Any, write: _Write | _StartWrite) -> None:
-        """Store one start or one round inside the writer's transaction (in the writer thread)."""
+    def _write(self, db: Any, batch: list[_Write | _StartWrite]) -> None:
+        """Store a batch of starts or rounds in the writer's transaction (in the writer thread).
+
+        The batch commits as a whole, so only its net effect needs writing: one snapshot per
+        execution (its last), and no row at all for a task or timer that was created and removed
+        within the batch — a fast chain of steps then writes little more than its history."""
         q = self.store.q
-        if isinstance(write, _StartWrite):
-            write.new.insert(db, q)
-            return
-        work, now = write.work, write.now
-        if work.events:
-            db.executemany(q["insert_event"], work.events)
-        # Map Runs (DescribeMapRun/ListMapRuns): rows follow the MapRun* events and the distributed
-        # Maps' joins in the snapshots, in this same transaction.
-        map_runs.record(db, q, write.map_runs)
-        if work.redriven:
-            db.executemany(q["mark_redriven"], work.redriven)
-        db.executemany(q["save_execution_state"], write.states)
-        if write.join_rows:
-            db.executemany(q["put_join_data"], write.join_rows)
-        if write.finished:  # a succeeded execution cannot be redriven: its joins' data is not needed
-            db.executemany(q["delete_join_data"], write.finished)
-        for parent_arn, task_id in work.cancelled:
-            # A `.sync` task that is cancelled (stop, timeout, a failed sibling) stops its child.
-            for (child_arn,) in db.execute(q["running_children"], (parent_arn, task_id)).fetchall():
-                db.execute(q["insert_inbox"], {"execution_arn": child_arn, "created_ms": now,
-                                               "event": event_to_json(StopRequested())})
-                write.stopped_children = True
-        if work.deleted_tasks:
-            db.executemany(q["bury_task_token"], [(now, arn, task_id) for arn, task_id in work.deleted_tasks])
-            db.executemany(q["delete_task"], work.deleted_tasks)
-        if work.started_tasks:
-            db.executemany(q["task_started"], work.started_tasks)
-        if write.tasks:
-            db.executemany(q["insert_task"], write.tasks)
-        if work.deleted_timers:
-            db.executemany(q["delete_timer"], work.deleted_timers)
-        if write.timers:
-            db.executemany(q["insert_timer"], write.timers)
-        if work.inbox_done:
-            db.executemany(q["delete_inbox"], [(seq,) for seq in work.inbox_done])
-        for parent_arn, event_text in work.inbox_new:
-            db.execute(q["insert_inbox"], {"execution_arn": parent_arn, "event": event_text, "created_ms": now})
+        events: list[tuple[Any, ...]] = []
+        states: dict[str, dict[str, Any]] = {}
+        join_rows: list[tuple[str, str, str, int, str]] = []
+        finished: list[tuple[str]] = []
+        redriven: list[tuple[int, int, str]] = []
+        tasks = _NetRows()
+        timers = _NetRows()
+        inbox_done: list[tuple[int]] = []
+        rounds = [write for write in batch if isinstance(write, _Write)]
+        for write in batch:
+            if isinstance(write, _StartWrite):
+                write.new.insert(db, q)
+        for write in rounds:
+            work = write.work
+            events += work.events
+            # Map Runs (DescribeMapRun/ListMapRuns): rows follow the MapRun* events and the
+            # distributed Maps' joins in the snapshots, in this same transaction.
+            map_runs.record(db, q, write.map_runs)
+            redriven += work.redriven
+            states.update((state["arn"], state) for state in write.states)
+            join_rows += write.join_rows
+            finished += write.finished
+            for row in write.tasks:
+                tasks.insert((row[0], row[1]), row)
+            for key in work.started_tasks:
+                tasks.update(key, lambda row: (*row[:-1], "RUNNING") if row[-1] != "RUNNING" else row)
+            for key in work.deleted_tasks:
+                tasks.delete(key, (write.now, *key))
+            for row in write.timers:
+                timers.insert((row[0], row[1]), row)
+            for key in work.deleted_timers:
+                timers.delete(key, key)
+            inbox_done += [(seq,) for seq in work.inbox_done]
+        if events:
+            db.executemany(q["insert_event"], events)
+        if redriven:
+            db.executemany(q["mark_redriven"], redriven)
+        if states:
+            db.executemany(q["save_execution_state"], list(states.values()))
+        if join_rows:
+            db.executemany(q["put_join_data"], join_rows)
+        if finished:  # a succeeded execution cannot be redriven: its joins' data is not needed
+            db.executemany(q["delete_join_data"], finished)
+        if tasks.deleted:
+            db.executemany(q["bury_task_token"], tasks.deleted)
+            db.executemany(q["delete_task"], [key[1:] for key in tasks.deleted])
+        if tasks.updated:
+            db.executemany(q["task_started"], tasks.updated)
+        if tasks.inserted:
+            db.executemany(q["insert_task"], list(tasks.inserted.values()))
+        # A token task answered within the batch never had a row: its token is buried all the same.
+        buried = [(row[3], now) for row, (now, *_) in tasks.vanished if row[3] is not None]
+        if buried:
+            db.executemany(q["bury_token"], buried)
+        if timers.deleted:
+            db.executemany(q["delete_timer"], timers.deleted)
+        if timers.inserted:
+            db.executemany(q["insert_timer"], list(timers.inserted.values()))
+        if inbox_done:
+            db.executemany(q["delete_inbox"], inbox_done)
+        for write in rounds:
+            now = write.now
+            for parent_arn, task_id in write.work.cancelled:
+                # A `.sync` task that is cancelled (stop, timeout, a failed sibling) stops its child.
+                for (child_arn,) in db.execute(q["running_children"], (parent_arn, task_id)).fetchall():
+                    db.execute(q["insert_inbox"], {"execution_arn": child_arn, "created_ms": now,
+                                                   "event": event_to_json(StopRequested())})
+                    write.stopped_children = True
+            for parent_arn, event_text in write.work.inbox_new:
+                db.execute(q["insert_inbox"], {"execution_arn": parent_arn, "event": event_text, "created_ms": now})
 
     # ---- helpers for workers ----------------------------------------------------------------
 

@@ -21,9 +21,9 @@ T = TypeVar("T")
 
 
 class Writer(Generic[T]):
-    """Writes submitted items with `write(db, item)`, batch by batch, in submission order."""
+    """Writes submitted items with `write(db, batch)`, one transaction per batch, in submission order."""
 
-    def __init__(self, store: SqliteStore, write: Callable[[object, T], None],
+    def __init__(self, store: SqliteStore, write: Callable[[object, list[T]], None],
                  on_done: Callable[[], None],
                  acknowledge: Callable[[T, BaseException | None], None] = lambda item, error: None) -> None:
         self._store = store
@@ -91,8 +91,7 @@ class Writer(Generic[T]):
             if error is None:
                 try:
                     with self._store.write() as db:
-                        for item in batch:
-                            self._write(db, item)
+                        self._write(db, batch)
                 except BaseException as exc:  # reported to the decider, which recomputes from the store
                     error = exc
             for item in batch:

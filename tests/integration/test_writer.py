@@ -41,11 +41,11 @@ def test_a_failed_transaction_is_recomputed_and_every_execution_finishes_once(
     real_write = Engine._write
     writes = {"n": 0}
 
-    def failing_write(self: Engine, db: Any, write: Any) -> None:
+    def failing_write(self: Engine, db: Any, batch: Any) -> None:
         writes["n"] += 1
         if writes["n"] in (5, 12):  # two transactions fail, with whatever rounds they carry
             raise sqlite3.OperationalError("disk I/O error (injected)")
-        real_write(self, db, write)
+        real_write(self, db, batch)
 
     monkeypatch.setattr(Engine, "_write", failing_write)
     engine = Engine(f"sqlite:///{tmp_path / 'w.db'}", functions={"count": count}, poll_interval=0.05)
@@ -85,11 +85,12 @@ def test_rounds_queued_during_a_commit_share_the_next_transaction(tmp_path: Path
     store._writer.execute("CREATE TABLE t (n INTEGER, tx INTEGER)")
     inside, gate = threading.Event(), threading.Event()
 
-    def write(db: Any, n: int) -> None:
-        if n == 0:
-            inside.set()
-            gate.wait(5)  # hold the first transaction open while more rounds queue up
-        db.execute("INSERT INTO t VALUES (?, ?)", (n, store.transactions))
+    def write(db: Any, batch: list[int]) -> None:
+        for n in batch:
+            if n == 0:
+                inside.set()
+                gate.wait(5)  # hold the first transaction open while more rounds queue up
+            db.execute("INSERT INTO t VALUES (?, ?)", (n, store.transactions))
 
     writer: Writer[int] = Writer(store, write, lambda: None)
     writer.submit(0)
@@ -110,11 +111,12 @@ def test_a_failed_batch_fails_what_was_queued_behind_it_until_reset(tmp_path: Pa
     store._writer.execute("CREATE TABLE t (n INTEGER)")
     gate = threading.Event()
 
-    def write(db: Any, n: int) -> None:
-        if n == 0:
-            gate.wait(5)
-            raise sqlite3.OperationalError("injected")
-        db.execute("INSERT INTO t VALUES (?)", (n,))
+    def write(db: Any, batch: list[int]) -> None:
+        for n in batch:
+            if n == 0:
+                gate.wait(5)
+                raise sqlite3.OperationalError("injected")
+            db.execute("INSERT INTO t VALUES (?)", (n,))
 
     writer: Writer[int] = Writer(store, write, lambda: None)
     writer.submit(0)
@@ -149,3 +151,32 @@ def test_a_start_stored_without_its_first_step_is_begun_on_restart(tmp_path: Pat
     with Engine(db, functions={"count": lambda e, c: e}) as again:
         assert again.wait(arn, timeout=10)["status"] == "SUCCEEDED"
         assert _types(again, arn)[0] == "ExecutionStarted"
+
+
+def test_a_batch_writes_only_its_net_effect_on_task_and_timer_rows() -> None:
+    from stateway.engine.runtime import _NetRows
+
+    rows = _NetRows()
+    rows.insert(("e", "t1"), ("e", "t1", "token-1", "SCHEDULED"))
+    rows.update(("e", "t1"), lambda row: (*row[:-1], "RUNNING"))  # folds into the insert
+    rows.insert(("e", "t2"), ("e", "t2", None, "SCHEDULED"))
+    rows.delete(("e", "t1"), (7, "e", "t1"))  # created and removed in the batch: never written
+    rows.update(("e", "t0"), lambda row: row)  # a row stored by an earlier batch
+    rows.delete(("e", "t9"), (7, "e", "t9"))
+    assert rows.inserted == {("e", "t2"): ("e", "t2", None, "SCHEDULED")}
+    assert rows.updated == [("e", "t0")]
+    assert rows.deleted == [(7, "e", "t9")]
+    assert rows.vanished == [(("e", "t1", "token-1", "RUNNING"), (7, "e", "t1"))]
+
+
+def test_a_fast_chain_leaves_no_task_rows_and_a_gap_free_history(tmp_path: Path) -> None:
+    with Engine(f"sqlite:///{tmp_path / 'n.db'}", functions={"count": lambda e, c: e}) as engine:
+        machine = engine.service.create_state_machine("chain", CHAIN)
+        arns = [engine.service.start_execution(machine, {"n": i}) for i in range(20)]
+        for arn in arns:
+            assert engine.wait(arn, timeout=10)["status"] == "SUCCEEDED"
+            ids = [e["id"] for e in engine.service.get_execution_history(arn)]
+            assert ids == list(range(1, len(ids) + 1)) and len(ids) == 17
+    with sqlite3.connect(tmp_path / "n.db") as db:
+        assert db.execute("SELECT count(*) FROM tasks").fetchone() == (0,)
+        assert db.execute("SELECT count(*) FROM executions WHERE snapshot IS NULL").fetchone() == (0,)

@@ -77,9 +77,9 @@ SELECT id, previous_id, type, timestamp_ms, details FROM history_events
 WHERE execution_arn = :arn AND id < :before ORDER BY id DESC LIMIT :limit;
 
 -- name: insert_task
-INSERT INTO tasks (execution_arn, id, command, status, token, activity_arn, timeout_deadline_ms,
-                   heartbeat_deadline_ms, created_ms)
-VALUES (?, ?, ?, 'SCHEDULED', ?, ?, ?, ?, ?);
+INSERT INTO tasks (execution_arn, id, command, token, activity_arn, timeout_deadline_ms,
+                   heartbeat_deadline_ms, created_ms, status)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?);
 
 -- name: delete_task
 DELETE FROM tasks WHERE execution_arn = ? AND id = ?;
@@ -168,6 +168,9 @@ WHERE status = 'RUNNING' AND parent_task IS NOT NULL
 -- name: bury_task_token
 INSERT OR IGNORE INTO task_tombstones (token, created_ms)
 SELECT token, ? FROM tasks WHERE execution_arn = ? AND id = ? AND token IS NOT NULL;
+
+-- name: bury_token
+INSERT OR IGNORE INTO task_tombstones (token, created_ms) VALUES (?, ?);
 
 -- name: buried_token
 SELECT 1 FROM task_tombstones WHERE token = :token;

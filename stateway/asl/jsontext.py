@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any
 
-__all__ = ["dumps", "json_type", "loads"]
+__all__ = ["copy", "dumps", "json_type", "loads"]
 
 # Step Functions writes compact JSON (`{"a":1}`), keeps non-ASCII characters as they are (no \uXXXX),
 # does not escape "/", and keeps the key order it was given. The corpus shows floats keep their
@@ -59,3 +59,38 @@ def json_type(value: Any) -> str:
     if isinstance(value, list):
         return "array"
     return "object"
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+class _NotPlain(Exception):
+    """A value that only a JSON round trip can convert (a subclass, a non-string key, a cycle, …)."""
+
+
+def copy(value: Any) -> Any:
+    """A fresh copy of a value as a JSON round trip (`loads(json.dumps(value))`) would give it.
+
+    Plain dicts, lists, tuples and scalars are copied directly, several times faster than encoding
+    and parsing; anything else takes the round trip, so conversions and errors stay exactly its own.
+    """
+    try:
+        return _copy(value)
+    except (_NotPlain, RecursionError):
+        return json.loads(json.dumps(value))
+
+
+def _copy(value: Any) -> Any:
+    kind = type(value)
+    if kind is dict:
+        out = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _NotPlain
+            out[key] = item if type(item) in _SCALARS else _copy(item)
+        return out
+    if kind is list or kind is tuple:
+        return [item if type(item) in _SCALARS else _copy(item) for item in value]
+    if kind in _SCALARS:
+        return value
+    raise _NotPlain

@@ -299,8 +299,7 @@ class _Run(ContainerStates, JsonataStates):
 
     def too_large(self, text: str) -> bool:
         """Whether a JSON text is over the payload limit (UTF-8 bytes; a character is 1-4 bytes)."""
-        limit = self.payload_limit
-        return len(text) * 4 > limit and len(text.encode("utf-8")) > limit
+        return len(text) * 4 > self.payload_limit and len(text.encode("utf-8")) > self.payload_limit
 
     def exit_state(self, frame: Frame, state: State, output: Any, next_name: str | None = None,
                    assigned: dict[str, Any] | None = None) -> None:
@@ -564,8 +563,9 @@ class _Run(ContainerStates, JsonataStates):
         frame.task_submitted = False
         self.snap.tasks[task_id] = frame.id
         family = history.task_family(ref)
+        region = self.region if ref.kind == "service" else ""  # only service integrations record it
         self.emit(frame, f"{family}Scheduled", history.task_scheduled_details(
-            ref, self.text(effective), timeout, heartbeat, credentials, self.region if ref.kind == "service" else ""))
+            ref, self.text(effective), timeout, heartbeat, credentials, region))
         self.commands.append(ScheduleTask(
             task_id=task_id, frame_id=frame.id, state_name=state.name, resource=state.resource,
             kind=ref.kind, resource_type=ref.resource_type, service_resource=ref.resource,

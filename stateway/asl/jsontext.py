@@ -69,11 +69,9 @@ class _NotPlain(Exception):
 
 
 def copy(value: Any) -> Any:
-    """A fresh copy of a value as a JSON round trip (`loads(json.dumps(value))`) would give it.
-
-    Plain dicts, lists, tuples and scalars are copied directly, several times faster than encoding
-    and parsing; anything else takes the round trip, so conversions and errors stay exactly its own.
-    """
+    """A fresh copy of a value, as a JSON round trip (`json.loads(json.dumps(value))`) gives it."""
+    # Plain dicts, lists, tuples and scalars are copied directly, several times faster than encoding
+    # and parsing; anything else takes the round trip itself, so its conversions and errors stay the same.
     try:
         return _copy(value)
     except (_NotPlain, RecursionError):

@@ -9,13 +9,11 @@ DEFAULT_PAYLOAD_LIMIT_BYTES = 262_144
 
 
 class ShellEnv:
-    """What the pure core may not make itself; the caller sets `now_ms` (a real or a virtual clock).
+    """What the pure core may not make itself; the caller sets `now_ms` (a real or a virtual clock)."""
 
-    The decider makes one per round: jitter comes from the `random` module's generator, seeded once
-    per process (and again after a fork), because seeding a fresh generator from the OS each round
-    costs more than a whole state transition.
-    """
-
+    # The decider makes one per round, so jitter comes from the `random` module's generator, seeded
+    # once per process (and again after a fork): seeding a fresh one from the OS each round cost more
+    # than a whole state transition.
     __slots__ = ("now_ms", "payload_limit_bytes")
 
     def __init__(self, now_ms: int, payload_limit_bytes: int = DEFAULT_PAYLOAD_LIMIT_BYTES) -> None:

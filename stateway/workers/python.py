@@ -141,12 +141,16 @@ def invoke(handler: Handler, event: Any, function_name: str, *, timeout_seconds:
 
 
 def new_request_id() -> str:
-    """A Lambda-style request id (a version-4 UUID). It is no secret, so it comes from `random`:
-    `uuid.uuid4()` reads the OS, which releases the GIL and then waits to get it back behind the
-    decider, costing each call far more than the call itself."""
+    """A Lambda-style request id: a version-4 UUID."""
+    # It is no secret, so it comes from `random`: `uuid.uuid4()` reads the OS, which releases the GIL
+    # and then waits to get it back behind the decider, costing far more than the call itself.
     digits = f"{random.getrandbits(120):030x}"  # 30 hex digits; the version and variant take the rest
     variant = "89ab"[random.getrandbits(2)]
     return f"{digits[:8]}-{digits[8:12]}-4{digits[12:15]}-{variant}{digits[15:18]}-{digits[18:]}"
+
+
+# Results that cannot be awaitable: most handlers return one of these.
+_PLAIN = frozenset({dict, list, str, int, float, bool, type(None)})
 
 
 def _call(handler: Handler, payload: Any, context: LambdaContext, request_id: str) -> Invocation:
@@ -158,10 +162,6 @@ def _call(handler: Handler, payload: Any, context: LambdaContext, request_id: st
     except Exception as exc:  # every handler failure is a task failure, never an engine crash
         return Invocation(ok=False, error=type(exc).__name__, cause=lambda_error_cause(exc, request_id),
                           request_id=request_id)
-
-
-# Results that cannot be awaitable: most handlers return one of these.
-_PLAIN = frozenset({dict, list, str, int, float, bool, type(None)})
 
 
 async def _await(awaitable: Any) -> Any:

@@ -7,6 +7,7 @@ from dataclasses import MISSING, fields
 from typing import Any
 
 from stateway.asl import events as ev
+from stateway.asl.jsontext import compact_encoder
 
 START = "ExecutionStarted"  # the inbox row that asks the decider to begin an execution
 
@@ -15,7 +16,7 @@ _EVENT_TYPES: dict[str, type] = {
     for cls in (ev.TaskStarted, ev.TaskSubmitted, ev.TaskSucceeded, ev.TaskFailed, ev.TaskTimedOut,
                 ev.TimerFired, ev.StopRequested, ev.RedriveRequested)
 }
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_encode = compact_encoder(allow_nan=True)
 # Field names per event class, read shallowly: `asdict` deep-copies a task's whole output first.
 _EVENT_FIELDS = {cls: tuple(f.name for f in fields(cls)) for cls in _EVENT_TYPES.values()}
 
@@ -23,7 +24,7 @@ _EVENT_FIELDS = {cls: tuple(f.name for f in fields(cls)) for cls in _EVENT_TYPES
 def event_to_json(event: Any) -> str:
     body = {"type": type(event).__name__}
     body.update((name, getattr(event, name)) for name in _EVENT_FIELDS[type(event)])
-    return _ENCODER.encode(body)
+    return _encode(body)
 
 
 def event_from_json(text: str) -> Any:
@@ -43,7 +44,7 @@ _REQUIRED = frozenset(f.name for f in fields(ev.ScheduleTask) if f.default is MI
 def command_to_json(command: ev.ScheduleTask) -> str:
     body = {name: value for name in _COMMAND_FIELDS
             if (value := getattr(command, name)) is not None or name in _REQUIRED}
-    return _ENCODER.encode(body)
+    return _encode(body)
 
 
 def command_from_json(text: str) -> ev.ScheduleTask:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from stateway.asl.jsontext import copy, dumps, loads
+from stateway.asl.jsontext import compact_encoder, copy, dumps, loads
 
 
 def test_compact_separators_and_key_order_kept() -> None:
@@ -114,3 +114,17 @@ def test_copy_fails_as_json_does_on_what_is_not_json() -> None:
     looped.append(looped)
     with pytest.raises(ValueError, match="Circular reference"):
         copy(looped)
+
+
+@pytest.mark.parametrize("allow_nan", [False, True])
+def test_compact_encoder_writes_what_json_dumps_writes(allow_nan: bool) -> None:
+    encode = compact_encoder(allow_nan=allow_nan)
+    for value in ({"b": 1, "a": [1.0, None, True, "é/\\u", {"c": {}}]}, [], "x\x1f", 10**20, -0.5, None):
+        assert encode(value) == json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=allow_nan)
+    with pytest.raises(TypeError):
+        encode({"when": object()})
+    if allow_nan:
+        assert encode([float("nan")]) == "[NaN]"
+    else:
+        with pytest.raises(ValueError):
+            encode([float("nan")])

@@ -9,6 +9,7 @@ the snapshot it is given and returns the next one.
 from __future__ import annotations
 
 import dataclasses
+from functools import lru_cache
 from typing import Any
 
 from stateway.asl import choice, history, jsontext, paths
@@ -50,6 +51,13 @@ __all__ = ["ROOT", "RUNNING", "Frame", "Join", "Snapshot", "advance", "start"]
 # Step Functions' payload quota (256 KiB); the shell may set `payload_limit_bytes` on its Env.
 DEFAULT_PAYLOAD_LIMIT_BYTES = 262_144
 
+# Event names per state type, built once: every transition records an Entered and an Exited event.
+_ENTERED = {kind: f"{kind.value}StateEntered" for kind in StateType}
+_EXITED = {kind: f"{kind.value}StateExited" for kind in StateType}
+
+# A Task state's Resource is parsed once, not on every run of the state.
+_resource = lru_cache(maxsize=4096)(parse_resource)
+
 
 def start(machine: StateMachine, execution: ExecutionInfo, env: Env) -> Step:
     """Begin an execution: ExecutionStarted, then run until the first wait or the end."""
@@ -77,6 +85,7 @@ class _Run(ContainerStates, JsonataStates):
         self.commands: list[Command] = []
         self.queue: list[str] = []
         self._texts: dict[int, tuple[Any, str]] = {}
+        self.payload_limit = getattr(env, "payload_limit_bytes", DEFAULT_PAYLOAD_LIMIT_BYTES)
 
     # ---- plumbing --------------------------------------------------------------------------
 
@@ -84,7 +93,8 @@ class _Run(ContainerStates, JsonataStates):
         """JSON text of a value, computed once per object within this step: a state's input is
         usually the TaskScheduled input too, and its output the task's result. The core never
         mutates a value it has passed on, so an object's text cannot change within a step."""
-        if not isinstance(value, dict | list):
+        kind = type(value)
+        if kind is not dict and kind is not list:
             return jsontext.dumps(value)
         known = self._texts.get(id(value))
         if known is not None and known[0] is value:
@@ -159,6 +169,12 @@ class _Run(ContainerStates, JsonataStates):
     # ---- events into the core --------------------------------------------------------------
 
     def handle(self, event: Event) -> None:
+        if isinstance(event, TaskSucceeded):  # the common case first: every Task state ends with one
+            if self.snap.status == RUNNING:
+                frame = self.pop_task(event.task_id)
+                if frame is not None:
+                    self.on_task_succeeded(frame, event.output)
+            return
         if isinstance(event, ExecutionStarted):
             self.on_started(event)
             return
@@ -179,10 +195,6 @@ class _Run(ContainerStates, JsonataStates):
                 frame.task_submitted = True  # a re-run after a crash may report it twice
                 self.emit(frame, "TaskSubmitted",
                           history.task_result_details(frame.task_resource, jsontext.dumps(event.output)))
-        elif isinstance(event, TaskSucceeded):
-            frame = self.pop_task(event.task_id)
-            if frame is not None:
-                self.on_task_succeeded(frame, event.output)
         elif isinstance(event, TaskFailed):
             frame = self.pop_task(event.task_id)
             if frame is not None:
@@ -279,7 +291,7 @@ class _Run(ContainerStates, JsonataStates):
         frame.entered_time_ms = self.now
         frame.entered_prev = frame.prev
         frame.failed_join = frame.redrive_join = None
-        frame.entered_event_id = self.emit(frame, f"{state.type.value}StateEntered", {
+        frame.entered_event_id = self.emit(frame, _ENTERED[state.type], {
             "input": self.text(state_input),
             "inputDetails": {"truncated": False},
             "name": name,
@@ -287,8 +299,7 @@ class _Run(ContainerStates, JsonataStates):
 
     def too_large(self, text: str) -> bool:
         """Whether a JSON text is over the payload limit (UTF-8 bytes; a character is 1-4 bytes)."""
-        limit = getattr(self.env, "payload_limit_bytes", DEFAULT_PAYLOAD_LIMIT_BYTES)
-        return len(text) * 4 > limit and len(text.encode("utf-8")) > limit
+        return len(text) * 4 > self.payload_limit and len(text.encode("utf-8")) > self.payload_limit
 
     def exit_state(self, frame: Frame, state: State, output: Any, next_name: str | None = None,
                    assigned: dict[str, Any] | None = None) -> None:
@@ -303,7 +314,7 @@ class _Run(ContainerStates, JsonataStates):
             details = {"assignedVariables": {k: jsontext.dumps(v) for k, v in assigned.items()},
                        "assignedVariablesDetails": {"truncated": False}, **details}
             frame.variables.update(assigned)
-        self.emit(frame, f"{state.type.value}StateExited", details)
+        self.emit(frame, _EXITED[state.type], details)
         target = next_name if next_name is not None else state.next
         if state.end and next_name is None or target is None:
             self.frame_succeeded(frame, output)
@@ -524,7 +535,7 @@ class _Run(ContainerStates, JsonataStates):
 
     def run_task(self, frame: Frame, state: State) -> None:
         assert state.resource is not None
-        ref = parse_resource(state.resource)
+        ref = _resource(state.resource)
         token = self.env.uuid4() if ref.wait_for_task_token else None
         if state.query_language is QueryLanguage.JSONATA:
             states = self.states_binding(frame, task_token=token)
@@ -552,8 +563,9 @@ class _Run(ContainerStates, JsonataStates):
         frame.task_submitted = False
         self.snap.tasks[task_id] = frame.id
         family = history.task_family(ref)
+        region = self.region if ref.kind == "service" else ""  # only service integrations record it
         self.emit(frame, f"{family}Scheduled", history.task_scheduled_details(
-            ref, self.text(effective), timeout, heartbeat, credentials, self.region))
+            ref, self.text(effective), timeout, heartbeat, credentials, region))
         self.commands.append(ScheduleTask(
             task_id=task_id, frame_id=frame.id, state_name=state.name, resource=state.resource,
             kind=ref.kind, resource_type=ref.resource_type, service_resource=ref.resource,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, fields
+from dataclasses import MISSING, fields
 from typing import Any
 
 from stateway.asl import events as ev
+from stateway.asl.jsontext import compact_encoder
 
 START = "ExecutionStarted"  # the inbox row that asks the decider to begin an execution
 
@@ -15,10 +16,15 @@ _EVENT_TYPES: dict[str, type] = {
     for cls in (ev.TaskStarted, ev.TaskSubmitted, ev.TaskSucceeded, ev.TaskFailed, ev.TaskTimedOut,
                 ev.TimerFired, ev.StopRequested, ev.RedriveRequested)
 }
+_encode = compact_encoder(allow_nan=True)
+# Field names per event class, read shallowly: `asdict` deep-copies a task's whole output first.
+_EVENT_FIELDS = {cls: tuple(f.name for f in fields(cls)) for cls in _EVENT_TYPES.values()}
 
 
 def event_to_json(event: Any) -> str:
-    return json.dumps({"type": type(event).__name__, **asdict(event)}, separators=(",", ":"), ensure_ascii=False)
+    body = {"type": type(event).__name__}
+    body.update((name, getattr(event, name)) for name in _EVENT_FIELDS[type(event)])
+    return _encode(body)
 
 
 def event_from_json(text: str) -> Any:
@@ -29,13 +35,16 @@ def event_from_json(text: str) -> Any:
     return cls(**body)
 
 
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 _COMMAND_FIELDS = tuple(f.name for f in fields(ev.ScheduleTask))
+# Optional fields are left out while they hold their default (None): a task row is written for every
+# Task state run, and most tasks have no timeout, heartbeat, token or credentials.
+_REQUIRED = frozenset(f.name for f in fields(ev.ScheduleTask) if f.default is MISSING)
 
 
 def command_to_json(command: ev.ScheduleTask) -> str:
-    body = {name: getattr(command, name) for name in _COMMAND_FIELDS}  # shallow: asdict deep-copies
-    return _ENCODER.encode(body)
+    body = {name: value for name in _COMMAND_FIELDS
+            if (value := getattr(command, name)) is not None or name in _REQUIRED}
+    return _encode(body)
 
 
 def command_from_json(text: str) -> ev.ScheduleTask:

@@ -32,13 +32,14 @@ def run_function_task(command: ScheduleTask, functions: Mapping[str, pyfunctions
     found = function_target(command)
     assert found is not None, f"{command.resource} is not a Python function task"
     target, payload, wrapped = found
-    handler = pyfunctions.lookup(functions, target)
+    name = pyfunctions.function_name_of(target)
+    handler = functions.get(name)
     if handler is None:
         arn = target if target.startswith("arn:") else f"arn:aws:lambda:{region}:{account}:function:{target}"
         return TaskFailed(command.task_id, "Lambda.ResourceNotFoundException",
                           f"Function not found: {arn}:$LATEST (Service: AWSLambda; Status Code: 404; Error Code: "
                           f"ResourceNotFoundException; Request ID: {uuid.uuid4()}; Proxy: null)")
-    result = pyfunctions.invoke(handler, payload, pyfunctions.function_name_of(target),
+    result = pyfunctions.invoke(handler, payload, name,
                                 timeout_seconds=command.timeout_seconds, idempotency_key=idempotency_key,
                                 heartbeat=heartbeat)
     if result.timed_out:

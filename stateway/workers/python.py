@@ -6,16 +6,17 @@ import asyncio
 import importlib.util
 import inspect
 import json
+import random
 import sys
 import threading
 import time
 import traceback
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from stateway.asl import jsontext
 from stateway.asl.errors import StatewayError
 
 Handler = Callable[[Any, Any], Any]
@@ -119,31 +120,43 @@ class Invocation:
 def invoke(handler: Handler, event: Any, function_name: str, *, timeout_seconds: float | None = None,
            idempotency_key: str = "", heartbeat: Callable[[], None] | None = None) -> Invocation:
     """Call a handler the way Lambda does: JSON in, JSON out, an exception becomes an error value."""
-    request_id = str(uuid.uuid4())
+    request_id = new_request_id()
     deadline = int(time.time() * 1000 + timeout_seconds * 1000) if timeout_seconds else None
     context = LambdaContext(function_name, request_id, deadline, idempotency_key, heartbeat_callback=heartbeat)
-    payload = json.loads(json.dumps(event))  # the function gets its own copy, as over the wire
+    payload = jsontext.copy(event)  # the function gets its own copy, as over the wire
+    if timeout_seconds is None:
+        return _call(handler, payload, context, request_id)
     box: dict[str, Invocation] = {}
 
     def call() -> None:
         box["result"] = _call(handler, payload, context, request_id)
 
-    if timeout_seconds is None:
-        call()
-    else:
-        # A hung function must not hang the engine: its late result is simply never read.
-        worker = threading.Thread(target=call, name=f"fn-{function_name}", daemon=True)
-        worker.start()
-        worker.join(timeout_seconds)
-        if worker.is_alive():
-            return Invocation(ok=False, error="States.Timeout", timed_out=True, request_id=request_id)
+    # A hung function must not hang the engine: its late result is simply never read.
+    worker = threading.Thread(target=call, name=f"fn-{function_name}", daemon=True)
+    worker.start()
+    worker.join(timeout_seconds)
+    if worker.is_alive():
+        return Invocation(ok=False, error="States.Timeout", timed_out=True, request_id=request_id)
     return box["result"]
+
+
+def new_request_id() -> str:
+    """A Lambda-style request id: a version-4 UUID."""
+    # It is no secret, so it comes from `random`: `uuid.uuid4()` reads the OS, which releases the GIL
+    # and then waits to get it back behind the decider, costing far more than the call itself.
+    digits = f"{random.getrandbits(120):030x}"  # 30 hex digits; the version and variant take the rest
+    variant = "89ab"[random.getrandbits(2)]
+    return f"{digits[:8]}-{digits[8:12]}-4{digits[12:15]}-{variant}{digits[15:18]}-{digits[18:]}"
+
+
+# Results that cannot be awaitable: most handlers return one of these.
+_PLAIN = frozenset({dict, list, str, int, float, bool, type(None)})
 
 
 def _call(handler: Handler, payload: Any, context: LambdaContext, request_id: str) -> Invocation:
     try:
         result = handler(payload, context)
-        if inspect.isawaitable(result):
+        if type(result) not in _PLAIN and inspect.isawaitable(result):
             result = asyncio.run(_await(result))
         return Invocation(ok=True, output=_to_json(result), request_id=request_id)
     except Exception as exc:  # every handler failure is a task failure, never an engine crash
@@ -163,7 +176,7 @@ def _to_json(result: Any) -> Any:
             return json.loads(text)
         except ValueError:
             return text
-    return json.loads(json.dumps(result))
+    return jsontext.copy(result)
 
 
 def lambda_error_cause(exc: BaseException, request_id: str) -> str:

@@ -149,6 +149,35 @@ def test_task_failure_fails_execution_with_lambda_error(make: Callable[..., Harn
     assert_gap_free(events)
 
 
+def test_functions_own_their_events_and_results(make: Callable[..., Harness]) -> None:
+    """A handler that mutates its event, or a result it returned earlier, changes nothing recorded."""
+    kept: dict[str, Any] = {}
+    seen: list[Any] = []
+
+    def keep(event: Any, context: Any) -> Any:
+        kept["result"] = {"n": [1], "shared": event["shared"]}
+        return kept["result"]
+
+    def tamper(event: Any, context: Any) -> Any:
+        kept["result"]["n"].append(99)  # the first task's result, long after it was returned
+        event["first"]["n"].append(7)
+        event["again"]["x"] = "changed"  # the same object as `first` in the state input: its own copy here
+        seen.append(event["first"])
+        return {"ok": True}
+
+    h = make({"keep": keep, "tamper": tamper})
+    desc, events = h.run({"StartAt": "A", "States": {
+        "A": task("keep", "B"),
+        "B": task("tamper", ResultPath="$.b", Parameters={"first.$": "$", "again.$": "$"}),
+    }}, {"shared": {"x": 1}})
+    assert desc["status"] == "SUCCEEDED", desc
+    assert json.loads(desc["output"]) == {"n": [1], "shared": {"x": 1}, "b": {"ok": True}}
+    assert seen == [{"n": [1, 7], "shared": {"x": 1}}]
+    scheduled = [e for e in events if e["type"] == "LambdaFunctionScheduled"]
+    assert json.loads(scheduled[1]["lambdaFunctionScheduledEventDetails"]["input"]) == {
+        "first": {"n": [1], "shared": {"x": 1}}, "again": {"n": [1], "shared": {"x": 1}}}
+
+
 def test_retry_with_backoff_reruns_under_new_attempt_keys(make: Callable[..., Harness]) -> None:
     calls: list[tuple[float, str]] = []
 

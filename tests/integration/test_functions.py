@@ -6,13 +6,14 @@ import json
 import subprocess
 import sys
 import textwrap
+import uuid
 from pathlib import Path
 
 import pytest
 
 import stateway
 from stateway.engine import Engine
-from stateway.workers.python import FunctionLoadError, load_functions
+from stateway.workers.python import FunctionLoadError, invoke, load_functions
 
 pytestmark = pytest.mark.integration
 
@@ -64,3 +65,18 @@ def test_cli_accepts_module_function(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     body = json.loads(done.stdout)
     assert body["status"] == "SUCCEEDED" and json.loads(body["output"]) == {"shipped": 9}
+
+
+def test_each_invocation_has_its_own_lambda_request_id() -> None:
+    seen: list[str] = []
+
+    def record(event: object, context: object) -> object:
+        seen.append(context.aws_request_id)  # type: ignore[attr-defined]
+        raise KeyError("missing")
+
+    results = [invoke(record, {}, "record") for _ in range(3)]
+    assert len(set(seen)) == 3
+    for request_id, result in zip(seen, results, strict=True):
+        assert uuid.UUID(request_id).version == 4 and str(uuid.UUID(request_id)) == request_id
+        assert result.request_id == request_id
+        assert json.loads(result.cause or "")["requestId"] == request_id

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from stateway.asl.jsontext import dumps, loads
+from stateway.asl.jsontext import compact_encoder, copy, dumps, loads
 
 
 def test_compact_separators_and_key_order_kept() -> None:
@@ -68,3 +70,61 @@ def test_loads_rejects_what_is_not_json() -> None:
     for text in ("", "{", "{'a': 1}", "[1,]", "1 2"):
         with pytest.raises(ValueError):
             loads(text)
+
+
+class _Label(str):
+    """A str subclass: JSON knows only its text."""
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"a": [1, 2.5, "x", None, True], "b": {"c": "🆗", "d": []}},
+        [(1, 2), {"t": (3, {"u": 4})}],  # tuples become arrays
+        {1: "one", False: "no", None: "none", 2.5: "x"},  # keys become strings
+        {"label": _Label("gold"), _Label("key"): 1},
+        10**30,
+        "text",
+        None,
+    ],
+)
+def test_copy_gives_what_a_json_round_trip_gives(value: object) -> None:
+    expected = json.loads(json.dumps(value))
+    copied = copy(value)
+    assert copied == expected
+    assert type(copied) is type(expected)
+    if isinstance(value, dict):
+        assert [type(k) for k in copied] == [type(k) for k in expected]
+
+
+def test_copy_shares_nothing_mutable_even_when_the_value_repeats_an_object() -> None:
+    shared = {"items": [1, 2]}
+    value = {"a": shared, "b": shared, "c": [shared]}
+    copied = copy(value)
+    copied["a"]["items"].append(3)
+    copied["c"][0]["x"] = 1
+    assert value == {"a": {"items": [1, 2]}, "b": {"items": [1, 2]}, "c": [{"items": [1, 2]}]}
+    assert copied["b"] == {"items": [1, 2]}
+
+
+def test_copy_fails_as_json_does_on_what_is_not_json() -> None:
+    with pytest.raises(TypeError):
+        copy({"when": object()})
+    looped: list[object] = []
+    looped.append(looped)
+    with pytest.raises(ValueError, match="Circular reference"):
+        copy(looped)
+
+
+@pytest.mark.parametrize("allow_nan", [False, True])
+def test_compact_encoder_writes_what_json_dumps_writes(allow_nan: bool) -> None:
+    encode = compact_encoder(allow_nan=allow_nan)
+    for value in ({"b": 1, "a": [1.0, None, True, "é/\\u", {"c": {}}]}, [], "x\x1f", 10**20, -0.5, None):
+        assert encode(value) == json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=allow_nan)
+    with pytest.raises(TypeError):
+        encode({"when": object()})
+    if allow_nan:
+        assert encode([float("nan")]) == "[NaN]"
+    else:
+        with pytest.raises(ValueError):
+            encode([float("nan")])

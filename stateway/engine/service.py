@@ -284,11 +284,18 @@ class Service:
         limit = max_results or 1_000_000
         if reverse:
             before = int(next_token) if next_token else 2**62
-            rows = self.store.all("history_reverse", {"arn": arn, "before": before, "limit": limit})
+            # The chunk holding event `before - 1` may reach past it; the chunks below it do not.
+            holder = self.store.one("history_chunk_holding", {"arn": arn, "id": before - 1})
+            texts = [holder["events"]] if holder else []
+            texts += [r["events"] for r in self.store.all("history_chunks_reverse", {
+                "arn": arn, "before": holder["first_id"] if holder else before, "limit": limit})]
+            events = [e for text in texts for e in reversed(json.loads(text)) if e[0] < before]
         else:
             after = int(next_token) if next_token else 0
-            rows = self.store.all("history_forward", {"arn": arn, "after": after, "limit": limit})
-        return [stored_event(r, include_execution_data, raw_timestamps) for r in rows]
+            texts = [r["events"] for r in self.store.all("history_chunks_forward",
+                                                         {"arn": arn, "after": after, "limit": limit})]
+            events = [e for text in texts for e in json.loads(text) if e[0] > after]
+        return [stored_event(e, include_execution_data, raw_timestamps) for e in events[:limit]]
 
     # ---- task answers -----------------------------------------------------------------------
 
@@ -720,16 +727,17 @@ def execution_description(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def stored_event(row: dict[str, Any], include_data: bool = True, raw_timestamps: bool = False) -> dict[str, Any]:
+def stored_event(stored: list[Any], include_data: bool = True, raw_timestamps: bool = False) -> dict[str, Any]:
+    """A history event as the API shows it, from its stored `[id, previous id, type, timestamp, details]`."""
+    event_id, previous_id, kind, timestamp_ms, details = stored
     event: dict[str, Any] = {
-        "id": row["id"], "previousEventId": row["previous_id"], "type": row["type"],
-        "timestamp": row["timestamp_ms"] if raw_timestamps else to_datetime(row["timestamp_ms"]),
+        "id": event_id, "previousEventId": previous_id, "type": kind,
+        "timestamp": timestamp_ms if raw_timestamps else to_datetime(timestamp_ms),
     }
-    if row["details"] is not None:
-        details = json.loads(row["details"])
+    if details is not None:
         if not include_data:
             details = {k: v for k, v in details.items() if k not in ("input", "output")}
-        event[asl_history.details_key(row["type"])] = details
+        event[asl_history.details_key(kind)] = details
     return event
 
 

@@ -6,7 +6,8 @@ up during a commit shares the following one (group commit across rounds). A roun
 only once its transaction has committed; if a transaction fails, it and every round queued after it
 fail too (they were computed on top of it) until the decider has resynchronised and calls `reset`.
 Urgent items (new executions, whose callers wait) skip the queue in a small transaction of their own,
-so that a StartExecution waits for at most the commit in progress and its own.
+so that a StartExecution waits for at most the commit in progress and its own; they build on nothing
+queued, so they are written even while the rounds are refused.
 """
 
 from __future__ import annotations
@@ -82,11 +83,12 @@ class Writer(Generic[T]):
                 self._cond.wait_for(lambda: bool(self._queue or self._urgent) or self._closing)
                 if self._urgent:
                     batch, self._urgent = self._urgent, []
+                    broken = None  # urgent items depend on nothing queued: a failure does not touch them
                 elif self._queue:
                     batch, self._queue = self._queue, []
+                    broken = self._broken
                 else:
                     return
-                broken = self._broken
             error = broken
             if error is None:
                 try:
@@ -98,7 +100,7 @@ class Writer(Generic[T]):
                 self._acknowledge(item, error)
             with self._cond:
                 if error is not None and self._broken is None:
-                    self._broken = error
+                    self._broken = error  # rounds after a failed start may build on it: refuse them too
                 self._finished.extend((item, error) for item in batch)
                 self._pending -= len(batch)
                 self._cond.notify_all()

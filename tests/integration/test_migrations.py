@@ -80,3 +80,34 @@ def test_lean_tasks_keep_every_task_and_find_activity_tasks_and_tokens(
     with pytest.raises(sqlite3.IntegrityError):  # tokens stay unique
         connection.execute("INSERT INTO tasks (execution_arn, id, command, status, token, created_ms) "
                            "VALUES ('exec-c', 't1', '{}', 'WAITING', 'token-b1', 1)")
+
+
+def test_history_rows_become_chunks_that_read_back_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from stateway.engine.service import Service
+    from stateway.store.sqlite import SqliteStore
+
+    path = tmp_path / "history.db"
+    connection = _connect(path)
+    _migrate_up_to(connection, 7, monkeypatch)
+    arn = "arn:aws:states:us-east-1:123456789012:execution:m:old"
+    connection.execute("INSERT INTO executions (arn, state_machine_arn, name, definition, status, input, start_ms) "
+                       "VALUES (?, 'arn:aws:states:us-east-1:123456789012:stateMachine:m', 'old', '{}', "
+                       "'SUCCEEDED', '{}', 1000)", (arn,))
+    stored = [(1, 0, "ExecutionStarted", 1000, {"input": "{\"é\": 1.5}", "roleArn": "r"}),
+              (2, 1, "PassStateEntered", 1001, {"name": "P", "input": "{}"}),
+              (3, 2, "ExecutionSucceeded", 1002, None)]
+    for event_id, previous, kind, stamp, details in stored:
+        connection.execute("INSERT INTO history_events VALUES (?, ?, ?, ?, ?, ?)",
+                           (arn, event_id, previous, kind, stamp, json.dumps(details) if details else None))
+    connection.close()
+    store = SqliteStore(path)  # applies 0008
+    service = Service(store)
+    events = service.get_execution_history(arn, raw_timestamps=True)
+    assert [(e["id"], e["previousEventId"], e["type"], e["timestamp"]) for e in events] == \
+        [s[:4] for s in stored]
+    assert events[0]["executionStartedEventDetails"] == stored[0][4]
+    assert [e["id"] for e in service.get_execution_history(arn, reverse=True, max_results=2)] == [3, 2]
+    assert [e["id"] for e in service.get_execution_history(arn, reverse=True, next_token="3")] == [2, 1]
+    assert [e["id"] for e in service.get_execution_history(arn, next_token="1")] == [2, 3]
+    view = store.all("history_events_of_type", {"arn": arn, "type": "PassStateEntered"})
+    assert [(r["id"], json.loads(r["details"])) for r in view] == [(2, {"name": "P", "input": "{}"})]

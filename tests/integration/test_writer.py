@@ -64,7 +64,7 @@ def test_a_failed_transaction_is_recomputed_and_every_execution_finishes_once(
             assert len(types) == len(set((e["id"]) for e in engine.service.get_execution_history(arn)))
         listed, _ = engine.service.list_executions(machine, max_results=100)
         assert {e["name"] for e in listed} == {arn.rsplit(":", 1)[1] for arn in started}
-    assert writes["n"] > 12  # both injected failures happened
+    assert writes["n"] > 12  # both injected failures happened (every start has a transaction of its own)
     assert len(started) + refused == 30
     # Every task of a stored execution ran, possibly again after a failure, always under one key.
     assert all(key.rsplit("/", 3)[0] in started for key in calls if calls[key] > 1)
@@ -126,13 +126,16 @@ def test_a_failed_batch_fails_what_was_queued_behind_it_until_reset(tmp_path: Pa
     writer.submit(2)  # computed before the decider saw the failure: refused as well
     writer.wait_below(1, timeout=5)
     assert [(n, error is not None) for n, error in writer.finished()] == [(0, True), (1, True), (2, True)]
+    writer.submit(5, urgent=True)  # a start builds on nothing queued: written even now
+    writer.wait_below(1, timeout=5)
+    assert writer.finished() == [(5, None)]
     writer.reset()
     writer.submit(3)
     writer.wait_below(1, timeout=5)
     assert writer.finished() == [(3, None)]
     writer.close()
     with sqlite3.connect(store.path) as db:
-        assert db.execute("SELECT n FROM t").fetchall() == [(3,)]
+        assert db.execute("SELECT n FROM t ORDER BY n").fetchall() == [(3,), (5,)]
 
 
 def test_a_start_stored_without_its_first_step_is_begun_on_restart(tmp_path: Path) -> None:

@@ -64,17 +64,19 @@ WHERE arn = :arn;
 -- name: running_executions
 SELECT arn FROM executions WHERE status = 'RUNNING';
 
--- name: insert_event
-INSERT INTO history_events (execution_arn, id, previous_id, type, timestamp_ms, details)
-VALUES (?, ?, ?, ?, ?, ?);
+-- name: insert_history_chunk
+INSERT INTO history_chunks (execution_arn, last_id, first_id, events) VALUES (?, ?, ?, ?);
 
--- name: history_forward
-SELECT id, previous_id, type, timestamp_ms, details FROM history_events
-WHERE execution_arn = :arn AND id > :after ORDER BY id LIMIT :limit;
+-- name: history_chunks_forward
+SELECT events FROM history_chunks WHERE execution_arn = :arn AND last_id > :after ORDER BY last_id LIMIT :limit;
 
--- name: history_reverse
-SELECT id, previous_id, type, timestamp_ms, details FROM history_events
-WHERE execution_arn = :arn AND id < :before ORDER BY id DESC LIMIT :limit;
+-- name: history_chunks_reverse
+SELECT events FROM history_chunks WHERE execution_arn = :arn AND last_id < :before
+ORDER BY last_id DESC LIMIT :limit;
+
+-- name: history_chunk_holding
+SELECT first_id, events FROM history_chunks WHERE execution_arn = :arn AND last_id >= :id AND first_id <= :id
+ORDER BY last_id LIMIT 1;
 
 -- name: insert_task
 INSERT INTO tasks (execution_arn, id, command, token, activity_arn, timeout_deadline_ms,

@@ -272,8 +272,13 @@ class Engine:
         return first.future.result(timeout=120)
 
     def _written(self, item: _Write | _StartWrite, error: BaseException | None) -> None:
-        """In the writer thread, right after the commit: answer the start's caller at once."""
-        if isinstance(item, _StartWrite):
+        """In the writer thread, right after the commit: answer a start's caller, wake who waits for
+        an execution's end, at once."""
+        if isinstance(item, _Write):
+            if item.work.completed and error is None:
+                with self._done:
+                    self._done.notify_all()
+        else:
             with self._start_lock:
                 self._unsettled_starts.pop((item.new.state_machine_arn, item.new.name), None)
             if error is None:
@@ -396,7 +401,7 @@ class Engine:
         return True
 
     def _acknowledge(self, write: _Write | _StartWrite) -> None:
-        """A round is durable: dispatch its out-of-process tasks, wake who waits."""
+        """A round is durable: dispatch its out-of-process tasks, forget the executions it ended."""
         if isinstance(write, _StartWrite):
             return  # its caller was answered by the writer thread
         work = write.work
@@ -406,9 +411,6 @@ class Engine:
                 self.dispatcher.dispatch(arn, command)
         for arn, _ in work.completed:
             self._cache.pop(arn, None)
-        if work.completed:
-            with self._done:
-                self._done.notify_all()
         if work.inbox_new or write.stopped_children:
             self._inbox_changed()
 

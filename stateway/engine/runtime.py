@@ -741,9 +741,6 @@ def describe(row: dict[str, Any]) -> dict[str, Any]:
     return execution_description(row)
 
 
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-
-
 def _history_chunk(arn: str, events: list[tuple[Any, ...]]) -> tuple[str, int, int, str]:
     """One history_chunks row: the events' `[id, previous id, type, timestamp, details]` as a JSON
     array, built from the details' JSON text as it is (event types are plain names)."""
@@ -751,5 +748,4 @@ def _history_chunk(arn: str, events: list[tuple[Any, ...]]) -> tuple[str, int, i
     return arn, events[-1][1], events[0][1], f"[{body}]"
 
 
-def _json(value: Any) -> str:
-    return _ENCODER.encode(value)
+_json = jsontext.compact_encoder(allow_nan=True)  # history details, join data: one encoder for the process

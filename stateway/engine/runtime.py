@@ -208,6 +208,7 @@ class Engine:
         """Recover what a previous process left and start the decider thread."""
         if self._running:
             return self
+        self.store.claim_engine()
         self._running = True
         self._recover()
         self._thread = threading.Thread(target=self._loop, name="stateway-decider", daemon=True)
@@ -224,6 +225,7 @@ class Engine:
             self._thread.join(timeout)
         self._writer.close(timeout)
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self.store.release_engine()
 
     def __enter__(self) -> Engine:
         return self.start()

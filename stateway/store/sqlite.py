@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -9,10 +11,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from stateway.asl.errors import StatewayError
 from stateway.store.migrations import migrate_sqlite
 from stateway.store.queries import load_queries
 
 Row = dict[str, Any]
+
+
+class StoreInUse(StatewayError):
+    """Another engine already drives this store: two deciders on one file would apply events twice."""
 
 
 class SqliteStore:
@@ -75,6 +82,31 @@ class SqliteStore:
     def scalar(self, name: str, params: Any = ()) -> Any:
         row = self.reader.execute(self.q[name], params).fetchone()
         return row[0] if row is not None else None
+
+    def claim_engine(self) -> None:
+        """Make this process the one engine of the file, or raise StoreInUse naming the holder.
+
+        An OS lock on `<file>.engine`: the kernel releases it when the holder exits, even by
+        SIGKILL, so a restarted engine takes over at once (SQLite files live on one host)."""
+        if self.path == ":memory:" or getattr(self, "_engine_lock", None) is not None:
+            return
+        fd = os.open(self.path + ".engine", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise StoreInUse(f"another engine (process {holder}) is running on {self.path}; stop it, or use "
+                             "its API, instead of starting a second engine on the same file") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self._engine_lock: int | None = fd
+
+    def release_engine(self) -> None:
+        fd = getattr(self, "_engine_lock", None)
+        if fd is not None:
+            self._engine_lock = None
+            os.close(fd)  # closing the descriptor drops the lock
 
     def close(self) -> None:
         with self._write_lock:

@@ -16,12 +16,10 @@ an execution stored without a snapshot is started from the store after a crash o
 from __future__ import annotations
 
 import json
-import os
 import sys
 import threading
 import time
 import traceback
-import uuid
 from collections import defaultdict, deque
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -158,7 +156,6 @@ class Engine:
                  poll_interval: float = 0.25, payload_limit_bytes: int = 262_144,
                  batch_size: int = 2000) -> None:
         self.store = db if isinstance(db, SqliteStore) else open_store(db)
-        self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._wake = threading.Event()
         self.service = Service(self.store, region=region, account=account, notify=self._inbox_changed)
         # The store is read for inbox rows, due timers and expired deadlines only when something may be
@@ -722,10 +719,6 @@ class Engine:
                 db.execute(q["insert_inbox"], {"execution_arn": parent_arn, "event": event_text, "created_ms": now})
 
     # ---- helpers for workers ----------------------------------------------------------------
-
-    def lease(self, execution_arn: str, task_id: str, seconds: float) -> None:
-        with self.store.write() as db:
-            db.execute(self.store.q["lease_task"], (self.owner, now_ms() + int(seconds * 1000), execution_arn, task_id))
 
     def mark_waiting(self, execution_arn: str, task_id: str) -> None:
         with self.store.write() as db:

@@ -86,9 +86,6 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?);
 -- name: delete_task
 DELETE FROM tasks WHERE execution_arn = ? AND id = ?;
 
--- name: lease_task
-UPDATE tasks SET status = 'RUNNING', lease_owner = ?, lease_expires_ms = ? WHERE execution_arn = ? AND id = ?;
-
 -- name: task_waiting
 UPDATE tasks SET status = 'WAITING', lease_owner = NULL, lease_expires_ms = NULL
 WHERE execution_arn = ? AND id = ?;

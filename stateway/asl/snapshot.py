@@ -3,6 +3,9 @@
 A Map's items and results can be large and change little per step, so the shell may keep each
 join's bulk data (`inputs`, `results`, `source`) apart: `dumps(..., external=...)` hands every join
 to a callback and leaves that data out; `loads(..., join_data=...)` asks for it back by join id.
+Likewise each Parallel branch and Map iteration (every frame but the root) may be kept apart:
+`dumps(..., frame_text=...)` hands each one's JSON text to a callback and the snapshot lists only
+their ids; `loads(..., frame_text=...)` asks for each text back by frame id.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from dataclasses import fields
 from typing import Any
 
 from stateway.asl.events import ExecutionInfo
-from stateway.asl.frames import Frame, Join, Snapshot
+from stateway.asl.frames import ROOT, Frame, Join, Snapshot
 from stateway.asl.resources import parse_resource
 
 _FRAME_FIELDS = {f.name for f in fields(Frame)}
@@ -25,23 +28,20 @@ _BULK = ("inputs", "results", "source")
 JoinData = tuple[list[Any], list[Any], Any]  # inputs, results, source
 
 
-def dumps(snapshot: Snapshot, *, external: Callable[[Join], None] | None = None) -> str:
+def dumps(snapshot: Snapshot, *, external: Callable[[Join], None] | None = None,
+          frame_text: Callable[[str, str], None] | None = None) -> str:
     """Compact JSON for storage; the inverse of `loads`. With `external`, joins' bulk data is left
-    out (the callback stores it) and the join records only how many children it has."""
+    out (the callback stores it) and the join records only how many children it has. With
+    `frame_text`, every frame but the root goes to the callback as `(frame id, JSON text)`."""
     frames = {}
+    apart = []
     for frame_id, frame in snapshot.frames.items():
-        data = {name: getattr(frame, name) for name in _FRAME_FIELDS
-                if name not in _JOIN_VALUED and name != "task_resource"}
-        data["retry_attempts"] = {str(k): v for k, v in frame.retry_attempts.items()}
-        data["task_resource"] = frame.task_resource.arn if frame.task_resource else None
-        for name in _JOIN_VALUED:
-            join = getattr(frame, name)
-            data[name] = _join_fields(join, external) if join is not None else None
-        if external is not None and frame.join is not None and frame.state_input is frame.join.source:
-            # A waiting Map's input is its join's source, stored apart already: say so, not again.
-            data["state_input"] = None
-            data["state_input_is_source"] = True
-        frames[frame_id] = data
+        data = _frame_fields(frame, external)
+        if frame_text is not None and frame_id != ROOT:
+            frame_text(frame_id, _ENCODER.encode(data))
+            apart.append(frame_id)
+        else:
+            frames[frame_id] = data
     execution = _fields(snapshot.execution)
     if external is not None:
         # The shell keeps the execution's input itself: not again in every snapshot it stores.
@@ -53,6 +53,7 @@ def dumps(snapshot: Snapshot, *, external: Callable[[Join], None] | None = None)
         "next_event_id": snapshot.next_event_id,
         "seq": snapshot.seq,
         "frames": frames,
+        "frame_ids": apart,
         "tasks": snapshot.tasks,
         "timers": snapshot.timers,
         "output": snapshot.output,
@@ -74,6 +75,22 @@ def _fields(value: Any) -> dict[str, Any]:
     return {name: getattr(value, name) for name in names}
 
 
+def _frame_fields(frame: Frame, external: Callable[[Join], None] | None) -> dict[str, Any]:
+    """One frame as a JSON-ready dict."""
+    data = {name: getattr(frame, name) for name in _FRAME_FIELDS
+            if name not in _JOIN_VALUED and name != "task_resource"}
+    data["retry_attempts"] = {str(k): v for k, v in frame.retry_attempts.items()}
+    data["task_resource"] = frame.task_resource.arn if frame.task_resource else None
+    for name in _JOIN_VALUED:
+        join = getattr(frame, name)
+        data[name] = _join_fields(join, external) if join is not None else None
+    if external is not None and frame.join is not None and frame.state_input is frame.join.source:
+        # A waiting Map's input is its join's source, stored apart already: say so, not again.
+        data["state_input"] = None
+        data["state_input_is_source"] = True
+    return data
+
+
 def _join_fields(join: Join, external: Callable[[Join], None] | None) -> dict[str, Any]:
     data = _fields(join)
     if external is not None and join.id:
@@ -85,17 +102,23 @@ def _join_fields(join: Join, external: Callable[[Join], None] | None) -> dict[st
 
 
 def loads(text: str, *, join_data: Callable[[str, int], JoinData] | None = None,
-          input_text: str | None = None) -> Snapshot:
-    """The snapshot `dumps` wrote; `join_data(join_id, size)` supplies joins stored apart, and
-    `input_text` the execution's input when it was stored apart."""
+          input_text: str | None = None, frame_text: Callable[[str], str] | None = None) -> Snapshot:
+    """The snapshot `dumps` wrote; `join_data(join_id, size)` supplies joins stored apart,
+    `input_text` the execution's input when it was stored apart, and `frame_text(frame_id)` the
+    text of each frame stored apart."""
     body: dict[str, Any] = json.loads(text)
     if body["execution"]["input_text"] is None:
         if input_text is None:
             raise ValueError("the snapshot was stored without its execution input and none was given")
         body["execution"]["input_text"] = input_text
         body["input"] = json.loads(input_text)
+    frame_data = list(body["frames"].items())
+    for frame_id in body.get("frame_ids") or ():
+        if frame_text is None:
+            raise ValueError(f"frame {frame_id} was stored apart and no frame_text was given")
+        frame_data.append((frame_id, json.loads(frame_text(frame_id))))
     frames = {}
-    for frame_id, data in body["frames"].items():
+    for frame_id, data in frame_data:
         values = {k: v for k, v in data.items() if k in _FRAME_FIELDS}
         values["retry_attempts"] = {int(k): v for k, v in data.get("retry_attempts", {}).items()}
         resource = data.get("task_resource")

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import sys
 import threading
 import time
 import traceback
 import uuid
 from collections import defaultdict, deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -85,6 +86,17 @@ class _Round:
             getattr(self, name).extend(getattr(part, name))
 
 
+@dataclass
+class _Apart:
+    """What one commit stores apart from the execution snapshots: join data and frame rows."""
+
+    join_rows: list[tuple[str, str, str, int, str]] = field(default_factory=list)
+    joins_written: dict[tuple[str, str], int] = field(default_factory=dict)
+    frame_rows: list[tuple[str, str, str]] = field(default_factory=list)
+    frames_gone: list[tuple[str, str]] = field(default_factory=list)
+    frame_texts: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
 class Engine:
     """Runs executions durably on a store: `start()`, use `service`, `stop()`."""
 
@@ -116,6 +128,9 @@ class Engine:
         # Per (execution, join id): how many children's results are stored in join_data so far
         # (absent: the join's items are not stored yet).
         self._join_results: dict[tuple[str, str], int] = {}
+        # Per execution: the text of each frame as the store holds it now (table `frames`), so that a
+        # commit rewrites only the frames that changed.
+        self._frame_texts: dict[str, dict[str, str]] = {}
         self._cache: dict[str, _Loaded] = {}
         self._machines: dict[str, StateMachine] = {}
         # Tasks whose TaskStarted is already in the history (their rows say RUNNING or WAITING): a task
@@ -321,7 +336,7 @@ class Engine:
         if row is None:
             return None
         machine = self._machine(row["definition"])
-        snap = snapshot.loads(row["snapshot"], input_text=row["input"],
+        snap = snapshot.loads(row["snapshot"], input_text=row["input"], frame_text=self._read_frames(arn),
                               join_data=lambda join_id, size: self._read_join(arn, join_id, size)) \
             if row["snapshot"] else None
         parent = json.loads(row["parent_task"]) if row["parent_task"] else None
@@ -394,6 +409,42 @@ class Engine:
             state_machine_name=new.machine_name, role_arn=new.role_arn, input_text=new.input,
             start_time_ms=new.start_ms,
         )
+
+    def _read_frames(self, arn: str) -> Callable[[str], str]:
+        """The execution's stored frames by id, remembered as what the store holds."""
+        texts = {row["frame_id"]: row["body"] for row in self.store.all("frames_of_execution", {"arn": arn})}
+        self._frame_texts[arn] = texts
+        return texts.__getitem__
+
+    def _encode(self, arn: str, snap: interpreter.Snapshot, apart: _Apart) -> str:
+        """The text of the execution's snapshot; its joins' data and its frames go to `apart`."""
+        texts: dict[str, str] = {}
+        text = snapshot.dumps(snap, frame_text=texts.__setitem__, external=partial(
+            self._join_rows, arn, written=apart.joins_written, rows=apart.join_rows))
+        last = self._frame_texts.get(arn, {})
+        apart.frame_rows.extend((arn, frame_id, body) for frame_id, body in texts.items() if last.get(frame_id) != body)
+        apart.frames_gone.extend((arn, frame_id) for frame_id in last if frame_id not in texts)
+        apart.frame_texts[arn] = texts
+        return text
+
+    def _write_apart(self, db: sqlite3.Connection, apart: _Apart) -> None:
+        """Write the join data and frame rows of this commit, inside its transaction."""
+        q = self.store.q
+        if apart.join_rows:
+            db.executemany(q["put_join_data"], apart.join_rows)
+        if apart.frame_rows:
+            db.executemany(q["put_frame"], apart.frame_rows)
+        if apart.frames_gone:
+            db.executemany(q["delete_frame"], apart.frames_gone)
+
+    def _apart_written(self, apart: _Apart, snapshots: Mapping[str, interpreter.Snapshot]) -> None:
+        """After the commit: remember what the store now holds for the executions still loaded."""
+        self._join_results.update(apart.joins_written)
+        for arn, texts in apart.frame_texts.items():
+            if texts and snapshots[arn].status == interpreter.RUNNING:
+                self._frame_texts[arn] = texts
+            else:
+                self._frame_texts.pop(arn, None)
 
     def _read_join(self, arn: str, join_id: str, size: int) -> snapshot.JoinData:
         inputs: list[Any] = [None] * size
@@ -468,11 +519,10 @@ class Engine:
         now = now_ms()
         # Everything is encoded before the write lock is taken, so the lock is held only for the
         # statements and the fsync (API writes from other threads wait for it).
-        join_rows: list[tuple[str, str, str, int, str]] = []
-        written: dict[tuple[str, str], int] = {}
+        apart = _Apart()
         states = []
         for arn, snap in work.snapshots.items():
-            text = snapshot.dumps(snap, external=partial(self._join_rows, arn, written=written, rows=join_rows))
+            text = self._encode(arn, snap, apart)
             states.append({
                 "arn": arn, "snapshot": text, "status": snap.status, "output": snap.output, "error": snap.error,
                 "cause": snap.cause, "stop_ms": now if snap.status != interpreter.RUNNING else None,
@@ -502,8 +552,7 @@ class Engine:
             if work.redriven:
                 db.executemany(q["mark_redriven"], work.redriven)
             db.executemany(q["save_execution_state"], states)
-            if join_rows:
-                db.executemany(q["put_join_data"], join_rows)
+            self._write_apart(db, apart)
             if finished:  # a succeeded execution cannot be redriven: its joins' data is not needed
                 db.executemany(q["delete_join_data"], finished)
             for parent_arn, task_id in work.cancelled:
@@ -528,7 +577,7 @@ class Engine:
             for parent_arn, event_text in work.inbox_new:
                 db.execute(q["insert_inbox"], {"execution_arn": parent_arn, "event": event_text, "created_ms": now})
         self._started.difference_update(work.deleted_tasks)
-        self._join_results.update(written)
+        self._apart_written(apart, work.snapshots)
         if finished:
             ended = {arn for arn, in finished}
             self._join_results = {k: v for k, v in self._join_results.items() if k[0] not in ended}

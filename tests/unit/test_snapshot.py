@@ -53,3 +53,15 @@ def test_joins_stored_apart_come_back_the_same() -> None:
     pending = sorted(loaded.tasks)
     step = interpreter.advance(machine, loaded, TaskSucceeded(pending[0], {"done": 2}), env)
     assert [e["type"] for e in step.events][:3] == ["LambdaFunctionSucceeded", "TaskStateExited", "MapIterationSucceeded"]
+
+
+def test_frames_stored_apart_come_back_the_same() -> None:
+    _, snap, _ = _running_map()
+    texts: dict[str, str] = {}
+    text = snapshot.dumps(snap, frame_text=texts.__setitem__)
+    body = json.loads(text)
+    assert list(body["frames"]) == ["root"], "the snapshot keeps the root frame"
+    assert body["frame_ids"] == list(texts) and len(texts) == 2, "and the ids of the running iterations"
+    loaded = snapshot.loads(text, frame_text=texts.__getitem__)
+    assert list(loaded.frames) == list(snap.frames)
+    assert snapshot.dumps(loaded) == snapshot.dumps(snap)

@@ -11,6 +11,17 @@ from stateway.asl.resources import ResourceRef
 RUNNING = "RUNNING"
 
 
+class _Unparsed:
+    """The type of UNPARSED."""
+
+    def __repr__(self) -> str:
+        return "UNPARSED"
+
+
+# `Snapshot.input` before anything parsed the execution's input text.
+UNPARSED: Any = _Unparsed()
+
+
 @dataclass(slots=True)
 class Join:
     """A Parallel or Map state waiting for its child frames, kept as data on the parent frame."""
@@ -68,7 +79,9 @@ class Snapshot:
     """All durable state of one execution."""
 
     execution: ExecutionInfo
-    input: Any
+    # The parsed execution input (`$$.Execution.Input`), kept only by machines that can read it: the
+    # interpreter parses `execution.input_text` when it is first needed.
+    input: Any = UNPARSED
     status: str = RUNNING
     next_event_id: int = 1
     seq: int = 0

@@ -36,7 +36,7 @@ from stateway.asl.events import (
     TaskTimedOut,
     TimerFired,
 )
-from stateway.asl.frames import ROOT, RUNNING, Frame, Join, Snapshot
+from stateway.asl.frames import ROOT, RUNNING, UNPARSED, Frame, Join, Snapshot
 from stateway.asl.jsonata_states import JsonataStates
 from stateway.asl.model import UNSET, Program, QueryLanguage, State, StateMachine, StateType, is_set
 from stateway.asl.payload import apply_input_path, apply_result_path, apply_template
@@ -53,7 +53,7 @@ DEFAULT_PAYLOAD_LIMIT_BYTES = 262_144
 
 def start(machine: StateMachine, execution: ExecutionInfo, env: Env) -> Step:
     """Begin an execution: ExecutionStarted, then run until the first wait or the end."""
-    snapshot = Snapshot(execution=execution, input=jsontext.loads(execution.input_text))
+    snapshot = Snapshot(execution=execution)
     return advance(machine, snapshot, ExecutionStarted(execution), env)
 
 
@@ -125,13 +125,25 @@ class _Run(ContainerStates, JsonataStates):
         assert frame.state is not None
         return self.program(frame).states[frame.state]
 
+    def execution_input(self) -> Any:
+        """The execution's input, parsed from its text once and kept on the snapshot only if the
+        machine can read it as `$$.Execution.Input` (a large input is otherwise not held)."""
+        if self.snap.input is not UNPARSED:
+            return self.snap.input
+        value = jsontext.loads(self.snap.execution.input_text)
+        if self.machine.reads_execution_input:
+            self.snap.input = value
+        return value
+
     def context(self, frame: Frame, state: State | None = None, *, item: tuple[int, Any] | None = None,
                 task_token: str | None = None) -> dict[str, Any]:
         ex = self.snap.execution
+        # A machine none of whose fields can read `$$.Execution.Input` gets no parse of it: nothing sees it.
+        readable = self.machine.reads_execution_input or self.snap.input is not UNPARSED
         ctx: dict[str, Any] = {
             "Execution": {
                 "Id": ex.execution_arn,
-                "Input": self.snap.input,
+                "Input": self.execution_input() if readable else None,
                 "StartTime": format_timestamp(ex.start_time_ms),
                 "Name": ex.name,
                 "RoleArn": ex.role_arn,
@@ -225,7 +237,7 @@ class _Run(ContainerStates, JsonataStates):
             self.snap.timers[timer_id] = ""
             self.commands.append(StartTimer(timer_id, ex.start_time_ms + self.machine.timeout_seconds * 1000,
                                             "execution_timeout"))
-        self.enter(root, self.machine.program.start_at, self.snap.input)
+        self.enter(root, self.machine.program.start_at, self.execution_input())
         self.queue.append(ROOT)
 
     def on_redrive(self) -> None:

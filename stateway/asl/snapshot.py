@@ -48,7 +48,6 @@ def dumps(snapshot: Snapshot, *, external: Callable[[Join], None] | None = None,
         execution["input_text"] = None
     body = {
         "execution": execution,
-        "input": None if external is not None else snapshot.input,
         "status": snapshot.status,
         "next_event_id": snapshot.next_event_id,
         "seq": snapshot.seq,
@@ -111,7 +110,6 @@ def loads(text: str, *, join_data: Callable[[str, int], JoinData] | None = None,
         if input_text is None:
             raise ValueError("the snapshot was stored without its execution input and none was given")
         body["execution"]["input_text"] = input_text
-        body["input"] = json.loads(input_text)
     frame_data = list(body["frames"].items())
     for frame_id in body.get("frame_ids") or ():
         if frame_text is None:
@@ -130,7 +128,6 @@ def loads(text: str, *, join_data: Callable[[str, int], JoinData] | None = None,
         frames[frame_id] = Frame(**values)
     return Snapshot(
         execution=ExecutionInfo(**body["execution"]),
-        input=body["input"],
         status=body["status"],
         next_event_id=body["next_event_id"],
         seq=body["seq"],

@@ -36,7 +36,7 @@ from stateway.asl.events import (
     TaskTimedOut,
     TimerFired,
 )
-from stateway.asl.frames import ROOT, RUNNING, UNPARSED, Frame, Join, Snapshot
+from stateway.asl.frames import ROOT, RUNNING, STORED, UNPARSED, Frame, Join, Snapshot
 from stateway.asl.jsonata_states import JsonataStates
 from stateway.asl.model import UNSET, Program, QueryLanguage, State, StateMachine, StateType, is_set
 from stateway.asl.payload import apply_input_path, apply_result_path, apply_template
@@ -62,6 +62,7 @@ def advance(machine: StateMachine, snapshot: Snapshot, event: Event, env: Env) -
     run = _Run(machine, snapshot, env)
     run.handle(event)
     run.drain()
+    run.settle_inputs()
     return Step(snapshot=snapshot, events=run.events, commands=run.commands)
 
 
@@ -77,6 +78,9 @@ class _Run(ContainerStates, JsonataStates):
         self.commands: list[Command] = []
         self.queue: list[str] = []
         self._texts: dict[int, tuple[Any, str]] = {}
+        # Frames whose join ended without reading back their input, which the shell had stored apart
+        # (a Map's output does not need it): read back only if Retry, Catch or a failure needs it.
+        self.unread_inputs: dict[str, Join] = {}
 
     # ---- plumbing --------------------------------------------------------------------------
 
@@ -160,6 +164,22 @@ class _Run(ContainerStates, JsonataStates):
         if item is not None:
             ctx["Map"] = {"Item": {"Index": item[0], "Value": item[1]}}
         return ctx
+
+    def settle_input(self, frame: Frame) -> None:
+        """Read back the input of a frame whose join ended and left it stored apart (`unread_inputs`)."""
+        join = self.unread_inputs.pop(frame.id, None)
+        if join is not None and frame.state_input is STORED:
+            frame.state_input = join.map_source()
+
+    def settle_inputs(self) -> None:
+        """At the end of a step, no frame keeps an input left stored apart by an ended join: the frame
+        failed or stopped where a redrive reads it (a succeeded execution never runs again)."""
+        for frame_id in list(self.unread_inputs):
+            frame = self.snap.frames.get(frame_id)
+            if frame is not None and self.snap.status == "SUCCEEDED" and frame.state_input is STORED:
+                frame.state_input = None
+            elif frame is not None:
+                self.settle_input(frame)
 
     def drain(self) -> None:
         while self.queue:
@@ -246,6 +266,8 @@ class _Run(ContainerStates, JsonataStates):
             return
         root = self.snap.frames[ROOT]
         retained = root.join or root.failed_join
+        if root.join is not None:  # stopped while waiting for its children: its input may be stored apart
+            self.restore_input(root, root.join)
         for frame_id in [f for f in self.snap.frames if f != ROOT]:
             del self.snap.frames[frame_id]
         self.snap.status = RUNNING
@@ -612,6 +634,7 @@ class _Run(ContainerStates, JsonataStates):
 
     def state_failed(self, frame: Frame, failure: Failure) -> None:
         """Retry, then Catch, then fail the frame: AWS's order of error handling."""
+        self.settle_input(frame)
         state = self.current(frame)
         index = self.retrier_for(frame, state, failure)
         if index is not None:

@@ -22,9 +22,17 @@ def _upper_hex(match: re.Match[str]) -> str:
     return match.group(1) + "\\u00" + match.group(2).upper()
 
 
+# Arrays longer than this are encoded one element at a time and joined: the same text, while one
+# encode of a whole large array holds many more intermediate strings at once (a Map's output).
+_PIECEWISE_ITEMS = 1000
+
+
 def dumps(value: Any) -> str:
     """Serialise a JSON value (dict, list, str, int, float, bool, None) the way AWS renders it."""
-    text = _encoder.encode(value)
+    if type(value) is list and len(value) > _PIECEWISE_ITEMS:
+        text = "[" + ",".join([_encoder.encode(item) for item in value]) + "]"
+    else:
+        text = _encoder.encode(value)
     if "\\u00" in text:
         text = _LOWER_HEX_ESCAPE.sub(_upper_hex, text)
     return text

@@ -48,6 +48,7 @@ from stateway.engine.codec import START, command_from_json, command_to_json, eve
 from stateway.engine.dispatch import TaskDispatcher
 from stateway.engine.env import ShellEnv
 from stateway.engine.errors import ExecutionAlreadyExists
+from stateway.engine.join_data import JoinRow, StoredJoin, join_rows
 from stateway.engine.service import NewExecution, Service, execution_description, now_ms
 from stateway.store.sqlite import SqliteStore, open_store
 from stateway.workers.python import Handler
@@ -90,8 +91,7 @@ class _Round:
 class _Apart:
     """What one commit stores apart from the execution snapshots: join data and frame rows."""
 
-    join_rows: list[tuple[str, str, str, int, str]] = field(default_factory=list)
-    joins_written: dict[tuple[str, str], int] = field(default_factory=dict)
+    join_rows: list[JoinRow] = field(default_factory=list)
     frame_rows: list[tuple[str, str, str]] = field(default_factory=list)
     frames_gone: list[tuple[str, str]] = field(default_factory=list)
     frame_texts: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -125,9 +125,6 @@ class Engine:
         self._results: deque[tuple[str, Any]] = deque()
         self._starts: deque[tuple[NewExecution, Future[str]]] = deque()
         self._quarantined: set[str] = set()
-        # Per (execution, join id): how many children's results are stored in join_data so far
-        # (absent: the join's items are not stored yet).
-        self._join_results: dict[tuple[str, str], int] = {}
         # Per execution: the text of each frame as the store holds it now (table `frames`), so that a
         # commit rewrites only the frames that changed.
         self._frame_texts: dict[str, dict[str, str]] = {}
@@ -337,8 +334,7 @@ class Engine:
             return None
         machine = self._machine(row["definition"])
         snap = snapshot.loads(row["snapshot"], input_text=row["input"], frame_text=self._read_frames(arn),
-                              join_data=lambda join_id, size: self._read_join(arn, join_id, size)) \
-            if row["snapshot"] else None
+                              join_store=partial(StoredJoin, self.store, arn)) if row["snapshot"] else None
         parent = json.loads(row["parent_task"]) if row["parent_task"] else None
         loaded = _Loaded(machine, snap, parent)
         self._cache[arn] = loaded
@@ -419,8 +415,8 @@ class Engine:
     def _encode(self, arn: str, snap: interpreter.Snapshot, apart: _Apart) -> str:
         """The text of the execution's snapshot; its joins' data and its frames go to `apart`."""
         texts: dict[str, str] = {}
-        text = snapshot.dumps(snap, frame_text=texts.__setitem__, external=partial(
-            self._join_rows, arn, written=apart.joins_written, rows=apart.join_rows))
+        text = snapshot.dumps(snap, frame_text=texts.__setitem__,
+                              external=partial(join_rows, arn, rows=apart.join_rows))
         last = self._frame_texts.get(arn, {})
         apart.frame_rows.extend((arn, frame_id, body) for frame_id, body in texts.items() if last.get(frame_id) != body)
         apart.frames_gone.extend((arn, frame_id) for frame_id in last if frame_id not in texts)
@@ -438,42 +434,18 @@ class Engine:
             db.executemany(q["delete_frame"], apart.frames_gone)
 
     def _apart_written(self, apart: _Apart, snapshots: Mapping[str, interpreter.Snapshot]) -> None:
-        """After the commit: remember what the store now holds for the executions still loaded."""
-        self._join_results.update(apart.joins_written)
+        """After the commit: remember what the store now holds for the executions still running, and
+        let go of their joins' data that it holds (a step reads it back when it needs it)."""
         for arn, texts in apart.frame_texts.items():
-            if texts and snapshots[arn].status == interpreter.RUNNING:
+            snap = snapshots[arn]
+            if snap.status != interpreter.RUNNING:
+                self._frame_texts.pop(arn, None)
+                continue
+            if texts:
                 self._frame_texts[arn] = texts
             else:
                 self._frame_texts.pop(arn, None)
-
-    def _read_join(self, arn: str, join_id: str, size: int) -> snapshot.JoinData:
-        inputs: list[Any] = [None] * size
-        results: list[Any] = [None] * size
-        source: Any = None
-        stored = 0
-        for row in self.store.all("join_data", {"arn": arn, "join_id": join_id}):
-            value = json.loads(row["value"])
-            if row["kind"] == "item":
-                inputs[row["idx"]] = value
-            elif row["kind"] == "result":
-                results[row["idx"]] = value
-                stored += 1
-            else:
-                source = value
-        self._join_results[(arn, join_id)] = stored
-        return inputs, results, source
-
-    def _join_rows(self, arn: str, join: interpreter.Join, *, written: dict[tuple[str, str], int],
-                   rows: list[tuple[str, str, str, int, str]]) -> None:
-        """The join_data rows this commit adds: all items once, then each newly finished result."""
-        key = (arn, join.id)
-        done = self._join_results.get(key)
-        if done is None:
-            rows.extend((arn, join.id, "item", i, _json(v)) for i, v in enumerate(join.inputs))
-            rows.append((arn, join.id, "source", 0, _json(join.source)))
-            done = 0
-        rows.extend((arn, join.id, "result", i, _json(join.results[i])) for i in join.succeeded_indices[done:])
-        written[key] = len(join.succeeded_indices)
+            snapshot.release(snap, partial(StoredJoin, self.store, arn))
 
     def _advance_isolated(self, arn: str, items: list[tuple[Any, Any]], env: ShellEnv, work: _Round) -> None:
         """Advance one execution; an unexpected error in it (a bug) quarantines that execution, with a
@@ -578,9 +550,6 @@ class Engine:
                 db.execute(q["insert_inbox"], {"execution_arn": parent_arn, "event": event_text, "created_ms": now})
         self._started.difference_update(work.deleted_tasks)
         self._apart_written(apart, work.snapshots)
-        if finished:
-            ended = {arn for arn, in finished}
-            self._join_results = {k: v for k, v in self._join_results.items() if k[0] not in ended}
         for arn, _ in work.completed:
             self._cache.pop(arn, None)
         if work.inbox_new or stopped_children:

@@ -16,7 +16,10 @@ from typing import Any
 
 import pytest
 
+from stateway.asl.frames import STORED, Join
 from stateway.engine import Engine
+from stateway.engine.join_data import JoinRow, StoredJoin, join_rows
+from stateway.store.sqlite import SqliteStore
 
 pytestmark = pytest.mark.integration
 
@@ -164,3 +167,58 @@ def test_a_restart_in_the_middle_of_a_map_resumes_from_the_rows(tmp_path: Path, 
                   if e["type"] == "MapIterationSucceeded")
     assert done == list(range(12))
     assert rows(path, "SELECT COUNT(*) FROM frames") == [(0,)]
+
+
+def test_a_running_map_keeps_a_window_of_its_items_and_none_of_its_results(tmp_path: Path,
+                                                                            engines: list[Engine]) -> None:
+    path = tmp_path / "window.db"
+    items = [{"n": n} for n in range(400)]
+
+    def join_in_memory(engine: Engine) -> Any:
+        """The running Map's join as the decider holds it (idle while every task waits at a gate)."""
+        loaded = engine._load(arn)
+        assert loaded is not None and loaded.snapshot is not None
+        return loaded.snapshot.frames["root"], loaded.snapshot.frames["root"].join
+
+    first_gate = Gate()
+    first = start_engine(engines, path, {"work": first_gate})
+    arn = first.service.start_execution(first.service.create_state_machine("fan", MAP), {"items": items})
+    wait_for(lambda: first_gate.calls == 3 and join_in_memory(first)[1].store is not None)
+    root, join = join_in_memory(first)
+    assert join.size == 400 and not join.inputs and not join.results, "all stored: none kept after the commit"
+    assert root.state_input is STORED and join.source is STORED, "nor the Map's input (nothing reads it)"
+    first.stop()
+
+    second_gate = Gate()
+    second = start_engine(engines, path, {"work": second_gate})
+    # The re-run tasks' TaskStarted make the decider load the execution: then it is cached, as checked.
+    wait_for(lambda: second_gate.calls == 3 and arn in second._cache)
+    root, join = join_in_memory(second)
+    assert not join.inputs and not join.results and root.state_input is STORED, "loading reads none of them"
+    second_gate.open.set()
+    first_gate.open.set()
+    description = second.wait(arn)
+    assert description["status"] == "SUCCEEDED", description
+    assert json.loads(description["output"]) == items
+
+
+def test_join_data_rows_read_back_by_window(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "joins.db")
+    # Children 0-2 started before the first commit: their inputs are not stored.
+    join = Join(kind="map", size=200, inputs={i: {"n": i} for i in range(3, 200)}, results={5: "five", 3: None},
+                source={"items": "..."}, id="j1")
+    rows: list[JoinRow] = []
+    join_rows("arn:x", join, rows=rows)
+    assert len([r for r in rows if r[2] == "items"]) == 4, "runs of consecutive inputs, one block per row"
+    with store.write() as db:
+        db.executemany(store.q["put_join_data"], rows)
+        # What engines before rows of runs wrote: one input, or one result, per row.
+        db.executemany(store.q["put_join_data"], [("arn:x", "j1", "result", 7, '"seven"')])
+    stored = StoredJoin(store, "arn:x", "j1")
+    assert stored.items(60, 70) == {i: {"n": i} for i in range(60, 128)}, "the window, and the rest of its rows"
+    assert stored.items(0, 5) == {i: {"n": i} for i in range(3, 64)}
+    assert sorted(stored.results()) == [(3, None), (5, "five"), (7, "seven")]
+    assert stored.source() == {"items": "..."}
+    join.store, join.inputs, join.results = stored, {}, {9: "nine"}
+    assert join.result_list()[:10] == [None, None, None, None, None, "five", None, "seven", None, "nine"]
+    store.close()

@@ -22,20 +22,28 @@ def _upper_hex(match: re.Match[str]) -> str:
     return match.group(1) + "\\u00" + match.group(2).upper()
 
 
-# Arrays longer than this are encoded one element at a time and joined: the same text, while one
-# encode of a whole large array holds many more intermediate strings at once (a Map's output).
+# Arrays longer than this are encoded an element at a time (see `_encode`).
 _PIECEWISE_ITEMS = 1000
 
 
 def dumps(value: Any) -> str:
     """Serialise a JSON value (dict, list, str, int, float, bool, None) the way AWS renders it."""
-    if type(value) is list and len(value) > _PIECEWISE_ITEMS:
-        text = "[" + ",".join([_encoder.encode(item) for item in value]) + "]"
-    else:
-        text = _encoder.encode(value)
+    text = _encode(value)
     if "\\u00" in text:
         text = _LOWER_HEX_ESCAPE.sub(_upper_hex, text)
     return text
+
+
+def _encode(value: Any) -> str:
+    """The encoder's text, but a large array — or an object holding one, as a Map's input does — is
+    encoded a part at a time and joined: one encode of it would hold many more intermediate strings
+    at once (several times the size of the text)."""
+    if type(value) is list and len(value) > _PIECEWISE_ITEMS:
+        return "[" + ",".join([_encode(item) for item in value]) + "]"
+    if type(value) is dict and any(type(v) is list and len(v) > _PIECEWISE_ITEMS for v in value.values()) and all(
+            type(k) is str for k in value):
+        return "{" + ",".join([f"{_encoder.encode(k)}:{_encode(v)}" for k, v in value.items()]) + "}"
+    return _encoder.encode(value)
 
 
 def _reject_constant(name: str) -> Any:

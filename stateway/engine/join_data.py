@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from stateway.asl import jsontext
 from stateway.asl.frames import Join
 from stateway.store.sqlite import SqliteStore
 
@@ -26,7 +27,8 @@ def join_rows(arn: str, join: Join, *, rows: list[JoinRow]) -> None:
     input), then each result that is not stored yet (the engine lets go of it once it is)."""
     if join.store is None:
         rows.extend((arn, join.id, "items", first, _ENCODER.encode(run)) for first, run in _runs(join.inputs))
-        rows.append((arn, join.id, "source", 0, _ENCODER.encode(join.source)))
+        # A Map's input holds all its items: jsontext encodes such a value a part at a time.
+        rows.append((arn, join.id, "source", 0, jsontext.dumps(join.source)))
     if join.results:
         # One row per commit for the results it adds ((index, result) pairs, at the lowest index): a
         # Map of 10,000 items at MaxConcurrency 10 stores ~1,000 rows of results, not 10,000.

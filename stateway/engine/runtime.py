@@ -434,8 +434,9 @@ class Engine:
             db.executemany(q["delete_frame"], apart.frames_gone)
 
     def _apart_written(self, apart: _Apart, snapshots: Mapping[str, interpreter.Snapshot]) -> None:
-        """After the commit: remember what the store now holds for the executions still running, and
-        let go of their joins' data that it holds (a step reads it back when it needs it)."""
+        """Once the commit is durable, and before these executions advance again: remember what the
+        store now holds of the running ones' frames, and let go of their joins' data that it holds
+        (a step reads it back from the store when it needs it)."""
         for arn, texts in apart.frame_texts.items():
             snap = snapshots[arn]
             if snap.status != interpreter.RUNNING:

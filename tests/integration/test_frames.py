@@ -10,6 +10,7 @@ import json
 import sqlite3
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from stateway.asl.frames import STORED, Join
 from stateway.engine import Engine
 from stateway.engine.join_data import JoinRow, StoredJoin, join_rows
 from stateway.store.sqlite import SqliteStore
+from stateway.testing.local import LocalRunner
 
 pytestmark = pytest.mark.integration
 
@@ -222,3 +224,104 @@ def test_join_data_rows_read_back_by_window(tmp_path: Path) -> None:
     join.store, join.inputs, join.results = stored, {}, {9: "nine"}
     assert join.result_list()[:10] == [None, None, None, None, None, "five", None, "seven", None, "nine"]
     store.close()
+
+
+# ---- joins stored apart run as joins in memory do -----------------------------------------------
+
+ITEMS = {"tag": "t", "items": [{"n": n} for n in range(150)]}
+
+
+def echo(event: Any, context: Any) -> Any:
+    """The item back, failing for every n divisible by 10 when the item asks to."""
+    if isinstance(event, dict) and event.get("fail") and event["n"] % 10 == 0:
+        raise ValueError(f"item {event['n']}")
+    return event
+
+
+def fan(**fields: Any) -> dict[str, Any]:
+    """A Map over `$.items` of one `echo` Task, three at a time, with the given fields."""
+    state = {"Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 3,
+             "ItemProcessor": {"StartAt": "Echo", "States": {"Echo": task("echo")}}, "End": True, **fields}
+    if "Next" in state:
+        del state["End"]
+    return state
+
+
+AFTER = {"Type": "Pass", "End": True}
+JSONATA_MAP = {"Type": "Map", "QueryLanguage": "JSONata", "Items": "{% $states.input.items %}", "MaxConcurrency": 3,
+               "ItemSelector": {"n": "{% $states.context.Map.Item.Value.n %}", "tag": "{% $states.input.tag %}"},
+               "ItemProcessor": {"StartAt": "Echo", "States": {"Echo": task("echo")}},
+               "Output": "{% {'count': $count($states.result), 'tag': $states.input.tag, 'last': $states.result[-1]} %}",
+               "End": True}
+STORED_JOINS = {
+    "selector reads the input, result path": {"StartAt": "M", "States": {"M": fan(
+        ItemSelector={"n.$": "$$.Map.Item.Value.n", "tag.$": "$.tag"}, ResultPath="$.out")}},
+    "jsonata selector and output read the input": {"StartAt": "M", "States": {"M": JSONATA_MAP}},
+    "tolerated failures are nulls": {"StartAt": "M", "States": {"M": fan(
+        ItemSelector={"n.$": "$$.Map.Item.Value.n", "fail": True}, ToleratedFailurePercentage=20)}},
+    "too many failures are caught with the input": {"StartAt": "M", "States": {"M": fan(
+        ItemSelector={"n.$": "$$.Map.Item.Value.n", "fail": True}, ToleratedFailureCount=3, Next="After",
+        Catch=[{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "After"}]), "After": AFTER}},
+    "a Map in a Parallel branch": {"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": True, "Branches": [
+        {"StartAt": "M", "States": {"M": fan(ResultSelector={"count.$": "States.ArrayLength($)"})}},
+        {"StartAt": "E", "States": {"E": task("echo")}}]}}},
+    "a Map in a Map": {"StartAt": "Shape", "States": {
+        "Shape": {"Type": "Pass", "Parameters": {"outer.$": "$.items[0:6]", "inner.$": "$.items[0:80]"},
+                  "Next": "Outer"},
+        "Outer": {"Type": "Map", "ItemsPath": "$.outer", "MaxConcurrency": 2, "End": True,
+                  "ItemSelector": {"items.$": "$.inner"},
+                  "ItemProcessor": {"StartAt": "Inner", "States": {"Inner": fan()}}}}},
+}
+
+
+@pytest.mark.parametrize("name", sorted(STORED_JOINS))
+def test_stored_joins_run_like_the_local_runner(name: str, tmp_path: Path, engines: list[Engine]) -> None:
+    definition = STORED_JOINS[name]
+    engine = start_engine(engines, tmp_path / "joins.db", {"echo": echo})
+    arn = engine.service.start_execution(engine.service.create_state_machine("m", definition), ITEMS)
+    description = engine.wait(arn, timeout=60)
+    local = LocalRunner({"echo": echo}).run(definition, ITEMS)
+    assert description["status"] == local.status, description
+    if local.status == "SUCCEEDED":
+        assert json.loads(description["output"]) == local.output_value
+    history = engine.service.get_execution_history(arn)
+    assert Counter(e["type"] for e in history) == Counter(e["type"] for e in local.events)
+    assert rows(tmp_path / "joins.db", "SELECT COUNT(*) FROM frames") == [(0,)]
+
+
+def test_a_retried_map_reads_its_input_back(tmp_path: Path, engines: list[Engine]) -> None:
+    def once_per_run() -> Callable[[Any, Any], Any]:
+        failed: set[int] = set()
+
+        def flaky(event: Any, context: Any) -> Any:
+            if event["n"] == 40 and 40 not in failed:
+                failed.add(40)
+                raise ValueError("the first attempt of item 40 fails")
+            return event
+
+        return flaky
+
+    definition = {"StartAt": "M", "States": {"M": fan(
+        ResultPath="$.out", Retry=[{"ErrorEquals": ["ValueError"], "IntervalSeconds": 1, "MaxAttempts": 1}],
+        ItemProcessor={"StartAt": "F", "States": {"F": task("flaky")}})}}
+    engine = start_engine(engines, tmp_path / "retry.db", {"flaky": once_per_run()})
+    arn = engine.service.start_execution(engine.service.create_state_machine("m", definition), ITEMS)
+    description = engine.wait(arn, timeout=60)
+    local = LocalRunner({"flaky": once_per_run()}).run(definition, ITEMS)
+    assert description["status"] == local.status == "SUCCEEDED", description
+    assert json.loads(description["output"]) == local.output_value == {**ITEMS, "out": ITEMS["items"]}
+
+
+def test_a_map_stopped_while_running_is_redriven_from_its_stored_input(tmp_path: Path, engines: list[Engine]) -> None:
+    gate = Gate()
+    engine = start_engine(engines, tmp_path / "redrive.db", {"work": gate})
+    items = [{"n": n} for n in range(200)]
+    arn = engine.service.start_execution(engine.service.create_state_machine("fan", MAP), {"items": items})
+    wait_for(lambda: gate.calls == 3)
+    engine.service.stop_execution(arn)
+    assert engine.wait(arn)["status"] == "ABORTED"
+    gate.open.set()
+    engine.service.redrive_execution(arn)
+    description = engine.wait(arn)
+    assert description["status"] == "SUCCEEDED", description
+    assert json.loads(description["output"]) == items

@@ -209,3 +209,24 @@ def test_the_execution_input_is_kept_parsed_only_where_context_can_read_it() -> 
 ])
 def test_which_references_may_read_the_execution_input(text: str, reads: bool) -> None:
     assert reads_execution_input({"States": {"S": {"Parameters": {"x.$": text}}}}) is reads
+
+
+def test_a_snapshot_written_before_joins_kept_children_by_index_still_loads() -> None:
+    machine, snap, env = _running_map()
+    body = json.loads(snapshot.dumps(snap))
+    join = body["frames"]["root"]["join"]
+    size = join.pop("size")
+    for name in ("input_is_source", "selector_reads_input"):
+        join.pop(name)
+    # Then: every child's input and a result slot per child, and the indices of those that succeeded.
+    results = [None] * size
+    for index, value in join["results"].items():
+        results[int(index)] = value
+    join.update(inputs=[1, 2, 3, 4], results=results, succeeded_indices=sorted(map(int, join["results"])))
+    body["input"] = json.loads(snap.execution.input_text)
+    old = snapshot.loads(json.dumps(body))
+    assert old.frames["root"].join.size == 4 and old.frames["root"].join.results == snap.frames["root"].join.results
+    pending = sorted(snap.tasks)
+    new_step = interpreter.advance(machine, snap, TaskSucceeded(pending[0], {"done": 2}), env)
+    old_step = interpreter.advance(machine, old, TaskSucceeded(pending[0], {"done": 2}), env)
+    assert old_step.events == new_step.events

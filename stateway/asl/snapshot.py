@@ -14,7 +14,7 @@ Three parts of a snapshot may be kept apart from its own document, each through 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import fields
 from typing import Any
 
@@ -169,18 +169,20 @@ def _load_join(data: dict[str, Any] | None, join_store: Callable[[str], JoinStor
     return join
 
 
-def release(snapshot: Snapshot, join_store: Callable[[str], JoinStore]) -> None:
-    """After the shell has stored what `dumps(..., external=...)` handed it, let go of the joins' bulk
-    data in memory — results, children's inputs beyond a window, and a Map's input unless its
-    ItemSelector reads it — and attach `join_store(join_id)`, through which steps read them back."""
+def release(snapshot: Snapshot, join_store: Callable[[str], JoinStore], written: Mapping[str, Iterable[int]]) -> None:
+    """Once what `dumps(..., external=...)` handed the shell is durable — `written` maps the id of each
+    join it stored to the indices of the results among that — let go of it in memory: those results,
+    the children's inputs beyond a window, and a Map's input unless its ItemSelector reads it; attach
+    `join_store(join_id)`, through which a step reads them back. Joins of later steps are left alone."""
     for frame in snapshot.frames.values():
         for name in _JOIN_VALUED:
             join = getattr(frame, name)
-            if join is None or not join.id:
+            if join is None or join.id not in written:
                 continue
             if join.store is None:
                 join.store = join_store(join.id)
-            join.results.clear()
+            for index in written[join.id]:
+                join.results.pop(index, None)
             if len(join.inputs) > join.window:
                 join.inputs.clear()
             if not join.selector_reads_input:

@@ -22,9 +22,11 @@ _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 ITEMS_PER_ROW = 64
 
 
-def join_rows(arn: str, join: Join, *, rows: list[JoinRow]) -> None:
+def join_rows(arn: str, join: Join, *, rows: list[JoinRow], written: dict[str, list[int]]) -> None:
     """The rows a commit adds for one join: a new join's children's inputs and its source (the Map's
-    input), then each result that is not stored yet (the engine lets go of it once it is)."""
+    input), then each result that is not stored yet; `written` notes the join and those results'
+    indices, which the engine lets go of once the commit is durable (`snapshot.release`)."""
+    written[join.id] = list(join.results)
     if join.store is None:
         rows.extend((arn, join.id, "items", first, _ENCODER.encode(run)) for first, run in _runs(join.inputs))
         # A Map's input holds all its items: jsontext encodes such a value a part at a time.

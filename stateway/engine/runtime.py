@@ -95,6 +95,8 @@ class _Apart:
     frame_rows: list[tuple[str, str, str]] = field(default_factory=list)
     frames_gone: list[tuple[str, str]] = field(default_factory=list)
     frame_texts: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Per execution: the joins whose data the commit stores, with the indices of the results among it.
+    joins_written: dict[str, dict[str, list[int]]] = field(default_factory=dict)
 
 
 class Engine:
@@ -415,8 +417,8 @@ class Engine:
     def _encode(self, arn: str, snap: interpreter.Snapshot, apart: _Apart) -> str:
         """The text of the execution's snapshot; its joins' data and its frames go to `apart`."""
         texts: dict[str, str] = {}
-        text = snapshot.dumps(snap, frame_text=texts.__setitem__,
-                              external=partial(join_rows, arn, rows=apart.join_rows))
+        text = snapshot.dumps(snap, frame_text=texts.__setitem__, external=partial(
+            join_rows, arn, rows=apart.join_rows, written=apart.joins_written.setdefault(arn, {})))
         last = self._frame_texts.get(arn, {})
         apart.frame_rows.extend((arn, frame_id, body) for frame_id, body in texts.items() if last.get(frame_id) != body)
         apart.frames_gone.extend((arn, frame_id) for frame_id in last if frame_id not in texts)
@@ -446,7 +448,7 @@ class Engine:
                 self._frame_texts[arn] = texts
             else:
                 self._frame_texts.pop(arn, None)
-            snapshot.release(snap, partial(StoredJoin, self.store, arn))
+            snapshot.release(snap, partial(StoredJoin, self.store, arn), apart.joins_written[arn])
 
     def _advance_isolated(self, arn: str, items: list[tuple[Any, Any]], env: ShellEnv, work: _Round) -> None:
         """Advance one execution; an unexpected error in it (a bug) quarantines that execution, with a

@@ -210,7 +210,9 @@ def test_join_data_rows_read_back_by_window(tmp_path: Path) -> None:
     join = Join(kind="map", size=200, inputs={i: {"n": i} for i in range(3, 200)}, results={5: "five", 3: None},
                 source={"items": "..."}, id="j1")
     rows: list[JoinRow] = []
-    join_rows("arn:x", join, rows=rows)
+    written: dict[str, list[int]] = {}
+    join_rows("arn:x", join, rows=rows, written=written)
+    assert written == {"j1": [5, 3]}
     assert len([r for r in rows if r[2] == "items"]) == 4, "runs of consecutive inputs, one block per row"
     with store.write() as db:
         db.executemany(store.q["put_join_data"], rows)
@@ -273,6 +275,9 @@ STORED_JOINS = {
                   "ItemProcessor": {"StartAt": "Inner", "States": {"Inner": fan()}}}}},
 }
 
+# How many iterations run before the Map fails depends on which of three concurrent ones finish first.
+TIMING_DEPENDENT = {"too many failures are caught with the input"}
+
 
 @pytest.mark.parametrize("name", sorted(STORED_JOINS))
 def test_stored_joins_run_like_the_local_runner(name: str, tmp_path: Path, engines: list[Engine]) -> None:
@@ -285,7 +290,8 @@ def test_stored_joins_run_like_the_local_runner(name: str, tmp_path: Path, engin
     if local.status == "SUCCEEDED":
         assert json.loads(description["output"]) == local.output_value
     history = engine.service.get_execution_history(arn)
-    assert Counter(e["type"] for e in history) == Counter(e["type"] for e in local.events)
+    if name not in TIMING_DEPENDENT:
+        assert Counter(e["type"] for e in history) == Counter(e["type"] for e in local.events)
     assert rows(tmp_path / "joins.db", "SELECT COUNT(*) FROM frames") == [(0,)]
 
 

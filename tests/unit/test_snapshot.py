@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import pytest
@@ -49,12 +50,14 @@ class KeptJoins:
         self.reads = 0
         self.source_reads = 0
 
-    def external(self, join: Join) -> None:
-        """`dumps`' callback: a new join's inputs and source, and the results not stored yet."""
+    def external(self, join: Join, written: dict[str, list[int]]) -> None:
+        """`dumps`' callback: a new join's inputs and source, and the results not stored yet (noted
+        in `written` for `release`)."""
         if join.store is None:
             self.items[join.id] = json.loads(json.dumps(join.inputs))
             self.sources[join.id] = json.loads(json.dumps(join.source))
         self.results.setdefault(join.id, {}).update(json.loads(json.dumps(join.results)))
+        written[join.id] = list(join.results)
 
     def store(self, join_id: str) -> JoinStore:
         """A JoinStore over one join's data."""
@@ -105,8 +108,10 @@ def _run_map(machine: Any, items: int, stored: KeptJoins | None,
         pending.extend(c for c in step.commands if isinstance(c, ScheduleTask))
         if stored is not None:
             texts: dict[str, str] = {}
-            text = snapshot.dumps(snap, external=stored.external, frame_text=texts.__setitem__)
-            snapshot.release(snap, stored.store)
+            written: dict[str, list[int]] = {}
+            text = snapshot.dumps(snap, frame_text=texts.__setitem__,
+                                  external=partial(stored.external, written=written))
+            snapshot.release(snap, stored.store, written)
             steps += 1
             if steps % 3 == 0:
                 snap = snapshot.loads(text, join_store=stored.store, input_text=info.input_text,

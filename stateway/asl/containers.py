@@ -4,13 +4,15 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from stateway.asl import jsonata, jsontext, paths
 from stateway.asl.causes import error_details, shown
 from stateway.asl.errors import ErrorName, Failure, FailureError
 from stateway.asl.events import CancelTask, CancelTimer
-from stateway.asl.frames import Frame, Join
+from stateway.asl.frames import STORED, Frame, Join
 from stateway.asl.model import QueryLanguage, State, is_set
 from stateway.asl.payload import apply_input_path
 
@@ -32,8 +34,8 @@ class ContainerStates:
                 effective = self.template(frame, state.parameters, effective, "Parameters")
         self.emit(frame, "ParallelStateStarted")
         branches = len(state.branches)
-        frame.join = Join(kind="parallel", inputs=[effective] * branches, results=[None] * branches,
-                          id=self.next_id("j"))
+        frame.join = Join(kind="parallel", size=branches, inputs=dict.fromkeys(range(branches), effective),
+                          results={}, id=self.next_id("j"))
         frame.waiting = "children"
         pending = self.resume_redriven(frame, frame.join)
         if not pending:
@@ -80,9 +82,11 @@ class ContainerStates:
         if percentage is not None and not 0 <= percentage <= 100:
             raise FailureError(ErrorName.RUNTIME.value, "ToleratedFailurePercentage must be between 0 and 100.")
         distributed = state.processor_mode == "DISTRIBUTED"
-        frame.join = Join(kind="map", inputs=items, results=[None] * len(items), source=effective, id=self.next_id("j"),
-                          max_concurrency=max_concurrency, tolerated_count=count,
-                          tolerated_percentage=percentage, map_pointer=started, distributed=distributed)
+        frame.join = Join(kind="map", size=len(items), inputs=dict(enumerate(items)), results={}, source=effective,
+                          id=self.next_id("j"), max_concurrency=max_concurrency, tolerated_count=count,
+                          tolerated_percentage=percentage, map_pointer=started, distributed=distributed,
+                          input_is_source=effective is frame.state_input,
+                          selector_reads_input=_selector_reads_input(state))
         frame.waiting = "children"
         if distributed:
             # A distributed Map runs its items as a Map Run whose iterations are not in this history.
@@ -98,14 +102,12 @@ class ContainerStates:
     def resume_redriven(self: _Run, frame: Frame, join: Join) -> int:
         """After a redrive, keep the children that succeeded before; returns how many must run."""
         previous, frame.redrive_join = frame.redrive_join, None
-        if previous is None or previous.kind != join.kind or len(previous.inputs) != len(join.inputs):
-            return len(join.inputs)
-        done = set(previous.succeeded_indices)
-        for index in done:
-            join.results[index] = previous.results[index]
-        join.succeeded_indices = sorted(done)
+        if previous is None or previous.kind != join.kind or previous.size != join.size:
+            return join.size
+        done = previous.succeeded_results()
+        join.results.update(done)
         join.succeeded = len(done)
-        join.order = [i for i in range(len(join.inputs)) if i not in done]
+        join.order = [i for i in range(join.size) if i not in done]
         return len(join.order)
 
     def map_run_arn(self: _Run, state: State) -> str:
@@ -148,7 +150,7 @@ class ContainerStates:
             program = state.branches[index]
             child = Frame(id=self.next_id("f"), program=program.path, parent=parent.id, index=index,
                           variables=dict(parent.variables), prev=parent.prev, silent=parent.silent)
-            child_input = join.inputs[index]
+            child_input = join.item(index)
         else:
             assert state.processor is not None
             program = state.processor
@@ -158,14 +160,19 @@ class ContainerStates:
                           silent=parent.silent or join.distributed)
             child.prev = join.map_pointer
             self.emit(child, "MapIterationStarted", {"index": index, "name": state.name})
-            item = join.inputs[index]
+            item = join.item(index)
             child_input = item
+            if join.selector_reads_input:
+                # Only then: a selector that cannot read the Map's input never looks at `$states.input`
+                # (nor at the `source` passed to a JSONPath template), which may be left stored apart.
+                self.restore_input(parent, join)
             if is_set(state.item_selector) and state.query_language is QueryLanguage.JSONATA:
                 child_input = self.ja(parent, state.item_selector, "ItemSelector",
                                       self.states_binding(parent, item=(index, item)))
             elif is_set(state.item_selector):
                 # ItemSelector runs per iteration, in the Map state's scope, with $$.Map.Item set.
-                child_input = self.template(parent, state.item_selector, join.source, "ItemSelector",
+                source = join.map_source() if join.selector_reads_input else join.source
+                child_input = self.template(parent, state.item_selector, source, "ItemSelector",
                                             item=(index, item))
         self.snap.frames[child.id] = child
         join.running.append(child.id)
@@ -182,7 +189,6 @@ class ContainerStates:
         if failure is None:
             join.succeeded += 1
             join.results[child.index] = output
-            join.succeeded_indices.append(child.index)
             if join.kind == "map":
                 last_inner = child.prev
                 self.emit(child, "MapIterationSucceeded", {"index": child.index, "name": state.name})
@@ -193,12 +199,12 @@ class ContainerStates:
             if join.kind == "map":
                 self.emit(child, "MapIterationFailed", {"index": child.index, "name": state.name}, move=False)
                 join.map_pointer = child.prev
-                if self.tolerated(join):
-                    join.results[child.index] = None
+                if self.tolerated(join):  # its result is null: it has none in `results`
                     self.continue_join(parent, state)
                     return
             if not join.distributed:
                 parent.prev = child.prev
+            self.restore_input(parent, join)
             self.abort_children(parent)
             parent.join = None
             parent.failed_join = join
@@ -220,14 +226,14 @@ class ContainerStates:
             return False
         if join.tolerated_count is not None and join.failed > join.tolerated_count:
             return False
-        total = len(join.inputs)
+        total = join.size
         return not (join.tolerated_percentage is not None and total
                     and join.failed * 100.0 / total > join.tolerated_percentage)
 
     def continue_join(self: _Run, parent: Frame, state: State) -> None:
         join = parent.join
         assert join is not None
-        if join.next_index < (len(join.order) if join.order is not None else len(join.inputs)):
+        if join.next_index < (len(join.order) if join.order is not None else join.size):
             self.start_child(parent, state)
         elif not join.running:
             self.join_finished(parent, state)
@@ -237,6 +243,10 @@ class ContainerStates:
         assert join is not None
         parent.join = None
         parent.waiting = None
+        if _result_reads_input(state):
+            self.restore_input(parent, join)
+        elif parent.state_input is STORED:
+            self.unread_inputs[parent.id] = join  # read back only if a failure needs it (`settle_input`)
         kind = "Map" if join.kind == "map" else "Parallel"
         if join.distributed:
             self.emit(parent, "MapRunSucceeded")
@@ -244,7 +254,12 @@ class ContainerStates:
         # AWS chains both the Succeeded and the Exited event to the last event of the children.
         self.emit(parent, f"{kind}StateSucceeded", prev=last, move=False)
         parent.prev = last
-        self.guarded(parent, lambda: self.finish_result(parent, state, join.results))
+        self.guarded(parent, lambda: self.finish_result(parent, state, join.result_list()))
+
+    def restore_input(self: _Run, frame: Frame, join: Join) -> None:
+        """Read back the state input of a frame waiting for `join` if the shell let go of it."""
+        if frame.state_input is STORED:
+            frame.state_input = join.map_source()
 
     def container_failed(self: _Run, frame: Frame, state: State, kind: str, failure: Failure) -> None:
         # A Map or Parallel that is about to be retried records no StateFailed event.
@@ -277,6 +292,51 @@ class ContainerStates:
 
 
 
+
+
+def _selector_reads_input(state: State) -> bool:
+    """Whether a Map's ItemSelector may read the Map's input, not only `$$.Map.Item` and the rest of
+    the context object (then the input stays in memory while the Map runs)."""
+    return is_set(state.item_selector) and _reads_input(state.item_selector, state.query_language)
+
+
+def _result_reads_input(state: State) -> bool:
+    """Whether leaving a Map or Parallel state with its results reads the state's input: a JSONPath
+    ResultPath other than `$` (null keeps the input as the output), or a JSONata Output or Assign
+    that may read `$states.input`."""
+    if state.query_language is QueryLanguage.JSONATA:
+        return any(is_set(field) and _reads_input(field, state.query_language) for field in (state.output, state.assign))
+    return is_set(state.result_path) and state.result_path != "$"
+
+
+def _reads_input(template: Any, language: QueryLanguage) -> bool:
+    """Whether a template may read the state's input. Conservative: in JSONPath any `$` in its
+    strings that is not part of `$$` (the context object); in JSONata any `$states` other than
+    `$states.context`/`.result`/`.errorOutput`, or a bare `$`."""
+    for text in _strings(template):
+        if language is QueryLanguage.JSONATA:
+            rest = _JSONATA_NOT_INPUT.sub("", text)
+            if "$states" in rest or _BARE_DOLLAR.search(rest):
+                return True
+        elif "$" in text.replace("$$", ""):
+            return True
+    return False
+
+
+_JSONATA_NOT_INPUT = re.compile(r"\$states\.(?:context|result|errorOutput)(?!\w)")
+_BARE_DOLLAR = re.compile(r"\$(?![\w$])")
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every string value in a JSON template (not its keys), at any depth."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
 
 
 def _as_number(value: Any, kind: type[int] | type[float]) -> int | float | None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from stateway.asl.events import ExecutionInfo
 from stateway.asl.resources import ResourceRef
@@ -11,13 +12,55 @@ from stateway.asl.resources import ResourceRef
 RUNNING = "RUNNING"
 
 
+class _Marker:
+    """A named placeholder for a value that is not in memory."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+# `Snapshot.input` before anything parsed the execution's input text.
+UNPARSED: Any = _Marker("UNPARSED")
+# A join's `source`, or its waiting frame's `state_input`, that the shell stored apart and let go of:
+# `Join.map_source()` reads it back.
+STORED: Any = _Marker("STORED")
+# How many children's inputs a join stored apart reads back at a time (at least; see `Join.window`).
+ITEM_WINDOW = 64
+
+
+class JoinStore(Protocol):
+    """Reads back the data the shell stored apart for one join (`snapshot.loads` and `snapshot.release`
+    attach it): the core calls it only for values it let go of, and performs no I/O of its own."""
+
+    def items(self, start: int, stop: int) -> dict[int, Any]:
+        """The stored inputs of the children numbered `start` to `stop - 1`."""
+        ...
+
+    def results(self) -> Iterable[tuple[int, Any]]:
+        """(index, result) of every stored result of a child that succeeded."""
+        ...
+
+    def source(self) -> Any:
+        """The Map state's effective input."""
+        ...
+
+
 @dataclass(slots=True)
 class Join:
-    """A Parallel or Map state waiting for its child frames, kept as data on the parent frame."""
+    """A Parallel or Map state waiting for its child frames, kept as data on the parent frame.
+
+    Children's inputs and results are held by index: all of them, or — once the shell has stored
+    them apart and let go of them (`snapshot.release`) — only the inputs of the next children to start
+    and the results that are not stored yet; `store` reads the others back when they are needed.
+    """
 
     kind: str  # "parallel" | "map"
-    inputs: list[Any]  # one input per child (branch input, or the selected Map item)
-    results: list[Any]
+    size: int  # how many children: Parallel branches or Map items
+    inputs: dict[int, Any]  # input of each child not started yet (branch input, or the selected Map item)
+    results: dict[int, Any]  # result of each child that succeeded
     next_index: int = 0
     running: list[str] = field(default_factory=list)
     succeeded: int = 0
@@ -28,9 +71,44 @@ class Join:
     map_pointer: int = 0  # previousEventId for the next MapIterationStarted
     source: Any = None  # the Map state's effective input, which ItemSelector reads
     distributed: bool = False
-    succeeded_indices: list[int] = field(default_factory=list)
     order: list[int] | None = None  # a redrive runs only these children; None means all, in order
     id: str = ""  # unique in its execution: the shell may store inputs and results apart under it
+    input_is_source: bool = False  # the waiting frame's state input is `source` (stored once, for both)
+    selector_reads_input: bool = False  # the ItemSelector may read `source`: it stays in memory
+    store: JoinStore | None = None  # what the shell stored apart; None while everything is in memory
+
+    @property
+    def window(self) -> int:
+        """How many inputs of children not started yet are kept in memory (or read back) at once."""
+        return max(ITEM_WINDOW, 2 * self.max_concurrency)
+
+    def item(self, index: int) -> Any:
+        """Take child `index`'s input (a child starts once), reading a window of them back if needed."""
+        if index not in self.inputs and self.store is not None:
+            self.inputs.update(self.store.items(index, min(self.size, index + self.window)))
+        return self.inputs.pop(index)
+
+    def map_source(self) -> Any:
+        """The Map state's effective input, read back if it was let go of."""
+        if self.source is STORED:
+            assert self.store is not None
+            self.source = self.store.source()
+        return self.source
+
+    def succeeded_results(self) -> dict[int, Any]:
+        """The result of every child that succeeded, by index."""
+        found = dict(self.store.results()) if self.store is not None else {}
+        found.update(self.results)
+        return found
+
+    def result_list(self) -> list[Any]:
+        """One result per child, in order: null for a child that failed within the tolerated failures."""
+        out: list[Any] = [None] * self.size
+        for index, value in self.store.results() if self.store is not None else ():
+            out[index] = value
+        for index, value in self.results.items():
+            out[index] = value
+        return out
 
 
 @dataclass(slots=True)
@@ -68,7 +146,9 @@ class Snapshot:
     """All durable state of one execution."""
 
     execution: ExecutionInfo
-    input: Any
+    # The parsed execution input (`$$.Execution.Input`), kept only by machines that can read it: the
+    # interpreter parses `execution.input_text` when it is first needed.
+    input: Any = UNPARSED
     status: str = RUNNING
     next_event_id: int = 1
     seq: int = 0

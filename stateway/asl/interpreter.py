@@ -37,7 +37,7 @@ from stateway.asl.events import (
     TaskTimedOut,
     TimerFired,
 )
-from stateway.asl.frames import ROOT, RUNNING, Frame, Join, Snapshot
+from stateway.asl.frames import ROOT, RUNNING, STORED, UNPARSED, Frame, Join, Snapshot
 from stateway.asl.jsonata_states import JsonataStates
 from stateway.asl.model import UNSET, Program, QueryLanguage, State, StateMachine, StateType, is_set
 from stateway.asl.payload import apply_input_path, apply_result_path, apply_template
@@ -61,7 +61,7 @@ _resource = lru_cache(maxsize=4096)(parse_resource)
 
 def start(machine: StateMachine, execution: ExecutionInfo, env: Env) -> Step:
     """Begin an execution: ExecutionStarted, then run until the first wait or the end."""
-    snapshot = Snapshot(execution=execution, input=jsontext.loads(execution.input_text))
+    snapshot = Snapshot(execution=execution)
     return advance(machine, snapshot, ExecutionStarted(execution), env)
 
 
@@ -70,6 +70,7 @@ def advance(machine: StateMachine, snapshot: Snapshot, event: Event, env: Env) -
     run = _Run(machine, snapshot, env)
     run.handle(event)
     run.drain()
+    run.settle_inputs()
     return Step(snapshot=snapshot, events=run.events, commands=run.commands)
 
 
@@ -86,6 +87,9 @@ class _Run(ContainerStates, JsonataStates):
         self.queue: list[str] = []
         self._texts: dict[int, tuple[Any, str]] = {}
         self.payload_limit = getattr(env, "payload_limit_bytes", DEFAULT_PAYLOAD_LIMIT_BYTES)
+        # Frames whose join ended without reading back their input, which the shell had stored apart
+        # (a Map's output does not need it): read back only if Retry, Catch or a failure needs it.
+        self.unread_inputs: dict[str, Join] = {}
 
     # ---- plumbing --------------------------------------------------------------------------
 
@@ -135,13 +139,25 @@ class _Run(ContainerStates, JsonataStates):
         assert frame.state is not None
         return self.program(frame).states[frame.state]
 
+    def execution_input(self) -> Any:
+        """The execution's input, parsed from its text once and kept on the snapshot only if the
+        machine can read it as `$$.Execution.Input` (a large input is otherwise not held)."""
+        if self.snap.input is not UNPARSED:
+            return self.snap.input
+        value = jsontext.loads(self.snap.execution.input_text)
+        if self.machine.reads_execution_input:
+            self.snap.input = value
+        return value
+
     def context(self, frame: Frame, state: State | None = None, *, item: tuple[int, Any] | None = None,
                 task_token: str | None = None) -> dict[str, Any]:
         ex = self.snap.execution
+        # A machine none of whose fields can read `$$.Execution.Input` gets no parse of it: nothing sees it.
+        readable = self.machine.reads_execution_input or self.snap.input is not UNPARSED
         ctx: dict[str, Any] = {
             "Execution": {
                 "Id": ex.execution_arn,
-                "Input": self.snap.input,
+                "Input": self.execution_input() if readable else None,
                 "StartTime": format_timestamp(ex.start_time_ms),
                 "Name": ex.name,
                 "RoleArn": ex.role_arn,
@@ -158,6 +174,22 @@ class _Run(ContainerStates, JsonataStates):
         if item is not None:
             ctx["Map"] = {"Item": {"Index": item[0], "Value": item[1]}}
         return ctx
+
+    def settle_input(self, frame: Frame) -> None:
+        """Read back the input of a frame whose join ended and left it stored apart (`unread_inputs`)."""
+        join = self.unread_inputs.pop(frame.id, None)
+        if join is not None and frame.state_input is STORED:
+            frame.state_input = join.map_source()
+
+    def settle_inputs(self) -> None:
+        """At the end of a step, no frame keeps an input left stored apart by an ended join: the frame
+        failed or stopped where a redrive reads it (a succeeded execution never runs again)."""
+        for frame_id in list(self.unread_inputs):
+            frame = self.snap.frames.get(frame_id)
+            if frame is not None and self.snap.status == "SUCCEEDED" and frame.state_input is STORED:
+                frame.state_input = None
+            elif frame is not None:
+                self.settle_input(frame)
 
     def drain(self) -> None:
         while self.queue:
@@ -237,7 +269,7 @@ class _Run(ContainerStates, JsonataStates):
             self.snap.timers[timer_id] = ""
             self.commands.append(StartTimer(timer_id, ex.start_time_ms + self.machine.timeout_seconds * 1000,
                                             "execution_timeout"))
-        self.enter(root, self.machine.program.start_at, self.snap.input)
+        self.enter(root, self.machine.program.start_at, self.execution_input())
         self.queue.append(ROOT)
 
     def on_redrive(self) -> None:
@@ -246,6 +278,8 @@ class _Run(ContainerStates, JsonataStates):
             return
         root = self.snap.frames[ROOT]
         retained = root.join or root.failed_join
+        if root.join is not None:  # stopped while waiting for its children: its input may be stored apart
+            self.restore_input(root, root.join)
         for frame_id in [f for f in self.snap.frames if f != ROOT]:
             del self.snap.frames[frame_id]
         self.snap.status = RUNNING
@@ -612,6 +646,7 @@ class _Run(ContainerStates, JsonataStates):
 
     def state_failed(self, frame: Frame, failure: Failure) -> None:
         """Retry, then Catch, then fail the frame: AWS's order of error handling."""
+        self.settle_input(frame)
         state = self.current(frame)
         index = self.retrier_for(frame, state, failure)
         if index is not None:

@@ -29,7 +29,7 @@ def compact_encoder(*, allow_nan: bool) -> Callable[[Any], str]:
 # Step Functions writes compact JSON (`{"a":1}`), keeps non-ASCII characters as they are (no \uXXXX),
 # does not escape "/", and keeps the key order it was given. The corpus shows floats keep their
 # fractional form (`0.0` stays `0.0`, never `0`), which is also what Python's float repr does.
-_encode = compact_encoder(allow_nan=False)
+_encode_whole = compact_encoder(allow_nan=False)
 
 # Java's Jackson escapes control characters with upper-case hex (`\u001F`); Python writes lower case.
 # Only a `\u00xx` preceded by an even number of backslashes is an escape that json emitted.
@@ -40,12 +40,28 @@ def _upper_hex(match: re.Match[str]) -> str:
     return match.group(1) + "\\u00" + match.group(2).upper()
 
 
+# Arrays longer than this are encoded an element at a time (see `_encode`).
+_PIECEWISE_ITEMS = 1000
+
+
 def dumps(value: Any) -> str:
     """Serialise a JSON value (dict, list, str, int, float, bool, None) the way AWS renders it."""
     text = _encode(value)
     if "\\u00" in text:
         text = _LOWER_HEX_ESCAPE.sub(_upper_hex, text)
     return text
+
+
+def _encode(value: Any) -> str:
+    """The encoder's text, but a large array — or an object holding one, as a Map's input does — is
+    encoded a part at a time and joined: one encode of it would hold many more intermediate strings
+    at once (several times the size of the text)."""
+    if type(value) is list and len(value) > _PIECEWISE_ITEMS:
+        return "[" + ",".join([_encode(item) for item in value]) + "]"
+    if type(value) is dict and any(type(v) is list and len(v) > _PIECEWISE_ITEMS for v in value.values()) and all(
+            type(k) is str for k in value):
+        return "{" + ",".join([f"{_encode_whole(k)}:{_encode(v)}" for k, v in value.items()]) + "}"
+    return _encode_whole(value)
 
 
 def _reject_constant(name: str) -> Any:

@@ -140,6 +140,9 @@ class StateMachine:
     timeout_seconds: int | None = None
     version: str | None = None
     programs: dict[str, Program] = field(default_factory=dict)
+    # Whether any field may read `$$.Execution.Input` (see `parse.reads_execution_input`); when none can,
+    # the interpreter does not parse the execution input for the context object.
+    reads_execution_input: bool = True
 
     @property
     def query_language(self) -> QueryLanguage:

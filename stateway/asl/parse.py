@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from stateway.asl.choice import parse_choice_rule
@@ -81,7 +82,29 @@ def parse_machine(definition: dict[str, Any] | str, *, validate: bool = True,
         timeout_seconds=timeout if isinstance(timeout, int) else None,
         version=definition.get("Version"),
         programs=programs,
+        reads_execution_input=reads_execution_input(definition),
     )
+
+
+# References to the context object that cannot reach `$$.Execution.Input`: the Map, State, Task and
+# StateMachine parts, the other Execution fields, and JSONata's `$states.input/result/errorOutput`.
+_SAFE_CONTEXT_REFERENCE = re.compile(
+    r"(?:\$\$|\$states\.context)\.(?:Map|State|Task|StateMachine|Execution\.(?:Id|Name|StartTime|RoleArn|RedriveCount))"
+    r"(?!\w)|\$states\.(?:input|result|errorOutput)(?!\w)")
+
+
+def reads_execution_input(value: Any) -> bool:
+    """Whether a definition may read `$$.Execution.Input`: some string in it refers to the context
+    object (`$$…` in JSONPath, `$states…` in JSONata) other than through a part that cannot reach the
+    execution input. Conservative: a `$$` in a plain string value counts too."""
+    if isinstance(value, str):
+        rest = _SAFE_CONTEXT_REFERENCE.sub("", value)
+        return "$$" in rest or "$states" in rest
+    if isinstance(value, dict):
+        return any(reads_execution_input(k) or reads_execution_input(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(reads_execution_input(v) for v in value)
+    return False
 
 
 def _parse_program(raw: dict[str, Any], path: str, language: QueryLanguage,

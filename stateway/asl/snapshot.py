@@ -1,58 +1,60 @@
 """Snapshot ⇄ JSON text, so the shell can store an execution's state and load it back exactly.
 
-A Map's items and results can be large and change little per step, so the shell may keep each
-join's bulk data (`inputs`, `results`, `source`) apart: `dumps(..., external=...)` hands every join
-to a callback and leaves that data out; `loads(..., join_data=...)` asks for it back by join id.
+Three parts of a snapshot may be kept apart from its own document, each through callbacks:
+* the bulk data of a join (its children's inputs and results, a Map's input): `dumps(...,
+  external=...)` hands every join to a callback that stores what is new and writes only the join's
+  counters; once that is stored, `release(...)` lets go of the data in memory and attaches a
+  `JoinStore` that reads it back when a step needs it, as `loads(..., join_store=...)` does;
+* every frame but the root (Parallel branches and Map iterations): `dumps(..., frame_text=...)` hands
+  each one's JSON text to a callback and the snapshot lists their ids; `loads(..., frame_text=...)`
+  asks for each text back by id;
+* the execution input: with `external` it is left out, and `loads(..., input_text=...)` gets it back.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import fields
 from typing import Any
 
 from stateway.asl.events import ExecutionInfo
-from stateway.asl.frames import Frame, Join, Snapshot
+from stateway.asl.frames import ROOT, STORED, Frame, Join, JoinStore, Snapshot
 from stateway.asl.resources import parse_resource
 
 _FRAME_FIELDS = {f.name for f in fields(Frame)}
-_JOIN_FIELDS = {f.name for f in fields(Join)}
+# Join fields written as they are; the bulk data (`inputs`, `results`, `source`) is written only when
+# it is not stored apart, and `store` never.
+_JOIN_SCALARS = tuple(f.name for f in fields(Join) if f.name not in ("inputs", "results", "source", "store"))
 # Frame fields that hold a Join (the running one, and those kept for a redrive).
 _JOIN_VALUED = tuple(f.name for f in fields(Frame) if f.name.endswith("join"))
-_BULK = ("inputs", "results", "source")
-
-JoinData = tuple[list[Any], list[Any], Any]  # inputs, results, source
 
 
-def dumps(snapshot: Snapshot, *, external: Callable[[Join], None] | None = None) -> str:
+def dumps(snapshot: Snapshot, *, external: Callable[[Join], None] | None = None,
+          frame_text: Callable[[str, str], None] | None = None) -> str:
     """Compact JSON for storage; the inverse of `loads`. With `external`, joins' bulk data is left
-    out (the callback stores it) and the join records only how many children it has."""
+    out (the callback stores it) and the join records only how many children it has. With
+    `frame_text`, every frame but the root goes to the callback as `(frame id, JSON text)`."""
     frames = {}
+    apart = []
     for frame_id, frame in snapshot.frames.items():
-        data = {name: getattr(frame, name) for name in _FRAME_FIELDS
-                if name not in _JOIN_VALUED and name != "task_resource"}
-        data["retry_attempts"] = {str(k): v for k, v in frame.retry_attempts.items()}
-        data["task_resource"] = frame.task_resource.arn if frame.task_resource else None
-        for name in _JOIN_VALUED:
-            join = getattr(frame, name)
-            data[name] = _join_fields(join, external) if join is not None else None
-        if external is not None and frame.join is not None and frame.state_input is frame.join.source:
-            # A waiting Map's input is its join's source, stored apart already: say so, not again.
-            data["state_input"] = None
-            data["state_input_is_source"] = True
-        frames[frame_id] = data
+        data = _frame_fields(frame, external)
+        if frame_text is not None and frame_id != ROOT:
+            frame_text(frame_id, _ENCODER.encode(data))
+            apart.append(frame_id)
+        else:
+            frames[frame_id] = data
     execution = _fields(snapshot.execution)
     if external is not None:
         # The shell keeps the execution's input itself: not again in every snapshot it stores.
         execution["input_text"] = None
     body = {
         "execution": execution,
-        "input": None if external is not None else snapshot.input,
         "status": snapshot.status,
         "next_event_id": snapshot.next_event_id,
         "seq": snapshot.seq,
         "frames": frames,
+        "frame_ids": apart,
         "tasks": snapshot.tasks,
         "timers": snapshot.timers,
         "output": snapshot.output,
@@ -74,40 +76,63 @@ def _fields(value: Any) -> dict[str, Any]:
     return {name: getattr(value, name) for name in names}
 
 
-def _join_fields(join: Join, external: Callable[[Join], None] | None) -> dict[str, Any]:
-    data = _fields(join)
-    if external is not None and join.id:
-        external(join)
-        for name in _BULK:
-            data[name] = None
-        data["external_size"] = len(join.inputs)
+def _frame_fields(frame: Frame, external: Callable[[Join], None] | None) -> dict[str, Any]:
+    """One frame as a JSON-ready dict."""
+    data = {name: getattr(frame, name) for name in _FRAME_FIELDS
+            if name not in _JOIN_VALUED and name != "task_resource"}
+    data["retry_attempts"] = {str(k): v for k, v in frame.retry_attempts.items()}
+    data["task_resource"] = frame.task_resource.arn if frame.task_resource else None
+    for name in _JOIN_VALUED:
+        join = getattr(frame, name)
+        data[name] = _join_fields(join, external) if join is not None else None
+    if external is not None and frame.join is not None and frame.join.id and frame.join.input_is_source:
+        # A waiting Map's input is its join's source, stored apart already: say so, not again.
+        data["state_input"] = None
+        data["state_input_is_source"] = True
     return data
 
 
-def loads(text: str, *, join_data: Callable[[str, int], JoinData] | None = None,
-          input_text: str | None = None) -> Snapshot:
-    """The snapshot `dumps` wrote; `join_data(join_id, size)` supplies joins stored apart, and
-    `input_text` the execution's input when it was stored apart."""
+def _join_fields(join: Join, external: Callable[[Join], None] | None) -> dict[str, Any]:
+    """One join as a JSON-ready dict: its counters, and its bulk data unless `external` takes it."""
+    data = {name: getattr(join, name) for name in _JOIN_SCALARS}
+    if external is not None and join.id:
+        external(join)
+    else:
+        data["inputs"], data["results"], data["source"] = join.inputs, join.results, join.source
+    return data
+
+
+def loads(text: str, *, join_store: Callable[[str], JoinStore] | None = None, input_text: str | None = None,
+          frame_text: Callable[[str], str] | None = None) -> Snapshot:
+    """The snapshot `dumps` wrote; `join_store(join_id)` reads back the data of joins stored apart,
+    `input_text` is the execution's input when it was stored apart, and `frame_text(frame_id)` the
+    text of each frame stored apart."""
     body: dict[str, Any] = json.loads(text)
     if body["execution"]["input_text"] is None:
         if input_text is None:
             raise ValueError("the snapshot was stored without its execution input and none was given")
         body["execution"]["input_text"] = input_text
-        body["input"] = json.loads(input_text)
+    frame_data = list(body["frames"].items())
+    for frame_id in body.get("frame_ids") or ():
+        if frame_text is None:
+            raise ValueError(f"frame {frame_id} was stored apart and no frame_text was given")
+        frame_data.append((frame_id, json.loads(frame_text(frame_id))))
     frames = {}
-    for frame_id, data in body["frames"].items():
+    for frame_id, data in frame_data:
         values = {k: v for k, v in data.items() if k in _FRAME_FIELDS}
         values["retry_attempts"] = {int(k): v for k, v in data.get("retry_attempts", {}).items()}
         resource = data.get("task_resource")
         values["task_resource"] = parse_resource(resource) if resource else None
         for name in _JOIN_VALUED:
-            values[name] = _load_join(data.get(name), join_data)
-        if data.get("state_input_is_source") and values["join"] is not None:
-            values["state_input"] = values["join"].source
+            values[name] = _load_join(data.get(name), join_store)
+        join = values["join"]
+        if data.get("state_input_is_source") and join is not None:
+            # The waiting frame's input is its join's source, stored apart: read back when needed.
+            join.input_is_source = True
+            values["state_input"] = STORED if join.store is not None else join.source
         frames[frame_id] = Frame(**values)
     return Snapshot(
         execution=ExecutionInfo(**body["execution"]),
-        input=body["input"],
         status=body["status"],
         next_event_id=body["next_event_id"],
         seq=body["seq"],
@@ -120,13 +145,62 @@ def loads(text: str, *, join_data: Callable[[str, int], JoinData] | None = None,
     )
 
 
-def _load_join(data: dict[str, Any] | None, join_data: Callable[[str, int], JoinData] | None) -> Join | None:
+def _load_join(data: dict[str, Any] | None, join_store: Callable[[str], JoinStore] | None) -> Join | None:
+    """A join as `_join_fields` wrote it (or as snapshots before `size` did: lists and indices)."""
     if not data:
         return None
-    join = Join(**{k: v for k, v in data.items() if k in _JOIN_FIELDS})
-    size = data.get("external_size")
-    if size is not None:
-        if join_data is None:
-            raise ValueError(f"join {join.id} was stored apart and no join_data was given")
-        join.inputs, join.results, join.source = join_data(join.id, size)
+    values = {k: v for k, v in data.items() if k in _JOIN_SCALARS}
+    inputs, results = data.get("inputs"), data.get("results")
+    if "size" not in data:
+        values["size"] = data.get("external_size") or len(inputs or ())
+        values["selector_reads_input"] = True  # not known then: keep the Map's input in memory
+        inputs = dict(enumerate(inputs)) if isinstance(inputs, list) else inputs
+        if isinstance(results, list):
+            results = {i: results[i] for i in data.get("succeeded_indices", ())}
+    join = Join(**values, inputs={int(k): v for k, v in (inputs or {}).items()},
+                results={int(k): v for k, v in (results or {}).items()})
+    if data.get("inputs") is None:  # stored apart
+        if join_store is None:
+            raise ValueError(f"join {join.id} was stored apart and no join_store was given")
+        join.store = join_store(join.id)
+        join.source = STORED
+    else:
+        join.source = data.get("source")
     return join
+
+
+def attach_stores(snapshot: Snapshot, join_store: Callable[[str], JoinStore],
+                  written: Mapping[str, Iterable[int]]) -> None:
+    """Once the shell has taken what `dumps(..., external=...)` handed it for the joins in `written`,
+    attach `join_store(join_id)` to them: their children's inputs and input count as stored, so
+    later `dumps` do not hand them over again (everything stays in memory until `release`)."""
+    for _frame, _name, join in _written_joins(snapshot, written):
+        if join.store is None:
+            join.store = join_store(join.id)
+
+
+def release(snapshot: Snapshot, join_store: Callable[[str], JoinStore], written: Mapping[str, Iterable[int]]) -> None:
+    """Once what `dumps(..., external=...)` handed the shell is durable — `written` maps the id of each
+    join it stored to the indices of the results among that — let go of it in memory: those results,
+    the children's inputs beyond a window, and a Map's input unless its ItemSelector reads it; attach
+    `join_store(join_id)`, through which a step reads them back. Joins of later steps are left alone."""
+    for frame, name, join in _written_joins(snapshot, written):
+        if join.store is None:
+            join.store = join_store(join.id)
+        for index in written[join.id]:
+            join.results.pop(index, None)
+        if len(join.inputs) > join.window:
+            join.inputs.clear()
+        if not join.selector_reads_input:
+            join.source = STORED
+            if name == "join" and join.input_is_source:
+                frame.state_input = STORED
+
+
+def _written_joins(snapshot: Snapshot, written: Mapping[str, Iterable[int]]) -> Iterator[tuple[Frame, str, Join]]:
+    """(frame, field name, join) of every join of the snapshot named in `written`."""
+    for frame in snapshot.frames.values():
+        for name in _JOIN_VALUED:
+            join = getattr(frame, name)
+            if join is not None and join.id in written:
+                yield frame, name, join

@@ -21,7 +21,7 @@ import threading
 import time
 import traceback
 from collections import defaultdict, deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -51,6 +51,7 @@ from stateway.engine.codec import START, command_from_json, command_to_json, eve
 from stateway.engine.dispatch import TaskDispatcher
 from stateway.engine.env import ShellEnv
 from stateway.engine.errors import ExecutionAlreadyExists
+from stateway.engine.join_data import JoinRow, StoredJoin, join_rows
 from stateway.engine.service import NewExecution, Service, execution_description, now_ms
 from stateway.engine.writer import Writer
 from stateway.store.sqlite import SqliteStore, open_store
@@ -91,6 +92,18 @@ class _Round:
 
 
 @dataclass
+class _Apart:
+    """What one commit stores apart from the execution snapshots: join data and frame rows."""
+
+    join_rows: list[JoinRow] = field(default_factory=list)
+    frame_rows: list[tuple[str, str, str]] = field(default_factory=list)
+    frames_gone: list[tuple[str, str]] = field(default_factory=list)
+    frame_texts: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Per execution: the joins whose data the commit stores, with the indices of the results among it.
+    joins_written: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+
+
+@dataclass
 class _StartWrite:
     """A new execution's row, written ahead of the rounds; its caller waits on `future`."""
 
@@ -106,7 +119,7 @@ class _Write:
     taken: list[tuple[str, Any]]  # worker answers the round consumed: given back if it fails
     now: int
     states: list[dict[str, Any]]
-    join_rows: list[tuple[str, str, str, int, str]]
+    apart: _Apart
     finished: list[tuple[str]]
     tasks: list[tuple[Any, ...]]
     timers: list[tuple[str, str, int, str]]
@@ -116,9 +129,11 @@ class _Write:
 
 class _NetRows:
     """The net change a batch of rounds makes to rows keyed by (execution, id): rows created and
-    removed within the batch are never written; updates of rows created in it fold into the insert."""
+    removed within the batch are never written; updates of rows created in it fold into the insert.
+    With `upserts`, an insert may replace a row stored before the batch, so a delete is always kept."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, upserts: bool = False) -> None:
+        self.upserts = upserts
         self.inserted: dict[tuple[str, str], tuple[Any, ...]] = {}
         self.updated: list[tuple[str, str]] = []
         self.deleted: list[tuple[Any, ...]] = []  # the delete statement's parameters
@@ -136,7 +151,7 @@ class _NetRows:
 
     def delete(self, key: tuple[str, str], params: tuple[Any, ...]) -> None:
         row = self.inserted.pop(key, None)
-        if row is None:
+        if row is None or self.upserts:
             self.deleted.append(params)
         else:
             self.vanished.append((row, params))
@@ -175,9 +190,9 @@ class Engine:
         self._starts: deque[NewExecution] = deque()
         self._restarts: list[str] = []  # stored executions without a snapshot: their START is due
         self._quarantined: set[str] = set()
-        # Per (execution, join id): how many children's results are stored in join_data so far
-        # (absent: the join's items are not stored yet).
-        self._join_results: dict[tuple[str, str], int] = {}
+        # Per execution: the text of each frame as the store holds it now (table `frames`), so that a
+        # commit rewrites only the frames that changed.
+        self._frame_texts: dict[str, dict[str, str]] = {}
         self._cache: dict[str, _Loaded] = {}
         self._machines: dict[str, StateMachine] = {}
         # Tasks whose TaskStarted is already in the history (their rows say RUNNING or WAITING): a task
@@ -405,6 +420,7 @@ class Engine:
             return  # its caller was answered by the writer thread
         work = write.work
         self.rounds += 1
+        self._release(write.apart)
         for arn, command in work.tasks:
             if not self.dispatcher.runs_in_process(command):
                 self.dispatcher.dispatch(arn, command)
@@ -416,7 +432,7 @@ class Engine:
     def _resync(self) -> None:
         """Forget what memory holds beyond the store: executions reload from their stored rows."""
         self._cache.clear()
-        self._join_results.clear()
+        self._frame_texts.clear()
         self._started = {(row["execution_arn"], row["id"]) for row in self.store.all("started_tasks")}
         self._restarts = [row["arn"] for row in self.store.all("unstarted_executions")]
 
@@ -462,9 +478,8 @@ class Engine:
         if row is None:
             return None
         machine = self._machine(row["definition"])
-        snap = snapshot.loads(row["snapshot"], input_text=row["input"],
-                              join_data=lambda join_id, size: self._read_join(arn, join_id, size)) \
-            if row["snapshot"] else None
+        snap = snapshot.loads(row["snapshot"], input_text=row["input"], frame_text=self._read_frames(arn),
+                              join_store=self._join_store(arn)) if row["snapshot"] else None
         parent = json.loads(row["parent_task"]) if row["parent_task"] else None
         loaded = _Loaded(machine, snap, parent)
         self._cache[arn] = loaded
@@ -543,34 +558,47 @@ class Engine:
             start_time_ms=new.start_ms,
         )
 
-    def _read_join(self, arn: str, join_id: str, size: int) -> snapshot.JoinData:
-        inputs: list[Any] = [None] * size
-        results: list[Any] = [None] * size
-        source: Any = None
-        stored = 0
-        for row in self.store.all("join_data", {"arn": arn, "join_id": join_id}):
-            value = json.loads(row["value"])
-            if row["kind"] == "item":
-                inputs[row["idx"]] = value
-            elif row["kind"] == "result":
-                results[row["idx"]] = value
-                stored += 1
-            else:
-                source = value
-        self._join_results[(arn, join_id)] = stored
-        return inputs, results, source
+    def _read_frames(self, arn: str) -> Callable[[str], str]:
+        """The execution's stored frames by id, remembered as what the store holds."""
+        texts = {row["frame_id"]: row["body"] for row in self.store.all("frames_of_execution", {"arn": arn})}
+        self._frame_texts[arn] = texts
+        return texts.__getitem__
 
-    def _join_rows(self, arn: str, join: interpreter.Join, *, written: dict[tuple[str, str], int],
-                   rows: list[tuple[str, str, str, int, str]]) -> None:
-        """The join_data rows this commit adds: all items once, then each newly finished result."""
-        key = (arn, join.id)
-        done = self._join_results.get(key)
-        if done is None:
-            rows.extend((arn, join.id, "item", i, _json(v)) for i, v in enumerate(join.inputs))
-            rows.append((arn, join.id, "source", 0, _json(join.source)))
-            done = 0
-        rows.extend((arn, join.id, "result", i, _json(join.results[i])) for i in join.succeeded_indices[done:])
-        written[key] = len(join.succeeded_indices)
+    def _encode(self, arn: str, snap: interpreter.Snapshot, apart: _Apart) -> str:
+        """The text of the execution's snapshot; its joins' data and its frames go to `apart`."""
+        texts: dict[str, str] = {}
+        text = snapshot.dumps(snap, frame_text=texts.__setitem__, external=partial(
+            join_rows, arn, rows=apart.join_rows, written=apart.joins_written.setdefault(arn, {})))
+        last = self._frame_texts.get(arn, {})
+        apart.frame_rows.extend((arn, frame_id, body) for frame_id, body in texts.items() if last.get(frame_id) != body)
+        apart.frames_gone.extend((arn, frame_id) for frame_id in last if frame_id not in texts)
+        apart.frame_texts[arn] = texts
+        return text
+
+    def _handed_over(self, apart: _Apart, snapshots: Mapping[str, interpreter.Snapshot]) -> None:
+        """Once a round is handed to the writer, later rounds write only what changes after it: the
+        frame texts it writes count as stored, and its joins' items and input as written (a failed
+        write resyncs all of this from the store)."""
+        for arn, texts in apart.frame_texts.items():
+            snap = snapshots[arn]
+            if snap.status == interpreter.RUNNING and texts:
+                self._frame_texts[arn] = texts
+            else:
+                self._frame_texts.pop(arn, None)
+            if apart.joins_written.get(arn):
+                snapshot.attach_stores(snap, self._join_store(arn), apart.joins_written[arn])
+
+    def _release(self, apart: _Apart) -> None:
+        """A round is durable: running executions let go of the join data it stored (a step reads it
+        back from the store), but not of what later rounds, not yet durable, added."""
+        for arn, written in apart.joins_written.items():
+            loaded = self._cache.get(arn)
+            if written and loaded is not None and loaded.snapshot is not None \
+                    and loaded.snapshot.status == interpreter.RUNNING:
+                snapshot.release(loaded.snapshot, self._join_store(arn), written)
+
+    def _join_store(self, arn: str) -> Callable[[str], StoredJoin]:
+        return partial(StoredJoin, self.store, arn)
 
     def _advance_isolated(self, arn: str, items: list[tuple[Any, Any]], env: ShellEnv, work: _Round) -> None:
         """Advance one execution; an unexpected error in it (a bug) quarantines that execution, with a
@@ -611,11 +639,10 @@ class Engine:
     def _prepare(self, work: _Round, taken: list[tuple[str, Any]]) -> _Write:
         """Encode the round for the writer thread (in the decider: the snapshots are live objects)."""
         now = now_ms()
-        join_rows: list[tuple[str, str, str, int, str]] = []
-        written: dict[tuple[str, str], int] = {}
+        apart = _Apart()
         states = []
         for arn, snap in work.snapshots.items():
-            text = snapshot.dumps(snap, external=partial(self._join_rows, arn, written=written, rows=join_rows))
+            text = self._encode(arn, snap, apart)
             states.append({
                 "arn": arn, "snapshot": text, "status": snap.status, "output": snap.output, "error": snap.error,
                 "cause": snap.cause, "stop_ms": now if snap.status != interpreter.RUNNING else None,
@@ -632,23 +659,22 @@ class Engine:
             self._due(min((d for d in (task[5], task[6]) if d is not None), default=None))
         # What later rounds must know before this one is durable (a failed write resyncs it all).
         self._started.difference_update(work.deleted_tasks)
-        self._join_results.update(written)
-        if finished:
-            ended = {arn for arn, in finished}
-            self._join_results = {k: v for k, v in self._join_results.items() if k[0] not in ended}
-        return _Write(work=work, taken=taken, now=now, states=states, join_rows=join_rows, finished=finished,
+        self._handed_over(apart, work.snapshots)
+        return _Write(work=work, taken=taken, now=now, states=states, apart=apart, finished=finished,
                       tasks=tasks, timers=timers, map_runs=map_runs.changes(work.events, work.snapshots, now))
 
     def _write(self, db: Any, batch: list[_Write | _StartWrite]) -> None:
         """Store a batch of starts or rounds in the writer's transaction (in the writer thread).
 
         The batch commits as a whole, so only its net effect needs writing: one snapshot per
-        execution (its last), and no row at all for a task or timer that was created and removed
-        within the batch — a fast chain of steps then writes little more than its history."""
+        execution (its last), one row per changed frame, and no row at all for a task, timer or frame
+        that was created and removed within the batch — a fast chain of steps then writes little more
+        than its history."""
         q = self.store.q
         history: dict[str, list[tuple[Any, ...]]] = defaultdict(list)  # execution -> its events, in order
         states: dict[str, dict[str, Any]] = {}
-        join_rows: list[tuple[str, str, str, int, str]] = []
+        join_rows: list[JoinRow] = []
+        frames = _NetRows(upserts=True)  # a frame's row is rewritten whenever its text changes
         finished: list[tuple[str]] = []
         redriven: list[tuple[int, int, str]] = []
         tasks = _NetRows()
@@ -667,7 +693,11 @@ class Engine:
             map_runs.record(db, q, write.map_runs)
             redriven += work.redriven
             states.update((state["arn"], state) for state in write.states)
-            join_rows += write.join_rows
+            join_rows += write.apart.join_rows
+            for frame_row in write.apart.frame_rows:
+                frames.insert((frame_row[0], frame_row[1]), frame_row)
+            for key in write.apart.frames_gone:
+                frames.delete(key, key)
             finished += write.finished
             for row in write.tasks:
                 tasks.insert((row[0], row[1]), row)
@@ -675,8 +705,8 @@ class Engine:
                 tasks.update(key, lambda row: (*row[:-1], "RUNNING") if row[-1] != "RUNNING" else row)
             for key in work.deleted_tasks:
                 tasks.delete(key, (write.now, *key))
-            for row in write.timers:
-                timers.insert((row[0], row[1]), row)
+            for timer_row in write.timers:
+                timers.insert((timer_row[0], timer_row[1]), timer_row)
             for key in work.deleted_timers:
                 timers.delete(key, key)
             inbox_done += [(seq,) for seq in work.inbox_done]
@@ -688,6 +718,10 @@ class Engine:
             db.executemany(q["save_execution_state"], list(states.values()))
         if join_rows:
             db.executemany(q["put_join_data"], join_rows)
+        if frames.deleted:
+            db.executemany(q["delete_frame"], frames.deleted)
+        if frames.inserted:
+            db.executemany(q["put_frame"], list(frames.inserted.values()))
         if finished:  # a succeeded execution cannot be redriven: its joins' data is not needed
             db.executemany(q["delete_join_data"], finished)
         if tasks.deleted:

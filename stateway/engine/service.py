@@ -179,12 +179,15 @@ class Service:
                 raise api.StateMachineDoesNotExist(f"State Machine Does Not Exist: '{state_machine_arn}'")
             definition, version_arn = row["definition"], state_machine_arn
         if input_text is None:
-            input_text = jsontext.dumps({} if input is None else input)
-        try:
-            json.loads(input_text)
-        except ValueError:
-            raise api.InvalidExecutionInput(f"Invalid State Machine Execution Input: '{input_problem(input_text)}'") from None
-        if len(input_text.encode("utf-8")) > MAX_INPUT_BYTES:
+            input_text = jsontext.dumps({} if input is None else input)  # JSON by construction
+        else:
+            try:
+                json.loads(input_text)
+            except ValueError:
+                raise api.InvalidExecutionInput(
+                    f"Invalid State Machine Execution Input: '{input_problem(input_text)}'") from None
+        # A character is 1-4 bytes in UTF-8: only a text that may be too large is encoded to count them.
+        if len(input_text) * 4 > MAX_INPUT_BYTES and len(input_text.encode("utf-8")) > MAX_INPUT_BYTES:
             raise api.InvalidExecutionInput("The execution input exceeds the maximum size of 262144 bytes.")
         name = name or str(uuid.uuid4())
         if not arns.valid_name(name):

@@ -170,6 +170,10 @@ def test_a_batch_writes_only_its_net_effect_on_task_and_timer_rows() -> None:
     assert rows.updated == [("e", "t0")]
     assert rows.deleted == [(7, "e", "t9")]
     assert rows.vanished == [(("e", "t1", "token-1", "RUNNING"), (7, "e", "t1"))]
+    upserts = _NetRows(upserts=True)  # rows rewritten in place (frames): one stored before may exist
+    upserts.insert(("e", "f1"), ("e", "f1", "new text"))
+    upserts.delete(("e", "f1"), ("e", "f1"))
+    assert upserts.inserted == {} and upserts.deleted == [("e", "f1")]
 
 
 def test_a_fast_chain_leaves_no_task_rows_and_a_gap_free_history(tmp_path: Path) -> None:

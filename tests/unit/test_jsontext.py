@@ -128,3 +128,13 @@ def test_compact_encoder_writes_what_json_dumps_writes(allow_nan: bool) -> None:
     else:
         with pytest.raises(ValueError):
             encode([float("nan")])
+
+
+def test_large_arrays_encoded_a_part_at_a_time_give_the_same_text() -> None:
+    item = {"n": 1, "s": "é\u001f/", "f": 0.0, "none": None, "nested": [[1], {"k": True}]}
+    items = [dict(item, n=n) for n in range(2500)]
+    for value in (items, {"before": 1, "items": items, "after": [items[:3]]}, [items[:1500], 7]):
+        assert dumps(value) == json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace("\\u001f", "\\u001F")
+    nan_inside = [0.5] * 1500 + [float("nan")]
+    with pytest.raises(ValueError):
+        dumps(nan_inside)

@@ -153,9 +153,6 @@ WHERE arn = :arn AND status IN ('FAILED', 'ABORTED', 'TIMED_OUT');
 -- name: put_join_data
 INSERT OR REPLACE INTO join_data (execution_arn, join_id, kind, idx, value) VALUES (?, ?, ?, ?, ?);
 
--- name: join_data
-SELECT kind, idx, value FROM join_data WHERE execution_arn = :arn AND join_id = :join_id;
-
 -- name: delete_join_data
 DELETE FROM join_data WHERE execution_arn = ?;
 

@@ -72,13 +72,14 @@ class StoredJoin:
         return {index: value for index, value in found.items() if index >= start}
 
     def results(self) -> Iterator[tuple[int, Any]]:
-        """(index, result) of every stored result. All rows are parsed as one JSON text, so that the
-        results share their keys' strings (a parse per row would make a copy of each key per row).
-        Rows of kind 'result' hold one result each, as written before rows of pairs."""
-        rows = self.store.reader.execute(self.store.q["join_results"], self.key).fetchall()
-        texts = (f"[[{index},{value}]]" if kind == "result" else value for kind, index, value in rows)
-        for pairs in json.loads(f"[{','.join(texts)}]"):
-            yield from ((index, result) for index, result in pairs)
+        """(index, result) of every stored result, a row at a time: only one row's pairs exist at once
+        besides the results themselves (a Map's output is built from them). Rows of kind 'result'
+        hold one result each, as written before rows of pairs."""
+        for kind, index, value in self.store.reader.execute(self.store.q["join_results"], self.key):
+            if kind == "result":
+                yield index, json.loads(value)
+            else:
+                yield from ((i, result) for i, result in json.loads(value))
 
     def source(self) -> Any:
         """The Map state's effective input."""

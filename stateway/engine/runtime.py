@@ -136,8 +136,8 @@ class _NetRows:
         self.upserts = upserts
         self.inserted: dict[tuple[str, str], tuple[Any, ...]] = {}
         self.updated: list[tuple[str, str]] = []
-        self.deleted: list[tuple[Any, ...]] = []  # the delete statement's parameters
-        self.vanished: list[tuple[tuple[Any, ...], tuple[Any, ...]]] = []  # (row, delete parameters)
+        self.deleted: list[tuple[str, str]] = []
+        self.vanished: list[tuple[Any, ...]] = []  # rows created and removed within the batch
 
     def insert(self, key: tuple[str, str], row: tuple[Any, ...]) -> None:
         self.inserted[key] = row
@@ -149,12 +149,19 @@ class _NetRows:
         else:
             self.inserted[key] = change(row)
 
-    def delete(self, key: tuple[str, str], params: tuple[Any, ...]) -> None:
+    def delete(self, key: tuple[str, str]) -> None:
         row = self.inserted.pop(key, None)
         if row is None or self.upserts:
-            self.deleted.append(params)
+            self.deleted.append(key)
         else:
-            self.vanished.append((row, params))
+            self.vanished.append(row)
+
+    def write(self, db: Any, delete: str, insert: str) -> None:
+        """Deletes, then inserts (ids are never reused, so no row is removed after it is written)."""
+        if self.deleted:
+            db.executemany(delete, self.deleted)
+        if self.inserted:
+            db.executemany(insert, list(self.inserted.values()))
 
 
 # Rounds computed ahead of the store: the decider waits for the writer beyond this many (task
@@ -697,18 +704,18 @@ class Engine:
             for frame_row in write.apart.frame_rows:
                 frames.insert((frame_row[0], frame_row[1]), frame_row)
             for key in write.apart.frames_gone:
-                frames.delete(key, key)
+                frames.delete(key)
             finished += write.finished
             for row in write.tasks:
                 tasks.insert((row[0], row[1]), row)
             for key in work.started_tasks:
                 tasks.update(key, lambda row: (*row[:-1], "RUNNING") if row[-1] != "RUNNING" else row)
             for key in work.deleted_tasks:
-                tasks.delete(key, (write.now, *key))
+                tasks.delete(key)
             for timer_row in write.timers:
                 timers.insert((timer_row[0], timer_row[1]), timer_row)
             for key in work.deleted_timers:
-                timers.delete(key, key)
+                timers.delete(key)
             inbox_done += [(seq,) for seq in work.inbox_done]
         if history:
             db.executemany(q["insert_history_chunk"], [_history_chunk(arn, events) for arn, events in history.items()])
@@ -718,27 +725,20 @@ class Engine:
             db.executemany(q["save_execution_state"], list(states.values()))
         if join_rows:
             db.executemany(q["put_join_data"], join_rows)
-        if frames.deleted:
-            db.executemany(q["delete_frame"], frames.deleted)
-        if frames.inserted:
-            db.executemany(q["put_frame"], list(frames.inserted.values()))
+        frames.write(db, q["delete_frame"], q["put_frame"])
         if finished:  # a succeeded execution cannot be redriven: its joins' data is not needed
             db.executemany(q["delete_join_data"], finished)
-        if tasks.deleted:
-            db.executemany(q["bury_task_token"], tasks.deleted)
-            db.executemany(q["delete_task"], [key[1:] for key in tasks.deleted])
+        now = max((write.now for write in rounds), default=0)
+        if tasks.deleted:  # their tokens are kept a while: a late answer learns the task is gone
+            db.executemany(q["bury_task_token"], [(now, *key) for key in tasks.deleted])
         if tasks.updated:
             db.executemany(q["task_started"], tasks.updated)
-        if tasks.inserted:
-            db.executemany(q["insert_task"], list(tasks.inserted.values()))
+        tasks.write(db, q["delete_task"], q["insert_task"])
         # A token task answered within the batch never had a row: its token is buried all the same.
-        buried = [(row[3], now) for row, (now, *_) in tasks.vanished if row[3] is not None]
+        buried = [(row[3], now) for row in tasks.vanished if row[3] is not None]
         if buried:
             db.executemany(q["bury_token"], buried)
-        if timers.deleted:
-            db.executemany(q["delete_timer"], timers.deleted)
-        if timers.inserted:
-            db.executemany(q["insert_timer"], list(timers.inserted.values()))
+        timers.write(db, q["delete_timer"], q["insert_timer"])
         if inbox_done:
             db.executemany(q["delete_inbox"], inbox_done)
         for write in rounds:

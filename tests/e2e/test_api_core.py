@@ -23,6 +23,7 @@ import pytest
 boto3 = pytest.importorskip("boto3")
 from botocore.config import Config  # noqa: E402
 from botocore.exceptions import ClientError  # noqa: E402
+from support import wait_for  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
@@ -127,16 +128,6 @@ def wait_done(sfn: Any, execution_arn: str, timeout: float = 20) -> dict[str, An
         if described["status"] != "RUNNING" or time.monotonic() > deadline:
             return dict(described)
         time.sleep(0.05)
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 10) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def error_of(call: Callable[..., Any], **kwargs: Any) -> tuple[str, str, int]:
@@ -349,7 +340,7 @@ def _token(sfn: Any, execution: str) -> str:
         details = next(e for e in events if e["type"] == "TaskScheduled")["taskScheduledEventDetails"]
         return str(json.loads(details["parameters"])["MessageBody"]["token"])
 
-    return str(wait_for(scheduled))
+    return str(wait_for(scheduled, timeout=10, interval=0.05))
 
 
 def test_send_task_success_failure_heartbeat(sfn: Any) -> None:

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 import test_api_core as core
-from test_api_core import create, error_of, lambda_arn, wait_done, wait_for
+from support import wait_for
+from test_api_core import create, error_of, lambda_arn, wait_done
 
 pytestmark = pytest.mark.e2e
 server, sfn = core.server, core.sfn  # the shared server fixtures

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 import threading
 import time
 from collections import Counter
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import rows, task, wait_for
 
 from stateway.engine import Engine
 from stateway.engine import errors as api
@@ -20,7 +20,6 @@ from stateway.testing.local import LocalRunner
 
 pytestmark = pytest.mark.integration
 
-FN = "arn:aws:lambda:us-east-1:123456789012:function:"
 YEAR_SECONDS = 365 * 24 * 3600
 
 
@@ -48,17 +47,10 @@ class Harness:
 
     def rows(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         """Read the SQLite file directly, through its own connection, as an operator would."""
-        with sqlite3.connect(self.path) as db:
-            return db.execute(sql, params).fetchall()
+        return rows(self.path, sql, *params)
 
     def wait_for(self, predicate: Callable[[], Any], timeout: float = 10) -> Any:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.02)
-        raise AssertionError("condition not met in time")
+        return wait_for(predicate, timeout)
 
     def history_types(self, arn: str) -> list[str]:
         return [e["type"] for e in self.service.get_execution_history(arn)]
@@ -77,15 +69,6 @@ def make(tmp_path: Path) -> Iterator[Callable[..., Harness]]:
     yield factory
     for harness in made:
         harness.engine.stop()
-
-
-def task(name: str, next_state: str | None = None, **extra: Any) -> dict[str, Any]:
-    state: dict[str, Any] = {"Type": "Task", "Resource": FN + name, **extra}
-    if next_state:
-        state["Next"] = next_state
-    else:
-        state["End"] = True
-    return state
 
 
 def types(events: list[dict[str, Any]]) -> list[str]:

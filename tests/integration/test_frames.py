@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support import rows, task, wait_for
 
 from stateway.asl.frames import STORED, Join
 from stateway.engine import Engine
@@ -24,19 +24,6 @@ from stateway.store.sqlite import SqliteStore
 from stateway.testing.local import LocalRunner
 
 pytestmark = pytest.mark.integration
-
-FN = "arn:aws:lambda:us-east-1:123456789012:function:"
-
-
-def task(function: str, next_state: str | None = None, **extra: Any) -> dict[str, Any]:
-    """A Task state calling one of the test's Python functions."""
-    state: dict[str, Any] = {"Type": "Task", "Resource": FN + function, **extra}
-    if next_state:
-        state["Next"] = next_state
-    else:
-        state["End"] = True
-    return state
-
 
 class Gate:
     """A task function that holds every call until the test opens the gate; counts the calls."""
@@ -53,21 +40,6 @@ class Gate:
         return event
 
 
-def rows(path: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    """Read the SQLite file through a connection of the test's own."""
-    with sqlite3.connect(path) as db:
-        return db.execute(sql, params).fetchall()
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 15) -> Any:
-    """Poll until `predicate()` is truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 def stored_snapshot(path: Path, arn: str) -> dict[str, Any]:
@@ -189,7 +161,8 @@ def test_a_running_map_keeps_a_window_of_its_items_and_none_of_its_results(tmp_p
     first_gate = Gate()
     first = start_engine(engines, path, {"work": first_gate})
     arn = first.service.start_execution(first.service.create_state_machine("fan", MAP), {"items": items})
-    wait_for(lambda: first_gate.calls == 3 and join_in_memory(first)[1].store is not None)
+    # Released once the commit that stored them is durable (the store is attached when it is handed over).
+    wait_for(lambda: first_gate.calls == 3 and join_in_memory(first)[1].source is STORED)
     root, join = join_in_memory(first)
     assert join.size == 400 and not join.inputs and not join.results, "all stored: none kept after the commit"
     assert root.state_input is STORED and join.source is STORED, "nor the Map's input (nothing reads it)"

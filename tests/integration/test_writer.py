@@ -163,16 +163,16 @@ def test_a_batch_writes_only_its_net_effect_on_task_and_timer_rows() -> None:
     rows.insert(("e", "t1"), ("e", "t1", "token-1", "SCHEDULED"))
     rows.update(("e", "t1"), lambda row: (*row[:-1], "RUNNING"))  # folds into the insert
     rows.insert(("e", "t2"), ("e", "t2", None, "SCHEDULED"))
-    rows.delete(("e", "t1"), (7, "e", "t1"))  # created and removed in the batch: never written
+    rows.delete(("e", "t1"))  # created and removed in the batch: never written
     rows.update(("e", "t0"), lambda row: row)  # a row stored by an earlier batch
-    rows.delete(("e", "t9"), (7, "e", "t9"))
+    rows.delete(("e", "t9"))
     assert rows.inserted == {("e", "t2"): ("e", "t2", None, "SCHEDULED")}
     assert rows.updated == [("e", "t0")]
-    assert rows.deleted == [(7, "e", "t9")]
-    assert rows.vanished == [(("e", "t1", "token-1", "RUNNING"), (7, "e", "t1"))]
+    assert rows.deleted == [("e", "t9")]
+    assert rows.vanished == [("e", "t1", "token-1", "RUNNING")]
     upserts = _NetRows(upserts=True)  # rows rewritten in place (frames): one stored before may exist
     upserts.insert(("e", "f1"), ("e", "f1", "new text"))
-    upserts.delete(("e", "f1"), ("e", "f1"))
+    upserts.delete(("e", "f1"))
     assert upserts.inserted == {} and upserts.deleted == [("e", "f1")]
 
 

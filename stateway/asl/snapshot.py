@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import fields
 from typing import Any
 
+from stateway.asl import jsontext
 from stateway.asl.events import ExecutionInfo
 from stateway.asl.frames import ROOT, STORED, Frame, Join, JoinStore, Snapshot
 from stateway.asl.resources import parse_resource
@@ -40,7 +41,7 @@ def dumps(snapshot: Snapshot, *, external: Callable[[Join], None] | None = None,
     for frame_id, frame in snapshot.frames.items():
         data = _frame_fields(frame, external)
         if frame_text is not None and frame_id != ROOT:
-            frame_text(frame_id, _ENCODER.encode(data))
+            frame_text(frame_id, _encode(data))
             apart.append(frame_id)
         else:
             frames[frame_id] = data
@@ -61,10 +62,10 @@ def dumps(snapshot: Snapshot, *, external: Callable[[Join], None] | None = None,
         "error": snapshot.error,
         "cause": snapshot.cause,
     }
-    return _ENCODER.encode(body)
+    return _encode(body)
 
 
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_encode = jsontext.compact_encoder(allow_nan=True)  # built once: no encoder per call
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 

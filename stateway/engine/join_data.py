@@ -14,7 +14,7 @@ from stateway.store.sqlite import SqliteStore
 # (execution ARN, join id, kind, index, JSON value) as table join_data holds them.
 JoinRow = tuple[str, str, str, int, str]
 
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_encode = jsontext.compact_encoder(allow_nan=True)  # built once: no encoder per call
 
 
 # Children's inputs are stored as runs of up to this many consecutive ones per row (kind 'items', at the
@@ -28,14 +28,14 @@ def join_rows(arn: str, join: Join, *, rows: list[JoinRow], written: dict[str, l
     indices, which the engine lets go of once the commit is durable (`snapshot.release`)."""
     written[join.id] = list(join.results)
     if join.store is None:
-        rows.extend((arn, join.id, "items", first, _ENCODER.encode(run)) for first, run in _runs(join.inputs))
+        rows.extend((arn, join.id, "items", first, _encode(run)) for first, run in _runs(join.inputs))
         # A Map's input holds all its items: jsontext encodes such a value a part at a time.
         rows.append((arn, join.id, "source", 0, jsontext.dumps(join.source)))
     if join.results:
         # One row per commit for the results it adds ((index, result) pairs, at the lowest index): a
         # Map of 10,000 items at MaxConcurrency 10 stores ~1,000 rows of results, not 10,000.
         pairs = sorted(join.results.items())
-        rows.append((arn, join.id, "results", pairs[0][0], _ENCODER.encode(pairs)))
+        rows.append((arn, join.id, "results", pairs[0][0], _encode(pairs)))
 
 
 def _runs(inputs: dict[int, Any]) -> Iterator[tuple[int, list[Any]]]:

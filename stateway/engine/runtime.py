@@ -167,6 +167,8 @@ class _NetRows:
 # Rounds computed ahead of the store: the decider waits for the writer beyond this many (task
 # functions may start before the round that scheduled them is durable; this bounds how far).
 MAX_UNWRITTEN_ROUNDS = 64
+# The longest pause between retries of a store that keeps refusing writes.
+WRITE_RETRY_MAX_SECONDS = 2.0
 
 
 class Engine:
@@ -217,6 +219,7 @@ class Engine:
         # stored twice, nor miss the first when the store cannot show it yet.
         self._unsettled_starts: dict[tuple[str, str], _StartWrite] = {}
         self._start_lock = threading.Lock()
+        self._failed_writes = 0  # failed transactions in a row (see `_settle`)
         self.dispatcher = TaskDispatcher(self)
         self.rounds = 0
         self.transitions = 0
@@ -402,6 +405,7 @@ class Engine:
             return False
         failure = next((error for _, error in done if error is not None), None)
         if failure is None:
+            self._failed_writes = 0
             for write, _ in done:
                 self._acknowledge(write)
             return True
@@ -418,6 +422,11 @@ class Engine:
         traceback.print_exception(failure, file=sys.stderr)
         self._results.extendleft(reversed(given_back))
         self._resync()
+        # A store that keeps failing (a full or broken disk) is retried with growing pauses, not in a
+        # tight loop; the first retry comes at once, as a one-off failure deserves.
+        self._failed_writes += 1
+        if self._failed_writes > 1:
+            time.sleep(min(WRITE_RETRY_MAX_SECONDS, 0.05 * 2 ** (self._failed_writes - 2)))
         self._writer.reset()
         return True
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -187,3 +188,30 @@ def test_a_fast_chain_leaves_no_task_rows_and_a_gap_free_history(tmp_path: Path)
     with sqlite3.connect(tmp_path / "n.db") as db:
         assert db.execute("SELECT count(*) FROM tasks").fetchone() == (0,)
         assert db.execute("SELECT count(*) FROM executions WHERE snapshot IS NULL").fetchone() == (0,)
+
+
+def test_a_store_that_keeps_failing_is_retried_with_growing_pauses_then_catches_up(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = threading.Event()
+    broken.set()
+    attempts: list[float] = []
+    real_write = Engine._write
+
+    def write(self: Engine, db: Any, batch: Any) -> None:
+        if broken.is_set() and any(hasattr(item, "work") for item in batch):  # rounds fail, starts do not
+            attempts.append(time.monotonic())
+            raise sqlite3.OperationalError("database or disk is full (injected)")
+        real_write(self, db, batch)
+
+    monkeypatch.setattr(Engine, "_write", write)
+    with Engine(f"sqlite:///{tmp_path / 'full.db'}", functions={"count": lambda e, c: e}) as engine:
+        machine = engine.service.create_state_machine("chain", CHAIN)
+        arn = engine.service.start_execution(machine, {"n": 1})
+        time.sleep(1.5)
+        # Without pauses the decider would have retried hundreds of times; with them: a handful.
+        assert 3 <= len(attempts) <= 8, len(attempts)
+        gaps = [b - a for a, b in zip(attempts[1:], attempts[2:], strict=False)]
+        assert gaps == sorted(gaps), gaps
+        broken.clear()
+        assert engine.wait(arn, timeout=10)["status"] == "SUCCEEDED"
+        assert _types(engine, arn).count("TaskStateEntered") == 3

@@ -23,7 +23,7 @@ import traceback
 from collections import defaultdict, deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -37,7 +37,6 @@ from stateway.asl.events import (
     RedriveRequested,
     ScheduleTask,
     StartTimer,
-    StopRequested,
     TaskFailed,
     TaskStarted,
     TaskSucceeded,
@@ -51,7 +50,8 @@ from stateway.engine.codec import START, command_from_json, command_to_json, eve
 from stateway.engine.dispatch import TaskDispatcher
 from stateway.engine.env import ShellEnv
 from stateway.engine.errors import ExecutionAlreadyExists
-from stateway.engine.join_data import JoinRow, StoredJoin, join_rows
+from stateway.engine.join_data import StoredJoin, join_rows
+from stateway.engine.rounds import Apart, Round, StartWrite, Write, write_batch
 from stateway.engine.service import NewExecution, Service, execution_description, now_ms
 from stateway.engine.writer import Writer
 from stateway.store.sqlite import SqliteStore, open_store
@@ -63,105 +63,6 @@ class _Loaded:
     machine: StateMachine
     snapshot: interpreter.Snapshot | None
     parent_task: dict[str, Any] | None
-
-
-@dataclass
-class _Round:
-    """Everything one decider round will write in its single transaction."""
-
-    snapshots: dict[str, interpreter.Snapshot] = field(default_factory=dict)
-    events: list[tuple[Any, ...]] = field(default_factory=list)
-    tasks: list[tuple[str, ScheduleTask]] = field(default_factory=list)
-    deleted_tasks: list[tuple[str, str]] = field(default_factory=list)
-    started_tasks: list[tuple[str, str]] = field(default_factory=list)
-    timers: list[tuple[str, StartTimer]] = field(default_factory=list)
-    deleted_timers: list[tuple[str, str]] = field(default_factory=list)
-    inbox_done: list[int] = field(default_factory=list)
-    inbox_new: list[tuple[str, str]] = field(default_factory=list)
-    completed: list[tuple[str, CompleteExecution]] = field(default_factory=list)
-    redriven: list[tuple[int, int, str]] = field(default_factory=list)
-    cancelled: list[tuple[str, str]] = field(default_factory=list)
-    starts: list[NewExecution] = field(default_factory=list)  # their first step is in this round
-
-    def merge(self, part: _Round) -> None:
-        """Take one execution's share of the round (its starts are already listed here)."""
-        self.snapshots.update(part.snapshots)
-        for name in ("events", "tasks", "deleted_tasks", "started_tasks", "timers", "deleted_timers",
-                     "inbox_done", "inbox_new", "completed", "redriven", "cancelled"):
-            getattr(self, name).extend(getattr(part, name))
-
-
-@dataclass
-class _Apart:
-    """What one commit stores apart from the execution snapshots: join data and frame rows."""
-
-    join_rows: list[JoinRow] = field(default_factory=list)
-    frame_rows: list[tuple[str, str, str]] = field(default_factory=list)
-    frames_gone: list[tuple[str, str]] = field(default_factory=list)
-    frame_texts: dict[str, dict[str, str]] = field(default_factory=dict)
-    # Per execution: the joins whose data the commit stores, with the indices of the results among it.
-    joins_written: dict[str, dict[str, list[int]]] = field(default_factory=dict)
-
-
-@dataclass
-class _StartWrite:
-    """A new execution's row, written ahead of the rounds; its caller waits on `future`."""
-
-    new: NewExecution
-    future: Future[str]
-
-
-@dataclass
-class _Write:
-    """One round encoded for the writer thread, and what it acknowledges once it is durable."""
-
-    work: _Round
-    taken: list[tuple[str, Any]]  # worker answers the round consumed: given back if it fails
-    now: int
-    states: list[dict[str, Any]]
-    apart: _Apart
-    finished: list[tuple[str]]
-    tasks: list[tuple[Any, ...]]
-    timers: list[tuple[str, str, int, str]]
-    map_runs: map_runs.Changes
-    stopped_children: bool = False
-
-
-class _NetRows:
-    """The net change a batch of rounds makes to rows keyed by (execution, id): rows created and
-    removed within the batch are never written; updates of rows created in it fold into the insert.
-    With `upserts`, an insert may replace a row stored before the batch, so a delete is always kept."""
-
-    def __init__(self, *, upserts: bool = False) -> None:
-        self.upserts = upserts
-        self.inserted: dict[tuple[str, str], tuple[Any, ...]] = {}
-        self.updated: list[tuple[str, str]] = []
-        self.deleted: list[tuple[str, str]] = []
-        self.vanished: list[tuple[Any, ...]] = []  # rows created and removed within the batch
-
-    def insert(self, key: tuple[str, str], row: tuple[Any, ...]) -> None:
-        self.inserted[key] = row
-
-    def update(self, key: tuple[str, str], change: Any) -> None:
-        row = self.inserted.get(key)
-        if row is None:
-            self.updated.append(key)
-        else:
-            self.inserted[key] = change(row)
-
-    def delete(self, key: tuple[str, str]) -> None:
-        row = self.inserted.pop(key, None)
-        if row is None or self.upserts:
-            self.deleted.append(key)
-        else:
-            self.vanished.append(row)
-
-    def write(self, db: Any, delete: str, insert: str) -> None:
-        """Deletes, then inserts (ids are never reused, so no row is removed after it is written)."""
-        if self.deleted:
-            db.executemany(delete, self.deleted)
-        if self.inserted:
-            db.executemany(insert, list(self.inserted.values()))
 
 
 # Rounds computed ahead of the store: the decider waits for the writer beyond this many (task
@@ -213,11 +114,11 @@ class Engine:
         self._running = False
         self._thread: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="stateway-worker")
-        self._writer: Writer[_Write | _StartWrite] = Writer(self.store, self._write, self._wake.set,
+        self._writer: Writer[Write | StartWrite] = Writer(self.store, self._write, self._wake.set,
                                                              self._written)
         # Starts not yet durable, by (state machine, name): a second start of the same name must not be
         # stored twice, nor miss the first when the store cannot show it yet.
-        self._unsettled_starts: dict[tuple[str, str], _StartWrite] = {}
+        self._unsettled_starts: dict[tuple[str, str], StartWrite] = {}
         self._start_lock = threading.Lock()
         self._failed_writes = 0  # failed transactions in a row (see `_settle`)
         self.dispatcher = TaskDispatcher(self)
@@ -287,7 +188,7 @@ class Engine:
         with self._start_lock:
             first = self._unsettled_starts.get(key)
             if first is None:
-                first = self._unsettled_starts[key] = _StartWrite(new, Future())
+                first = self._unsettled_starts[key] = StartWrite(new, Future())
                 self._writer.submit(first, urgent=True)
                 self._starts.append(new)
             elif first.new.input != new.input:
@@ -295,10 +196,10 @@ class Engine:
         self._wake.set()
         return first.future.result(timeout=120)
 
-    def _written(self, item: _Write | _StartWrite, error: BaseException | None) -> None:
+    def _written(self, item: Write | StartWrite, error: BaseException | None) -> None:
         """In the writer thread, right after the commit: answer a start's caller, wake who waits for
         an execution's end, at once."""
-        if isinstance(item, _Write):
+        if isinstance(item, Write):
             if item.work.completed and error is None:
                 with self._done:
                     self._done.notify_all()
@@ -357,7 +258,7 @@ class Engine:
             self._writer.wait_below(1 if read_store else MAX_UNWRITTEN_ROUNDS)
             settled = self._settle() or settled
         inputs: dict[str, list[tuple[Any, Any]]] = defaultdict(list)  # arn -> [(event, consumed-marker)]
-        work = _Round()
+        work = Round()
         self._take_starts(work)
         for new in work.starts:
             inputs[new.arn].append((START, None))
@@ -417,7 +318,7 @@ class Engine:
         for write, error in done:
             if error is None:
                 self._acknowledge(write)
-            elif isinstance(write, _Write):
+            elif isinstance(write, Write):
                 given_back.extend(write.taken)
         traceback.print_exception(failure, file=sys.stderr)
         self._results.extendleft(reversed(given_back))
@@ -430,9 +331,9 @@ class Engine:
         self._writer.reset()
         return True
 
-    def _acknowledge(self, write: _Write | _StartWrite) -> None:
+    def _acknowledge(self, write: Write | StartWrite) -> None:
         """A round is durable: dispatch its out-of-process tasks, forget the executions it ended."""
-        if isinstance(write, _StartWrite):
+        if isinstance(write, StartWrite):
             return  # its caller was answered by the writer thread
         work = write.work
         self.rounds += 1
@@ -471,7 +372,7 @@ class Engine:
         if any(len(v) >= self.batch_size for v in inputs.values()):
             self._inbox_dirty = True
 
-    def _take_starts(self, work: _Round) -> None:
+    def _take_starts(self, work: Round) -> None:
         """The new executions whose first step this round computes."""
         while self._starts and len(work.starts) < self.batch_size:
             new = self._starts.popleft()
@@ -501,7 +402,7 @@ class Engine:
         self._cache[arn] = loaded
         return loaded
 
-    def _advance(self, arn: str, items: list[tuple[Any, Any]], env: ShellEnv, work: _Round) -> None:
+    def _advance(self, arn: str, items: list[tuple[Any, Any]], env: ShellEnv, work: Round) -> None:
         loaded = self._load(arn)
         for event, consumed in items:
             if consumed is not None and consumed[0] == "inbox" and isinstance(event, TaskSucceeded | TaskFailed) \
@@ -580,7 +481,7 @@ class Engine:
         self._frame_texts[arn] = texts
         return texts.__getitem__
 
-    def _encode(self, arn: str, snap: interpreter.Snapshot, apart: _Apart) -> str:
+    def _encode(self, arn: str, snap: interpreter.Snapshot, apart: Apart) -> str:
         """The text of the execution's snapshot; its joins' data and its frames go to `apart`."""
         texts: dict[str, str] = {}
         text = snapshot.dumps(snap, frame_text=texts.__setitem__, external=partial(
@@ -591,7 +492,7 @@ class Engine:
         apart.frame_texts[arn] = texts
         return text
 
-    def _handed_over(self, apart: _Apart, snapshots: Mapping[str, interpreter.Snapshot]) -> None:
+    def _handed_over(self, apart: Apart, snapshots: Mapping[str, interpreter.Snapshot]) -> None:
         """Once a round is handed to the writer, later rounds write only what changes after it: the
         frame texts it writes count as stored, and its joins' items and input as written (a failed
         write resyncs all of this from the store)."""
@@ -604,7 +505,7 @@ class Engine:
             if apart.joins_written.get(arn):
                 snapshot.attach_stores(snap, self._join_store(arn), apart.joins_written[arn])
 
-    def _release(self, apart: _Apart) -> None:
+    def _release(self, apart: Apart) -> None:
         """A round is durable: running executions let go of the join data it stored (a step reads it
         back from the store), but not of what later rounds, not yet durable, added."""
         for arn, written in apart.joins_written.items():
@@ -616,12 +517,12 @@ class Engine:
     def _join_store(self, arn: str) -> Callable[[str], StoredJoin]:
         return partial(StoredJoin, self.store, arn)
 
-    def _advance_isolated(self, arn: str, items: list[tuple[Any, Any]], env: ShellEnv, work: _Round) -> None:
+    def _advance_isolated(self, arn: str, items: list[tuple[Any, Any]], env: ShellEnv, work: Round) -> None:
         """Advance one execution; an unexpected error in it (a bug) quarantines that execution, with a
         logged traceback, instead of stopping every other execution's progress."""
         if arn in self._quarantined:
             return
-        part = _Round(starts=[n for n in work.starts if n.arn == arn])
+        part = Round(starts=[n for n in work.starts if n.arn == arn])
         try:
             self._advance(arn, items, env, part)
         except Exception:
@@ -652,10 +553,10 @@ class Engine:
         event = nested_result(child, parent, done, env.now_ms)
         return parent["execution_arn"], event_to_json(event)
 
-    def _prepare(self, work: _Round, taken: list[tuple[str, Any]]) -> _Write:
+    def _prepare(self, work: Round, taken: list[tuple[str, Any]]) -> Write:
         """Encode the round for the writer thread (in the decider: the snapshots are live objects)."""
         now = now_ms()
-        apart = _Apart()
+        apart = Apart()
         states = []
         for arn, snap in work.snapshots.items():
             text = self._encode(arn, snap, apart)
@@ -676,90 +577,12 @@ class Engine:
         # What later rounds must know before this one is durable (a failed write resyncs it all).
         self._started.difference_update(work.deleted_tasks)
         self._handed_over(apart, work.snapshots)
-        return _Write(work=work, taken=taken, now=now, states=states, apart=apart, finished=finished,
+        return Write(work=work, taken=taken, now=now, states=states, apart=apart, finished=finished,
                       tasks=tasks, timers=timers, map_runs=map_runs.changes(work.events, work.snapshots, now))
 
-    def _write(self, db: Any, batch: list[_Write | _StartWrite]) -> None:
-        """Store a batch of starts or rounds in the writer's transaction (in the writer thread).
-
-        The batch commits as a whole, so only its net effect needs writing: one snapshot per
-        execution (its last), one row per changed frame, and no row at all for a task, timer or frame
-        that was created and removed within the batch — a fast chain of steps then writes little more
-        than its history."""
-        q = self.store.q
-        history: dict[str, list[tuple[Any, ...]]] = defaultdict(list)  # execution -> its events, in order
-        states: dict[str, dict[str, Any]] = {}
-        join_rows: list[JoinRow] = []
-        frames = _NetRows(upserts=True)  # a frame's row is rewritten whenever its text changes
-        finished: list[tuple[str]] = []
-        redriven: list[tuple[int, int, str]] = []
-        tasks = _NetRows()
-        timers = _NetRows()
-        inbox_done: list[tuple[int]] = []
-        rounds = [write for write in batch if isinstance(write, _Write)]
-        for write in batch:
-            if isinstance(write, _StartWrite):
-                write.new.insert(db, q)
-        for write in rounds:
-            work = write.work
-            for event in work.events:
-                history[event[0]].append(event)
-            # Map Runs (DescribeMapRun/ListMapRuns): rows follow the MapRun* events and the
-            # distributed Maps' joins in the snapshots, in this same transaction.
-            map_runs.record(db, q, write.map_runs)
-            redriven += work.redriven
-            states.update((state["arn"], state) for state in write.states)
-            join_rows += write.apart.join_rows
-            for frame_row in write.apart.frame_rows:
-                frames.insert((frame_row[0], frame_row[1]), frame_row)
-            for key in write.apart.frames_gone:
-                frames.delete(key)
-            finished += write.finished
-            for row in write.tasks:
-                tasks.insert((row[0], row[1]), row)
-            for key in work.started_tasks:
-                tasks.update(key, lambda row: (*row[:-1], "RUNNING") if row[-1] != "RUNNING" else row)
-            for key in work.deleted_tasks:
-                tasks.delete(key)
-            for timer_row in write.timers:
-                timers.insert((timer_row[0], timer_row[1]), timer_row)
-            for key in work.deleted_timers:
-                timers.delete(key)
-            inbox_done += [(seq,) for seq in work.inbox_done]
-        if history:
-            db.executemany(q["insert_history_chunk"], [_history_chunk(arn, events) for arn, events in history.items()])
-        if redriven:
-            db.executemany(q["mark_redriven"], redriven)
-        if states:
-            db.executemany(q["save_execution_state"], list(states.values()))
-        if join_rows:
-            db.executemany(q["put_join_data"], join_rows)
-        frames.write(db, q["delete_frame"], q["put_frame"])
-        if finished:  # a succeeded execution cannot be redriven: its joins' data is not needed
-            db.executemany(q["delete_join_data"], finished)
-        now = max((write.now for write in rounds), default=0)
-        if tasks.deleted:  # their tokens are kept a while: a late answer learns the task is gone
-            db.executemany(q["bury_task_token"], [(now, *key) for key in tasks.deleted])
-        if tasks.updated:
-            db.executemany(q["task_started"], tasks.updated)
-        tasks.write(db, q["delete_task"], q["insert_task"])
-        # A token task answered within the batch never had a row: its token is buried all the same.
-        buried = [(row[3], now) for row in tasks.vanished if row[3] is not None]
-        if buried:
-            db.executemany(q["bury_token"], buried)
-        timers.write(db, q["delete_timer"], q["insert_timer"])
-        if inbox_done:
-            db.executemany(q["delete_inbox"], inbox_done)
-        for write in rounds:
-            now = write.now
-            for parent_arn, task_id in write.work.cancelled:
-                # A `.sync` task that is cancelled (stop, timeout, a failed sibling) stops its child.
-                for (child_arn,) in db.execute(q["running_children"], (parent_arn, task_id)).fetchall():
-                    db.execute(q["insert_inbox"], {"execution_arn": child_arn, "created_ms": now,
-                                                   "event": event_to_json(StopRequested())})
-                    write.stopped_children = True
-            for parent_arn, event_text in write.work.inbox_new:
-                db.execute(q["insert_inbox"], {"execution_arn": parent_arn, "event": event_text, "created_ms": now})
+    def _write(self, db: Any, batch: list[Write | StartWrite]) -> None:
+        """Store a batch of starts or rounds in the writer's transaction (in the writer thread)."""
+        write_batch(db, self.store.q, batch)
 
     # ---- helpers for workers ----------------------------------------------------------------
 
@@ -779,11 +602,4 @@ def describe(row: dict[str, Any]) -> dict[str, Any]:
     return execution_description(row)
 
 
-def _history_chunk(arn: str, events: list[tuple[Any, ...]]) -> tuple[str, int, int, str]:
-    """One history_chunks row: the events' `[id, previous id, type, timestamp, details]` as a JSON
-    array, built from the details' JSON text as it is (event types are plain names)."""
-    body = ",".join(f'[{e[1]},{e[2]},"{e[3]}",{e[4]},{e[5] if e[5] is not None else "null"}]' for e in events)
-    return arn, events[-1][1], events[0][1], f"[{body}]"
-
-
-_json = jsontext.compact_encoder(allow_nan=True)  # history details, join data: one encoder for the process
+_json = jsontext.compact_encoder(allow_nan=True)  # history details: one encoder for the process

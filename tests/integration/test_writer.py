@@ -158,9 +158,9 @@ def test_a_start_stored_without_its_first_step_is_begun_on_restart(tmp_path: Pat
 
 
 def test_a_batch_writes_only_its_net_effect_on_task_and_timer_rows() -> None:
-    from stateway.engine.runtime import _NetRows
+    from stateway.engine.rounds import NetRows
 
-    rows = _NetRows()
+    rows = NetRows()
     rows.insert(("e", "t1"), ("e", "t1", "token-1", "SCHEDULED"))
     rows.update(("e", "t1"), lambda row: (*row[:-1], "RUNNING"))  # folds into the insert
     rows.insert(("e", "t2"), ("e", "t2", None, "SCHEDULED"))
@@ -171,7 +171,7 @@ def test_a_batch_writes_only_its_net_effect_on_task_and_timer_rows() -> None:
     assert rows.updated == [("e", "t0")]
     assert rows.deleted == [("e", "t9")]
     assert rows.vanished == [("e", "t1", "token-1", "RUNNING")]
-    upserts = _NetRows(upserts=True)  # rows rewritten in place (frames): one stored before may exist
+    upserts = NetRows(upserts=True)  # rows rewritten in place (frames): one stored before may exist
     upserts.insert(("e", "f1"), ("e", "f1", "new text"))
     upserts.delete(("e", "f1"))
     assert upserts.inserted == {} and upserts.deleted == [("e", "f1")]

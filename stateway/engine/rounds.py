@@ -1,0 +1,204 @@
+"""A decider round as data, and how the writer thread stores a batch of rounds: their net effect."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from stateway.asl import interpreter
+from stateway.asl.events import CompleteExecution, ScheduleTask, StartTimer, StopRequested
+from stateway.engine import map_runs
+from stateway.engine.codec import event_to_json
+from stateway.engine.join_data import JoinRow
+from stateway.engine.service import NewExecution
+
+
+@dataclass
+class Round:
+    """Everything one decider round will write in its single transaction."""
+
+    snapshots: dict[str, interpreter.Snapshot] = field(default_factory=dict)
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+    tasks: list[tuple[str, ScheduleTask]] = field(default_factory=list)
+    deleted_tasks: list[tuple[str, str]] = field(default_factory=list)
+    started_tasks: list[tuple[str, str]] = field(default_factory=list)
+    timers: list[tuple[str, StartTimer]] = field(default_factory=list)
+    deleted_timers: list[tuple[str, str]] = field(default_factory=list)
+    inbox_done: list[int] = field(default_factory=list)
+    inbox_new: list[tuple[str, str]] = field(default_factory=list)
+    completed: list[tuple[str, CompleteExecution]] = field(default_factory=list)
+    redriven: list[tuple[int, int, str]] = field(default_factory=list)
+    cancelled: list[tuple[str, str]] = field(default_factory=list)
+    starts: list[NewExecution] = field(default_factory=list)  # their first step is in this round
+
+    def merge(self, part: Round) -> None:
+        """Take one execution's share of the round (its starts are already listed here)."""
+        self.snapshots.update(part.snapshots)
+        for name in ("events", "tasks", "deleted_tasks", "started_tasks", "timers", "deleted_timers",
+                     "inbox_done", "inbox_new", "completed", "redriven", "cancelled"):
+            getattr(self, name).extend(getattr(part, name))
+
+
+@dataclass
+class Apart:
+    """What one commit stores apart from the execution snapshots: join data and frame rows."""
+
+    join_rows: list[JoinRow] = field(default_factory=list)
+    frame_rows: list[tuple[str, str, str]] = field(default_factory=list)
+    frames_gone: list[tuple[str, str]] = field(default_factory=list)
+    frame_texts: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Per execution: the joins whose data the commit stores, with the indices of the results among it.
+    joins_written: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+
+
+@dataclass
+class StartWrite:
+    """A new execution's row, written ahead of the rounds; its caller waits on `future`."""
+
+    new: NewExecution
+    future: Future[str]
+
+
+@dataclass
+class Write:
+    """One round encoded for the writer thread, and what it acknowledges once it is durable."""
+
+    work: Round
+    taken: list[tuple[str, Any]]  # worker answers the round consumed: given back if it fails
+    now: int
+    states: list[dict[str, Any]]
+    apart: Apart
+    finished: list[tuple[str]]
+    tasks: list[tuple[Any, ...]]
+    timers: list[tuple[str, str, int, str]]
+    map_runs: map_runs.Changes
+    stopped_children: bool = False
+
+
+class NetRows:
+    """The net change a batch of rounds makes to rows keyed by (execution, id): rows created and
+    removed within the batch are never written; updates of rows created in it fold into the insert.
+    With `upserts`, an insert may replace a row stored before the batch, so a delete is always kept."""
+
+    def __init__(self, *, upserts: bool = False) -> None:
+        self.upserts = upserts
+        self.inserted: dict[tuple[str, str], tuple[Any, ...]] = {}
+        self.updated: list[tuple[str, str]] = []
+        self.deleted: list[tuple[str, str]] = []
+        self.vanished: list[tuple[Any, ...]] = []  # rows created and removed within the batch
+
+    def insert(self, key: tuple[str, str], row: tuple[Any, ...]) -> None:
+        self.inserted[key] = row
+
+    def update(self, key: tuple[str, str], change: Any) -> None:
+        row = self.inserted.get(key)
+        if row is None:
+            self.updated.append(key)
+        else:
+            self.inserted[key] = change(row)
+
+    def delete(self, key: tuple[str, str]) -> None:
+        row = self.inserted.pop(key, None)
+        if row is None or self.upserts:
+            self.deleted.append(key)
+        else:
+            self.vanished.append(row)
+
+    def write(self, db: Any, delete: str, insert: str) -> None:
+        """Deletes, then inserts (ids are never reused, so no row is removed after it is written)."""
+        if self.deleted:
+            db.executemany(delete, self.deleted)
+        if self.inserted:
+            db.executemany(insert, list(self.inserted.values()))
+
+
+def write_batch(db: Any, q: dict[str, str], batch: Sequence[Write | StartWrite]) -> None:
+    """Store a batch of starts or rounds in the writer's transaction (in the writer thread).
+
+    The batch commits as a whole, so only its net effect needs writing: one snapshot per
+    execution (its last), one row per changed frame, and no row at all for a task, timer or frame
+    that was created and removed within the batch — a fast chain of steps then writes little more
+    than its history."""
+    history: dict[str, list[tuple[Any, ...]]] = defaultdict(list)  # execution -> its events, in order
+    states: dict[str, dict[str, Any]] = {}
+    join_rows: list[JoinRow] = []
+    frames = NetRows(upserts=True)  # a frame's row is rewritten whenever its text changes
+    finished: list[tuple[str]] = []
+    redriven: list[tuple[int, int, str]] = []
+    tasks = NetRows()
+    timers = NetRows()
+    inbox_done: list[tuple[int]] = []
+    rounds = [write for write in batch if isinstance(write, Write)]
+    for write in batch:
+        if isinstance(write, StartWrite):
+            write.new.insert(db, q)
+    for write in rounds:
+        work = write.work
+        for event in work.events:
+            history[event[0]].append(event)
+        # Map Runs (DescribeMapRun/ListMapRuns): rows follow the MapRun* events and the
+        # distributed Maps' joins in the snapshots, in this same transaction.
+        map_runs.record(db, q, write.map_runs)
+        redriven += work.redriven
+        states.update((state["arn"], state) for state in write.states)
+        join_rows += write.apart.join_rows
+        for frame_row in write.apart.frame_rows:
+            frames.insert((frame_row[0], frame_row[1]), frame_row)
+        for key in write.apart.frames_gone:
+            frames.delete(key)
+        finished += write.finished
+        for row in write.tasks:
+            tasks.insert((row[0], row[1]), row)
+        for key in work.started_tasks:
+            tasks.update(key, lambda row: (*row[:-1], "RUNNING") if row[-1] != "RUNNING" else row)
+        for key in work.deleted_tasks:
+            tasks.delete(key)
+        for timer_row in write.timers:
+            timers.insert((timer_row[0], timer_row[1]), timer_row)
+        for key in work.deleted_timers:
+            timers.delete(key)
+        inbox_done += [(seq,) for seq in work.inbox_done]
+    if history:
+        db.executemany(q["insert_history_chunk"], [history_chunk(arn, events) for arn, events in history.items()])
+    if redriven:
+        db.executemany(q["mark_redriven"], redriven)
+    if states:
+        db.executemany(q["save_execution_state"], list(states.values()))
+    if join_rows:
+        db.executemany(q["put_join_data"], join_rows)
+    frames.write(db, q["delete_frame"], q["put_frame"])
+    if finished:  # a succeeded execution cannot be redriven: its joins' data is not needed
+        db.executemany(q["delete_join_data"], finished)
+    now = max((write.now for write in rounds), default=0)
+    if tasks.deleted:  # their tokens are kept a while: a late answer learns the task is gone
+        db.executemany(q["bury_task_token"], [(now, *key) for key in tasks.deleted])
+    if tasks.updated:
+        db.executemany(q["task_started"], tasks.updated)
+    tasks.write(db, q["delete_task"], q["insert_task"])
+    # A token task answered within the batch never had a row: its token is buried all the same.
+    buried = [(row[3], now) for row in tasks.vanished if row[3] is not None]
+    if buried:
+        db.executemany(q["bury_token"], buried)
+    timers.write(db, q["delete_timer"], q["insert_timer"])
+    if inbox_done:
+        db.executemany(q["delete_inbox"], inbox_done)
+    for write in rounds:
+        now = write.now
+        for parent_arn, task_id in write.work.cancelled:
+            # A `.sync` task that is cancelled (stop, timeout, a failed sibling) stops its child.
+            for (child_arn,) in db.execute(q["running_children"], (parent_arn, task_id)).fetchall():
+                db.execute(q["insert_inbox"], {"execution_arn": child_arn, "created_ms": now,
+                                               "event": event_to_json(StopRequested())})
+                write.stopped_children = True
+        for parent_arn, event_text in write.work.inbox_new:
+            db.execute(q["insert_inbox"], {"execution_arn": parent_arn, "event": event_text, "created_ms": now})
+
+
+def history_chunk(arn: str, events: list[tuple[Any, ...]]) -> tuple[str, int, int, str]:
+    """One history_chunks row: the events' `[id, previous id, type, timestamp, details]` as a JSON
+    array, built from the details' JSON text as it is (event types are plain names)."""
+    body = ",".join(f'[{e[1]},{e[2]},"{e[3]}",{e[4]},{e[5] if e[5] is not None else "null"}]' for e in events)
+    return arn, events[-1][1], events[0][1], f"[{body}]"

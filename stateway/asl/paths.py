@@ -25,7 +25,7 @@ prefix, which the interpreter adds.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -319,24 +319,8 @@ class _Parser:
         if self.pos >= len(text) or text[self.pos] != "(":
             raise self.fail("expected '(' after '?'")
         start = self.pos
-        depth, i, quote = 0, self.pos, ""
-        while i < len(text):
-            ch = text[i]
-            if quote:
-                if ch == "\\":
-                    i += 1
-                elif ch == quote:
-                    quote = ""
-            elif ch in "'\"":
-                quote = ch
-            elif ch == "(":
-                depth += 1
-            elif ch == ")":
-                depth -= 1
-                if depth == 0:
-                    break
-            i += 1
-        if depth != 0 or i >= len(text):
+        i = _closing(text, start, "(", ")")
+        if i < 0:
             raise self.fail("unbalanced parentheses in filter")
         expr_text = text[start + 1 : i]
         self.pos = i + 1
@@ -639,24 +623,15 @@ class _ExprParser:
 
     def path_end(self, pos: int) -> int:
         """End of a path operand: stops at a blank, an operator or an unbalanced ')'."""
-        text, i, depth, quote = self.text, pos + 1, 0, ""
-        while i < len(text):
-            ch = text[i]
-            if quote:
-                if ch == "\\":
-                    i += 1
-                elif ch == quote:
-                    quote = ""
-            elif ch in "'\"":
-                quote = ch
-            elif ch == "[":
+        depth = 0
+        for i, ch in _unquoted(self.text, pos + 1):
+            if ch == "[":
                 depth += 1
             elif ch == "]":
                 depth -= 1
-            elif depth == 0 and (ch in " )!=<>&|~"):
-                break
-            i += 1
-        return i
+            elif depth == 0 and ch in " )!=<>&|~":
+                return i
+        return len(self.text)
 
     def json_literal(self) -> Any:
         from stateway.asl.jsontext import loads
@@ -673,23 +648,37 @@ class _ExprParser:
 
 
 def _json_literal_end(text: str, pos: int) -> int:
-    depth, i, quote = 0, pos, ""
+    end = _closing(text, pos, "[{", "]}")
+    return end + 1 if end >= 0 else -1
+
+
+def _unquoted(text: str, pos: int) -> Iterator[tuple[int, str]]:
+    """(index, character) of each character from `pos` on that stands outside a quoted string."""
+    quote, i = "", pos
     while i < len(text):
         ch = text[i]
         if quote:
             if ch == "\\":
-                i += 1
+                i += 1  # an escaped character never ends the string
             elif ch == quote:
                 quote = ""
         elif ch in "'\"":
             quote = ch
-        elif ch in "[{":
+        else:
+            yield i, ch
+        i += 1
+
+
+def _closing(text: str, pos: int, opens: str, closes: str) -> int:
+    """Index of the bracket that closes the one at `pos` (brackets in strings do not count), or -1."""
+    depth = 0
+    for i, ch in _unquoted(text, pos):
+        if ch in opens:
             depth += 1
-        elif ch in "]}":
+        elif ch in closes:
             depth -= 1
             if depth == 0:
-                return i + 1
-        i += 1
+                return i
     return -1
 
 

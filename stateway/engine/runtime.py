@@ -173,9 +173,7 @@ class Engine:
     def _recover(self) -> None:
         """Re-dispatch every task that was stored but not finished: at-least-once, same idempotency key;
         start the executions stored without their first step."""
-        self._restarts = [row["arn"] for row in self.store.all("unstarted_executions")]
-        for row in self.store.all("started_tasks"):
-            self._started.add((row["execution_arn"], row["id"]))
+        self._resync()
         for row in self.store.all("unfinished_tasks"):
             self.dispatcher.dispatch(row["execution_arn"], command_from_json(row["command"]))
 

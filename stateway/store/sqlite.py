@@ -41,6 +41,7 @@ class SqliteStore:
         self._write_lock = threading.RLock()
         self._writer = self._connect()
         migrate_sqlite(self._writer)
+        self._engine_lock: int | None = None  # the descriptor holding `<file>.engine` (claim_engine)
 
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
@@ -88,7 +89,7 @@ class SqliteStore:
 
         An OS lock on `<file>.engine`: the kernel releases it when the holder exits, even by
         SIGKILL, so a restarted engine takes over at once (SQLite files live on one host)."""
-        if self.path == ":memory:" or getattr(self, "_engine_lock", None) is not None:
+        if self.path == ":memory:" or self._engine_lock is not None:
             return
         fd = os.open(self.path + ".engine", os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -100,10 +101,10 @@ class SqliteStore:
                              "its API, instead of starting a second engine on the same file") from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
-        self._engine_lock: int | None = fd
+        self._engine_lock = fd
 
     def release_engine(self) -> None:
-        fd = getattr(self, "_engine_lock", None)
+        fd = self._engine_lock
         if fd is not None:
             self._engine_lock = None
             os.close(fd)  # closing the descriptor drops the lock

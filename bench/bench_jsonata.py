@@ -15,20 +15,7 @@ from typing import Any
 
 from stateway.asl import jsonata
 from stateway.asl.payload import apply_template
-
-
-class _Env:
-    now_ms = 1_704_067_200_000
-
-    def uuid4(self) -> str:
-        return "00000000-0000-4000-8000-000000000000"
-
-    def random(self) -> float:
-        return 0.5
-
-    def random_int(self, low: int, high: int) -> int:
-        return low
-
+from stateway.testing.fixed import FixedEnv
 
 # (name, JSONPath template, the same template in JSONata)
 PAIRS: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
@@ -102,7 +89,7 @@ def main() -> None:
     data = _data(args.size)
     context = {"Execution": {"Id": "arn:aws:states:us-east-1:111111111111:execution:m:e"}}
     variables = {"region": "eu-west-1"}
-    env = _Env()
+    env = FixedEnv()
     states = {"input": data, "context": context}
     print(f"input rows: {args.size}")
     print(f"{'template':36s} {'JSONPath us':>12s} {'JSONata us':>12s} {'ratio':>7s}")

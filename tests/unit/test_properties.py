@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from stateway.asl import intrinsics, paths
 from stateway.asl.errors import DefinitionError, FailureError, StatewayError
 from stateway.asl.parse import parse_machine
+from stateway.testing.fixed import FixedEnv
 from stateway.testing.local import LocalRunner
 
 json_scalars = st.none() | st.booleans() | st.integers(-1000, 1000) | st.floats(
@@ -137,12 +138,5 @@ def test_random_paths_raise_only_path_errors(path: str, data: Any) -> None:
 @settings(max_examples=500, deadline=None)
 @given(st.text(alphabet="States.FormatArayJsonMathAd(),'{}\\$.a 0123", max_size=30), json_values)
 def test_random_intrinsic_text_raises_only_asl_errors(text: str, data: Any) -> None:
-    class Env:
-        def uuid4(self) -> str:
-            return "00000000-0000-4000-8000-000000000000"
-
-        def random_int(self, low: int, high: int) -> int:
-            return low
-
     with contextlib.suppress(FailureError, StatewayError):
-        intrinsics.evaluate_intrinsic("States." + text, data, {}, {}, Env())
+        intrinsics.evaluate_intrinsic("States." + text, data, {}, {}, FixedEnv())

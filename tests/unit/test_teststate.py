@@ -16,28 +16,18 @@ from stateway.asl.teststate import (
     TestStateRequest,
     run_test_state,
 )
+from stateway.testing.fixed import FixedEnv
 
-
-class FixedEnv:
-    now_ms = 1_700_000_000_000
-
-    def uuid4(self) -> str:
-        return "00000000-0000-4000-8000-000000000000"
-
-    def random(self) -> float:
-        return 0.5
-
-    def random_int(self, low: int, high: int) -> int:
-        return low
+CLOCK = FixedEnv(now_ms=1_700_000_000_000)
 
 
 EXECUTION = ExecutionInfo("arn:aws:states:us-east-1:123456789012:express:M:e", "e",
-                          "arn:aws:states:us-east-1:123456789012:stateMachine:M", "M", "", "{}", FixedEnv.now_ms)
+                          "arn:aws:states:us-east-1:123456789012:stateMachine:M", "M", "", "{}", CLOCK.now_ms)
 
 
 def run(definition: dict[str, Any], data: Any, **kwargs: Any) -> dict[str, Any]:
     request = TestStateRequest(definition=definition, input=data, inspection_level=DEBUG, **kwargs)
-    return run_test_state(request, EXECUTION, FixedEnv()).response(DEBUG)
+    return run_test_state(request, EXECUTION, CLOCK).response(DEBUG)
 
 
 def test_task_result_selector_and_result_path() -> None:

@@ -204,6 +204,7 @@ def run_throughput(adapter: EngineAdapter, scenario: Scenario) -> dict[str, Any]
 def run_map(adapter: EngineAdapter, scenario: Scenario) -> dict[str, Any]:
     """(c): one Map execution over `items` items; time, steps/s and peak memory above baseline."""
     adapter.wait(adapter.start(map_input(3)))  # warm the code paths once
+    # The caller's own copy of the input is built before the baseline: it is not the engine's memory.
     payload = map_input(scenario.items)
     RECORDER.reset()
     gc.collect()

@@ -254,7 +254,10 @@ class ContainerStates:
         # AWS chains both the Succeeded and the Exited event to the last event of the children.
         self.emit(parent, f"{kind}StateSucceeded", prev=last, move=False)
         parent.prev = last
-        self.guarded(parent, lambda: self.finish_result(parent, state, join.result_list()))
+        # A result that leaves the state as it is stays JSON text: a Map of many items never holds
+        # all its results as objects (the next state's entry parses it; an execution's end does not).
+        result = jsontext.RawJson(join.result_text()) if _result_is_output(state) else join.result_list()
+        self.guarded(parent, lambda: self.finish_result(parent, state, result))
 
     def restore_input(self: _Run, frame: Frame, join: Join) -> None:
         """Read back the state input of a frame waiting for `join` if the shell let go of it."""
@@ -307,6 +310,17 @@ def _result_reads_input(state: State) -> bool:
     if state.query_language is QueryLanguage.JSONATA:
         return any(is_set(field) and _reads_input(field, state.query_language) for field in (state.output, state.assign))
     return is_set(state.result_path) and state.result_path != "$"
+
+
+def _result_is_output(state: State) -> bool:
+    """Whether a Map's or Parallel's result becomes its output unchanged: no ResultSelector, Assign or
+    JSONata Output reads it, and ResultPath and OutputPath are `$`."""
+    if is_set(state.assign) and state.assign is not None:
+        return False
+    if state.query_language is QueryLanguage.JSONATA:
+        return not is_set(state.output)
+    return (not is_set(state.result_selector) and (not is_set(state.result_path) or state.result_path == "$")
+            and (not is_set(state.output_path) or state.output_path == "$"))
 
 
 def _reads_input(template: Any, language: QueryLanguage) -> bool:

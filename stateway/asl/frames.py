@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from stateway.asl import jsontext
 from stateway.asl.events import ExecutionInfo
 from stateway.asl.resources import ResourceRef
 
@@ -39,8 +41,9 @@ class JoinStore(Protocol):
         """The stored inputs of the children numbered `start` to `stop - 1`."""
         ...
 
-    def results(self) -> Iterable[tuple[int, Any]]:
-        """(index, result) of every stored result of a child that succeeded."""
+    def results(self) -> Iterable[list[tuple[int, Any]]]:
+        """The stored results of the children that succeeded, a row at a time: each row's (index,
+        result) pairs in ascending order of index, the rows in ascending order of their first index."""
         ...
 
     def source(self) -> Any:
@@ -97,18 +100,52 @@ class Join:
 
     def succeeded_results(self) -> dict[int, Any]:
         """The result of every child that succeeded, by index."""
-        found = dict(self.store.results()) if self.store is not None else {}
+        found: dict[int, Any] = {}
+        for row in self.store.results() if self.store is not None else ():
+            found.update(row)
         found.update(self.results)
         return found
 
     def result_list(self) -> list[Any]:
         """One result per child, in order: null for a child that failed within the tolerated failures."""
         out: list[Any] = [None] * self.size
-        for index, value in self.store.results() if self.store is not None else ():
-            out[index] = value
+        for row in self.store.results() if self.store is not None else ():
+            for index, value in row:
+                out[index] = value
         for index, value in self.results.items():
-            out[index] = value
+            out[index] = jsontext.materialize(value)
         return out
+
+    def result_text(self) -> str:
+        """`result_list()` as JSON text, built a stored row at a time: the results never exist as
+        objects all at once, only the text does. Results are merged in order of index from the rows
+        (each sorted, the rows by their first index) and from memory, which wins over a stored copy."""
+        pending: list[tuple[int, int, Any]] = [(index, 0, value) for index, value in self.results.items()]
+        heapq.heapify(pending)
+        chunks: list[str] = []  # one per stored row: not a string per result
+        written = 0
+
+        def write_up_to(stop: int) -> None:
+            nonlocal written
+            parts = []
+            while written < stop:
+                if pending and pending[0][0] == written:
+                    parts.append(jsontext.dumps(heapq.heappop(pending)[2]))
+                    while pending and pending[0][0] == written:  # the same result, stored and in memory
+                        heapq.heappop(pending)
+                else:
+                    parts.append("null")  # a child that failed within the tolerated failures
+                written += 1
+            if parts:
+                chunks.append(",".join(parts))
+
+        for number, row in enumerate(self.store.results() if self.store is not None else (), 1):
+            if row:
+                write_up_to(row[0][0])  # no later row holds an index below this row's first
+                for index, value in row:
+                    heapq.heappush(pending, (index, number, value))
+        write_up_to(self.size)
+        return "[" + ",".join(chunks) + "]"
 
 
 @dataclass(slots=True)

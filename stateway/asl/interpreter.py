@@ -330,6 +330,8 @@ class _Run(ContainerStates, JsonataStates):
             "inputDetails": {"truncated": False},
             "name": name,
         })
+        # A state reads its input as objects: a value passed on as text (a Map's output) is parsed here.
+        frame.state_input = jsontext.materialize(state_input)
 
     def too_large(self, text: str) -> bool:
         """Whether a JSON text is over the payload limit (UTF-8 bytes; a character is 1-4 bytes)."""

@@ -8,22 +8,72 @@ from collections.abc import Callable
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
-__all__ = ["compact_encoder", "copy", "dumps", "json_type", "loads"]
+__all__ = ["RawJson", "compact_encoder", "copy", "dumps", "json_type", "loads", "materialize"]
+
+
+class RawJson:
+    """A JSON value kept as its text until something looks inside it: a large value that is only
+    passed on (a Map's output, say) then never exists in memory as objects, only as its text. The text
+    is compact and in the form `dumps` writes, so encoding splices it in as it is."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"RawJson({self.text[:40]!r}…)" if len(self.text) > 40 else f"RawJson({self.text!r})"
+
+
+def materialize(value: Any) -> Any:
+    """The value itself: a `RawJson` parsed, anything else as it is."""
+    return loads(value.text) if type(value) is RawJson else value
+
+
+class _HoldsRaw(Exception):
+    """The C encoder met a `RawJson`, which only the splicing encoder can write."""
+
+
+def _default(value: Any) -> Any:
+    if type(value) is RawJson:
+        raise _HoldsRaw
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")  # as json words it
 
 
 def compact_encoder(*, allow_nan: bool) -> Callable[[Any], str]:
-    """`encode(value) -> str`: compact JSON, non-ASCII kept, key order kept, like `json.dumps` with those settings."""
-    settings = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=allow_nan)
-    if c_make_encoder is None:  # no C accelerator in this Python
-        return settings.encode
-    # `JSONEncoder.encode` builds a new C encoder, with a table for spotting cycles, on every call: for the
-    # small values of a state transition that is half the cost. JSON values from parsed text have no cycles.
-    encoder = c_make_encoder(None, settings.default, encode_basestring, None, ":", ",", False, False, allow_nan)
+    """`encode(value) -> str`: compact JSON, non-ASCII kept, key order kept, like `json.dumps` with those
+    settings; a `RawJson` anywhere in the value is copied in as its text."""
+    settings = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=allow_nan, default=_default)
+    whole: Callable[[Any], str] = settings.encode
+    if c_make_encoder is not None:
+        # `JSONEncoder.encode` builds a new C encoder, with a table for spotting cycles, on every call: for
+        # the small values of a state transition that is half the cost. Values from parsed text have no cycles.
+        encoder = c_make_encoder(None, _default, encode_basestring, None, ":", ",", False, False, allow_nan)
+
+        def whole(value: Any) -> str:  # noqa: F811 - replaces the slower one above
+            return "".join(encoder(value, 0))
 
     def encode(value: Any) -> str:
-        return "".join(encoder(value, 0))
+        if type(value) is RawJson:
+            return value.text
+        try:
+            return whole(value)
+        except _HoldsRaw:
+            return _spliced(value, whole)
 
     return encode
+
+
+def _spliced(value: Any, whole: Callable[[Any], str]) -> str:
+    """A value holding `RawJson` parts, encoded around them: their texts are copied in as they are."""
+    kind = type(value)
+    if kind is RawJson:
+        return value.text
+    if kind is dict:
+        return "{" + ",".join(f"{whole(key)}:{_spliced(item, whole)}" for key, item in value.items()) + "}"
+    if kind is list or kind is tuple:
+        return "[" + ",".join(_spliced(item, whole) for item in value) + "]"
+    return whole(value)
 
 
 # Step Functions writes compact JSON (`{"a":1}`), keeps non-ASCII characters as they are (no \uXXXX),
@@ -56,6 +106,8 @@ def _encode(value: Any) -> str:
     """The encoder's text, but a large array — or an object holding one, as a Map's input does — is
     encoded a part at a time and joined: one encode of it would hold many more intermediate strings
     at once (several times the size of the text)."""
+    if type(value) is RawJson:
+        return value.text
     if type(value) is list and len(value) > _PIECEWISE_ITEMS:
         return "[" + ",".join([_encode(item) for item in value]) + "]"
     if type(value) is dict and any(type(v) is list and len(v) > _PIECEWISE_ITEMS for v in value.values()) and all(
@@ -92,9 +144,12 @@ def json_type(value: Any) -> str:
         return "string"
     if isinstance(value, list):
         return "array"
+    if type(value) is RawJson:
+        return _RAW_TYPES.get(value.text[0], "number")
     return "object"
 
 
+_RAW_TYPES = {"[": "array", "{": "object", '"': "string", "t": "boolean", "f": "boolean", "n": "null"}
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
@@ -123,6 +178,6 @@ def _copy(value: Any) -> Any:
         return out
     if kind is list or kind is tuple:
         return [item if type(item) in _SCALARS else _copy(item) for item in value]
-    if kind in _SCALARS:
+    if kind in _SCALARS or kind is RawJson:  # a RawJson is never changed in place: it can be shared
         return value
     raise _NotPlain

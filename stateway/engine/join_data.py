@@ -71,15 +71,15 @@ class StoredJoin:
                 found.update(enumerate(value, row["idx"]))
         return {index: value for index, value in found.items() if index >= start}
 
-    def results(self) -> Iterator[tuple[int, Any]]:
-        """(index, result) of every stored result, a row at a time: only one row's pairs exist at once
-        besides the results themselves (a Map's output is built from them). Rows of kind 'result'
-        hold one result each, as written before rows of pairs."""
+    def results(self) -> Iterator[list[tuple[int, Any]]]:
+        """The stored results a row at a time, rows in order of their first index: only one row's
+        pairs exist at once besides what the caller keeps. Rows of kind 'result' hold one result each,
+        as written before rows of pairs."""
         for kind, index, value in self.store.reader.execute(self.store.q["join_results"], self.key):
             if kind == "result":
-                yield index, json.loads(value)
+                yield [(index, json.loads(value))]
             else:
-                yield from ((i, result) for i, result in json.loads(value))
+                yield [(i, result) for i, result in json.loads(value)]
 
     def source(self) -> Any:
         """The Map state's effective input."""

@@ -198,10 +198,11 @@ def test_join_data_rows_read_back_by_window(tmp_path: Path) -> None:
     stored = StoredJoin(store, "arn:x", "j1")
     assert stored.items(60, 70) == {i: {"n": i} for i in range(60, 128)}, "the window, and the rest of its rows"
     assert stored.items(0, 5) == {i: {"n": i} for i in range(3, 64)}
-    assert sorted(stored.results()) == [(3, None), (5, "five"), (7, "seven")]
+    assert list(stored.results()) == [[(3, None), (5, "five")], [(7, "seven")]], "rows by first index"
     assert stored.source() == {"items": "..."}
     join.store, join.inputs, join.results = stored, {}, {9: "nine"}
     assert join.result_list()[:10] == [None, None, None, None, None, "five", None, "seven", None, "nine"]
+    assert json.loads(join.result_text()) == join.result_list()
     store.close()
 
 
@@ -241,6 +242,8 @@ STORED_JOINS = {
     "too many failures are caught with the input": {"StartAt": "M", "States": {"M": fan(
         ItemSelector={"n.$": "$$.Map.Item.Value.n", "fail": True}, ToleratedFailureCount=3, Next="After",
         Catch=[{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "After"}]), "After": AFTER}},
+    "the output as text, read by the next state": {"StartAt": "M", "States": {"M": fan(Next="Pick"), "Pick": {
+        "Type": "Pass", "InputPath": "$[7]", "End": True}}},
     "a Map in a Parallel branch": {"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": True, "Branches": [
         {"StartAt": "M", "States": {"M": fan(ResultSelector={"count.$": "States.ArrayLength($)"})}},
         {"StartAt": "E", "States": {"E": task("echo")}}]}}},

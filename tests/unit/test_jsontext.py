@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from stateway.asl import jsontext
 from stateway.asl.jsontext import compact_encoder, copy, dumps, loads
 
 
@@ -138,3 +139,25 @@ def test_large_arrays_encoded_a_part_at_a_time_give_the_same_text() -> None:
     nan_inside = [0.5] * 1500 + [float("nan")]
     with pytest.raises(ValueError):
         dumps(nan_inside)
+
+
+# ---- RawJson: a value passed on as its text ----------------------------------------------------------
+
+RAW = jsontext.RawJson('[{"i":1},null,"é"]')
+
+
+def test_raw_json_is_spliced_in_as_it_is_wherever_it_stands() -> None:
+    value = {"a": RAW, "b": [RAW, 3], "big": list(range(1500))}
+    expected = dumps({"a": json.loads(RAW.text), "b": [json.loads(RAW.text), 3], "big": list(range(1500))})
+    assert jsontext.dumps(value) == expected
+    assert dumps(RAW) == RAW.text
+    for allow_nan in (True, False):
+        assert compact_encoder(allow_nan=allow_nan)([[0, RAW]]) == '[[0,[{"i":1},null,"é"]]]'
+
+
+def test_raw_json_reads_as_its_value() -> None:
+    assert jsontext.materialize(RAW) == [{"i": 1}, None, "é"]
+    assert jsontext.materialize({"x": 1}) == {"x": 1}
+    assert [jsontext.json_type(jsontext.RawJson(t)) for t in ('{"a":1}', "[]", '"s"', "true", "null", "-1.5")] == [
+        "object", "array", "string", "boolean", "null", "number"]
+    assert jsontext.copy({"r": RAW})["r"] is RAW, "shared: it is never changed in place"

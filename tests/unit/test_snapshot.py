@@ -68,9 +68,9 @@ class KeptJoins:
                 kept.reads += 1
                 return {i: v for i, v in ((int(k), v) for k, v in kept.items[join_id].items()) if start <= i < stop}
 
-            def results(self) -> Iterator[tuple[int, Any]]:
+            def results(self) -> Iterator[list[tuple[int, Any]]]:
                 kept.reads += 1
-                return ((int(k), v) for k, v in kept.results[join_id].items())
+                return iter([sorted((int(k), v) for k, v in kept.results[join_id].items())])
 
             def source(self) -> Any:
                 kept.reads += 1

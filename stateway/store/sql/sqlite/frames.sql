@@ -16,7 +16,8 @@ WHERE execution_arn = :arn AND join_id = :join_id AND kind IN ('item', 'items') 
 
 -- name: join_results
 SELECT kind, idx, value FROM join_data
-WHERE execution_arn = :arn AND join_id = :join_id AND kind IN ('result', 'results');
+WHERE execution_arn = :arn AND join_id = :join_id AND kind IN ('result', 'results')
+ORDER BY idx;
 
 -- name: join_source
 SELECT value FROM join_data WHERE execution_arn = :arn AND join_id = :join_id AND kind = 'source' AND idx = 0;

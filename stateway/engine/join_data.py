@@ -73,13 +73,14 @@ class StoredJoin:
 
     def results(self) -> Iterator[list[tuple[int, Any]]]:
         """The stored results a row at a time, rows in order of their first index: only one row's
-        pairs exist at once besides what the caller keeps. Rows of kind 'result' hold one result each,
-        as written before rows of pairs."""
-        for kind, index, value in self.store.reader.execute(self.store.q["join_results"], self.key):
-            if kind == "result":
-                yield [(index, json.loads(value))]
-            else:
-                yield [(i, result) for i, result in json.loads(value)]
+        pairs exist at once besides what the caller keeps."""
+        single = [(row["idx"], json.loads(row["value"])) for row in self.store.all("join_single_results", self.key)]
+        rows = ([(i, result) for i, result in json.loads(value)]
+                for _, value in self.store.reader.execute(self.store.q["join_results"], self.key))
+        if single:  # rows of one result each, as written before rows of pairs: all merged into one row
+            yield sorted(single + [pair for row in rows for pair in row], key=lambda pair: pair[0])
+        else:
+            yield from rows
 
     def source(self) -> Any:
         """The Map state's effective input."""

@@ -198,7 +198,7 @@ def test_join_data_rows_read_back_by_window(tmp_path: Path) -> None:
     stored = StoredJoin(store, "arn:x", "j1")
     assert stored.items(60, 70) == {i: {"n": i} for i in range(60, 128)}, "the window, and the rest of its rows"
     assert stored.items(0, 5) == {i: {"n": i} for i in range(3, 64)}
-    assert list(stored.results()) == [[(3, None), (5, "five")], [(7, "seven")]], "rows by first index"
+    assert list(stored.results()) == [[(3, None), (5, "five"), (7, "seven")]], "a row of one result is merged"
     assert stored.source() == {"items": "..."}
     join.store, join.inputs, join.results = stored, {}, {9: "nine"}
     assert join.result_list()[:10] == [None, None, None, None, None, "five", None, "seven", None, "nine"]

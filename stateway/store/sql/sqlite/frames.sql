@@ -15,9 +15,12 @@ SELECT kind, idx, value FROM join_data
 WHERE execution_arn = :arn AND join_id = :join_id AND kind IN ('item', 'items') AND idx >= :start AND idx < :stop;
 
 -- name: join_results
-SELECT kind, idx, value FROM join_data
-WHERE execution_arn = :arn AND join_id = :join_id AND kind IN ('result', 'results')
-ORDER BY idx;
+-- Rows of (index, result) pairs in the primary key's order, by their first index: no sort.
+SELECT idx, value FROM join_data WHERE execution_arn = :arn AND join_id = :join_id AND kind = 'results' ORDER BY idx;
+
+-- name: join_single_results
+-- One result per row, as engines wrote them before rows of pairs.
+SELECT idx, value FROM join_data WHERE execution_arn = :arn AND join_id = :join_id AND kind = 'result';
 
 -- name: join_source
 SELECT value FROM join_data WHERE execution_arn = :arn AND join_id = :join_id AND kind = 'source' AND idx = 0;

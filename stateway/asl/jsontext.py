@@ -109,7 +109,9 @@ def _encode(value: Any) -> str:
     if type(value) is RawJson:
         return value.text
     if type(value) is list and len(value) > _PIECEWISE_ITEMS:
-        return "[" + ",".join([_encode(item) for item in value]) + "]"
+        # Slices of the array, each encoded whole and unwrapped: a text per slice, not one per item.
+        step = _PIECEWISE_ITEMS
+        return "[" + ",".join([_encode(value[at:at + step])[1:-1] for at in range(0, len(value), step)]) + "]"
     if type(value) is dict and any(type(v) is list and len(v) > _PIECEWISE_ITEMS for v in value.values()) and all(
             type(k) is str for k in value):
         return "{" + ",".join([f"{_encode_whole(k)}:{_encode(v)}" for k, v in value.items()]) + "}"

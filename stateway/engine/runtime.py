@@ -22,7 +22,7 @@ import time
 import traceback
 from collections import defaultdict, deque
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -51,6 +51,7 @@ from stateway.engine.dispatch import TaskDispatcher
 from stateway.engine.env import ShellEnv
 from stateway.engine.errors import ExecutionAlreadyExists
 from stateway.engine.join_data import StoredJoin, join_rows
+from stateway.engine.pool import WorkerPool
 from stateway.engine.rounds import Apart, Round, StartWrite, Write, write_batch
 from stateway.engine.service import NewExecution, Service, execution_description, now_ms
 from stateway.engine.writer import Writer
@@ -113,7 +114,7 @@ class Engine:
         self._done = threading.Condition()
         self._running = False
         self._thread: threading.Thread | None = None
-        self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="stateway-worker")
+        self._pool = WorkerPool(workers, "stateway-worker")
         self._writer: Writer[Write | StartWrite] = Writer(self.store, self._write, self._wake.set,
                                                              self._written)
         # Starts not yet durable, by (state machine, name): a second start of the same name must not be
@@ -147,7 +148,7 @@ class Engine:
         if self._thread is not None:
             self._thread.join(timeout)
         self._writer.close(timeout)
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool.shutdown()
         self.store.release_engine()
 
     def __enter__(self) -> Engine:

@@ -76,6 +76,15 @@ class Write:
     timers: list[tuple[str, str, int, str]]
     map_runs: map_runs.Changes
     stopped_children: bool = False
+    # Tasks the decider hands over only once the round is durable (nested executions, tokens, …).
+    durable_tasks: bool = False
+
+    @property
+    def acknowledges_work(self) -> bool:
+        """Whether acknowledging the round does more than forget ended executions: dispatch tasks,
+        release join data, read the inbox it wrote to."""
+        return self.durable_tasks or bool(self.work.inbox_new) or self.stopped_children \
+            or any(self.apart.joins_written.values())
 
 
 class NetRows:

@@ -115,7 +115,7 @@ class Engine:
         self._running = False
         self._thread: threading.Thread | None = None
         self._pool = WorkerPool(workers, "stateway-worker")
-        self._writer: Writer[Write | StartWrite] = Writer(self.store, self._write, self._wake.set,
+        self._writer: Writer[Write | StartWrite] = Writer(self.store, self._write, self._batch_written,
                                                              self._written)
         # Starts not yet durable, by (state machine, name): a second start of the same name must not be
         # stored twice, nor miss the first when the store cannot show it yet.
@@ -199,9 +199,11 @@ class Engine:
         """In the writer thread, right after the commit: answer a start's caller, wake who waits for
         an execution's end, at once."""
         if isinstance(item, Write):
-            if item.work.completed and error is None:
-                with self._done:
-                    self._done.notify_all()
+            if error is None:
+                self.rounds += 1
+                if item.work.completed:
+                    with self._done:
+                        self._done.notify_all()
         else:
             with self._start_lock:
                 self._unsettled_starts.pop((item.new.state_machine_arn, item.new.name), None)
@@ -209,6 +211,13 @@ class Engine:
                 item.future.set_result(item.new.arn)
             else:
                 item.future.set_exception(error)
+
+    def _batch_written(self, batch: list[Write | StartWrite], error: BaseException | None) -> None:
+        """In the writer thread, once the batch is listed as finished: wake the decider only if
+        acknowledging it does more than bookkeeping, which can wait for the decider's next round
+        (a wake-up per commit costs the decider a round and a thread switch while it is busy)."""
+        if error is not None or any(isinstance(item, Write) and item.acknowledges_work for item in batch):
+            self._wake.set()
 
     def post(self, execution_arn: str, event: Any) -> None:
         """A worker's answer: applied in the next round (and re-run after a crash if not yet applied)."""
@@ -294,6 +303,8 @@ class Engine:
         for arn, command in work.tasks:
             if self.dispatcher.runs_in_process(command):
                 self.dispatcher.dispatch(arn, command)
+            else:
+                write.durable_tasks = True
         self._writer.submit(write)
         return True
 
@@ -335,7 +346,6 @@ class Engine:
         if isinstance(write, StartWrite):
             return  # its caller was answered by the writer thread
         work = write.work
-        self.rounds += 1
         self._release(write.apart)
         for arn, command in work.tasks:
             if not self.dispatcher.runs_in_process(command):

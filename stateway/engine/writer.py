@@ -22,10 +22,11 @@ T = TypeVar("T")
 
 
 class Writer(Generic[T]):
-    """Writes submitted items with `write(db, batch)`, one transaction per batch, in submission order."""
+    """Writes submitted items with `write(db, batch)`, one transaction per batch, in submission order;
+    `on_done(batch, error)` follows each transaction, once its items are listed by `finished`."""
 
     def __init__(self, store: SqliteStore, write: Callable[[object, list[T]], None],
-                 on_done: Callable[[], None],
+                 on_done: Callable[[list[T], BaseException | None], None],
                  acknowledge: Callable[[T, BaseException | None], None] = lambda item, error: None) -> None:
         self._store = store
         self._write = write
@@ -104,4 +105,4 @@ class Writer(Generic[T]):
                 self._finished.extend((item, error) for item in batch)
                 self._pending -= len(batch)
                 self._cond.notify_all()
-            self._on_done()
+            self._on_done(batch, error)

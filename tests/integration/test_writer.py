@@ -93,7 +93,7 @@ def test_rounds_queued_during_a_commit_share_the_next_transaction(tmp_path: Path
                 gate.wait(5)  # hold the first transaction open while more rounds queue up
             db.execute("INSERT INTO t VALUES (?, ?)", (n, store.transactions))
 
-    writer: Writer[int] = Writer(store, write, lambda: None)
+    writer: Writer[int] = Writer(store, write, lambda batch, error: None)
     writer.submit(0)
     assert inside.wait(5)
     for n in range(1, 5):
@@ -119,7 +119,7 @@ def test_a_failed_batch_fails_what_was_queued_behind_it_until_reset(tmp_path: Pa
                 raise sqlite3.OperationalError("injected")
             db.execute("INSERT INTO t VALUES (?)", (n,))
 
-    writer: Writer[int] = Writer(store, write, lambda: None)
+    writer: Writer[int] = Writer(store, write, lambda batch, error: None)
     writer.submit(0)
     writer.submit(1)
     gate.set()

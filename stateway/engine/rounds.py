@@ -21,7 +21,10 @@ class Round:
     """Everything one decider round will write in its single transaction."""
 
     snapshots: dict[str, interpreter.Snapshot] = field(default_factory=dict)
-    events: list[tuple[Any, ...]] = field(default_factory=list)
+    # Per step of an execution: (execution, first event id, last event id, the events as the JSON
+    # text of `[id, previous id, type, timestamp, details]` arrays, comma-separated).
+    history: list[tuple[str, int, int, str]] = field(default_factory=list)
+    map_run_events: list[map_runs.EventRow] = field(default_factory=list)  # the events Map Runs follow
     tasks: list[tuple[str, ScheduleTask]] = field(default_factory=list)
     deleted_tasks: list[tuple[str, str]] = field(default_factory=list)
     started_tasks: list[tuple[str, str]] = field(default_factory=list)
@@ -33,13 +36,28 @@ class Round:
     redriven: list[tuple[int, int, str]] = field(default_factory=list)
     cancelled: list[tuple[str, str]] = field(default_factory=list)
     starts: list[NewExecution] = field(default_factory=list)  # their first step is in this round
+    _starts_by_arn: dict[str, NewExecution] | None = field(default=None, repr=False)
 
-    def merge(self, part: Round) -> None:
-        """Take one execution's share of the round (its starts are already listed here)."""
-        self.snapshots.update(part.snapshots)
-        for name in ("events", "tasks", "deleted_tasks", "started_tasks", "timers", "deleted_timers",
-                     "inbox_done", "inbox_new", "completed", "redriven", "cancelled"):
-            getattr(self, name).extend(getattr(part, name))
+    def started(self, arn: str) -> NewExecution | None:
+        """The new execution `arn` if this round computes its first step."""
+        if self._starts_by_arn is None or len(self._starts_by_arn) != len(self.starts):
+            self._starts_by_arn = {new.arn: new for new in self.starts}
+        return self._starts_by_arn.get(arn)
+
+    def mark(self) -> tuple[int, ...]:
+        """Where the lists stand now, to `undo` one execution's share of the round back to."""
+        return tuple(len(getattr(self, name)) for name in SHARES)
+
+    def undo(self, mark: tuple[int, ...], arn: str) -> None:
+        """Drop what one execution added since `mark` (its starts stay listed)."""
+        self.snapshots.pop(arn, None)
+        for name, length in zip(SHARES, mark, strict=True):
+            del getattr(self, name)[length:]
+
+
+# The lists of a Round that each execution advanced in it appends to.
+SHARES = ("history", "map_run_events", "tasks", "deleted_tasks", "started_tasks", "timers", "deleted_timers",
+           "inbox_done", "inbox_new", "completed", "redriven", "cancelled")
 
 
 @dataclass
@@ -131,7 +149,7 @@ def write_batch(db: Any, q: dict[str, str], batch: Sequence[Write | StartWrite])
     execution (its last), one row per changed frame, and no row at all for a task, timer or frame
     that was created and removed within the batch — a fast chain of steps then writes little more
     than its history."""
-    history: dict[str, list[tuple[Any, ...]]] = defaultdict(list)  # execution -> its events, in order
+    history: dict[str, list[tuple[str, int, int, str]]] = defaultdict(list)  # execution -> its steps, in order
     states: dict[str, dict[str, Any]] = {}
     join_rows: list[JoinRow] = []
     frames = NetRows(upserts=True)  # a frame's row is rewritten whenever its text changes
@@ -146,8 +164,8 @@ def write_batch(db: Any, q: dict[str, str], batch: Sequence[Write | StartWrite])
             write.new.insert(db, q)
     for write in rounds:
         work = write.work
-        for event in work.events:
-            history[event[0]].append(event)
+        for piece in work.history:
+            history[piece[0]].append(piece)
         # Map Runs (DescribeMapRun/ListMapRuns): rows follow the MapRun* events and the
         # distributed Maps' joins in the snapshots, in this same transaction.
         map_runs.record(db, q, write.map_runs)
@@ -171,7 +189,7 @@ def write_batch(db: Any, q: dict[str, str], batch: Sequence[Write | StartWrite])
             timers.delete(key)
         inbox_done += [(seq,) for seq in work.inbox_done]
     if history:
-        db.executemany(q["insert_history_chunk"], [history_chunk(arn, events) for arn, events in history.items()])
+        db.executemany(q["insert_history_chunk"], [history_chunk(arn, pieces) for arn, pieces in history.items()])
     if redriven:
         db.executemany(q["mark_redriven"], redriven)
     if states:
@@ -206,8 +224,7 @@ def write_batch(db: Any, q: dict[str, str], batch: Sequence[Write | StartWrite])
             db.execute(q["insert_inbox"], {"execution_arn": parent_arn, "event": event_text, "created_ms": now})
 
 
-def history_chunk(arn: str, events: list[tuple[Any, ...]]) -> tuple[str, int, int, str]:
-    """One history_chunks row: the events' `[id, previous id, type, timestamp, details]` as a JSON
-    array, built from the details' JSON text as it is (event types are plain names)."""
-    body = ",".join(f'[{e[1]},{e[2]},"{e[3]}",{e[4]},{e[5] if e[5] is not None else "null"}]' for e in events)
-    return arn, events[-1][1], events[0][1], f"[{body}]"
+def history_chunk(arn: str, pieces: list[tuple[str, int, int, str]]) -> tuple[str, int, int, str]:
+    """One history_chunks row: the events of an execution's steps in the batch as one JSON array of
+    `[id, previous id, type, timestamp, details]` arrays, joined from each step's text as it is."""
+    return arn, pieces[-1][2], pieces[0][1], "[" + ",".join([piece[3] for piece in pieces]) + "]"

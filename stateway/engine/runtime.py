@@ -52,7 +52,7 @@ from stateway.engine.env import ShellEnv
 from stateway.engine.errors import ExecutionAlreadyExists
 from stateway.engine.join_data import StoredJoin, join_rows
 from stateway.engine.pool import WorkerPool
-from stateway.engine.rounds import Apart, Round, StartWrite, Write, write_batch
+from stateway.engine.rounds import SHARES, Apart, Round, StartWrite, Write, write_batch
 from stateway.engine.service import NewExecution, Service, execution_description, now_ms
 from stateway.engine.writer import Writer
 from stateway.store.sqlite import SqliteStore, open_store
@@ -66,6 +66,7 @@ class _Loaded:
     parent_task: dict[str, Any] | None
 
 
+_STARTED_TASKS = SHARES.index("started_tasks")
 # Rounds computed ahead of the store: the decider waits for the writer beyond this many (task
 # functions may start before the round that scheduled them is durable; this bounds how far).
 MAX_UNWRITTEN_ROUNDS = 64
@@ -433,7 +434,7 @@ class Engine:
             if event == START:
                 if loaded.snapshot is not None:
                     continue  # already started: a duplicate inbox row after a crash
-                new = next((n for n in work.starts if n.arn == arn), None)
+                new = work.started(arn)
                 info = self._new_info(new) if new is not None else self._execution_info(arn, env.now_ms)
                 step = interpreter.start(loaded.machine, info, env)
             else:
@@ -456,11 +457,9 @@ class Engine:
                 step = interpreter.advance(loaded.machine, loaded.snapshot, event, env)
             loaded.snapshot = step.snapshot
             work.snapshots[arn] = step.snapshot
-            self.transitions += len(step.events)
-            for e in step.events:
-                body = e.get(asl_history.details_key(e["type"]))
-                details = _json(body) if body is not None else None
-                work.events.append((arn, e["id"], e["previousEventId"], e["type"], e["timestamp"], details))
+            if step.events:
+                self.transitions += len(step.events)
+                self._record_history(arn, step.events, work)
             for command in step.commands:
                 if isinstance(command, ScheduleTask):
                     work.tasks.append((arn, command))
@@ -476,6 +475,17 @@ class Engine:
                     if loaded.parent_task:
                         work.inbox_new.append(self._parent_answer(step.snapshot.execution, loaded.parent_task,
                                                                   command, env))
+
+    def _record_history(self, arn: str, events: list[dict[str, Any]], work: Round) -> None:
+        """A step's events as one piece of its history chunk: encoded in one call, not one per event."""
+        rows = []
+        for e in events:
+            body = e.get(asl_history.details_key(e["type"]))
+            rows.append([e["id"], e["previousEventId"], e["type"], e["timestamp"], body])
+            if e["type"] in map_runs.KINDS:
+                work.map_run_events.append((arn, *rows[-1][:4], _json(body) if body is not None else None))
+        text = _json(rows)
+        work.history.append((arn, rows[0][0], rows[-1][0], text[1:-1]))
 
     def _new_info(self, new: NewExecution) -> ExecutionInfo:
         return ExecutionInfo(
@@ -531,18 +541,17 @@ class Engine:
         logged traceback, instead of stopping every other execution's progress."""
         if arn in self._quarantined:
             return
-        part = Round(starts=[n for n in work.starts if n.arn == arn])
+        mark = work.mark()
         try:
-            self._advance(arn, items, env, part)
+            self._advance(arn, items, env, work)
         except Exception:
             traceback.print_exc(file=sys.stderr)
             print(f"stateway: execution {arn} is quarantined until restart after an internal error",
                   file=sys.stderr)
             self._quarantined.add(arn)
             self._cache.pop(arn, None)
-            self._started.difference_update(part.started_tasks)
-            return
-        work.merge(part)
+            self._started.difference_update(work.started_tasks[mark[_STARTED_TASKS]:])
+            work.undo(mark, arn)
 
     def _execution_info(self, arn: str, now: int) -> ExecutionInfo:
         row = self.store.one("get_execution", {"arn": arn})
@@ -587,7 +596,7 @@ class Engine:
         self._started.difference_update(work.deleted_tasks)
         self._handed_over(apart, work.snapshots)
         return Write(work=work, taken=taken, now=now, states=states, apart=apart, finished=finished,
-                      tasks=tasks, timers=timers, map_runs=map_runs.changes(work.events, work.snapshots, now))
+                      tasks=tasks, timers=timers, map_runs=map_runs.changes(work.map_run_events, work.snapshots, now))
 
     def _write(self, db: Any, batch: list[Write | StartWrite]) -> None:
         """Store a batch of starts or rounds in the writer's transaction (in the writer thread)."""

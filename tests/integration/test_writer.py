@@ -65,7 +65,7 @@ def test_a_failed_transaction_is_recomputed_and_every_execution_finishes_once(
             assert len(types) == len(set((e["id"]) for e in engine.service.get_execution_history(arn)))
         listed, _ = engine.service.list_executions(machine, max_results=100)
         assert {e["name"] for e in listed} == {arn.rsplit(":", 1)[1] for arn in started}
-    assert writes["n"] > 12  # both injected failures happened (every start has a transaction of its own)
+    assert writes["n"] > 12  # both injected failures happened (every start is written on its own or in a savepoint)
     assert len(started) + refused == 30
     # Every task of a stored execution ran, possibly again after a failure, always under one key.
     assert all(key.rsplit("/", 3)[0] in started for key in calls if calls[key] > 1)
@@ -105,6 +105,61 @@ def test_rounds_queued_during_a_commit_share_the_next_transaction(tmp_path: Path
     assert finished == [(0, None), (1, None), (2, None), (3, None), (4, None)]
     with sqlite3.connect(store.path) as db:
         assert db.execute("SELECT n, tx FROM t ORDER BY rowid").fetchall() == [(0, 1), (1, 2), (2, 2), (3, 2), (4, 2)]
+
+
+def test_an_urgent_item_arriving_during_a_transaction_of_rounds_is_committed_with_it(tmp_path: Path) -> None:
+    store = _CountingStore(tmp_path / "late.db")
+    store._writer.execute("CREATE TABLE t (n INTEGER, tx INTEGER)")
+    inside, gate = threading.Event(), threading.Event()
+
+    def write(db: Any, batch: list[int]) -> None:
+        for n in batch:
+            if n == 0:
+                inside.set()
+                gate.wait(5)
+            db.execute("INSERT INTO t VALUES (?, ?)", (n, store.transactions))
+
+    writer: Writer[int] = Writer(store, write, lambda batch, error: None)
+    writer.submit(0)
+    assert inside.wait(5)
+    writer.submit(9, urgent=True)  # a start while the round is being written: no commit of its own
+    gate.set()
+    writer.wait_below(1, timeout=5)
+    finished = writer.finished()
+    writer.close()
+    assert finished == [(0, None), (9, None)]
+    assert store.transactions == 1
+    with sqlite3.connect(store.path) as db:
+        assert db.execute("SELECT n, tx FROM t ORDER BY rowid").fetchall() == [(0, 1), (9, 1)]
+
+
+def test_a_late_urgent_item_that_fails_is_undone_alone_and_fails_in_its_own_transaction(tmp_path: Path) -> None:
+    store = _CountingStore(tmp_path / "late-fail.db")
+    store._writer.execute("CREATE TABLE t (n INTEGER)")
+    inside, gate = threading.Event(), threading.Event()
+
+    def write(db: Any, batch: list[int]) -> None:
+        for n in batch:
+            if n == 0:
+                inside.set()
+                gate.wait(5)
+            db.execute("INSERT INTO t VALUES (?)", (n,))
+            if n == 9:
+                raise sqlite3.IntegrityError("injected")
+
+    writer: Writer[int] = Writer(store, write, lambda batch, error: None)
+    writer.submit(0)
+    assert inside.wait(5)
+    writer.submit(9, urgent=True)
+    gate.set()
+    writer.wait_below(1, timeout=5)
+    finished = writer.finished()
+    writer.close()
+    # The rounds are stored; the start failed in a transaction of its own, as if it had come later.
+    assert [(n, error is not None) for n, error in finished] == [(0, False), (9, True)]
+    assert store.transactions == 2
+    with sqlite3.connect(store.path) as db:
+        assert db.execute("SELECT n FROM t ORDER BY rowid").fetchall() == [(0,)]
 
 
 def test_a_failed_batch_fails_what_was_queued_behind_it_until_reset(tmp_path: Path) -> None:

@@ -163,14 +163,16 @@ class Engine:
         deadline = time.monotonic() + timeout
         with self._done:
             while True:
-                row = self.store.one("get_execution", {"arn": execution_arn})
+                row = self.store.one("describe_execution", {"arn": execution_arn})
                 if row is None or row["status"] != "RUNNING":
                     break
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
                 self._done.wait(min(remaining, 0.5))
-        return self.service.describe_execution(execution_arn)
+        if row is None:
+            return self.service.describe_execution(execution_arn)  # raises the API's error
+        return self.service.description_of(row)  # the row just read: no second read
 
     def _recover(self) -> None:
         """Re-dispatch every task that was stored but not finished: at-least-once, same idempotency key;

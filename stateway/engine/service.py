@@ -214,11 +214,11 @@ class Service:
         self.notify()
         return arn
 
-    def _execution(self, arn: str) -> dict[str, Any]:
+    def _execution(self, arn: str, query: str = "get_execution") -> dict[str, Any]:
         parts = arns.split(arn)
         if not parts or parts[5] not in ("execution", "express"):
             raise api.InvalidArn(f"Invalid Arn: '{arn}'")
-        row = self.store.one("get_execution", {"arn": arn})
+        row = self.store.one(query, {"arn": arn})
         if row is None:
             raise api.ExecutionDoesNotExist(f"Execution Does Not Exist: '{arn}'")
         return row
@@ -247,13 +247,16 @@ class Service:
         return to_datetime(stamp)
 
     def describe_execution(self, arn: str) -> dict[str, Any]:
-        out = execution_description(self._execution(arn))
-        pinning = self.store.one("execution_pinning", {"arn": arn}) or {}
-        if pinning.get("alias_arn"):
-            out["stateMachineAliasArn"] = pinning["alias_arn"]
-        if pinning.get("redrive_count"):
-            out["redriveCount"] = pinning["redrive_count"]
-            out["redriveDate"] = to_datetime(pinning["redrive_ms"])
+        return self.description_of(self._execution(arn, "describe_execution"))
+
+    def description_of(self, row: dict[str, Any]) -> dict[str, Any]:
+        """DescribeExecution's response for a row read with the `describe_execution` query."""
+        out = execution_description(row)
+        if row.get("alias_arn"):
+            out["stateMachineAliasArn"] = row["alias_arn"]
+        if row.get("redrive_count"):
+            out["redriveCount"] = row["redrive_count"]
+            out["redriveDate"] = to_datetime(row["redrive_ms"])
         return out
 
     def list_executions(self, state_machine_arn: str, *, status: str | None = None,

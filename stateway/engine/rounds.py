@@ -113,7 +113,7 @@ class NetRows:
     def __init__(self, *, upserts: bool = False) -> None:
         self.upserts = upserts
         self.inserted: dict[tuple[str, str], tuple[Any, ...]] = {}
-        self.updated: list[tuple[str, str]] = []
+        self.updated: dict[tuple[str, str], None] = {}  # rows stored before the batch, in order
         self.deleted: list[tuple[str, str]] = []
         self.vanished: list[tuple[Any, ...]] = []  # rows created and removed within the batch
 
@@ -123,11 +123,12 @@ class NetRows:
     def update(self, key: tuple[str, str], change: Any) -> None:
         row = self.inserted.get(key)
         if row is None:
-            self.updated.append(key)
+            self.updated[key] = None
         else:
             self.inserted[key] = change(row)
 
     def delete(self, key: tuple[str, str]) -> None:
+        self.updated.pop(key, None)  # an update of a row deleted in the same batch is moot
         row = self.inserted.pop(key, None)
         if row is None or self.upserts:
             self.deleted.append(key)
@@ -142,7 +143,16 @@ class NetRows:
             db.executemany(insert, list(self.inserted.values()))
 
 
-def write_batch(db: Any, q: dict[str, str], batch: Sequence[Write | StartWrite]) -> None:
+@dataclass
+class Written:
+    """What the writer knows of rows it wrote itself, to skip statements that would find nothing.
+    Whatever is not known is looked up, so a batch rolled back after changing this does no harm."""
+
+    tokenless_tasks: set[tuple[str, str]] = field(default_factory=set)  # task rows that never get a token
+    joinless: set[str] = field(default_factory=set)  # executions started here that have no join rows
+
+
+def write_batch(db: Any, q: dict[str, str], batch: Sequence[Write | StartWrite], known: Written) -> None:
     """Store a batch of starts or rounds in the writer's transaction (in the writer thread).
 
     The batch commits as a whole, so only its net effect needs writing: one snapshot per
@@ -162,6 +172,7 @@ def write_batch(db: Any, q: dict[str, str], batch: Sequence[Write | StartWrite])
     for write in batch:
         if isinstance(write, StartWrite):
             write.new.insert(db, q)
+            known.joinless.add(write.new.arn)
     for write in rounds:
         work = write.work
         for piece in work.history:
@@ -195,15 +206,25 @@ def write_batch(db: Any, q: dict[str, str], batch: Sequence[Write | StartWrite])
     if states:
         db.executemany(q["save_execution_state"], list(states.values()))
     if join_rows:
+        known.joinless.difference_update(row[0] for row in join_rows)
         db.executemany(q["put_join_data"], join_rows)
     frames.write(db, q["delete_frame"], q["put_frame"])
-    if finished:  # a succeeded execution cannot be redriven: its joins' data is not needed
-        db.executemany(q["delete_join_data"], finished)
+    # A succeeded execution cannot be redriven: its joins' data is not needed.
+    with_joins = [key for key in finished if key[0] not in known.joinless]
+    known.joinless.difference_update(key[0] for key in finished)
+    if with_joins:
+        db.executemany(q["delete_join_data"], with_joins)
     now = max((write.now for write in rounds), default=0)
-    if tasks.deleted:  # their tokens are kept a while: a late answer learns the task is gone
-        db.executemany(q["bury_task_token"], [(now, *key) for key in tasks.deleted])
+    # Deleted tasks' tokens are kept a while: a late answer learns the task is gone. A task this
+    # process stored without a token needs no look-up (most tasks have none).
+    with_token = [(now, *key) for key in tasks.deleted if key not in known.tokenless_tasks]
+    if with_token:
+        db.executemany(q["bury_task_token"], with_token)
+    known.tokenless_tasks.difference_update(tasks.deleted)
+    # An activity task gets its token when a worker claims it (GetActivityTask), not here.
+    known.tokenless_tasks.update(key for key, row in tasks.inserted.items() if row[3] is None and row[4] is None)
     if tasks.updated:
-        db.executemany(q["task_started"], tasks.updated)
+        db.executemany(q["task_started"], list(tasks.updated))
     tasks.write(db, q["delete_task"], q["insert_task"])
     # A token task answered within the batch never had a row: its token is buried all the same.
     buried = [(row[3], now) for row in tasks.vanished if row[3] is not None]

@@ -52,7 +52,7 @@ from stateway.engine.env import ShellEnv
 from stateway.engine.errors import ExecutionAlreadyExists
 from stateway.engine.join_data import StoredJoin, join_rows
 from stateway.engine.pool import WorkerPool
-from stateway.engine.rounds import SHARES, Apart, Round, StartWrite, Write, write_batch
+from stateway.engine.rounds import SHARES, Apart, Round, StartWrite, Write, Written, write_batch
 from stateway.engine.service import NewExecution, Service, execution_description, now_ms
 from stateway.engine.writer import Writer
 from stateway.store.sqlite import SqliteStore, open_store
@@ -123,6 +123,7 @@ class Engine:
         self._unsettled_starts: dict[tuple[str, str], StartWrite] = {}
         self._start_lock = threading.Lock()
         self._failed_writes = 0  # failed transactions in a row (see `_settle`)
+        self._known = Written()  # the writer thread's own (see `write_batch`)
         self.dispatcher = TaskDispatcher(self)
         self.rounds = 0
         self.transitions = 0
@@ -602,7 +603,7 @@ class Engine:
 
     def _write(self, db: Any, batch: list[Write | StartWrite]) -> None:
         """Store a batch of starts or rounds in the writer's transaction (in the writer thread)."""
-        write_batch(db, self.store.q, batch)
+        write_batch(db, self.store.q, batch, self._known)
 
     # ---- helpers for workers ----------------------------------------------------------------
 

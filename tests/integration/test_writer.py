@@ -222,9 +222,11 @@ def test_a_batch_writes_only_its_net_effect_on_task_and_timer_rows() -> None:
     rows.delete(("e", "t1"))  # created and removed in the batch: never written
     rows.update(("e", "t0"), lambda row: row)  # a row stored by an earlier batch
     rows.delete(("e", "t9"))
+    rows.update(("e", "t8"), lambda row: row)
+    rows.delete(("e", "t8"))  # stored earlier, started and deleted in the batch: the update is moot
     assert rows.inserted == {("e", "t2"): ("e", "t2", None, "SCHEDULED")}
-    assert rows.updated == [("e", "t0")]
-    assert rows.deleted == [("e", "t9")]
+    assert list(rows.updated) == [("e", "t0")]
+    assert rows.deleted == [("e", "t9"), ("e", "t8")]
     assert rows.vanished == [("e", "t1", "token-1", "RUNNING")]
     upserts = NetRows(upserts=True)  # rows rewritten in place (frames): one stored before may exist
     upserts.insert(("e", "f1"), ("e", "f1", "new text"))

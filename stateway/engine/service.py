@@ -189,12 +189,16 @@ class Service:
         # A character is 1-4 bytes in UTF-8: only a text that may be too large is encoded to count them.
         if len(input_text) * 4 > MAX_INPUT_BYTES and len(input_text.encode("utf-8")) > MAX_INPUT_BYTES:
             raise api.InvalidExecutionInput("The execution input exceeds the maximum size of 262144 bytes.")
+        generated = not name
         name = name or str(uuid.uuid4())
         if not arns.valid_name(name):
             raise api.InvalidName(f"Invalid Name: '{name}'")
         arn = arns.execution_arn(self.region, self.account, machine["name"], name,
                                  express=machine["type"] == "EXPRESS")
-        existing = self.store.one("find_execution", {"state_machine_arn": machine_arn, "name": name})
+        # A name given by the caller may be taken already (an idempotent start, or a conflict); a
+        # random UUID just generated is not, so it needs no look-up (the unique key still guards it).
+        existing = None if generated else self.store.one(
+            "find_execution", {"state_machine_arn": machine_arn, "name": name})
         if existing is not None:
             # Idempotent start: the same name and input while it still runs returns the same execution.
             if existing["status"] == "RUNNING" and existing["input"] == input_text:

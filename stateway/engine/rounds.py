@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from stateway.asl import interpreter
@@ -46,18 +47,19 @@ class Round:
 
     def mark(self) -> tuple[int, ...]:
         """Where the lists stand now, to `undo` one execution's share of the round back to."""
-        return tuple(len(getattr(self, name)) for name in SHARES)
+        return tuple(map(len, _shares(self)))
 
     def undo(self, mark: tuple[int, ...], arn: str) -> None:
         """Drop what one execution added since `mark` (its starts stay listed)."""
         self.snapshots.pop(arn, None)
-        for name, length in zip(SHARES, mark, strict=True):
-            del getattr(self, name)[length:]
+        for items, length in zip(_shares(self), mark, strict=True):
+            del items[length:]
 
 
 # The lists of a Round that each execution advanced in it appends to.
 SHARES = ("history", "map_run_events", "tasks", "deleted_tasks", "started_tasks", "timers", "deleted_timers",
-           "inbox_done", "inbox_new", "completed", "redriven", "cancelled")
+          "inbox_done", "inbox_new", "completed", "redriven", "cancelled")
+_shares = attrgetter(*SHARES)
 
 
 @dataclass

@@ -269,6 +269,8 @@ class Engine:
             # computed so far, so that none is applied twice.
             self._writer.wait_below(1 if read_store else MAX_UNWRITTEN_ROUNDS)
             settled = self._settle() or settled
+        elif not (self._results or self._starts or self._restarts):
+            return settled  # the common look after a busy round: nothing came in meanwhile
         inputs: dict[str, list[tuple[Any, Any]]] = defaultdict(list)  # arn -> [(event, consumed-marker)]
         work = Round()
         self._take_starts(work)

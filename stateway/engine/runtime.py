@@ -419,6 +419,7 @@ class Engine:
 
     def _advance(self, arn: str, items: list[tuple[Any, Any]], env: ShellEnv, work: Round) -> None:
         loaded = self._load(arn)
+        history: list[list[Any]] = []  # the events of all its steps this round, encoded once at the end
         for event, consumed in items:
             if consumed is not None and consumed[0] == "inbox" and isinstance(event, TaskSucceeded | TaskFailed) \
                     and (arn, event.task_id) in self.nested_in_flight:
@@ -464,7 +465,7 @@ class Engine:
             work.snapshots[arn] = step.snapshot
             if step.events:
                 self.transitions += len(step.events)
-                self._record_history(arn, step.events, work)
+                self._history_rows(arn, step.events, history, work)
             for command in step.commands:
                 if isinstance(command, ScheduleTask):
                     work.tasks.append((arn, command))
@@ -480,17 +481,18 @@ class Engine:
                     if loaded.parent_task:
                         work.inbox_new.append(self._parent_answer(step.snapshot.execution, loaded.parent_task,
                                                                   command, env))
+        if history:
+            # Details are fresh values built for the event (texts, names, counts): no later step changes them.
+            text = _json(history)
+            work.history.append((arn, history[0][0], history[-1][0], text[1:-1]))
 
-    def _record_history(self, arn: str, events: list[dict[str, Any]], work: Round) -> None:
-        """A step's events as one piece of its history chunk: encoded in one call, not one per event."""
-        rows = []
+    def _history_rows(self, arn: str, events: list[dict[str, Any]], rows: list[list[Any]], work: Round) -> None:
+        """A step's events as `[id, previous id, type, timestamp, details]` rows of its history chunk."""
         for e in events:
             body = e.get(asl_history.details_key(e["type"]))
             rows.append([e["id"], e["previousEventId"], e["type"], e["timestamp"], body])
             if e["type"] in map_runs.KINDS:
                 work.map_run_events.append((arn, *rows[-1][:4], _json(body) if body is not None else None))
-        text = _json(rows)
-        work.history.append((arn, rows[0][0], rows[-1][0], text[1:-1]))
 
     def _new_info(self, new: NewExecution) -> ExecutionInfo:
         return ExecutionInfo(

@@ -294,6 +294,16 @@ class Engine:
         try:
             for arn, items in inputs.items():
                 self._advance_isolated(arn, items, env, work)
+            # Python functions start now, while this round is encoded and written (a worker takes a
+            # while to wake): their answers are applied in a later round. If the round is not stored,
+            # the recomputed one schedules the same tasks under the same ids (task functions are
+            # at-least-once in any case).
+            durable_tasks = False
+            for arn, command in work.tasks:
+                if self.dispatcher.runs_in_process(command):
+                    self.dispatcher.dispatch(arn, command)
+                else:
+                    durable_tasks = True
             write = self._prepare(work, taken)
         except Exception:
             # Nothing of this round is stored: give the workers' answers back and reload from the
@@ -303,14 +313,7 @@ class Engine:
             self._settle()
             self._resync()
             raise
-        # Python functions start while this round is being written: their answers are applied in a
-        # later round. If the write fails, the recomputed round schedules the same tasks under the
-        # same ids (task functions are at-least-once in any case).
-        for arn, command in work.tasks:
-            if self.dispatcher.runs_in_process(command):
-                self.dispatcher.dispatch(arn, command)
-            else:
-                write.durable_tasks = True
+        write.durable_tasks = durable_tasks
         self._writer.submit(write)
         return True
 

@@ -42,7 +42,7 @@ class Changes:
     ended: list[dict[str, Any]]
 
 
-_KINDS = ("MapStateStarted", "MapRunStarted", "MapRunSucceeded", "MapRunFailed")
+KINDS = frozenset(("MapStateStarted", "MapRunStarted", "MapRunSucceeded", "MapRunFailed"))
 
 
 def changes(events: Sequence[EventRow], snapshots: Mapping[str, interpreter.Snapshot], now: int) -> Changes:
@@ -59,7 +59,7 @@ def changes(events: Sequence[EventRow], snapshots: Mapping[str, interpreter.Snap
                          "failed": join.failed, "running": len(join.running)})
     ended = [{"execution_arn": arn, "stop_ms": now} for arn, snap in snapshots.items()
              if snap.status not in (interpreter.RUNNING, "SUCCEEDED")]
-    return Changes([e for e in events if e[3] in _KINDS], settings, progress, ended)
+    return Changes([e for e in events if e[3] in KINDS], settings, progress, ended)
 
 
 def record(db: sqlite3.Connection, q: Mapping[str, str], changes: Changes) -> None:

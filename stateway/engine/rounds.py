@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from stateway.asl import interpreter
@@ -21,7 +22,10 @@ class Round:
     """Everything one decider round will write in its single transaction."""
 
     snapshots: dict[str, interpreter.Snapshot] = field(default_factory=dict)
-    events: list[tuple[Any, ...]] = field(default_factory=list)
+    # Per step of an execution: (execution, first event id, last event id, the events as the JSON
+    # text of `[id, previous id, type, timestamp, details]` arrays, comma-separated).
+    history: list[tuple[str, int, int, str]] = field(default_factory=list)
+    map_run_events: list[map_runs.EventRow] = field(default_factory=list)  # the events Map Runs follow
     tasks: list[tuple[str, ScheduleTask]] = field(default_factory=list)
     deleted_tasks: list[tuple[str, str]] = field(default_factory=list)
     started_tasks: list[tuple[str, str]] = field(default_factory=list)
@@ -33,13 +37,29 @@ class Round:
     redriven: list[tuple[int, int, str]] = field(default_factory=list)
     cancelled: list[tuple[str, str]] = field(default_factory=list)
     starts: list[NewExecution] = field(default_factory=list)  # their first step is in this round
+    _starts_by_arn: dict[str, NewExecution] | None = field(default=None, repr=False)
 
-    def merge(self, part: Round) -> None:
-        """Take one execution's share of the round (its starts are already listed here)."""
-        self.snapshots.update(part.snapshots)
-        for name in ("events", "tasks", "deleted_tasks", "started_tasks", "timers", "deleted_timers",
-                     "inbox_done", "inbox_new", "completed", "redriven", "cancelled"):
-            getattr(self, name).extend(getattr(part, name))
+    def started(self, arn: str) -> NewExecution | None:
+        """The new execution `arn` if this round computes its first step."""
+        if self._starts_by_arn is None or len(self._starts_by_arn) != len(self.starts):
+            self._starts_by_arn = {new.arn: new for new in self.starts}
+        return self._starts_by_arn.get(arn)
+
+    def mark(self) -> tuple[int, ...]:
+        """Where the lists stand now, to `undo` one execution's share of the round back to."""
+        return tuple(map(len, _shares(self)))
+
+    def undo(self, mark: tuple[int, ...], arn: str) -> None:
+        """Drop what one execution added since `mark` (its starts stay listed)."""
+        self.snapshots.pop(arn, None)
+        for items, length in zip(_shares(self), mark, strict=True):
+            del items[length:]
+
+
+# The lists of a Round that each execution advanced in it appends to.
+SHARES = ("history", "map_run_events", "tasks", "deleted_tasks", "started_tasks", "timers", "deleted_timers",
+          "inbox_done", "inbox_new", "completed", "redriven", "cancelled")
+_shares = attrgetter(*SHARES)
 
 
 @dataclass
@@ -76,6 +96,15 @@ class Write:
     timers: list[tuple[str, str, int, str]]
     map_runs: map_runs.Changes
     stopped_children: bool = False
+    # Tasks the decider hands over only once the round is durable (nested executions, tokens, …).
+    durable_tasks: bool = False
+
+    @property
+    def acknowledges_work(self) -> bool:
+        """Whether acknowledging the round does more than forget ended executions: dispatch tasks,
+        release join data, read the inbox it wrote to."""
+        return self.durable_tasks or bool(self.work.inbox_new) or self.stopped_children \
+            or any(self.apart.joins_written.values())
 
 
 class NetRows:
@@ -86,7 +115,7 @@ class NetRows:
     def __init__(self, *, upserts: bool = False) -> None:
         self.upserts = upserts
         self.inserted: dict[tuple[str, str], tuple[Any, ...]] = {}
-        self.updated: list[tuple[str, str]] = []
+        self.updated: dict[tuple[str, str], None] = {}  # rows stored before the batch, in order
         self.deleted: list[tuple[str, str]] = []
         self.vanished: list[tuple[Any, ...]] = []  # rows created and removed within the batch
 
@@ -96,11 +125,12 @@ class NetRows:
     def update(self, key: tuple[str, str], change: Any) -> None:
         row = self.inserted.get(key)
         if row is None:
-            self.updated.append(key)
+            self.updated[key] = None
         else:
             self.inserted[key] = change(row)
 
     def delete(self, key: tuple[str, str]) -> None:
+        self.updated.pop(key, None)  # an update of a row deleted in the same batch is moot
         row = self.inserted.pop(key, None)
         if row is None or self.upserts:
             self.deleted.append(key)
@@ -115,14 +145,23 @@ class NetRows:
             db.executemany(insert, list(self.inserted.values()))
 
 
-def write_batch(db: Any, q: dict[str, str], batch: Sequence[Write | StartWrite]) -> None:
+@dataclass
+class Written:
+    """What the writer knows of rows it wrote itself, to skip statements that would find nothing.
+    Whatever is not known is looked up, so a batch rolled back after changing this does no harm."""
+
+    tokenless_tasks: set[tuple[str, str]] = field(default_factory=set)  # task rows that never get a token
+    joinless: set[str] = field(default_factory=set)  # executions started here that have no join rows
+
+
+def write_batch(db: Any, q: dict[str, str], batch: Sequence[Write | StartWrite], known: Written) -> None:
     """Store a batch of starts or rounds in the writer's transaction (in the writer thread).
 
     The batch commits as a whole, so only its net effect needs writing: one snapshot per
     execution (its last), one row per changed frame, and no row at all for a task, timer or frame
     that was created and removed within the batch — a fast chain of steps then writes little more
     than its history."""
-    history: dict[str, list[tuple[Any, ...]]] = defaultdict(list)  # execution -> its events, in order
+    history: dict[str, list[tuple[str, int, int, str]]] = defaultdict(list)  # execution -> its steps, in order
     states: dict[str, dict[str, Any]] = {}
     join_rows: list[JoinRow] = []
     frames = NetRows(upserts=True)  # a frame's row is rewritten whenever its text changes
@@ -135,10 +174,11 @@ def write_batch(db: Any, q: dict[str, str], batch: Sequence[Write | StartWrite])
     for write in batch:
         if isinstance(write, StartWrite):
             write.new.insert(db, q)
+            known.joinless.add(write.new.arn)
     for write in rounds:
         work = write.work
-        for event in work.events:
-            history[event[0]].append(event)
+        for piece in work.history:
+            history[piece[0]].append(piece)
         # Map Runs (DescribeMapRun/ListMapRuns): rows follow the MapRun* events and the
         # distributed Maps' joins in the snapshots, in this same transaction.
         map_runs.record(db, q, write.map_runs)
@@ -162,21 +202,31 @@ def write_batch(db: Any, q: dict[str, str], batch: Sequence[Write | StartWrite])
             timers.delete(key)
         inbox_done += [(seq,) for seq in work.inbox_done]
     if history:
-        db.executemany(q["insert_history_chunk"], [history_chunk(arn, events) for arn, events in history.items()])
+        db.executemany(q["insert_history_chunk"], [history_chunk(arn, pieces) for arn, pieces in history.items()])
     if redriven:
         db.executemany(q["mark_redriven"], redriven)
     if states:
         db.executemany(q["save_execution_state"], list(states.values()))
     if join_rows:
+        known.joinless.difference_update(row[0] for row in join_rows)
         db.executemany(q["put_join_data"], join_rows)
     frames.write(db, q["delete_frame"], q["put_frame"])
-    if finished:  # a succeeded execution cannot be redriven: its joins' data is not needed
-        db.executemany(q["delete_join_data"], finished)
+    # A succeeded execution cannot be redriven: its joins' data is not needed.
+    with_joins = [key for key in finished if key[0] not in known.joinless]
+    known.joinless.difference_update(key[0] for key in finished)
+    if with_joins:
+        db.executemany(q["delete_join_data"], with_joins)
     now = max((write.now for write in rounds), default=0)
-    if tasks.deleted:  # their tokens are kept a while: a late answer learns the task is gone
-        db.executemany(q["bury_task_token"], [(now, *key) for key in tasks.deleted])
+    # Deleted tasks' tokens are kept a while: a late answer learns the task is gone. A task this
+    # process stored without a token needs no look-up (most tasks have none).
+    with_token = [(now, *key) for key in tasks.deleted if key not in known.tokenless_tasks]
+    if with_token:
+        db.executemany(q["bury_task_token"], with_token)
+    known.tokenless_tasks.difference_update(tasks.deleted)
+    # An activity task gets its token when a worker claims it (GetActivityTask), not here.
+    known.tokenless_tasks.update(key for key, row in tasks.inserted.items() if row[3] is None and row[4] is None)
     if tasks.updated:
-        db.executemany(q["task_started"], tasks.updated)
+        db.executemany(q["task_started"], list(tasks.updated))
     tasks.write(db, q["delete_task"], q["insert_task"])
     # A token task answered within the batch never had a row: its token is buried all the same.
     buried = [(row[3], now) for row in tasks.vanished if row[3] is not None]
@@ -197,8 +247,7 @@ def write_batch(db: Any, q: dict[str, str], batch: Sequence[Write | StartWrite])
             db.execute(q["insert_inbox"], {"execution_arn": parent_arn, "event": event_text, "created_ms": now})
 
 
-def history_chunk(arn: str, events: list[tuple[Any, ...]]) -> tuple[str, int, int, str]:
-    """One history_chunks row: the events' `[id, previous id, type, timestamp, details]` as a JSON
-    array, built from the details' JSON text as it is (event types are plain names)."""
-    body = ",".join(f'[{e[1]},{e[2]},"{e[3]}",{e[4]},{e[5] if e[5] is not None else "null"}]' for e in events)
-    return arn, events[-1][1], events[0][1], f"[{body}]"
+def history_chunk(arn: str, pieces: list[tuple[str, int, int, str]]) -> tuple[str, int, int, str]:
+    """One history_chunks row: the events of an execution's steps in the batch as one JSON array of
+    `[id, previous id, type, timestamp, details]` arrays, joined from each step's text as it is."""
+    return arn, pieces[-1][2], pieces[0][1], "[" + ",".join([piece[3] for piece in pieces]) + "]"

@@ -22,7 +22,7 @@ import time
 import traceback
 from collections import defaultdict, deque
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -51,7 +51,8 @@ from stateway.engine.dispatch import TaskDispatcher
 from stateway.engine.env import ShellEnv
 from stateway.engine.errors import ExecutionAlreadyExists
 from stateway.engine.join_data import StoredJoin, join_rows
-from stateway.engine.rounds import Apart, Round, StartWrite, Write, write_batch
+from stateway.engine.pool import WorkerPool
+from stateway.engine.rounds import SHARES, Apart, Round, StartWrite, Write, Written, write_batch
 from stateway.engine.service import NewExecution, Service, execution_description, now_ms
 from stateway.engine.writer import Writer
 from stateway.store.sqlite import SqliteStore, open_store
@@ -65,6 +66,7 @@ class _Loaded:
     parent_task: dict[str, Any] | None
 
 
+_STARTED_TASKS = SHARES.index("started_tasks")
 # Rounds computed ahead of the store: the decider waits for the writer beyond this many (task
 # functions may start before the round that scheduled them is durable; this bounds how far).
 MAX_UNWRITTEN_ROUNDS = 64
@@ -113,14 +115,15 @@ class Engine:
         self._done = threading.Condition()
         self._running = False
         self._thread: threading.Thread | None = None
-        self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="stateway-worker")
-        self._writer: Writer[Write | StartWrite] = Writer(self.store, self._write, self._wake.set,
+        self._pool = WorkerPool(workers, "stateway-worker")
+        self._writer: Writer[Write | StartWrite] = Writer(self.store, self._write, self._batch_written,
                                                              self._written)
         # Starts not yet durable, by (state machine, name): a second start of the same name must not be
         # stored twice, nor miss the first when the store cannot show it yet.
         self._unsettled_starts: dict[tuple[str, str], StartWrite] = {}
         self._start_lock = threading.Lock()
         self._failed_writes = 0  # failed transactions in a row (see `_settle`)
+        self._known = Written()  # the writer thread's own (see `write_batch`)
         self.dispatcher = TaskDispatcher(self)
         self.rounds = 0
         self.transitions = 0
@@ -147,7 +150,7 @@ class Engine:
         if self._thread is not None:
             self._thread.join(timeout)
         self._writer.close(timeout)
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool.shutdown()
         self.store.release_engine()
 
     def __enter__(self) -> Engine:
@@ -161,14 +164,16 @@ class Engine:
         deadline = time.monotonic() + timeout
         with self._done:
             while True:
-                row = self.store.one("get_execution", {"arn": execution_arn})
+                row = self.store.one("describe_execution", {"arn": execution_arn})
                 if row is None or row["status"] != "RUNNING":
                     break
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
                 self._done.wait(min(remaining, 0.5))
-        return self.service.describe_execution(execution_arn)
+        if row is None:
+            return self.service.describe_execution(execution_arn)  # raises the API's error
+        return self.service.description_of(row)  # the row just read: no second read
 
     def _recover(self) -> None:
         """Re-dispatch every task that was stored but not finished: at-least-once, same idempotency key;
@@ -198,9 +203,11 @@ class Engine:
         """In the writer thread, right after the commit: answer a start's caller, wake who waits for
         an execution's end, at once."""
         if isinstance(item, Write):
-            if item.work.completed and error is None:
-                with self._done:
-                    self._done.notify_all()
+            if error is None:
+                self.rounds += 1
+                if item.work.completed:
+                    with self._done:
+                        self._done.notify_all()
         else:
             with self._start_lock:
                 self._unsettled_starts.pop((item.new.state_machine_arn, item.new.name), None)
@@ -208,6 +215,13 @@ class Engine:
                 item.future.set_result(item.new.arn)
             else:
                 item.future.set_exception(error)
+
+    def _batch_written(self, batch: list[Write | StartWrite], error: BaseException | None) -> None:
+        """In the writer thread, once the batch is listed as finished: wake the decider only if
+        acknowledging it does more than bookkeeping, which can wait for the decider's next round
+        (a wake-up per commit costs the decider a round and a thread switch while it is busy)."""
+        if error is not None or any(isinstance(item, Write) and item.acknowledges_work for item in batch):
+            self._wake.set()
 
     def post(self, execution_arn: str, event: Any) -> None:
         """A worker's answer: applied in the next round (and re-run after a crash if not yet applied)."""
@@ -255,6 +269,8 @@ class Engine:
             # computed so far, so that none is applied twice.
             self._writer.wait_below(1 if read_store else MAX_UNWRITTEN_ROUNDS)
             settled = self._settle() or settled
+        elif not (self._results or self._starts or self._restarts):
+            return settled  # the common look after a busy round: nothing came in meanwhile
         inputs: dict[str, list[tuple[Any, Any]]] = defaultdict(list)  # arn -> [(event, consumed-marker)]
         work = Round()
         self._take_starts(work)
@@ -278,6 +294,16 @@ class Engine:
         try:
             for arn, items in inputs.items():
                 self._advance_isolated(arn, items, env, work)
+            # Python functions start now, while this round is encoded and written (a worker takes a
+            # while to wake): their answers are applied in a later round. If the round is not stored,
+            # the recomputed one schedules the same tasks under the same ids (task functions are
+            # at-least-once in any case).
+            durable_tasks = False
+            for arn, command in work.tasks:
+                if self.dispatcher.runs_in_process(command):
+                    self.dispatcher.dispatch(arn, command)
+                else:
+                    durable_tasks = True
             write = self._prepare(work, taken)
         except Exception:
             # Nothing of this round is stored: give the workers' answers back and reload from the
@@ -287,12 +313,7 @@ class Engine:
             self._settle()
             self._resync()
             raise
-        # Python functions start while this round is being written: their answers are applied in a
-        # later round. If the write fails, the recomputed round schedules the same tasks under the
-        # same ids (task functions are at-least-once in any case).
-        for arn, command in work.tasks:
-            if self.dispatcher.runs_in_process(command):
-                self.dispatcher.dispatch(arn, command)
+        write.durable_tasks = durable_tasks
         self._writer.submit(write)
         return True
 
@@ -334,7 +355,6 @@ class Engine:
         if isinstance(write, StartWrite):
             return  # its caller was answered by the writer thread
         work = write.work
-        self.rounds += 1
         self._release(write.apart)
         for arn, command in work.tasks:
             if not self.dispatcher.runs_in_process(command):
@@ -402,6 +422,7 @@ class Engine:
 
     def _advance(self, arn: str, items: list[tuple[Any, Any]], env: ShellEnv, work: Round) -> None:
         loaded = self._load(arn)
+        history: list[list[Any]] = []  # the events of all its steps this round, encoded once at the end
         for event, consumed in items:
             if consumed is not None and consumed[0] == "inbox" and isinstance(event, TaskSucceeded | TaskFailed) \
                     and (arn, event.task_id) in self.nested_in_flight:
@@ -422,7 +443,7 @@ class Engine:
             if event == START:
                 if loaded.snapshot is not None:
                     continue  # already started: a duplicate inbox row after a crash
-                new = next((n for n in work.starts if n.arn == arn), None)
+                new = work.started(arn)
                 info = self._new_info(new) if new is not None else self._execution_info(arn, env.now_ms)
                 step = interpreter.start(loaded.machine, info, env)
             else:
@@ -445,11 +466,9 @@ class Engine:
                 step = interpreter.advance(loaded.machine, loaded.snapshot, event, env)
             loaded.snapshot = step.snapshot
             work.snapshots[arn] = step.snapshot
-            self.transitions += len(step.events)
-            for e in step.events:
-                body = e.get(asl_history.details_key(e["type"]))
-                details = _json(body) if body is not None else None
-                work.events.append((arn, e["id"], e["previousEventId"], e["type"], e["timestamp"], details))
+            if step.events:
+                self.transitions += len(step.events)
+                self._history_rows(arn, step.events, history, work)
             for command in step.commands:
                 if isinstance(command, ScheduleTask):
                     work.tasks.append((arn, command))
@@ -465,6 +484,18 @@ class Engine:
                     if loaded.parent_task:
                         work.inbox_new.append(self._parent_answer(step.snapshot.execution, loaded.parent_task,
                                                                   command, env))
+        if history:
+            # Details are fresh values built for the event (texts, names, counts): no later step changes them.
+            text = _json(history)
+            work.history.append((arn, history[0][0], history[-1][0], text[1:-1]))
+
+    def _history_rows(self, arn: str, events: list[dict[str, Any]], rows: list[list[Any]], work: Round) -> None:
+        """A step's events as `[id, previous id, type, timestamp, details]` rows of its history chunk."""
+        for e in events:
+            body = e.get(asl_history.details_key(e["type"]))
+            rows.append([e["id"], e["previousEventId"], e["type"], e["timestamp"], body])
+            if e["type"] in map_runs.KINDS:
+                work.map_run_events.append((arn, *rows[-1][:4], _json(body) if body is not None else None))
 
     def _new_info(self, new: NewExecution) -> ExecutionInfo:
         return ExecutionInfo(
@@ -520,18 +551,17 @@ class Engine:
         logged traceback, instead of stopping every other execution's progress."""
         if arn in self._quarantined:
             return
-        part = Round(starts=[n for n in work.starts if n.arn == arn])
+        mark = work.mark()
         try:
-            self._advance(arn, items, env, part)
+            self._advance(arn, items, env, work)
         except Exception:
             traceback.print_exc(file=sys.stderr)
             print(f"stateway: execution {arn} is quarantined until restart after an internal error",
                   file=sys.stderr)
             self._quarantined.add(arn)
             self._cache.pop(arn, None)
-            self._started.difference_update(part.started_tasks)
-            return
-        work.merge(part)
+            self._started.difference_update(work.started_tasks[mark[_STARTED_TASKS]:])
+            work.undo(mark, arn)
 
     def _execution_info(self, arn: str, now: int) -> ExecutionInfo:
         row = self.store.one("get_execution", {"arn": arn})
@@ -576,11 +606,11 @@ class Engine:
         self._started.difference_update(work.deleted_tasks)
         self._handed_over(apart, work.snapshots)
         return Write(work=work, taken=taken, now=now, states=states, apart=apart, finished=finished,
-                      tasks=tasks, timers=timers, map_runs=map_runs.changes(work.events, work.snapshots, now))
+                      tasks=tasks, timers=timers, map_runs=map_runs.changes(work.map_run_events, work.snapshots, now))
 
     def _write(self, db: Any, batch: list[Write | StartWrite]) -> None:
         """Store a batch of starts or rounds in the writer's transaction (in the writer thread)."""
-        write_batch(db, self.store.q, batch)
+        write_batch(db, self.store.q, batch, self._known)
 
     # ---- helpers for workers ----------------------------------------------------------------
 

@@ -189,12 +189,16 @@ class Service:
         # A character is 1-4 bytes in UTF-8: only a text that may be too large is encoded to count them.
         if len(input_text) * 4 > MAX_INPUT_BYTES and len(input_text.encode("utf-8")) > MAX_INPUT_BYTES:
             raise api.InvalidExecutionInput("The execution input exceeds the maximum size of 262144 bytes.")
+        generated = not name
         name = name or str(uuid.uuid4())
         if not arns.valid_name(name):
             raise api.InvalidName(f"Invalid Name: '{name}'")
         arn = arns.execution_arn(self.region, self.account, machine["name"], name,
                                  express=machine["type"] == "EXPRESS")
-        existing = self.store.one("find_execution", {"state_machine_arn": machine_arn, "name": name})
+        # A name given by the caller may be taken already (an idempotent start, or a conflict); a
+        # random UUID just generated is not, so it needs no look-up (the unique key still guards it).
+        existing = None if generated else self.store.one(
+            "find_execution", {"state_machine_arn": machine_arn, "name": name})
         if existing is not None:
             # Idempotent start: the same name and input while it still runs returns the same execution.
             if existing["status"] == "RUNNING" and existing["input"] == input_text:
@@ -214,11 +218,11 @@ class Service:
         self.notify()
         return arn
 
-    def _execution(self, arn: str) -> dict[str, Any]:
+    def _execution(self, arn: str, query: str = "get_execution") -> dict[str, Any]:
         parts = arns.split(arn)
         if not parts or parts[5] not in ("execution", "express"):
             raise api.InvalidArn(f"Invalid Arn: '{arn}'")
-        row = self.store.one("get_execution", {"arn": arn})
+        row = self.store.one(query, {"arn": arn})
         if row is None:
             raise api.ExecutionDoesNotExist(f"Execution Does Not Exist: '{arn}'")
         return row
@@ -247,13 +251,16 @@ class Service:
         return to_datetime(stamp)
 
     def describe_execution(self, arn: str) -> dict[str, Any]:
-        out = execution_description(self._execution(arn))
-        pinning = self.store.one("execution_pinning", {"arn": arn}) or {}
-        if pinning.get("alias_arn"):
-            out["stateMachineAliasArn"] = pinning["alias_arn"]
-        if pinning.get("redrive_count"):
-            out["redriveCount"] = pinning["redrive_count"]
-            out["redriveDate"] = to_datetime(pinning["redrive_ms"])
+        return self.description_of(self._execution(arn, "describe_execution"))
+
+    def description_of(self, row: dict[str, Any]) -> dict[str, Any]:
+        """DescribeExecution's response for a row read with the `describe_execution` query."""
+        out = execution_description(row)
+        if row.get("alias_arn"):
+            out["stateMachineAliasArn"] = row["alias_arn"]
+        if row.get("redrive_count"):
+            out["redriveCount"] = row["redrive_count"]
+            out["redriveDate"] = to_datetime(row["redrive_ms"])
         return out
 
     def list_executions(self, state_machine_arn: str, *, status: str | None = None,

@@ -6,15 +6,16 @@ up during a commit shares the following one (group commit across rounds). A roun
 only once its transaction has committed; if a transaction fails, it and every round queued after it
 fail too (they were computed on top of it) until the decider has resynchronised and calls `reset`.
 Urgent items (new executions, whose callers wait) skip the queue in a small transaction of their own,
-so that a StartExecution waits for at most the commit in progress and its own; they build on nothing
-queued, so they are written even while the rounds are refused.
+or join the transaction of rounds being written when they arrive, so that a StartExecution waits for
+at most the commit in progress and its own; they build on nothing queued, so they are written even
+while the rounds are refused.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from stateway.store.sqlite import SqliteStore
 
@@ -22,10 +23,11 @@ T = TypeVar("T")
 
 
 class Writer(Generic[T]):
-    """Writes submitted items with `write(db, batch)`, one transaction per batch, in submission order."""
+    """Writes submitted items with `write(db, batch)`, one transaction per batch, in submission order;
+    `on_done(batch, error)` follows each transaction, once its items are listed by `finished`."""
 
     def __init__(self, store: SqliteStore, write: Callable[[object, list[T]], None],
-                 on_done: Callable[[], None],
+                 on_done: Callable[[list[T], BaseException | None], None],
                  acknowledge: Callable[[T, BaseException | None], None] = lambda item, error: None) -> None:
         self._store = store
         self._write = write
@@ -77,6 +79,25 @@ class Writer(Generic[T]):
             self._cond.notify_all()
         self._thread.join(timeout)
 
+    def _join_late_urgent(self, db: Any) -> list[T]:
+        """Urgent items that arrived while this transaction of rounds was being written: they are
+        committed with it instead of waiting for it and then for a transaction of their own (a
+        caller waits for each, and each transaction costs an fsync). A savepoint keeps them apart:
+        if they fail they are undone alone and retried in their own transaction, which reports it."""
+        with self._cond:
+            late, self._urgent = self._urgent, []
+        db.execute("SAVEPOINT urgent")
+        try:
+            self._write(db, late)
+        except BaseException:
+            with self._cond:
+                self._urgent[:0] = late
+            db.execute("ROLLBACK TO urgent")
+            db.execute("RELEASE urgent")
+            return []
+        db.execute("RELEASE urgent")
+        return late
+
     def _run(self) -> None:
         while True:
             with self._cond:
@@ -90,12 +111,20 @@ class Writer(Generic[T]):
                 else:
                     return
             error = broken
+            late: list[T] = []
             if error is None:
                 try:
                     with self._store.write() as db:
                         self._write(db, batch)
+                        if self._urgent:
+                            late = self._join_late_urgent(db)
                 except BaseException as exc:  # reported to the decider, which recomputes from the store
                     error = exc
+                if late and error is not None:
+                    with self._cond:  # not stored with the rounds: they get a transaction of their own
+                        self._urgent[:0] = late
+                    late = []
+            batch = batch + late if late else batch
             for item in batch:
                 self._acknowledge(item, error)
             with self._cond:
@@ -104,4 +133,4 @@ class Writer(Generic[T]):
                 self._finished.extend((item, error) for item in batch)
                 self._pending -= len(batch)
                 self._cond.notify_all()
-            self._on_done()
+            self._on_done(batch, error)

@@ -6,14 +6,16 @@ import asyncio
 import importlib.util
 import inspect
 import json
+import os
 import random
 import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType, TracebackType
 from typing import Any
 
 from stateway.asl import jsontext
@@ -181,15 +183,46 @@ def _to_json(result: Any) -> Any:
 
 def lambda_error_cause(exc: BaseException, request_id: str) -> str:
     """Lambda's error payload: errorMessage, errorType, requestId and the handler's stack trace."""
-    frames = traceback.extract_tb(exc.__traceback__)
     # Drop our own invocation frames: the trace starts in the user's handler, as on Lambda.
-    frames = traceback.StackSummary.from_list([f for f in frames if f.filename != __file__])
+    frames = traceback.StackSummary.from_list([summary for frame, summary in _frames(exc.__traceback__)
+                                               if summary.filename != __file__])
     return json.dumps({
         "errorMessage": str(exc),
         "errorType": type(exc).__name__,
         "requestId": request_id,
         "stackTrace": traceback.format_list(frames),
     }, separators=(",", ":"))
+
+
+def _frames(tb: TracebackType | None) -> Iterator[tuple[FrameType, traceback.FrameSummary]]:
+    """The traceback's frames with their summaries. A line of code that has no file on disk (exec'd
+    code) is read from its own module's loader: linecache keeps one entry per file name, which two
+    such modules of the same name, failing at once in two workers, would read each other's lines from."""
+    summaries = traceback.extract_tb(tb, limit=None)
+    for (frame, _), summary in zip(traceback.walk_tb(tb), summaries, strict=True):
+        if summary.lineno is not None and not os.path.exists(summary.filename):
+            line = _module_line(frame.f_globals, summary.lineno)
+            if line is not None:
+                summary = traceback.FrameSummary(
+                    summary.filename, summary.lineno, summary.name, lookup_line=False, line=line,
+                    end_lineno=summary.end_lineno, colno=summary.colno, end_colno=summary.end_colno)
+        yield frame, summary
+
+
+def _module_line(module_globals: dict[str, Any], lineno: int) -> str | None:
+    loader = module_globals.get("__loader__")
+    get_source = getattr(loader, "get_source", None)
+    if get_source is None:
+        return None
+    try:
+        source = get_source(module_globals.get("__name__"))
+    except Exception:  # no source to show: the line is looked up as before
+        return None
+    lines = source.splitlines(True) if isinstance(source, str) else []  # as linecache keeps them
+    if not 0 < lineno <= len(lines):
+        return None
+    line = lines[lineno - 1]
+    return line if line.endswith("\n") else line + "\n"
 
 
 def lookup(functions: Mapping[str, Handler], name_or_arn: str) -> Handler | None:

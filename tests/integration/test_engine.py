@@ -228,7 +228,7 @@ def test_one_year_wait_holds_no_thread_and_stops(make: Callable[..., Harness]) -
     assert due_ms[0] - time.time() * 1000 > (YEAR_SECONDS - 60) * 1000
     assert h.rows("SELECT COUNT(*) FROM tasks") == [(0,)]
     # With one worker thread, a task in another execution still runs at once: the Wait holds no thread.
-    assert h.engine._pool._work_queue.qsize() == 0
+    assert h.engine._pool.queued == 0
     quick = h.service.start_execution(h.machine({"StartAt": "A", "States": {"A": task("double")}}), {"value": 2})
     assert h.engine.wait(quick, timeout=5)["status"] == "SUCCEEDED"
     assert h.service.describe_execution(waiter)["status"] == "RUNNING"

@@ -80,3 +80,30 @@ def test_each_invocation_has_its_own_lambda_request_id() -> None:
         assert uuid.UUID(request_id).version == 4 and str(uuid.UUID(request_id)) == request_id
         assert result.request_id == request_id
         assert json.loads(result.cause or "")["requestId"] == request_id
+
+
+def test_a_stack_trace_reads_each_line_from_its_own_module_when_two_share_a_file_name() -> None:
+    import linecache
+    import types
+
+    def module(source: str) -> types.ModuleType:
+        class Loader:
+            @staticmethod
+            def get_source(_name: str) -> str:
+                return source
+
+        made = types.ModuleType("handler")
+        made.__loader__ = Loader()  # type: ignore[assignment]
+        exec(compile(source, "/no/such/dir/handler.py", "exec"), made.__dict__)
+        return made
+
+    sources = ["def handler(event, context):\n    raise ValueError('first')\n",
+               "class Oops(Exception):\n    message: str\n\ndef handler(event, context):\n    raise Oops()\n"]
+    first, second = module(sources[0]), module(sources[1])
+    for made, other, line in ((first, sources[1], "raise ValueError('first')"), (second, sources[0], "raise Oops()")):
+        # What another worker's failure left in linecache under the shared name must not be read.
+        linecache.cache["/no/such/dir/handler.py"] = (0, None, other.splitlines(True), "/no/such/dir/handler.py")
+        result = invoke(made.handler, {}, "handler")
+        trace = json.loads(result.cause or "")["stackTrace"]
+        assert trace[0].splitlines()[1].strip() == line
+    linecache.cache.pop("/no/such/dir/handler.py", None)

@@ -65,7 +65,7 @@ def test_a_failed_transaction_is_recomputed_and_every_execution_finishes_once(
             assert len(types) == len(set((e["id"]) for e in engine.service.get_execution_history(arn)))
         listed, _ = engine.service.list_executions(machine, max_results=100)
         assert {e["name"] for e in listed} == {arn.rsplit(":", 1)[1] for arn in started}
-    assert writes["n"] > 12  # both injected failures happened (every start has a transaction of its own)
+    assert writes["n"] > 12  # both injected failures happened (every start is written on its own or in a savepoint)
     assert len(started) + refused == 30
     # Every task of a stored execution ran, possibly again after a failure, always under one key.
     assert all(key.rsplit("/", 3)[0] in started for key in calls if calls[key] > 1)
@@ -93,7 +93,7 @@ def test_rounds_queued_during_a_commit_share_the_next_transaction(tmp_path: Path
                 gate.wait(5)  # hold the first transaction open while more rounds queue up
             db.execute("INSERT INTO t VALUES (?, ?)", (n, store.transactions))
 
-    writer: Writer[int] = Writer(store, write, lambda: None)
+    writer: Writer[int] = Writer(store, write, lambda batch, error: None)
     writer.submit(0)
     assert inside.wait(5)
     for n in range(1, 5):
@@ -105,6 +105,61 @@ def test_rounds_queued_during_a_commit_share_the_next_transaction(tmp_path: Path
     assert finished == [(0, None), (1, None), (2, None), (3, None), (4, None)]
     with sqlite3.connect(store.path) as db:
         assert db.execute("SELECT n, tx FROM t ORDER BY rowid").fetchall() == [(0, 1), (1, 2), (2, 2), (3, 2), (4, 2)]
+
+
+def test_an_urgent_item_arriving_during_a_transaction_of_rounds_is_committed_with_it(tmp_path: Path) -> None:
+    store = _CountingStore(tmp_path / "late.db")
+    store._writer.execute("CREATE TABLE t (n INTEGER, tx INTEGER)")
+    inside, gate = threading.Event(), threading.Event()
+
+    def write(db: Any, batch: list[int]) -> None:
+        for n in batch:
+            if n == 0:
+                inside.set()
+                gate.wait(5)
+            db.execute("INSERT INTO t VALUES (?, ?)", (n, store.transactions))
+
+    writer: Writer[int] = Writer(store, write, lambda batch, error: None)
+    writer.submit(0)
+    assert inside.wait(5)
+    writer.submit(9, urgent=True)  # a start while the round is being written: no commit of its own
+    gate.set()
+    writer.wait_below(1, timeout=5)
+    finished = writer.finished()
+    writer.close()
+    assert finished == [(0, None), (9, None)]
+    assert store.transactions == 1
+    with sqlite3.connect(store.path) as db:
+        assert db.execute("SELECT n, tx FROM t ORDER BY rowid").fetchall() == [(0, 1), (9, 1)]
+
+
+def test_a_late_urgent_item_that_fails_is_undone_alone_and_fails_in_its_own_transaction(tmp_path: Path) -> None:
+    store = _CountingStore(tmp_path / "late-fail.db")
+    store._writer.execute("CREATE TABLE t (n INTEGER)")
+    inside, gate = threading.Event(), threading.Event()
+
+    def write(db: Any, batch: list[int]) -> None:
+        for n in batch:
+            if n == 0:
+                inside.set()
+                gate.wait(5)
+            db.execute("INSERT INTO t VALUES (?)", (n,))
+            if n == 9:
+                raise sqlite3.IntegrityError("injected")
+
+    writer: Writer[int] = Writer(store, write, lambda batch, error: None)
+    writer.submit(0)
+    assert inside.wait(5)
+    writer.submit(9, urgent=True)
+    gate.set()
+    writer.wait_below(1, timeout=5)
+    finished = writer.finished()
+    writer.close()
+    # The rounds are stored; the start failed in a transaction of its own, as if it had come later.
+    assert [(n, error is not None) for n, error in finished] == [(0, False), (9, True)]
+    assert store.transactions == 2
+    with sqlite3.connect(store.path) as db:
+        assert db.execute("SELECT n FROM t ORDER BY rowid").fetchall() == [(0,)]
 
 
 def test_a_failed_batch_fails_what_was_queued_behind_it_until_reset(tmp_path: Path) -> None:
@@ -119,7 +174,7 @@ def test_a_failed_batch_fails_what_was_queued_behind_it_until_reset(tmp_path: Pa
                 raise sqlite3.OperationalError("injected")
             db.execute("INSERT INTO t VALUES (?)", (n,))
 
-    writer: Writer[int] = Writer(store, write, lambda: None)
+    writer: Writer[int] = Writer(store, write, lambda batch, error: None)
     writer.submit(0)
     writer.submit(1)
     gate.set()
@@ -167,9 +222,11 @@ def test_a_batch_writes_only_its_net_effect_on_task_and_timer_rows() -> None:
     rows.delete(("e", "t1"))  # created and removed in the batch: never written
     rows.update(("e", "t0"), lambda row: row)  # a row stored by an earlier batch
     rows.delete(("e", "t9"))
+    rows.update(("e", "t8"), lambda row: row)
+    rows.delete(("e", "t8"))  # stored earlier, started and deleted in the batch: the update is moot
     assert rows.inserted == {("e", "t2"): ("e", "t2", None, "SCHEDULED")}
-    assert rows.updated == [("e", "t0")]
-    assert rows.deleted == [("e", "t9")]
+    assert list(rows.updated) == [("e", "t0")]
+    assert rows.deleted == [("e", "t9"), ("e", "t8")]
     assert rows.vanished == [("e", "t1", "token-1", "RUNNING")]
     upserts = NetRows(upserts=True)  # rows rewritten in place (frames): one stored before may exist
     upserts.insert(("e", "f1"), ("e", "f1", "new text"))

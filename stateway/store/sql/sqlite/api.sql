@@ -39,6 +39,11 @@ DELETE FROM state_machine_aliases WHERE arn = :arn;
 -- name: execution_pinning
 SELECT version_arn, alias_arn, redrive_count, redrive_ms FROM executions WHERE arn = :arn;
 
+-- name: describe_execution
+SELECT arn, state_machine_arn, version_arn, name, status, input, output, error, cause, start_ms, stop_ms,
+       parent_task, alias_arn, redrive_count, redrive_ms
+FROM executions WHERE arn = :arn;
+
 -- name: set_execution_alias
 UPDATE executions SET alias_arn = :alias_arn WHERE arn = :arn;
 

@@ -7,6 +7,7 @@ import sqlite3
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -81,24 +82,32 @@ class _CountingStore(SqliteStore):
         return super().write()
 
 
+class _Held:
+    """A batch write that holds the transaction holding item 0 open until `gate` is set (`inside`
+    says it is there), then writes each item with `write_one`."""
+
+    def __init__(self, write_one: Callable[[Any, int], None]) -> None:
+        self.inside, self.gate = threading.Event(), threading.Event()
+        self.write_one = write_one
+
+    def __call__(self, db: Any, batch: list[int]) -> None:
+        for n in batch:
+            if n == 0:
+                self.inside.set()
+                self.gate.wait(5)
+            self.write_one(db, n)
+
+
 def test_rounds_queued_during_a_commit_share_the_next_transaction(tmp_path: Path) -> None:
     store = _CountingStore(tmp_path / "batch.db")
     store._writer.execute("CREATE TABLE t (n INTEGER, tx INTEGER)")
-    inside, gate = threading.Event(), threading.Event()
-
-    def write(db: Any, batch: list[int]) -> None:
-        for n in batch:
-            if n == 0:
-                inside.set()
-                gate.wait(5)  # hold the first transaction open while more rounds queue up
-            db.execute("INSERT INTO t VALUES (?, ?)", (n, store.transactions))
-
+    write = _Held(lambda db, n: db.execute("INSERT INTO t VALUES (?, ?)", (n, store.transactions)))
     writer: Writer[int] = Writer(store, write, lambda batch, error: None)
     writer.submit(0)
-    assert inside.wait(5)
-    for n in range(1, 5):
+    assert write.inside.wait(5)
+    for n in range(1, 5):  # queued while the first transaction is held open
         writer.submit(n)
-    gate.set()
+    write.gate.set()
     writer.wait_below(1, timeout=5)
     finished = writer.finished()
     writer.close()
@@ -110,20 +119,12 @@ def test_rounds_queued_during_a_commit_share_the_next_transaction(tmp_path: Path
 def test_an_urgent_item_arriving_during_a_transaction_of_rounds_is_committed_with_it(tmp_path: Path) -> None:
     store = _CountingStore(tmp_path / "late.db")
     store._writer.execute("CREATE TABLE t (n INTEGER, tx INTEGER)")
-    inside, gate = threading.Event(), threading.Event()
-
-    def write(db: Any, batch: list[int]) -> None:
-        for n in batch:
-            if n == 0:
-                inside.set()
-                gate.wait(5)
-            db.execute("INSERT INTO t VALUES (?, ?)", (n, store.transactions))
-
+    write = _Held(lambda db, n: db.execute("INSERT INTO t VALUES (?, ?)", (n, store.transactions)))
     writer: Writer[int] = Writer(store, write, lambda batch, error: None)
     writer.submit(0)
-    assert inside.wait(5)
+    assert write.inside.wait(5)
     writer.submit(9, urgent=True)  # a start while the round is being written: no commit of its own
-    gate.set()
+    write.gate.set()
     writer.wait_below(1, timeout=5)
     finished = writer.finished()
     writer.close()
@@ -136,22 +137,17 @@ def test_an_urgent_item_arriving_during_a_transaction_of_rounds_is_committed_wit
 def test_a_late_urgent_item_that_fails_is_undone_alone_and_fails_in_its_own_transaction(tmp_path: Path) -> None:
     store = _CountingStore(tmp_path / "late-fail.db")
     store._writer.execute("CREATE TABLE t (n INTEGER)")
-    inside, gate = threading.Event(), threading.Event()
+    def write_one(db: Any, n: int) -> None:
+        db.execute("INSERT INTO t VALUES (?)", (n,))
+        if n == 9:
+            raise sqlite3.IntegrityError("injected")
 
-    def write(db: Any, batch: list[int]) -> None:
-        for n in batch:
-            if n == 0:
-                inside.set()
-                gate.wait(5)
-            db.execute("INSERT INTO t VALUES (?)", (n,))
-            if n == 9:
-                raise sqlite3.IntegrityError("injected")
-
+    write = _Held(write_one)
     writer: Writer[int] = Writer(store, write, lambda batch, error: None)
     writer.submit(0)
-    assert inside.wait(5)
+    assert write.inside.wait(5)
     writer.submit(9, urgent=True)
-    gate.set()
+    write.gate.set()
     writer.wait_below(1, timeout=5)
     finished = writer.finished()
     writer.close()

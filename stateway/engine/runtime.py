@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 import traceback
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -105,6 +105,8 @@ class Engine:
         # Per execution: the text of each frame as the store holds it now (table `frames`), so that a
         # commit rewrites only the frames that changed.
         self._frame_texts: dict[str, dict[str, str]] = {}
+        # Rounds computed but not yet durable, by execution: one with none is as the store has it.
+        self._unwritten: Counter[str] = Counter()
         self._cache: dict[str, _Loaded] = {}
         self._machines: dict[str, StateMachine] = {}
         # Tasks whose TaskStarted is already in the history (their rows say RUNNING or WAITING): a task
@@ -361,13 +363,40 @@ class Engine:
                 self.dispatcher.dispatch(arn, command)
         for arn, _ in work.completed:
             self._cache.pop(arn, None)
+        for arn in work.snapshots:
+            self._unwritten[arn] -= 1
+            if self._unwritten[arn] <= 0:
+                del self._unwritten[arn]
+                self._forget_if_waiting(arn)
         if work.inbox_new or write.stopped_children:
             self._inbox_changed()
+
+    @property
+    def executions_in_memory(self) -> int:
+        """How many executions the decider holds in memory (the others are only rows until woken)."""
+        return len(self._cache)
+
+    def _forget_if_waiting(self, arn: str) -> None:
+        """Let go of an execution that is as the store has it and waits only for what may take long
+        (a Wait, a retry's back-off, a callback, an activity worker): a Wait of a year holds a row,
+        not memory. What wakes it reloads it from the store, as after a restart."""
+        loaded = self._cache.get(arn)
+        if loaded is None or loaded.snapshot is None or loaded.snapshot.status != interpreter.RUNNING:
+            return
+        frames = loaded.snapshot.frames
+        for frame_id in loaded.snapshot.tasks.values():
+            frame = frames.get(frame_id)
+            resource = frame.task_resource if frame is not None else None
+            if resource is None or not (resource.wait_for_task_token or resource.kind == "activity"):
+                return  # a task this engine's workers are about to answer: keep it at hand
+        del self._cache[arn]
+        self._frame_texts.pop(arn, None)
 
     def _resync(self) -> None:
         """Forget what memory holds beyond the store: executions reload from their stored rows."""
         self._cache.clear()
         self._frame_texts.clear()
+        self._unwritten.clear()
         self._started = {(row["execution_arn"], row["id"]) for row in self.store.all("started_tasks")}
         self._restarts = [row["arn"] for row in self.store.all("unstarted_executions")]
 
@@ -488,6 +517,9 @@ class Engine:
             # Details are fresh values built for the event (texts, names, counts): no later step changes them.
             text = _json(history)
             work.history.append((arn, history[0][0], history[-1][0], text[1:-1]))
+        elif loaded is not None and loaded.snapshot is not None and loaded.snapshot.status != interpreter.RUNNING \
+                and arn not in work.snapshots and not self._unwritten.get(arn):
+            del self._cache[arn]  # a late answer for an execution that has ended, read back for nothing
 
     def _history_rows(self, arn: str, events: list[dict[str, Any]], rows: list[list[Any]], work: Round) -> None:
         """A step's events as `[id, previous id, type, timestamp, details]` rows of its history chunk."""
@@ -605,6 +637,7 @@ class Engine:
         # What later rounds must know before this one is durable (a failed write resyncs it all).
         self._started.difference_update(work.deleted_tasks)
         self._handed_over(apart, work.snapshots)
+        self._unwritten.update(work.snapshots.keys())
         return Write(work=work, taken=taken, now=now, states=states, apart=apart, finished=finished,
                       tasks=tasks, timers=timers, map_runs=map_runs.changes(work.map_run_events, work.snapshots, now))
 

@@ -111,3 +111,40 @@ def test_history_rows_become_chunks_that_read_back_the_same(tmp_path: Path, monk
     assert [e["id"] for e in service.get_execution_history(arn, next_token="1")] == [2, 3]
     view = store.all("history_events_of_type", {"arn": arn, "type": "PassStateEntered"})
     assert [(r["id"], json.loads(r["details"])) for r in view] == [(2, {"name": "P", "input": "{}"})]
+
+
+def test_history_chunks_move_to_a_table_in_write_order_and_read_back_the_same(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from stateway.engine.service import Service
+    from stateway.store.sqlite import SqliteStore
+
+    path = tmp_path / "appended.db"
+    connection = _connect(path)
+    _migrate_up_to(connection, 8, monkeypatch)
+    chunks = {"b": [(1, 2, [[1, 0, "ExecutionStarted", 1000, {"input": "{}", "roleArn": "r"}],
+                            [2, 0, "PassStateEntered", 1001, {"name": "P", "input": "{}"}]]),
+                    (3, 3, [[3, 2, "ExecutionSucceeded", 1002, {"output": "{}"}]])],
+              "a": [(1, 1, [[1, 0, "ExecutionStarted", 2000, {"input": "{}", "roleArn": "r"}]])]}
+    for name, pieces in chunks.items():
+        arn = f"arn:aws:states:us-east-1:123456789012:execution:m:{name}"
+        connection.execute("INSERT INTO executions (arn, state_machine_arn, name, definition, status, input, start_ms) "
+                           "VALUES (?, 'arn:aws:states:us-east-1:123456789012:stateMachine:m', ?, '{}', "
+                           "'RUNNING', '{}', 1000)", (arn, name))
+        for first, last, events in pieces:
+            connection.execute("INSERT INTO history_chunks (execution_arn, last_id, first_id, events) VALUES (?, ?, ?, ?)",
+                               (arn, last, first, json.dumps(events)))
+    connection.close()
+    store = SqliteStore(path)  # applies 0009
+    service = Service(store)
+    b = "arn:aws:states:us-east-1:123456789012:execution:m:b"
+    assert [(e["id"], e["type"]) for e in service.get_execution_history(b)] == [
+        (1, "ExecutionStarted"), (2, "PassStateEntered"), (3, "ExecutionSucceeded")]
+    assert [e["id"] for e in service.get_execution_history(b, reverse=True, max_results=2)] == [3, 2]
+    assert len(service.get_execution_history(b.replace(":b", ":a"))) == 1
+    with pytest.raises(sqlite3.IntegrityError):  # chunks of one execution are still unique by last id
+        store._writer.execute("INSERT INTO history_chunks (execution_arn, last_id, first_id, events) "
+                              "VALUES (?, 3, 3, '[]')", (b,))
+    plan = store._writer.execute("EXPLAIN QUERY PLAN " + store.q["history_chunks_forward"],
+                                 {"arn": b, "after": 0, "limit": 10}).fetchall()
+    assert "history_chunks_by_execution" in " ".join(str(tuple(row)) for row in plan)
+    store.close()

@@ -519,7 +519,7 @@ class Engine:
             work.history.append((arn, history[0][0], history[-1][0], text[1:-1]))
         elif loaded is not None and loaded.snapshot is not None and loaded.snapshot.status != interpreter.RUNNING \
                 and arn not in work.snapshots and not self._unwritten.get(arn):
-            del self._cache[arn]  # a late answer for an execution that has ended, read back for nothing
+            self._cache.pop(arn, None)  # a late answer for an execution that has ended, read back for nothing
 
     def _history_rows(self, arn: str, events: list[dict[str, Any]], rows: list[list[Any]], work: Round) -> None:
         """A step's events as `[id, previous id, type, timestamp, details]` rows of its history chunk."""

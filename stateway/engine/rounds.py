@@ -36,14 +36,7 @@ class Round:
     completed: list[tuple[str, CompleteExecution]] = field(default_factory=list)
     redriven: list[tuple[int, int, str]] = field(default_factory=list)
     cancelled: list[tuple[str, str]] = field(default_factory=list)
-    starts: list[NewExecution] = field(default_factory=list)  # their first step is in this round
-    _starts_by_arn: dict[str, NewExecution] | None = field(default=None, repr=False)
-
-    def started(self, arn: str) -> NewExecution | None:
-        """The new execution `arn` if this round computes its first step."""
-        if self._starts_by_arn is None or len(self._starts_by_arn) != len(self.starts):
-            self._starts_by_arn = {new.arn: new for new in self.starts}
-        return self._starts_by_arn.get(arn)
+    starts: dict[str, NewExecution] = field(default_factory=dict)  # by ARN: their first step is in this round
 
     def mark(self) -> tuple[int, ...]:
         """Where the lists stand now, to `undo` one execution's share of the round back to."""

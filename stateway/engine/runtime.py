@@ -276,7 +276,7 @@ class Engine:
         inputs: dict[str, list[tuple[Any, Any]]] = defaultdict(list)  # arn -> [(event, consumed-marker)]
         work = Round()
         self._take_starts(work)
-        for new in work.starts:
+        for new in work.starts.values():
             inputs[new.arn].append((START, None))
         for arn in self._restarts:
             inputs[arn].append((START, None))
@@ -423,7 +423,7 @@ class Engine:
         """The new executions whose first step this round computes."""
         while self._starts and len(work.starts) < self.batch_size:
             new = self._starts.popleft()
-            work.starts.append(new)
+            work.starts[new.arn] = new
             self._cache[new.arn] = _Loaded(self._machine(new.definition), None,
                                            json.loads(new.parent_task) if new.parent_task else None)
 
@@ -472,7 +472,7 @@ class Engine:
             if event == START:
                 if loaded.snapshot is not None:
                     continue  # already started: a duplicate inbox row after a crash
-                new = work.started(arn)
+                new = work.starts.get(arn)
                 info = self._new_info(new) if new is not None else self._execution_info(arn, env.now_ms)
                 step = interpreter.start(loaded.machine, info, env)
             else:

@@ -43,15 +43,14 @@ def _default(value: Any) -> Any:
 def compact_encoder(*, allow_nan: bool) -> Callable[[Any], str]:
     """`encode(value) -> str`: compact JSON, non-ASCII kept, key order kept, like `json.dumps` with those
     settings; a `RawJson` anywhere in the value is copied in as its text."""
-    settings = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=allow_nan, default=_default)
-    whole: Callable[[Any], str] = settings.encode
-    if c_make_encoder is not None:
+    whole: Callable[[Any], str]
+    if c_make_encoder is None:  # no C accelerator in this Python
+        whole = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=allow_nan,
+                                 default=_default).encode
+    else:
         # `JSONEncoder.encode` builds a new C encoder, with a table for spotting cycles, on every call: for
         # the small values of a state transition that is half the cost. Values from parsed text have no cycles.
-        encoder = c_make_encoder(None, _default, encode_basestring, None, ":", ",", False, False, allow_nan)
-
-        def whole(value: Any) -> str:  # noqa: F811 - replaces the slower one above
-            return "".join(encoder(value, 0))
+        whole = _joined(c_make_encoder(None, _default, encode_basestring, None, ":", ",", False, False, allow_nan))
 
     def encode(value: Any) -> str:
         if type(value) is RawJson:
@@ -62,6 +61,13 @@ def compact_encoder(*, allow_nan: bool) -> Callable[[Any], str]:
             return _spliced(value, whole)
 
     return encode
+
+
+def _joined(encoder: Callable[[Any, int], list[str]]) -> Callable[[Any], str]:
+    def whole(value: Any) -> str:
+        return "".join(encoder(value, 0))
+
+    return whole
 
 
 def _spliced(value: Any, whole: Callable[[Any], str]) -> str:
@@ -90,7 +96,7 @@ def _upper_hex(match: re.Match[str]) -> str:
     return match.group(1) + "\\u00" + match.group(2).upper()
 
 
-# Arrays longer than this are encoded an element at a time (see `_encode`).
+# Arrays longer than this are encoded this many items at a time (see `_encode`).
 _PIECEWISE_ITEMS = 1000
 
 

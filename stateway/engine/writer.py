@@ -44,8 +44,9 @@ class Writer(Generic[T]):
         self._thread.start()
 
     def submit(self, item: T, *, urgent: bool = False) -> None:
-        """Queue `item`; urgent items are written in a transaction of their own ahead of the others
-        queued (a caller waits for them), so they must not depend on anything queued before them."""
+        """Queue `item`; urgent items are written ahead of the others queued (a caller waits for
+        them) — in a transaction of their own, or in the one being written when they arrive — so
+        they must not depend on anything queued before them."""
         with self._cond:
             (self._urgent if urgent else self._queue).append(item)
             self._pending += 1

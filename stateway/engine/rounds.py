@@ -206,7 +206,9 @@ def write_batch(db: Any, q: dict[str, str], batch: Sequence[Write | StartWrite],
     frames.write(db, q["delete_frame"], q["put_frame"])
     # A succeeded execution cannot be redriven: its joins' data is not needed.
     with_joins = [key for key in finished if key[0] not in known.joinless]
-    known.joinless.difference_update(key[0] for key in finished)
+    # Forgotten once it ends, whatever the status, or failed executions would pile up here; a redriven
+    # one is simply looked up again.
+    known.joinless.difference_update(arn for arn, state in states.items() if state["status"] != "RUNNING")
     if with_joins:
         db.executemany(q["delete_join_data"], with_joins)
     now = max((write.now for write in rounds), default=0)

@@ -268,3 +268,14 @@ def test_a_store_that_keeps_failing_is_retried_with_growing_pauses_then_catches_
         broken.clear()
         assert engine.wait(arn, timeout=10)["status"] == "SUCCEEDED"
         assert _types(engine, arn).count("TaskStateEntered") == 3
+
+
+def test_the_writer_forgets_executions_once_they_end_whatever_their_status(tmp_path: Path) -> None:
+    definition = {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "No"}}}
+    engine = Engine(f"sqlite:///{tmp_path / 'ended.db'}", poll_interval=0.05)
+    with engine.start():
+        machine = engine.service.create_state_machine("failing", definition)
+        arns = [engine.service.start_execution(machine, {"n": n}) for n in range(5)]
+        assert all(engine.wait(arn, timeout=10)["status"] == "FAILED" for arn in arns)
+        engine._writer.wait_below(1, timeout=5)
+        assert not engine._known.joinless & set(arns)  # what the writer remembers of them is gone

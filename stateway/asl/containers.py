@@ -12,8 +12,8 @@ from stateway.asl import jsonata, jsontext, paths
 from stateway.asl.causes import error_details, shown
 from stateway.asl.errors import ErrorName, Failure, FailureError
 from stateway.asl.events import CancelTask, CancelTimer
-from stateway.asl.frames import STORED, Frame, Join
-from stateway.asl.model import QueryLanguage, State, is_set
+from stateway.asl.frames import ITEMS_PER_RUN, STORED, Frame, Join
+from stateway.asl.model import QueryLanguage, State, StateType, is_set
 from stateway.asl.payload import apply_input_path
 
 if TYPE_CHECKING:
@@ -66,12 +66,29 @@ class ContainerStates:
             raise paths.items_path_not_array_failure(items_path)
         return effective, items
 
+    def item_runs(self: _Run, frame: Frame, state: State) -> tuple[int, dict[int, str]] | None:
+        """(how many items, the items as JSON text runs) when the input was kept as text: for a Map
+        that `takes_items_as_text`, entered with a large input or a Map's output (see `enter`)."""
+        if type(frame.state_input) is not jsontext.RawJson:
+            return None
+        keys = _items_keys(state)
+        found = jsontext.array_runs(frame.state_input.text, keys, ITEMS_PER_RUN) if keys is not None else None
+        if found is None:  # no array there: the input is read as objects, which reports why
+            frame.state_input = jsontext.materialize(frame.state_input)
+        return found
+
     def run_map(self: _Run, frame: Frame, state: State) -> None:
-        effective, items = self.map_items(frame, state)
+        texts: dict[int, str] = {}
+        runs = self.item_runs(frame, state)
+        if runs is not None:
+            effective, (size, texts), inputs = frame.state_input, runs, {}
+        else:
+            effective, items = self.map_items(frame, state)
+            size, inputs = len(items), dict(enumerate(items))
         max_concurrency = self.integer_field(frame, state.max_concurrency, state.max_concurrency_path,
                                              "MaxConcurrencyPath", effective) or 0
         # AWS records MapStateStarted after MaxConcurrency but before the tolerance settings.
-        started = self.emit(frame, "MapStateStarted", {"length": len(items)})
+        started = self.emit(frame, "MapStateStarted", {"length": size})
         count = self.integer_field(frame, state.tolerated_failure_count, state.tolerated_failure_count_path,
                                    "ToleratedFailureCountPath", effective)
         percentage = self.float_field(frame, state.tolerated_failure_percentage,
@@ -82,7 +99,7 @@ class ContainerStates:
         if percentage is not None and not 0 <= percentage <= 100:
             raise FailureError(ErrorName.RUNTIME.value, "ToleratedFailurePercentage must be between 0 and 100.")
         distributed = state.processor_mode == "DISTRIBUTED"
-        frame.join = Join(kind="map", size=len(items), inputs=dict(enumerate(items)), results={}, source=effective,
+        frame.join = Join(kind="map", size=size, inputs=inputs, texts=texts, results={}, source=effective,
                           id=self.next_id("j"), max_concurrency=max_concurrency, tolerated_count=count,
                           tolerated_percentage=percentage, map_pointer=started, distributed=distributed,
                           input_is_source=effective is frame.state_input,
@@ -260,9 +277,11 @@ class ContainerStates:
         self.guarded(parent, lambda: self.finish_result(parent, state, result))
 
     def restore_input(self: _Run, frame: Frame, join: Join) -> None:
-        """Read back the state input of a frame waiting for `join` if the shell let go of it."""
+        """Read back the state input of a frame waiting for `join` if the shell let go of it (or parse
+        it if it was kept as text)."""
         if frame.state_input is STORED:
             frame.state_input = join.map_source()
+        frame.state_input = jsontext.materialize(frame.state_input)
 
     def container_failed(self: _Run, frame: Frame, state: State, kind: str, failure: Failure) -> None:
         # A Map or Parallel that is about to be retried records no StateFailed event.
@@ -295,6 +314,29 @@ class ContainerStates:
 
 
 
+
+
+# An ItemsPath that names object members only (`$`, `$.items`, `$.order.lines`): one `array_runs` reads.
+_MEMBER_PATH = re.compile(r"\$(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+def _items_keys(state: State) -> tuple[str, ...] | None:
+    """The member names of a JSONPath Map's ItemsPath, if it is that simple."""
+    path = state.items_path if is_set(state.items_path) else "$"
+    if not isinstance(path, str) or not _MEMBER_PATH.fullmatch(path):
+        return None
+    return tuple(path.split(".")[1:])
+
+
+def takes_items_as_text(state: State) -> bool:
+    """Whether a Map state can run on its input kept as JSON text (`RawJson`): it selects its items
+    by member names and reads nothing else of its input as it starts and while it runs — its items
+    are then parsed a run at a time as the iterations start, never all at once."""
+    return (state.type is StateType.MAP and state.query_language is QueryLanguage.JSONPATH
+            and not is_set(state.item_reader) and (not is_set(state.input_path) or state.input_path == "$")
+            and _items_keys(state) is not None and not _selector_reads_input(state)
+            and not (state.max_concurrency_path or state.tolerated_failure_count_path
+                     or state.tolerated_failure_percentage_path))
 
 
 def _selector_reads_input(state: State) -> bool:

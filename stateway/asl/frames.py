@@ -31,6 +31,9 @@ UNPARSED: Any = _Marker("UNPARSED")
 STORED: Any = _Marker("STORED")
 # How many children's inputs a join stored apart reads back at a time (at least; see `Join.window`).
 ITEM_WINDOW = 64
+# Children's inputs kept as text (`Join.texts`) are JSON arrays of this many consecutive ones, each
+# starting at a multiple of it; the shell stores them so too.
+ITEMS_PER_RUN = 64
 
 
 class JoinStore(Protocol):
@@ -64,6 +67,9 @@ class Join:
     size: int  # how many children: Parallel branches or Map items
     inputs: dict[int, Any]  # input of each child not started yet (branch input, or the selected Map item)
     results: dict[int, Any]  # result of each child that succeeded
+    # Inputs of children not started yet that are still JSON text, as runs (`ITEMS_PER_RUN`) by the
+    # index of the first: the items a Map selected from an input it kept as text.
+    texts: dict[int, str] = field(default_factory=dict)
     next_index: int = 0
     running: list[str] = field(default_factory=list)
     succeeded: int = 0
@@ -87,15 +93,20 @@ class Join:
 
     def item(self, index: int) -> Any:
         """Take child `index`'s input (a child starts once), reading a window of them back if needed."""
-        if index not in self.inputs and self.store is not None:
-            self.inputs.update(self.store.items(index, min(self.size, index + self.window)))
+        if index not in self.inputs:
+            run = self.texts.pop(index - index % ITEMS_PER_RUN, None)
+            if run is not None:
+                self.inputs.update(enumerate(jsontext.loads(run), index - index % ITEMS_PER_RUN))
+            elif self.store is not None:
+                self.inputs.update(self.store.items(index, min(self.size, index + self.window)))
         return self.inputs.pop(index)
 
     def map_source(self) -> Any:
-        """The Map state's effective input, read back if it was let go of."""
+        """The Map state's effective input, read back if it was let go of (or kept as text)."""
         if self.source is STORED:
             assert self.store is not None
             self.source = self.store.source()
+        self.source = jsontext.materialize(self.source)
         return self.source
 
     def succeeded_results(self) -> dict[int, Any]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from stateway.asl import choice, history, jsontext, paths
 from stateway.asl.causes import limit_cause, shown
-from stateway.asl.containers import ContainerStates
+from stateway.asl.containers import ContainerStates, takes_items_as_text
 from stateway.asl.errors import ErrorName, Failure, FailureError
 from stateway.asl.events import (
     CancelTask,
@@ -50,6 +50,9 @@ __all__ = ["ROOT", "RUNNING", "Frame", "Join", "Snapshot", "advance", "start"]
 
 # Step Functions' payload quota (256 KiB); the shell may set `payload_limit_bytes` on its Env.
 DEFAULT_PAYLOAD_LIMIT_BYTES = 262_144
+# From this length an execution input that a Map runs on is kept as text (`first_input`); a shorter one
+# costs less to parse whole than to walk a part at a time.
+LARGE_INPUT_CHARS = 16_384
 
 # Event names per state type, built once: every transition records an Entered and an Exited event.
 _ENTERED = {kind: f"{kind.value}StateEntered" for kind in StateType}
@@ -180,6 +183,7 @@ class _Run(ContainerStates, JsonataStates):
         join = self.unread_inputs.pop(frame.id, None)
         if join is not None and frame.state_input is STORED:
             frame.state_input = join.map_source()
+        frame.state_input = jsontext.materialize(frame.state_input)  # a Map's input kept as text
 
     def settle_inputs(self) -> None:
         """At the end of a step, no frame keeps an input left stored apart by an ended join: the frame
@@ -269,8 +273,19 @@ class _Run(ContainerStates, JsonataStates):
             self.snap.timers[timer_id] = ""
             self.commands.append(StartTimer(timer_id, ex.start_time_ms + self.machine.timeout_seconds * 1000,
                                             "execution_timeout"))
-        self.enter(root, self.machine.program.start_at, self.execution_input())
+        self.enter(root, self.machine.program.start_at, self.first_input())
         self.queue.append(ROOT)
+
+    def first_input(self) -> Any:
+        """The first state's input: the execution input, parsed; but a large one for a Map that
+        `takes_items_as_text` stays text — in the compact form history shows, built a part at a time."""
+        text = self.snap.execution.input_text
+        first = self.machine.program.states[self.machine.program.start_at]
+        if len(text) >= LARGE_INPUT_CHARS and not self.machine.reads_execution_input and takes_items_as_text(first):
+            compact = jsontext.compact(text)
+            if compact is not None:
+                return jsontext.RawJson(compact)
+        return self.execution_input()
 
     def on_redrive(self) -> None:
         """Continue a stopped execution from the state where it stopped (RedriveExecution)."""
@@ -330,8 +345,10 @@ class _Run(ContainerStates, JsonataStates):
             "inputDetails": {"truncated": False},
             "name": name,
         })
-        # A state reads its input as objects: a value passed on as text (a Map's output) is parsed here.
-        frame.state_input = jsontext.materialize(state_input)
+        # A state reads its input as objects: a value passed on as text (a Map's output) is parsed here,
+        # unless the state is a Map that selects its items from the text (and parses them a run at a time).
+        if type(state_input) is jsontext.RawJson and not takes_items_as_text(state):
+            frame.state_input = jsontext.materialize(state_input)
 
     def too_large(self, text: str) -> bool:
         """Whether a JSON text is over the payload limit (UTF-8 bytes; a character is 1-4 bytes)."""

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
-__all__ = ["RawJson", "compact_encoder", "copy", "dumps", "json_type", "loads", "materialize"]
+__all__ = ["RawJson", "array_runs", "compact", "compact_encoder", "copy", "dumps", "json_type", "loads", "materialize"]
 
 
 class RawJson:
@@ -70,13 +70,21 @@ def _joined(encoder: Callable[[Any, int], list[str]]) -> Callable[[Any], str]:
     return whole
 
 
+def _key(key: Any, whole: Callable[[Any], str]) -> str:
+    """An object key as the encoder writes it: a number, boolean or null key becomes a string."""
+    if type(key) is str:
+        return whole(key)
+    member = whole({key: None})
+    return member[1:member.rindex(":")]
+
+
 def _spliced(value: Any, whole: Callable[[Any], str]) -> str:
     """A value holding `RawJson` parts, encoded around them: their texts are copied in as they are."""
     kind = type(value)
     if kind is RawJson:
         return value.text
     if kind is dict:
-        return "{" + ",".join(f"{whole(key)}:{_spliced(item, whole)}" for key, item in value.items()) + "}"
+        return "{" + ",".join(f"{_key(key, whole)}:{_spliced(item, whole)}" for key, item in value.items()) + "}"
     if kind is list or kind is tuple:
         return "[" + ",".join(_spliced(item, whole) for item in value) + "]"
     return whole(value)
@@ -138,6 +146,135 @@ def loads(text: str | bytes) -> Any:
         text = text.decode("utf-8")
     # JSONDecoder.decode rejects trailing garbage but, unlike json.loads, not a leading BOM: same effect.
     return _decoder.decode(text)
+
+
+# ---- large documents a part at a time -------------------------------------------------------------
+# A large input (a Map's thousands of items) is read as text here: each member or element is parsed on
+# its own and let go of, so the document never exists as objects all at once.
+
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+# How deep `compact` walks into objects and arrays before it parses a value whole: the document, and
+# the values of its members or elements (a Map's items array, or the array itself).
+_COMPACT_DEPTH = 2
+
+
+class _Unwalkable(Exception):
+    """A text `compact` or `array_runs` does not handle a part at a time (or that is not JSON)."""
+
+
+def _scan(text: str, at: int) -> tuple[Any, int]:
+    """The value starting at `at` and the index just after it."""
+    try:
+        return _decoder.scan_once(text, at)  # type: ignore[attr-defined,no-any-return]
+    except (StopIteration, ValueError):
+        raise _Unwalkable from None
+
+
+class _Pieces:
+    """Text written a piece at a time and joined a thousand pieces at a time: never a string per item."""
+
+    def __init__(self) -> None:
+        self.chunks: list[str] = []
+        self.pieces: list[str] = []
+
+    def write(self, piece: str) -> None:
+        self.pieces.append(piece)
+        if len(self.pieces) >= 1000:
+            self.chunks.append("".join(self.pieces))
+            self.pieces.clear()
+
+    def text(self) -> str:
+        return "".join(self.chunks) + "".join(self.pieces)
+
+
+def compact(text: str) -> str | None:
+    """`dumps(loads(text))` — the form in which Step Functions writes a value — built a member or
+    element at a time down to the values of a top-level container's members, so that the
+    document never exists as objects all at once; `text` itself when it is already in that form.
+    None when it is not JSON, or holds an object with a repeated key (which parsing would merge)."""
+    out = _Pieces()
+    try:
+        end = _compact_value(text, _WHITESPACE.match(text, 0).end(), 0, out)  # type: ignore[union-attr]
+    except (_Unwalkable, IndexError):
+        return None
+    if _WHITESPACE.match(text, end).end() != len(text):  # type: ignore[union-attr]
+        return None
+    written = out.text()
+    return text if written == text else written
+
+
+def _compact_value(text: str, at: int, depth: int, out: _Pieces) -> int:
+    """Write the value starting at `at` (no whitespace before it) compactly; the index after it."""
+    opening = text[at]
+    if depth >= _COMPACT_DEPTH or opening not in "[{":
+        value, end = _scan(text, at)
+        out.write(dumps(value))
+        return end
+    closing = "}" if opening == "{" else "]"
+    out.write(opening)
+    at = _WHITESPACE.match(text, at + 1).end()  # type: ignore[union-attr]
+    keys: set[str] = set()
+    if text[at] != closing:
+        while True:
+            if opening == "{":
+                key, at = _scan(text, at)
+                if type(key) is not str or key in keys:
+                    raise _Unwalkable
+                keys.add(key)
+                at = _WHITESPACE.match(text, at).end()  # type: ignore[union-attr]
+                if text[at] != ":":
+                    raise _Unwalkable
+                out.write(dumps(key) + ":")
+                at = _WHITESPACE.match(text, at + 1).end()  # type: ignore[union-attr]
+            at = _WHITESPACE.match(text, _compact_value(text, at, depth + 1, out)).end()  # type: ignore[union-attr]
+            if text[at] == closing:
+                break
+            if text[at] != ",":
+                raise _Unwalkable
+            out.write(",")
+            at = _WHITESPACE.match(text, at + 1).end()  # type: ignore[union-attr]
+    out.write(closing)
+    return at + 1
+
+
+def array_runs(text: str, keys: tuple[str, ...], per_run: int) -> tuple[int, dict[int, str]] | None:
+    """In compact text (as `dumps` writes it), the array reached through the object members `keys`,
+    as (its length, its elements as JSON arrays of up to `per_run` consecutive ones by the index of
+    the first, each run starting at a multiple of `per_run`). The elements are parsed one at a time
+    only to find where they end. None when a key is missing or the value there is not an array."""
+    at = 0
+    try:
+        for key in keys:
+            if text[at] != "{":
+                return None
+            at += 1
+            while True:
+                if text[at] == "}":
+                    return None
+                name, at = _scan(text, at)
+                if name == key:
+                    at += 1  # past ":"
+                    break
+                at = _scan(text, at + 1)[1]
+                at += 1  # past ","
+        if text[at] != "[":
+            return None
+        runs: dict[int, str] = {}
+        count, first_at = 0, at + 1
+        at += 1
+        while text[at] != "]":
+            at = _scan(text, at)[1]
+            count += 1
+            if count % per_run == 0:
+                runs[count - per_run] = "[" + text[first_at:at] + "]"
+                first_at = at + 1
+            if text[at] == ",":
+                at += 1
+        if count % per_run:
+            runs[count - count % per_run] = "[" + text[first_at:at] + "]"
+    except (_Unwalkable, IndexError):
+        return None
+    return count, runs
 
 
 def json_type(value: Any) -> str:

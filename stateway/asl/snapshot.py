@@ -26,7 +26,7 @@ from stateway.asl.resources import parse_resource
 _FRAME_FIELDS = {f.name for f in fields(Frame)}
 # Join fields written as they are; the bulk data (`inputs`, `results`, `source`) is written only when
 # it is not stored apart, and `store` never.
-_JOIN_SCALARS = tuple(f.name for f in fields(Join) if f.name not in ("inputs", "results", "source", "store"))
+_JOIN_SCALARS = tuple(f.name for f in fields(Join) if f.name not in ("inputs", "texts", "results", "source", "store"))
 # Frame fields that hold a Join (the running one, and those kept for a redrive).
 _JOIN_VALUED = tuple(f.name for f in fields(Frame) if f.name.endswith("join"))
 
@@ -100,6 +100,8 @@ def _join_fields(join: Join, external: Callable[[Join], None] | None) -> dict[st
         external(join)
     else:
         data["inputs"], data["results"], data["source"] = join.inputs, join.results, join.source
+        if join.texts:
+            data["texts"] = join.texts
     return data
 
 
@@ -159,7 +161,8 @@ def _load_join(data: dict[str, Any] | None, join_store: Callable[[str], JoinStor
         if isinstance(results, list):
             results = {i: results[i] for i in data.get("succeeded_indices", ())}
     join = Join(**values, inputs={int(k): v for k, v in (inputs or {}).items()},
-                results={int(k): v for k, v in (results or {}).items()})
+                results={int(k): v for k, v in (results or {}).items()},
+                texts={int(k): v for k, v in (data.get("texts") or {}).items()})
     if data.get("inputs") is None:  # stored apart
         if join_store is None:
             raise ValueError(f"join {join.id} was stored apart and no join_store was given")
@@ -190,6 +193,7 @@ def release(snapshot: Snapshot, join_store: Callable[[str], JoinStore], written:
             join.store = join_store(join.id)
         for index in written[join.id]:
             join.results.pop(index, None)
+        join.texts.clear()
         if len(join.inputs) > join.window:
             join.inputs.clear()
         if not join.selector_reads_input:

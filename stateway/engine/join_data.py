@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from stateway.asl import jsontext
-from stateway.asl.frames import Join
+from stateway.asl.frames import ITEMS_PER_RUN, Join
 from stateway.store.sqlite import SqliteStore
 
 # (execution ARN, join id, kind, index, JSON value) as table join_data holds them.
@@ -19,7 +19,8 @@ _encode = jsontext.compact_encoder(allow_nan=True)  # built once: no encoder per
 
 # Children's inputs are stored as runs of up to this many consecutive ones per row (kind 'items', at the
 # index of the first): a Map of 10,000 items is ~160 rows, written and read back a window at a time.
-ITEMS_PER_ROW = 64
+# The runs a join keeps as text (`Join.texts`) have that form already and are stored as they are.
+ITEMS_PER_ROW = ITEMS_PER_RUN
 
 
 def join_rows(arn: str, join: Join, *, rows: list[JoinRow], written: dict[str, list[int]]) -> None:
@@ -29,6 +30,7 @@ def join_rows(arn: str, join: Join, *, rows: list[JoinRow], written: dict[str, l
     written[join.id] = list(join.results)
     if join.store is None:
         rows.extend((arn, join.id, "items", first, _encode(run)) for first, run in _runs(join.inputs))
+        rows.extend((arn, join.id, "items", first, run) for first, run in join.texts.items())
         # A Map's input holds all its items: jsontext encodes such a value a part at a time.
         rows.append((arn, join.id, "source", 0, jsontext.dumps(join.source)))
     if join.results:

@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 from support import rows, task, wait_for
 
-from stateway.asl.frames import STORED, Join
+from stateway.asl import interpreter
+from stateway.asl.frames import ITEMS_PER_RUN, STORED, Join
 from stateway.engine import Engine
 from stateway.engine.join_data import JoinRow, StoredJoin, join_rows
 from stateway.store.sqlite import SqliteStore
@@ -55,6 +56,15 @@ def engines() -> Iterator[list[Engine]]:
     yield started
     for engine in started:
         engine.stop()
+
+
+@pytest.fixture(params=[False, True], ids=["input parsed", "input kept as text"])
+def input_as_text(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """Run the test twice: with the execution input parsed, and — as a large one is — kept as text by a
+    Map that can select its items from it (`interpreter.first_input`)."""
+    if request.param:
+        monkeypatch.setattr(interpreter, "LARGE_INPUT_CHARS", 0)
+    return bool(request.param)
 
 
 def start_engine(engines: list[Engine], path: Path, functions: dict[str, Any]) -> Engine:
@@ -123,7 +133,8 @@ def test_an_unchanged_frame_is_not_rewritten(tmp_path: Path, engines: list[Engin
     assert engine.wait(arn)["status"] == "ABORTED"
 
 
-def test_a_restart_in_the_middle_of_a_map_resumes_from_the_rows(tmp_path: Path, engines: list[Engine]) -> None:
+def test_a_restart_in_the_middle_of_a_map_resumes_from_the_rows(tmp_path: Path, engines: list[Engine],
+        input_as_text: bool) -> None:
     gate = Gate()
     path = tmp_path / "restart.db"
     first = start_engine(engines, path, {"work": gate})
@@ -147,8 +158,8 @@ def test_a_restart_in_the_middle_of_a_map_resumes_from_the_rows(tmp_path: Path, 
     assert rows(path, "SELECT COUNT(*) FROM frames") == [(0,)]
 
 
-def test_a_running_map_keeps_a_window_of_its_items_and_none_of_its_results(tmp_path: Path,
-                                                                            engines: list[Engine]) -> None:
+def test_a_running_map_keeps_a_window_of_its_items_and_none_of_its_results(tmp_path: Path, engines: list[Engine],
+                                                                            input_as_text: bool) -> None:
     path = tmp_path / "window.db"
     items = [{"n": n} for n in range(400)]
 
@@ -164,7 +175,10 @@ def test_a_running_map_keeps_a_window_of_its_items_and_none_of_its_results(tmp_p
     # Released once the commit that stored them is durable (the store is attached when it is handed over).
     wait_for(lambda: first_gate.calls == 3 and join_in_memory(first)[1].source is STORED)
     root, join = join_in_memory(first)
-    assert join.size == 400 and not join.inputs and not join.results, "all stored: none kept after the commit"
+    assert join.size == 400 and not join.texts and not join.results, "all stored: none kept after the commit"
+    # The items parsed as the first iterations started are the rest of a window: all of them (400,
+    # more than a window) were parsed at once, of the input kept as text only their first run.
+    assert sorted(join.inputs) == (list(range(3, ITEMS_PER_RUN)) if input_as_text else [])
     assert root.state_input is STORED and join.source is STORED, "nor the Map's input (nothing reads it)"
     first.stop()
 
@@ -260,7 +274,8 @@ TIMING_DEPENDENT = {"too many failures are caught with the input"}
 
 
 @pytest.mark.parametrize("name", sorted(STORED_JOINS))
-def test_stored_joins_run_like_the_local_runner(name: str, tmp_path: Path, engines: list[Engine]) -> None:
+def test_stored_joins_run_like_the_local_runner(name: str, tmp_path: Path, engines: list[Engine],
+        input_as_text: bool) -> None:
     definition = STORED_JOINS[name]
     engine = start_engine(engines, tmp_path / "joins.db", {"echo": echo})
     arn = engine.service.start_execution(engine.service.create_state_machine("m", definition), ITEMS)
@@ -275,7 +290,8 @@ def test_stored_joins_run_like_the_local_runner(name: str, tmp_path: Path, engin
     assert rows(tmp_path / "joins.db", "SELECT COUNT(*) FROM frames") == [(0,)]
 
 
-def test_a_retried_map_reads_its_input_back(tmp_path: Path, engines: list[Engine]) -> None:
+def test_a_retried_map_reads_its_input_back(tmp_path: Path, engines: list[Engine],
+        input_as_text: bool) -> None:
     def once_per_run() -> Callable[[Any, Any], Any]:
         failed: set[int] = set()
 
@@ -298,7 +314,8 @@ def test_a_retried_map_reads_its_input_back(tmp_path: Path, engines: list[Engine
     assert json.loads(description["output"]) == local.output_value == {**ITEMS, "out": ITEMS["items"]}
 
 
-def test_a_map_stopped_while_running_is_redriven_from_its_stored_input(tmp_path: Path, engines: list[Engine]) -> None:
+def test_a_map_stopped_while_running_is_redriven_from_its_stored_input(tmp_path: Path, engines: list[Engine],
+        input_as_text: bool) -> None:
     gate = Gate()
     engine = start_engine(engines, tmp_path / "redrive.db", {"work": gate})
     items = [{"n": n} for n in range(200)]

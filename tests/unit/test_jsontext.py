@@ -161,3 +161,52 @@ def test_raw_json_reads_as_its_value() -> None:
     assert [jsontext.json_type(jsontext.RawJson(t)) for t in ('{"a":1}', "[]", '"s"', "true", "null", "-1.5")] == [
         "object", "array", "string", "boolean", "null", "number"]
     assert jsontext.copy({"r": RAW})["r"] is RAW, "shared: it is never changed in place"
+
+
+# ---- large documents a part at a time ---------------------------------------------------------------
+
+COMPACTED = [
+    '{"a": [1, 2.50, -0.0, 1E3, "\\u00e9\\/"], "b" : {"c": [ {"d": null} ]}, "e": true}',
+    ' [ {"x": "\\u001f"} , [ [ 1 ] ] , "" ] \n',
+    '"just a string"', "12", "null", "[]", "{}", '{"k":{}}',
+    json.dumps({"items": [{"i": i, "s": "é" * (i % 3)} for i in range(50)]}, indent=2),
+]
+
+
+@pytest.mark.parametrize("text", COMPACTED)
+def test_compact_gives_what_a_parse_and_dumps_gives(text: str) -> None:
+    assert jsontext.compact(text) == jsontext.dumps(json.loads(text))
+
+
+def test_compact_returns_compact_text_itself() -> None:
+    text = jsontext.dumps({"items": list(range(100)), "a": {"b": [1.5]}})
+    assert jsontext.compact(text) is text
+
+
+@pytest.mark.parametrize("text", ['{"a": 1, "a": 2}', '[{"a": 1, "a": 2}]', "[NaN]", "[1] 2", "[1,]", "{", "", '{1: 2}',
+                                  '{"a" 1}', "[1 2]"])
+def test_compact_refuses_what_it_cannot_walk_or_is_not_json(text: str) -> None:
+    assert jsontext.compact(text) is None
+
+
+def test_array_runs_cut_the_array_at_a_key_path_into_runs_of_consecutive_elements() -> None:
+    items = [{"i": i, "t": [i, "x,]"]} for i in range(10)]
+    text = jsontext.dumps({"before": {"items": [0]}, "order": {"items": items}, "after": 1})
+    count, runs = jsontext.array_runs(text, ("order", "items"), 4) or (0, {})
+    assert count == 10
+    assert sorted(runs) == [0, 4, 8]
+    assert [json.loads(runs[first]) for first in (0, 4, 8)] == [items[0:4], items[4:8], items[8:10]]
+    assert jsontext.array_runs("[]", (), 4) == (0, {})
+    assert jsontext.array_runs("[1,2,3,4]", (), 2) == (4, {0: "[1,2]", 2: "[3,4]"})
+
+
+@pytest.mark.parametrize("keys", [("missing",), ("after",), ("order", "items", "deeper"), ("before", "nope")])
+def test_array_runs_finds_no_array_where_there_is_none(keys: tuple[str, ...]) -> None:
+    text = jsontext.dumps({"before": {"items": [0]}, "order": {"items": [1, 2]}, "after": 1})
+    assert jsontext.array_runs(text, keys, 4) is None
+
+
+def test_raw_json_inside_an_object_with_number_keys_is_spliced_with_the_keys_as_strings() -> None:
+    encode = jsontext.compact_encoder(allow_nan=True)
+    value = {64: "a", True: None, "s": jsontext.RawJson("[1]")}
+    assert encode(value) == '{"64":"a","true":null,"s":[1]}'

@@ -8,7 +8,8 @@ Three parts of a snapshot may be kept apart from its own document, each through 
 * every frame but the root (Parallel branches and Map iterations): `dumps(..., frame_text=...)` hands
   each one's JSON text to a callback and the snapshot lists their ids; `loads(..., frame_text=...)`
   asks for each text back by id;
-* the execution input: with `external` it is left out, and `loads(..., input_text=...)` gets it back.
+* the execution input and output: with `external` they are left out, and `loads(..., input_text=...,
+  output=...)` gets them back.
 """
 
 from __future__ import annotations
@@ -46,9 +47,11 @@ def dumps(snapshot: Snapshot, *, external: Callable[[Join], None] | None = None,
         else:
             frames[frame_id] = data
     execution = _fields(snapshot.execution)
+    output = snapshot.output
     if external is not None:
-        # The shell keeps the execution's input itself: not again in every snapshot it stores.
+        # The shell keeps the execution's input and output itself: not again in the snapshot it stores.
         execution["input_text"] = None
+        output = None
     body = {
         "execution": execution,
         "status": snapshot.status,
@@ -58,7 +61,7 @@ def dumps(snapshot: Snapshot, *, external: Callable[[Join], None] | None = None,
         "frame_ids": apart,
         "tasks": snapshot.tasks,
         "timers": snapshot.timers,
-        "output": snapshot.output,
+        "output": output,
         "error": snapshot.error,
         "cause": snapshot.cause,
     }
@@ -106,10 +109,10 @@ def _join_fields(join: Join, external: Callable[[Join], None] | None) -> dict[st
 
 
 def loads(text: str, *, join_store: Callable[[str], JoinStore] | None = None, input_text: str | None = None,
-          frame_text: Callable[[str], str] | None = None) -> Snapshot:
+          output: str | None = None, frame_text: Callable[[str], str] | None = None) -> Snapshot:
     """The snapshot `dumps` wrote; `join_store(join_id)` reads back the data of joins stored apart,
-    `input_text` is the execution's input when it was stored apart, and `frame_text(frame_id)` the
-    text of each frame stored apart."""
+    `input_text` and `output` are the execution's input and output when they were stored apart, and
+    `frame_text(frame_id)` the text of each frame stored apart."""
     body: dict[str, Any] = json.loads(text)
     if body["execution"]["input_text"] is None:
         if input_text is None:
@@ -142,7 +145,7 @@ def loads(text: str, *, join_store: Callable[[str], JoinStore] | None = None, in
         frames=frames,
         tasks=dict(body["tasks"]),
         timers=dict(body["timers"]),
-        output=body.get("output"),
+        output=body.get("output") if body.get("output") is not None else output,
         error=body.get("error"),
         cause=body.get("cause"),
     )

@@ -23,7 +23,7 @@ class Round:
 
     snapshots: dict[str, interpreter.Snapshot] = field(default_factory=dict)
     # Per step of an execution: (execution, first event id, last event id, the events as the JSON
-    # text of `[id, previous id, type, timestamp, details]` arrays, comma-separated).
+    # text of an array of `[id, previous id, type, timestamp, details]` arrays).
     history: list[tuple[str, int, int, str]] = field(default_factory=list)
     map_run_events: list[map_runs.EventRow] = field(default_factory=list)  # the events Map Runs follow
     tasks: list[tuple[str, ScheduleTask]] = field(default_factory=list)
@@ -244,5 +244,7 @@ def write_batch(db: Any, q: dict[str, str], batch: Sequence[Write | StartWrite],
 
 def history_chunk(arn: str, pieces: list[tuple[str, int, int, str]]) -> tuple[str, int, int, str]:
     """One history_chunks row: the events of an execution's steps in the batch as one JSON array of
-    `[id, previous id, type, timestamp, details]` arrays, joined from each step's text as it is."""
-    return arn, pieces[-1][2], pieces[0][1], "[" + ",".join([piece[3] for piece in pieces]) + "]"
+    `[id, previous id, type, timestamp, details]` arrays, joined from each step's array as it is."""
+    if len(pieces) == 1:  # one step: its text is the row's (no copy of a step that recorded a large payload)
+        return arn, pieces[0][2], pieces[0][1], pieces[0][3]
+    return arn, pieces[-1][2], pieces[0][1], "[" + ",".join([piece[3][1:-1] for piece in pieces]) + "]"

@@ -442,7 +442,8 @@ class Engine:
         if row is None:
             return None
         machine = self._machine(row["definition"])
-        snap = snapshot.loads(row["snapshot"], input_text=row["input"], frame_text=self._read_frames(arn),
+        snap = snapshot.loads(row["snapshot"], input_text=row["input"], output=row["output"],
+                              frame_text=self._read_frames(arn),
                               join_store=self._join_store(arn)) if row["snapshot"] else None
         parent = json.loads(row["parent_task"]) if row["parent_task"] else None
         loaded = _Loaded(machine, snap, parent)
@@ -515,8 +516,7 @@ class Engine:
                                                                   command, env))
         if history:
             # Details are fresh values built for the event (texts, names, counts): no later step changes them.
-            text = _json(history)
-            work.history.append((arn, history[0][0], history[-1][0], text[1:-1]))
+            work.history.append((arn, history[0][0], history[-1][0], _json(history)))
         elif loaded is not None and loaded.snapshot is not None and loaded.snapshot.status != interpreter.RUNNING \
                 and arn not in work.snapshots and not self._unwritten.get(arn):
             self._cache.pop(arn, None)  # a late answer for an execution that has ended, read back for nothing

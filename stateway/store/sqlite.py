@@ -16,6 +16,11 @@ from stateway.store.migrations import migrate_sqlite
 from stateway.store.queries import load_queries
 
 Row = dict[str, Any]
+# Each connection's page cache, in KiB (SQLite's default is 2 MiB, and there is a reader per thread).
+# The pages a commit touches are few — appended history, the rows it updates and their index pages —
+# and a reader loads an execution's rows once (the decider keeps what it needs): a larger cache only
+# fills up as the file grows, and the OS keeps the file's pages anyway.
+PAGE_CACHE_KIB = 512
 
 
 class StoreInUse(StatewayError):
@@ -50,6 +55,7 @@ class SqliteStore:
         connection.execute(f"PRAGMA synchronous={self.synchronous}")
         connection.execute("PRAGMA foreign_keys=ON")
         connection.execute("PRAGMA busy_timeout=30000")
+        connection.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
         return connection
 
     @property

@@ -11,7 +11,7 @@ import pytest
 
 from stateway.asl import interpreter, snapshot
 from stateway.asl.events import ExecutionInfo, ScheduleTask, TaskSucceeded
-from stateway.asl.frames import STORED, UNPARSED, Join, JoinStore
+from stateway.asl.frames import STORED, UNPARSED, Join, JoinStore, Snapshot
 from stateway.asl.parse import parse_machine, reads_execution_input
 from stateway.engine.env import ShellEnv
 
@@ -114,7 +114,7 @@ def _run_map(machine: Any, items: int, stored: KeptJoins | None,
             snapshot.release(snap, stored.store, written)
             steps += 1
             if steps % 3 == 0:
-                snap = snapshot.loads(text, join_store=stored.store, input_text=info.input_text,
+                snap = snapshot.loads(text, join_store=stored.store, input_text=info.input_text, output=snap.output,
                                       frame_text=texts.__getitem__)
             check(snap)
         if snap.status != interpreter.RUNNING:
@@ -235,3 +235,14 @@ def test_a_snapshot_written_before_joins_kept_children_by_index_still_loads() ->
     new_step = interpreter.advance(machine, snap, TaskSucceeded(pending[0], {"done": 2}), env)
     old_step = interpreter.advance(machine, old, TaskSucceeded(pending[0], {"done": 2}), env)
     assert old_step.events == new_step.events
+
+
+def test_a_snapshot_stored_with_its_joins_apart_leaves_out_the_input_and_output_the_shell_keeps() -> None:
+    info = ExecutionInfo("arn:aws:states:us-east-1:1:execution:M:x", "x", "arn:aws:states:us-east-1:1:stateMachine:M",
+                         "M", "role", '{"big":"input"}', 0)
+    snap = Snapshot(execution=info, status="SUCCEEDED", output='{"big":"output"}')
+    text = snapshot.dumps(snap, external=lambda join: None)
+    assert "big" not in text
+    loaded = snapshot.loads(text, input_text='{"big":"input"}', output='{"big":"output"}')
+    assert loaded.output == '{"big":"output"}' and loaded.execution.input_text == '{"big":"input"}'
+    assert snapshot.loads(snapshot.dumps(snap)).output == '{"big":"output"}', "kept in when nothing is apart"

@@ -54,7 +54,7 @@ WHERE state_machine_arn = :state_machine_arn AND (:status IS NULL OR status = :s
 ORDER BY start_ms DESC, arn DESC LIMIT :limit;
 
 -- name: load_execution_state
-SELECT definition, snapshot, revision, status, parent_task, input FROM executions WHERE arn = :arn;
+SELECT definition, snapshot, revision, status, parent_task, input, output FROM executions WHERE arn = :arn;
 
 -- name: save_execution_state
 UPDATE executions SET snapshot = :snapshot, revision = revision + 1, status = :status, output = :output,

@@ -68,7 +68,7 @@ class ContainerStates:
 
     def item_runs(self: _Run, frame: Frame, state: State) -> tuple[int, dict[int, str]] | None:
         """(how many items, the items as JSON text runs) when the input was kept as text: for a Map
-        that `takes_items_as_text`, entered with a large input or a Map's output (see `enter`)."""
+        that `takes_items_as_text`, entered with a large execution input or a Map's output."""
         if type(frame.state_input) is not jsontext.RawJson:
             return None
         keys = _items_keys(state)
@@ -78,13 +78,12 @@ class ContainerStates:
         return found
 
     def run_map(self: _Run, frame: Frame, state: State) -> None:
-        texts: dict[int, str] = {}
         runs = self.item_runs(frame, state)
         if runs is not None:
-            effective, (size, texts), inputs = frame.state_input, runs, {}
+            effective, inputs, (size, texts) = frame.state_input, {}, runs
         else:
             effective, items = self.map_items(frame, state)
-            size, inputs = len(items), dict(enumerate(items))
+            size, inputs, texts = len(items), dict(enumerate(items)), {}
         max_concurrency = self.integer_field(frame, state.max_concurrency, state.max_concurrency_path,
                                              "MaxConcurrencyPath", effective) or 0
         # AWS records MapStateStarted after MaxConcurrency but before the tolerance settings.

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, overload
 
 from stateway.asl import history as asl_history
-from stateway.asl import jsontext
+from stateway.asl import interpreter, jsontext
 from stateway.asl.errors import DefinitionError
 from stateway.asl.events import RedriveRequested, StopRequested, TaskFailed, TaskStarted, TaskSucceeded
 from stateway.asl.loader import load_definition
@@ -180,7 +180,9 @@ class Service:
             definition, version_arn = row["definition"], state_machine_arn
         if input_text is None:
             input_text = jsontext.dumps({} if input is None else input)  # JSON by construction
-        else:
+        elif not (len(input_text) >= interpreter.LARGE_INPUT_CHARS and jsontext.compact(input_text) is not None):
+            # A large input is checked a member or element at a time (`jsontext.compact`): a Map's
+            # thousands of items are not parsed all at once to be thrown away. The rest is parsed.
             try:
                 json.loads(input_text)
             except ValueError:

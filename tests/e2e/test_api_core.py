@@ -270,6 +270,20 @@ def test_start_execution_errors(sfn: Any) -> None:
     assert code == "ExecutionDoesNotExist"
 
 
+def test_a_large_input_is_checked_and_run_like_a_small_one(sfn: Any) -> None:
+    arn = create(sfn, "large-map", {"StartAt": "M", "States": {"M": {
+        "Type": "Map", "ItemsPath": "$.items", "End": True,
+        "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}}}})
+    items = [{"sku": f"X{i}", "name": "é\u0001", "qty": i / 2} for i in range(2000)]
+    text = json.dumps({"items": items}, indent=2)  # ~170 KB, as a client writes it: not compact
+    done = wait_done(sfn, sfn.start_execution(stateMachineArn=arn, input=text)["executionArn"])
+    assert done["status"] == "SUCCEEDED" and json.loads(done["output"]) == items
+    assert done["input"] == text, "the input is kept as it was given"
+    code, message, _ = error_of(sfn.start_execution, stateMachineArn=arn, input=text[:-2])
+    assert code == "InvalidExecutionInput"
+    assert message.startswith("Invalid State Machine Execution Input: 'Unexpected end-of-input")
+
+
 def test_history_pages_reverse_and_without_data(sfn: Any) -> None:
     arn = create(sfn, "history", DOUBLE)
     execution = sfn.start_execution(stateMachineArn=arn, input='{"value": 1}')["executionArn"]

@@ -92,7 +92,8 @@ def mixed_input(i: int, task_sleep: float, pause: int) -> dict[str, Any]:
 
 
 def map_input(items: int) -> dict[str, Any]:
-    return {"index": -1, "sleep": 0, "items": list(range(items))}
+    # Items large enough (~30 KB for 1,000) that the Map keeps the input as text and its items as runs.
+    return {"index": -1, "sleep": 0, "items": [{"n": n, "sku": f"SKU-{n:06d}"} for n in range(items)]}
 
 
 class SideLog:

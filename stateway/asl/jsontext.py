@@ -195,7 +195,7 @@ def compact(text: str) -> str | None:
     out = _Pieces()
     try:
         end = _compact_value(text, _WHITESPACE.match(text, 0).end(), 0, out)  # type: ignore[union-attr]
-    except (_Unwalkable, IndexError):
+    except (_Unwalkable, IndexError, ValueError):  # ValueError: a number too large for a float (1E400)
         return None
     if _WHITESPACE.match(text, end).end() != len(text):  # type: ignore[union-attr]
         return None

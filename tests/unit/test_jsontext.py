@@ -184,7 +184,7 @@ def test_compact_returns_compact_text_itself() -> None:
 
 
 @pytest.mark.parametrize("text", ['{"a": 1, "a": 2}', '[{"a": 1, "a": 2}]', "[NaN]", "[1] 2", "[1,]", "{", "", '{1: 2}',
-                                  '{"a" 1}', "[1 2]"])
+                                  '{"a" 1}', "[1 2]", '{"items": [1E400]}'])
 def test_compact_refuses_what_it_cannot_walk_or_is_not_json(text: str) -> None:
     assert jsontext.compact(text) is None
 

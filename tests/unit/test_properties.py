@@ -13,7 +13,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stateway.asl import intrinsics, paths
+from stateway.asl import intrinsics, jsontext, paths
 from stateway.asl.errors import DefinitionError, FailureError, StatewayError
 from stateway.asl.parse import parse_machine
 from stateway.testing.fixed import FixedEnv
@@ -140,3 +140,17 @@ def test_random_paths_raise_only_path_errors(path: str, data: Any) -> None:
 def test_random_intrinsic_text_raises_only_asl_errors(text: str, data: Any) -> None:
     with contextlib.suppress(FailureError, StatewayError):
         intrinsics.evaluate_intrinsic("States." + text, data, {}, {}, FixedEnv())
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values, st.sampled_from([None, 0, 2]), st.booleans())
+def test_compact_text_is_what_parsing_and_encoding_gives(data: Any, indent: int | None, ascii_only: bool) -> None:
+    text = json.dumps(data, indent=indent, ensure_ascii=ascii_only)
+    assert jsontext.compact(text) == jsontext.dumps(json.loads(text))
+    compact = jsontext.dumps(data)
+    found = jsontext.array_runs(compact, (), 3)
+    if isinstance(data, list):
+        assert found is not None and found[0] == len(data)
+        assert [item for first in sorted(found[1]) for item in json.loads(found[1][first])] == json.loads(compact)
+    else:
+        assert found is None

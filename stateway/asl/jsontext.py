@@ -158,6 +158,11 @@ _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _COMPACT_DEPTH = 2
 
 
+def _skip(text: str, at: int) -> int:
+    """The index of the first character at or after `at` that is not whitespace."""
+    return _WHITESPACE.match(text, at).end()  # type: ignore[union-attr]  # a `*` pattern always matches
+
+
 class _Unwalkable(Exception):
     """A text `compact` or `array_runs` does not handle a part at a time (or that is not JSON)."""
 
@@ -194,10 +199,10 @@ def compact(text: str) -> str | None:
     None when it is not JSON, or holds an object with a repeated key (which parsing would merge)."""
     out = _Pieces()
     try:
-        end = _compact_value(text, _WHITESPACE.match(text, 0).end(), 0, out)  # type: ignore[union-attr]
+        end = _compact_value(text, _skip(text, 0), 0, out)
     except (_Unwalkable, IndexError, ValueError):  # ValueError: a number too large for a float (1E400)
         return None
-    if _WHITESPACE.match(text, end).end() != len(text):  # type: ignore[union-attr]
+    if _skip(text, end) != len(text):
         return None
     written = out.text()
     return text if written == text else written
@@ -212,7 +217,7 @@ def _compact_value(text: str, at: int, depth: int, out: _Pieces) -> int:
         return end
     closing = "}" if opening == "{" else "]"
     out.write(opening)
-    at = _WHITESPACE.match(text, at + 1).end()  # type: ignore[union-attr]
+    at = _skip(text, at + 1)
     keys: set[str] = set()
     if text[at] != closing:
         while True:
@@ -221,18 +226,18 @@ def _compact_value(text: str, at: int, depth: int, out: _Pieces) -> int:
                 if type(key) is not str or key in keys:
                     raise _Unwalkable
                 keys.add(key)
-                at = _WHITESPACE.match(text, at).end()  # type: ignore[union-attr]
+                at = _skip(text, at)
                 if text[at] != ":":
                     raise _Unwalkable
                 out.write(dumps(key) + ":")
-                at = _WHITESPACE.match(text, at + 1).end()  # type: ignore[union-attr]
-            at = _WHITESPACE.match(text, _compact_value(text, at, depth + 1, out)).end()  # type: ignore[union-attr]
+                at = _skip(text, at + 1)
+            at = _skip(text, _compact_value(text, at, depth + 1, out))
             if text[at] == closing:
                 break
             if text[at] != ",":
                 raise _Unwalkable
             out.write(",")
-            at = _WHITESPACE.match(text, at + 1).end()  # type: ignore[union-attr]
+            at = _skip(text, at + 1)
     out.write(closing)
     return at + 1
 

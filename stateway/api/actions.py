@@ -89,11 +89,12 @@ def _json_member(p: Params, member: str, default: Any) -> Any:
     value = p.get(member)
     if value is None:
         return default
-    try:
-        return json.loads(value) if isinstance(value, str) else value
-    except ValueError:
-        raise api.InvalidExecutionInput(f"Invalid State Machine Execution Input: "
-                                        f"'{input_problem(value)}'") from None
+    if not isinstance(value, str):
+        return value
+    problem = input_problem(value)
+    if problem is not None:
+        raise api.InvalidExecutionInput(f"Invalid State Machine Execution Input: '{problem}'")
+    return jsontext.loads(value)
 
 
 def _tags(p: Params) -> list[dict[str, str]]:
@@ -328,11 +329,9 @@ class StepFunctionsApi:
         input_text = p.get("input")
         if input_text is None:
             input_text = "{}"
-        try:
-            json.loads(input_text)
-        except ValueError:
-            raise api.InvalidExecutionInput(
-                f"Invalid State Machine Execution Input: '{input_problem(input_text)}'") from None
+        problem = input_problem(input_text)
+        if problem is not None:
+            raise api.InvalidExecutionInput(f"Invalid State Machine Execution Input: '{problem}'")
         if len(input_text.encode("utf-8")) > MAX_INPUT_BYTES:
             raise api.InvalidExecutionInput("The execution input exceeds the maximum size of 262144 bytes.")
         name = p.get("name") or str(uuid.uuid4())

@@ -145,7 +145,10 @@ def loads(text: str | bytes) -> Any:
     if isinstance(text, bytes | bytearray):
         text = text.decode("utf-8")
     # JSONDecoder.decode rejects trailing garbage but, unlike json.loads, not a leading BOM: same effect.
-    return _decoder.decode(text)
+    try:
+        return _decoder.decode(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply to parse") from None
 
 
 # ---- large documents a part at a time -------------------------------------------------------------
@@ -200,8 +203,8 @@ def compact(text: str) -> str | None:
     out = _Pieces()
     try:
         end = _compact_value(text, _skip(text, 0), 0, out)
-    except (_Unwalkable, IndexError, ValueError):  # ValueError: a number too large for a float (1E400)
-        return None
+    except (_Unwalkable, IndexError, ValueError, RecursionError):  # ValueError: 1E400, too large a float
+        return None  # the caller parses the text whole, which reports what is wrong in its own words
     if _skip(text, end) != len(text):
         return None
     written = out.text()
@@ -277,7 +280,7 @@ def array_runs(text: str, keys: tuple[str, ...], per_run: int) -> tuple[int, dic
                 at += 1
         if count % per_run:
             runs[count - count % per_run] = "[" + text[first_at:at] + "]"
-    except (_Unwalkable, IndexError):
+    except (_Unwalkable, IndexError, RecursionError):
         return None
     return count, runs
 

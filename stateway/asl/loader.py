@@ -15,6 +15,8 @@ SCHEMA_VALIDATION_FAILED: Final = "SCHEMA_VALIDATION_FAILED"
 # AWS renders problems that point nowhere as "... at null" in CreateStateMachine errors.
 NO_LOCATION: Final = "null"
 NOT_AN_OBJECT: Final = "Definition must be a valid JSON object"
+# Jackson's default nesting limit; Python's parser stops at its recursion limit, about as deep.
+TOO_DEEP: Final = "Document nesting depth exceeds the maximum allowed (1000)"
 
 # Jackson (which AWS parses with) quotes at most this much of the source in its locations.
 _MAX_SOURCE_CHARS: Final = 500
@@ -43,6 +45,8 @@ def load_definition(text: str) -> dict[str, Any]:
         json_problem = jackson_problem(text, error)
     except _NonStandardTokenError as error:
         json_problem = _non_standard_token_problem(text, error.token)
+    except RecursionError:
+        raise DefinitionError([Problem(INVALID_JSON_DESCRIPTION, TOO_DEEP, NO_LOCATION)]) from None
     else:
         return _require_object(value)
     if stripped[0] in "{[":
@@ -144,6 +148,20 @@ def jackson_problem(text: str, error: json.JSONDecodeError) -> Problem:
         message = kind
     # Jackson reports the position just after the offending character.
     return Problem(INVALID_JSON_DESCRIPTION, message, source_location(text, pos + 1))
+
+
+def json_problem(text: str) -> str | None:
+    """Jackson's words for what makes `text` not JSON as AWS reads it (no NaN or Infinity, nesting
+    within its limit), or None when it is JSON."""
+    try:
+        json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as error:
+        return jackson_problem(text, error).message
+    except _NonStandardTokenError as error:
+        return _non_standard_token_problem(text, error.token).message
+    except RecursionError:
+        return TOO_DEEP
+    return None
 
 
 def _non_standard_token_problem(text: str, token: str) -> Problem:

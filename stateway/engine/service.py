@@ -17,7 +17,7 @@ from stateway.asl import history as asl_history
 from stateway.asl import interpreter, jsontext
 from stateway.asl.errors import DefinitionError
 from stateway.asl.events import RedriveRequested, StopRequested, TaskFailed, TaskStarted, TaskSucceeded
-from stateway.asl.loader import load_definition
+from stateway.asl.loader import json_problem, load_definition
 from stateway.asl.validate import validate_definition
 from stateway.engine import arns
 from stateway.engine import errors as api
@@ -183,11 +183,9 @@ class Service:
         elif not (len(input_text) >= interpreter.LARGE_INPUT_CHARS and jsontext.compact(input_text) is not None):
             # A large input is checked a member or element at a time (`jsontext.compact`): a Map's
             # thousands of items are not parsed all at once to be thrown away. The rest is parsed.
-            try:
-                json.loads(input_text)
-            except ValueError:
-                raise api.InvalidExecutionInput(
-                    f"Invalid State Machine Execution Input: '{input_problem(input_text)}'") from None
+            problem = input_problem(input_text)
+            if problem is not None:
+                raise api.InvalidExecutionInput(f"Invalid State Machine Execution Input: '{problem}'")
         # A character is 1-4 bytes in UTF-8: only a text that may be too large is encoded to count them.
         if len(input_text) * 4 > MAX_INPUT_BYTES and len(input_text.encode("utf-8")) > MAX_INPUT_BYTES:
             raise api.InvalidExecutionInput("The execution input exceeds the maximum size of 262144 bytes.")
@@ -781,14 +779,8 @@ def _task_token(execution_arn: str, task_id: str) -> str:
     return base64.b64encode(f"{uuid.uuid4().hex}{uuid.uuid4().hex}|{task_id}".encode()).decode()
 
 
-def input_problem(text: str) -> str:
-    """Jackson's words for input that is not JSON, as AWS reports them."""
+def input_problem(text: str) -> str | None:
+    """Jackson's words for an execution input that is not JSON, as AWS reports them; None for JSON."""
     if not text.strip():
         return "Invalid execution input."
-    from stateway.asl.loader import jackson_problem
-
-    try:
-        json.loads(text)
-    except json.JSONDecodeError as exc:
-        return jackson_problem(text, exc).message
-    return text
+    return json_problem(text)

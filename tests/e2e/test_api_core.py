@@ -270,6 +270,20 @@ def test_start_execution_errors(sfn: Any) -> None:
     assert code == "ExecutionDoesNotExist"
 
 
+@pytest.mark.parametrize(("text", "problem"), [
+    ('{"a": NaN}', "Non-standard token 'NaN': enable `JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS` to allow"),
+    ("[1, -Infinity]", "Non-standard token '-Infinity'"),
+    ("[" * 5000 + "]" * 5000, "Document nesting depth exceeds the maximum allowed (1000)"),
+    ('{"items": [' + '{"n": 1},' * 3000 + '{"n": NaN}]}', "Non-standard token 'NaN'"),  # a large one
+], ids=["NaN", "Infinity", "nested too deeply", "NaN in a large input"])
+def test_an_input_that_is_not_json_as_aws_reads_it_is_refused(sfn: Any, text: str, problem: str) -> None:
+    arn = create(sfn, "strict-inputs", PASS)
+    code, message, _ = error_of(sfn.start_execution, stateMachineArn=arn, input=text)
+    assert code == "InvalidExecutionInput"
+    assert message.startswith(f"Invalid State Machine Execution Input: '{problem}")
+    assert sfn.list_executions(stateMachineArn=arn)["executions"] == [], "nothing was started"
+
+
 def test_a_large_input_is_checked_and_run_like_a_small_one(sfn: Any) -> None:
     arn = create(sfn, "large-map", {"StartAt": "M", "States": {"M": {
         "Type": "Map", "ItemsPath": "$.items", "End": True,

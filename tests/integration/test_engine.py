@@ -448,8 +448,9 @@ def test_wait_for_task_token_send_task_success(make: Callable[..., Harness]) -> 
     time.sleep(0.2)
     assert h.service.describe_execution(arn)["status"] == "RUNNING"
     assert h.rows("SELECT status FROM tasks WHERE token = ?", token) == [("WAITING",)]
-    with pytest.raises(api.InvalidOutput):
-        h.service.send_task_success(token, "{not json")
+    for not_json in ("{not json", '{"a": NaN}', "[" * 5000 + "]" * 5000):  # not JSON as AWS reads it
+        with pytest.raises(api.InvalidOutput):
+            h.service.send_task_success(token, not_json)
     h.service.send_task_success(token, json.dumps({"approved": True}))
     desc = h.engine.wait(arn, timeout=5)
     assert desc["status"] == "SUCCEEDED"

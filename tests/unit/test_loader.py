@@ -158,3 +158,10 @@ def test_broken_yaml_reports_yaml_position() -> None:
     assert problem.code == "INVALID_JSON_DESCRIPTION"
     assert problem.message.startswith("Invalid YAML:")
     assert "line: 3" in problem.location
+
+
+def test_a_definition_nested_too_deeply_is_refused_in_aws_words() -> None:
+    with pytest.raises(DefinitionError) as caught:
+        load_definition('{"StartAt": ' + "[" * 5000 + "]" * 5000 + "}")
+    assert str(caught.value) == ("Invalid State Machine Definition: 'INVALID_JSON_DESCRIPTION: Document nesting "
+                                 "depth exceeds the maximum allowed (1000) at null'")

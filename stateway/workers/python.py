@@ -6,6 +6,7 @@ import asyncio
 import importlib.util
 import inspect
 import json
+import math
 import os
 import random
 import sys
@@ -160,10 +161,20 @@ def _call(handler: Handler, payload: Any, context: LambdaContext, request_id: st
         result = handler(payload, context)
         if type(result) not in _PLAIN and inspect.isawaitable(result):
             result = asyncio.run(_await(result))
-        return Invocation(ok=True, output=_to_json(result), request_id=request_id)
     except Exception as exc:  # every handler failure is a task failure, never an engine crash
         return Invocation(ok=False, error=type(exc).__name__, cause=lambda_error_cause(exc, request_id),
                           request_id=request_id)
+    try:
+        output = _to_json(result)
+    except (TypeError, ValueError, RecursionError) as exc:
+        # What Lambda's Python runtime reports for a result it cannot send as JSON.
+        cause = json.dumps({"errorMessage": f"Unable to marshal response: {exc}", "errorType": MARSHAL_ERROR,
+                            "requestId": request_id, "stackTrace": []}, separators=(",", ":"))
+        return Invocation(ok=False, error=MARSHAL_ERROR, cause=cause, request_id=request_id)
+    return Invocation(ok=True, output=output, request_id=request_id)
+
+
+MARSHAL_ERROR = "Runtime.MarshalError"
 
 
 async def _await(awaitable: Any) -> Any:
@@ -171,14 +182,30 @@ async def _await(awaitable: Any) -> Any:
 
 
 def _to_json(result: Any) -> Any:
-    """Lambda sends bytes as they are and JSON-serialises anything else."""
+    """Lambda sends bytes as they are and JSON-serialises anything else; raises what `json.dumps`
+    raises for a value that is not JSON, and ValueError for NaN or an infinity, which JSON has not."""
     if isinstance(result, bytes | bytearray):
         text = bytes(result).decode("utf-8")
         try:
-            return json.loads(text)
+            return jsontext.loads(text)
         except ValueError:
             return text
-    return jsontext.copy(result)
+    value = jsontext.copy(result)
+    if not _finite(value):
+        raise ValueError("Out of range float values are not JSON compliant")
+    return value
+
+
+def _finite(value: Any) -> bool:
+    """Whether a JSON value holds no NaN or infinity (Python encodes them, JSON has no such number)."""
+    kind = type(value)
+    if kind is float:
+        return math.isfinite(value)
+    if kind is dict:
+        return all(_finite(item) for item in value.values())
+    if kind is list:
+        return all(_finite(item) for item in value)
+    return True
 
 
 def lambda_error_cause(exc: BaseException, request_id: str) -> str:

@@ -67,6 +67,39 @@ def test_cli_accepts_module_function(tmp_path: Path) -> None:
     assert body["status"] == "SUCCEEDED" and json.loads(body["output"]) == {"shipped": 9}
 
 
+def _cyclic(event: object, context: object) -> object:
+    loop: list[object] = []
+    loop.append(loop)
+    return loop
+
+
+@pytest.mark.parametrize(("handler", "message"), [
+    (lambda event, context: {"ratio": float("nan")}, "Out of range float values are not JSON compliant"),
+    (lambda event, context: [1, float("-inf")], "Out of range float values are not JSON compliant"),
+    (lambda event, context: {"ids": {1, 2}}, "Object of type set is not JSON serializable"),
+    (_cyclic, "Circular reference detected"),
+], ids=["NaN", "infinity", "a set", "a cycle"])
+def test_a_result_that_is_not_json_fails_the_task_as_lambda_reports_it(handler: object, message: str) -> None:
+    result = invoke(handler, {}, "unsendable")  # type: ignore[arg-type]
+    assert not result.ok and result.error == "Runtime.MarshalError"
+    cause = json.loads(result.cause or "")
+    assert cause["errorType"] == "Runtime.MarshalError" and cause["requestId"] == result.request_id
+    assert cause["errorMessage"] == f"Unable to marshal response: {message}"
+
+
+def test_a_task_whose_function_returns_nan_fails_and_can_be_caught(tmp_path: Path) -> None:
+    machine = {"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": TASK.format("nan"), "End": True,
+              "Catch": [{"ErrorEquals": ["Runtime.MarshalError"], "ResultPath": "$.error", "Next": "Caught"}]},
+        "Caught": {"Type": "Pass", "End": True}}}
+    with Engine(f"sqlite:///{tmp_path}/nan.db", functions={"nan": lambda event, context: float("nan")}) as engine:
+        arn = engine.service.start_execution(engine.service.create_state_machine("nan", machine), {"order": 1})
+        done = engine.wait(arn, timeout=30)
+    assert done["status"] == "SUCCEEDED", done
+    output = json.loads(done["output"])
+    assert output["order"] == 1 and output["error"]["Error"] == "Runtime.MarshalError"
+
+
 def test_each_invocation_has_its_own_lambda_request_id() -> None:
     seen: list[str] = []
 

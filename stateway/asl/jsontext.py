@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
@@ -137,7 +138,15 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"Invalid JSON constant: {name}")
 
 
-_decoder = json.JSONDecoder(parse_constant=_reject_constant)
+def _finite_float(token: str) -> float:
+    # A number too large for a double (1e400) would parse as an infinity, which no JSON text can hold.
+    value = float(token)
+    if math.isinf(value):
+        raise ValueError(f"Number out of range of double: {token}")
+    return value
+
+
+_decoder = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
 
 
 def loads(text: str | bytes) -> Any:

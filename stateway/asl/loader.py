@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any, Final
 
@@ -40,11 +41,11 @@ def load_definition(text: str) -> dict[str, Any]:
     if not stripped:
         raise DefinitionError([Problem(SCHEMA_VALIDATION_FAILED, NOT_AN_OBJECT, NO_LOCATION)])
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
+        value = _parse(text)
     except json.JSONDecodeError as error:
         json_problem = jackson_problem(text, error)
-    except _NonStandardTokenError as error:
-        json_problem = _non_standard_token_problem(text, error.token)
+    except (_NonStandardTokenError, _OutOfRangeError) as error:
+        json_problem = _token_problem(text, error)
     except RecursionError:
         raise DefinitionError([Problem(INVALID_JSON_DESCRIPTION, TOO_DEEP, NO_LOCATION)]) from None
     else:
@@ -81,6 +82,33 @@ class _NonStandardTokenError(ValueError):
 def _reject_constant(token: str) -> Any:
     # Python accepts NaN and Infinity; Jackson, and so AWS, does not.
     raise _NonStandardTokenError(token)
+
+
+class _OutOfRangeError(ValueError):
+    def __init__(self, token: str) -> None:
+        super().__init__(token)
+        self.token = token
+
+
+def _finite_float(token: str) -> float:
+    # Python parses a number too large for a double (1e400) as an infinity, which JSON cannot hold.
+    value = float(token)
+    if math.isinf(value):
+        raise _OutOfRangeError(token)
+    return value
+
+
+def _parse(text: str) -> Any:
+    """JSON as AWS reads it: no NaN or Infinity, no number beyond a double's range."""
+    return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+
+
+def _token_problem(text: str, error: _NonStandardTokenError | _OutOfRangeError) -> Problem:
+    if isinstance(error, _OutOfRangeError):
+        pos = max(text.find(error.token), 0)
+        return Problem(INVALID_JSON_DESCRIPTION, f"Numeric value ({error.token}) out of range of double",
+                       source_location(text, pos + len(error.token)))
+    return _non_standard_token_problem(text, error.token)
 
 
 def source_location(text: str, pos: int) -> str:
@@ -151,14 +179,14 @@ def jackson_problem(text: str, error: json.JSONDecodeError) -> Problem:
 
 
 def json_problem(text: str) -> str | None:
-    """Jackson's words for what makes `text` not JSON as AWS reads it (no NaN or Infinity, nesting
-    within its limit), or None when it is JSON."""
+    """Jackson's words for what makes `text` not JSON as AWS reads it (no NaN or Infinity, numbers
+    within a double's range, nesting within its limit), or None when it is JSON."""
     try:
-        json.loads(text, parse_constant=_reject_constant)
+        _parse(text)
     except json.JSONDecodeError as error:
         return jackson_problem(text, error).message
-    except _NonStandardTokenError as error:
-        return _non_standard_token_problem(text, error.token).message
+    except (_NonStandardTokenError, _OutOfRangeError) as error:
+        return _token_problem(text, error).message
     except RecursionError:
         return TOO_DEEP
     return None

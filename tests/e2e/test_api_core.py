@@ -274,8 +274,9 @@ def test_start_execution_errors(sfn: Any) -> None:
     ('{"a": NaN}', "Non-standard token 'NaN': enable `JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS` to allow"),
     ("[1, -Infinity]", "Non-standard token '-Infinity'"),
     ("[" * 5000 + "]" * 5000, "Document nesting depth exceeds the maximum allowed (1000)"),
+    ('{"a": 1e400}', "Numeric value (1e400) out of range of double"),
     ('{"items": [' + '{"n": 1},' * 3000 + '{"n": NaN}]}', "Non-standard token 'NaN'"),  # a large one
-], ids=["NaN", "Infinity", "nested too deeply", "NaN in a large input"])
+], ids=["NaN", "Infinity", "nested too deeply", "beyond a double", "NaN in a large input"])
 def test_an_input_that_is_not_json_as_aws_reads_it_is_refused(sfn: Any, text: str, problem: str) -> None:
     arn = create(sfn, "strict-inputs", PASS)
     code, message, _ = error_of(sfn.start_execution, stateMachineArn=arn, input=text)

@@ -210,3 +210,9 @@ def test_raw_json_inside_an_object_with_number_keys_is_spliced_with_the_keys_as_
     encode = jsontext.compact_encoder(allow_nan=True)
     value = {64: "a", True: None, "s": jsontext.RawJson("[1]")}
     assert encode(value) == '{"64":"a","true":null,"s":[1]}'
+
+
+def test_loads_refuses_a_number_beyond_a_double() -> None:
+    with pytest.raises(ValueError, match="out of range"):
+        loads('{"a": [1e400]}')
+    assert loads("[1e308, -2.5e-10]") == [1e308, -2.5e-10]

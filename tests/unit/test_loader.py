@@ -165,3 +165,12 @@ def test_a_definition_nested_too_deeply_is_refused_in_aws_words() -> None:
         load_definition('{"StartAt": ' + "[" * 5000 + "]" * 5000 + "}")
     assert str(caught.value) == ("Invalid State Machine Definition: 'INVALID_JSON_DESCRIPTION: Document nesting "
                                  "depth exceeds the maximum allowed (1000) at null'")
+
+
+def test_a_number_beyond_a_double_is_refused_where_it_stands() -> None:
+    text = '{"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": 1e400, "End": true}}}'
+    with pytest.raises(DefinitionError) as caught:
+        load_definition(text)
+    assert "INVALID_JSON_DESCRIPTION: Numeric value (1e400) out of range of double at [Source:" in str(caught.value)
+    # Jackson's column is 1-based and points just past the number.
+    assert f"line: 1, column: {text.index('1e400') + len('1e400') + 1}]" in str(caught.value)

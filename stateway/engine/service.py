@@ -179,7 +179,10 @@ class Service:
                 raise api.StateMachineDoesNotExist(f"State Machine Does Not Exist: '{state_machine_arn}'")
             definition, version_arn = row["definition"], state_machine_arn
         if input_text is None:
-            input_text = jsontext.dumps({} if input is None else input)  # JSON by construction
+            try:
+                input_text = jsontext.dumps({} if input is None else input)
+            except (TypeError, ValueError, RecursionError) as exc:  # a set, NaN, a cycle: not JSON
+                raise api.InvalidExecutionInput(f"Invalid State Machine Execution Input: '{exc}'") from None
         elif not (len(input_text) >= interpreter.LARGE_INPUT_CHARS and jsontext.compact(input_text) is not None):
             # A large input is checked a member or element at a time (`jsontext.compact`): a Map's
             # thousands of items are not parsed all at once to be thrown away. The rest is parsed.

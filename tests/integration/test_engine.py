@@ -358,6 +358,15 @@ def test_idempotent_start_execution(make: Callable[..., Harness]) -> None:
         h.service.start_execution(sm, {"a": 1}, name="order-1")
 
 
+def test_an_input_value_that_is_not_json_is_refused_and_nothing_starts(make: Callable[..., Harness]) -> None:
+    h = make()
+    sm = h.machine({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    for value, words in (({"ratio": float("nan")}, "Out of range float"), ({"ids": {1}}, "not JSON serializable")):
+        with pytest.raises(api.InvalidExecutionInput, match=words):
+            h.service.start_execution(sm, value)
+    assert h.rows("SELECT COUNT(*) FROM executions") == [(0,)]
+
+
 def test_list_executions_filters_and_paginates(make: Callable[..., Harness]) -> None:
     h = make()
     sm = h.machine({"StartAt": "C", "States": {"C": {"Type": "Choice", "Choices": [

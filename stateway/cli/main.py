@@ -14,6 +14,7 @@ from stateway.asl import jsontext
 from stateway.asl.errors import DefinitionError, StatewayError
 from stateway.cli.timeline import render_timeline
 from stateway.engine.errors import ApiError
+from stateway.engine.service import input_problem
 
 DB_ENV = "STATEWAY_DB"
 DEFAULT_DB = "sqlite:///.stateway/stateway.db"
@@ -125,10 +126,9 @@ def _load_definition(path: str) -> dict[str, Any]:
 def _input_text(args: argparse.Namespace) -> str:
     text = args.input if args.input is not None else (
         _read(args.input_file, "input file") if args.input_file else "{}")
-    try:
-        json.loads(text)
-    except ValueError as exc:
-        raise UsageError(f"input is not valid JSON: {exc}") from None
+    problem = input_problem(text)  # as StartExecution reads it: no NaN, no 1e400, nesting within bounds
+    if problem is not None:
+        raise UsageError(f"input is not valid JSON: {problem}")
     return text
 
 

@@ -48,6 +48,12 @@ def test_run_reports_clear_errors(tmp_path: Path) -> None:
     machine = write(tmp_path / "m.asl.json", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
     bad_input = cli("run", str(machine), "--input", "{oops", cwd=tmp_path)
     assert bad_input.returncode != 0 and "not valid JSON" in bad_input.stderr
+    for not_json, words in (('{"a": NaN}', "Non-standard token 'NaN'"), ("[1e400]", "Numeric value (1e400) out of range of double")):
+        for mode in ("--in-memory", "--durable"):
+            refused = cli("run", str(machine), "--input", not_json, *([mode] if mode == "--in-memory" else []),
+                          cwd=tmp_path)
+            assert refused.returncode != 0 and f"input is not valid JSON: {words}" in refused.stderr, mode
+            assert "Traceback" not in refused.stderr
     broken = write(tmp_path / "broken.asl.json", "{\"StartAt\": ")
     done = cli("run", str(broken), cwd=tmp_path)
     assert done.returncode != 0 and "INVALID_JSON_DESCRIPTION" in done.stderr

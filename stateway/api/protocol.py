@@ -26,7 +26,7 @@ def parse_body(body: bytes) -> dict[str, Any]:
         return {}
     try:
         value = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         raise api.SerializationException("The request body is not valid JSON") from None
     if not isinstance(value, dict):
         raise api.SerializationException("The request body must be a JSON object")

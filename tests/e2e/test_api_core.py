@@ -413,6 +413,8 @@ def test_protocol_errors_and_unsigned_requests(server: Server) -> None:
     assert (status, body["__type"]) == (400, "UnknownOperationException")
     status, body = _raw(server, "AWSStepFunctions.ListStateMachines", b"{not json")
     assert (status, body["__type"]) == (400, "SerializationException")
+    status, body = _raw(server, "AWSStepFunctions.ListStateMachines", b'{"a": ' + b"[" * 5000 + b"]" * 5000 + b"}")
+    assert (status, body["__type"]) == (400, "SerializationException")
     status, body = _raw(server, "AWSStepFunctions.ListStateMachines", b"")
     assert status == 200 and isinstance(body["stateMachines"], list)  # unsigned requests are accepted too
     status, body = _raw(server, "AWSStepFunctions.DescribeExecution", b'{"executionArn": "arn:nope"}')

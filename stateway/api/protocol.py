@@ -30,7 +30,37 @@ def parse_body(body: bytes) -> dict[str, Any]:
         raise api.SerializationException("The request body is not valid JSON") from None
     if not isinstance(value, dict):
         raise api.SerializationException("The request body must be a JSON object")
+    for member, given in value.items():
+        kind = _MEMBER_KINDS.get(member, "string")
+        if given is not None and not _KINDS[kind](given):
+            raise api.SerializationException(f"Unexpected value for '{member}': expected {kind}")
+        element = _ELEMENT_KINDS.get(member)
+        if element is not None and given is not None and not all(_KINDS[element](item) for item in given):
+            raise api.SerializationException(f"Unexpected value in '{member}': expected a list of {element}s")
     return value
+
+
+# The JSON type of each request member of the Step Functions API, by name (a name has one type across
+# the actions); any other member is a string. A value of another type is refused before any action
+# sees it, as AWS's deserializer does.
+_MEMBER_KINDS = {
+    "maxResults": "integer", "maxConcurrency": "integer", "toleratedFailureCount": "integer",
+    "toleratedFailurePercentage": "number",
+    "reverseOrder": "boolean", "includeExecutionData": "boolean", "publish": "boolean", "revealSecrets": "boolean",
+    "tags": "list", "tagKeys": "list", "routingConfiguration": "list",
+    "loggingConfiguration": "structure", "tracingConfiguration": "structure",
+    "encryptionConfiguration": "structure", "mock": "structure", "stateConfiguration": "structure",
+}
+_KINDS = {
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "list": lambda v: isinstance(v, list),
+    "structure": lambda v: isinstance(v, dict),
+}
+
+_ELEMENT_KINDS = {"tags": "structure", "tagKeys": "string", "routingConfiguration": "structure"}
 
 
 def _encode(value: Any) -> Any:

@@ -408,6 +408,26 @@ def _raw(server: Server, target: str | None, body: bytes) -> tuple[int, dict[str
         return exc.code, json.loads(exc.read())
 
 
+@pytest.mark.parametrize(("action", "body", "member"), [
+    ("DescribeStateMachine", {"stateMachineArn": 1}, "stateMachineArn"),
+    ("ListMapRuns", {"executionArn": "arn:aws:states:us-east-1:123456789012:execution:m:e", "nextToken": 1},
+     "nextToken"),
+    ("GetActivityTask", {"activityArn": {"a": 1}}, "activityArn"),
+    ("SendTaskFailure", {"taskToken": ["t"]}, "taskToken"),
+    ("ListExecutions", {"stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:m",
+                        "maxResults": "ten"}, "maxResults"),
+    ("GetExecutionHistory", {"executionArn": "x", "reverseOrder": "yes"}, "reverseOrder"),
+    ("TagResource", {"resourceArn": "x", "tags": ["not a tag"]}, "tags"),
+    ("CreateStateMachine", {"name": "m", "definition": "{}", "roleArn": "r", "loggingConfiguration": "all"},
+     "loggingConfiguration"),
+])
+def test_a_member_of_the_wrong_type_is_a_serialization_error(server: Server, action: str, body: dict[str, Any],
+                                                              member: str) -> None:
+    status, answer = _raw(server, f"AWSStepFunctions.{action}", json.dumps(body).encode())
+    assert (status, answer["__type"]) == (400, "SerializationException")
+    assert f"'{member}'" in answer["message"]
+
+
 def test_protocol_errors_and_unsigned_requests(server: Server) -> None:
     status, body = _raw(server, "AWSStepFunctions.NoSuchAction", b"{}")
     assert (status, body["__type"]) == (400, "UnknownOperationException")

@@ -319,7 +319,13 @@ def evaluate_intrinsic(
     Raises FailureError(States.IntrinsicFailure) when a function rejects its arguments, and lets the path
     module's PathNotFound through unchanged so that the payload evaluator can name the field in its cause.
     """
-    return _evaluate_call(compile_intrinsic(text), data, context, variables, env)
+    try:
+        call = compile_intrinsic(text)
+    except IntrinsicSyntaxError as error:
+        # Validation refuses such a call when the machine is created; a machine stored before it did
+        # fails the state rather than the engine.
+        raise FailureError(ErrorName.INTRINSIC_FAILURE.value, str(error)) from None
+    return _evaluate_call(call, data, context, variables, env)
 
 
 def _evaluate_call(

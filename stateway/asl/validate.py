@@ -377,6 +377,21 @@ def _accepts(check: Callable[[str], bool], text: str) -> bool:
 
 
 def _is_intrinsic_call(text: str) -> bool:
+    """A well-formed intrinsic function call: balanced, a known function, the right number of arguments."""
+    if not _is_call_shaped(text):
+        return False
+    from stateway.asl import intrinsics  # the evaluator's own parser decides, as AWS's does at creation
+
+    try:
+        intrinsics.compile_intrinsic(text)
+    except intrinsics.IntrinsicSyntaxError:
+        return False
+    except Exception:  # noqa: BLE001 - an unknown escape fails when the state runs, not at creation
+        return True
+    return True
+
+
+def _is_call_shaped(text: str) -> bool:
     if not _INTRINSIC_CALL.match(text):
         return False
     depth = 0

@@ -575,3 +575,11 @@ def test_corpus_is_present_or_skipped() -> None:
     if not CASES_DIR.is_dir():
         pytest.skip(f"conformance corpus not found at {CASES_DIR}")
     assert len(_corpus_cases()) == 89
+
+
+def test_a_call_that_cannot_run_fails_the_state_when_evaluated() -> None:
+    # Validation refuses it at creation; a machine stored before that check fails the state instead.
+    with pytest.raises(FailureError) as caught:
+        evaluate_intrinsic("States.ArrayGetItem()", {}, {}, {}, FixedEnv())
+    assert caught.value.failure.error == ErrorName.INTRINSIC_FAILURE.value
+    assert "States.ArrayGetItem takes 2 argument(s), got 0" in (caught.value.failure.cause or "")

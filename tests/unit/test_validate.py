@@ -879,3 +879,26 @@ def test_diagnostics_shape() -> None:
             "location": "/",
         }
     ]
+
+
+@pytest.mark.parametrize("call", ["States.ArrayGetItem()", "States.ArrayLength($.a, $.b)", "States.Format(",
+                                  "States.NoSuchFunction($.a)"])
+@pytest.mark.parametrize("where", ["Parameters", "ResultSelector", "ErrorPath"])
+def test_an_intrinsic_call_that_cannot_run_is_refused_when_the_machine_is_created(call: str, where: str) -> None:
+    state: dict[str, Any] = {"Type": "Pass", "End": True}
+    if where == "ErrorPath":
+        state = {"Type": "Fail", "ErrorPath": call}
+    elif where == "ResultSelector":
+        state = {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:f", "End": True,
+                 "ResultSelector": {"v.$": call}}
+    else:
+        state["Parameters"] = {"v.$": call}
+    problems = validate_definition({"StartAt": "S", "States": {"S": state}})
+    assert problems and all(p.code == "SCHEMA_VALIDATION_FAILED" for p in problems), problems
+    assert any(p.location.startswith(f"/States/S/{where}") for p in problems), problems
+
+
+def test_a_well_formed_intrinsic_call_is_accepted_even_if_it_fails_when_it_runs() -> None:
+    for call in ["States.ArrayGetItem($.a, 1)", "States.Format('{}', $.x)", "States.Format('\\q')"]:
+        assert validate_definition({"StartAt": "S", "States": {"S": {
+            "Type": "Pass", "Parameters": {"v.$": call}, "End": True}}}) == [], call

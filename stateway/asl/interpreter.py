@@ -43,13 +43,15 @@ from stateway.asl.model import UNSET, Program, QueryLanguage, State, StateMachin
 from stateway.asl.payload import apply_input_path, apply_result_path, apply_template
 from stateway.asl.resources import parse_resource
 from stateway.asl.retry import error_matches, retry_delay_ms
-from stateway.asl.timestamps import format_timestamp, parse_timestamp
+from stateway.asl.timestamps import MAX_SECONDS, clamp_ms, format_timestamp, parse_timestamp
 from stateway.asl.variables import checked_assignment
 
 __all__ = ["ROOT", "RUNNING", "Frame", "Join", "Snapshot", "advance", "start"]
 
 # Step Functions' payload quota (256 KiB); the shell may set `payload_limit_bytes` on its Env.
 DEFAULT_PAYLOAD_LIMIT_BYTES = 262_144
+# The largest Java long: AWS reads seconds as one.
+LONG_MAX = 2**63 - 1
 # From this length an execution input that a Map runs on is kept as text (`first_input`); a shorter one
 # costs less to parse whole than to walk a part at a time.
 LARGE_INPUT_CHARS = 16_384
@@ -271,8 +273,8 @@ class _Run(ContainerStates, JsonataStates):
         if self.machine.timeout_seconds:
             timer_id = self.next_id("t")
             self.snap.timers[timer_id] = ""
-            self.commands.append(StartTimer(timer_id, ex.start_time_ms + self.machine.timeout_seconds * 1000,
-                                            "execution_timeout"))
+            due = clamp_ms(ex.start_time_ms + self.machine.timeout_seconds * 1000)
+            self.commands.append(StartTimer(timer_id, due, "execution_timeout"))
         self.enter(root, self.machine.program.start_at, self.first_input())
         self.queue.append(ROOT)
 
@@ -542,7 +544,7 @@ class _Run(ContainerStates, JsonataStates):
         frame.waiting = "timer"
         frame.timer_id = timer_id
         self.snap.timers[timer_id] = frame.id
-        self.commands.append(StartTimer(timer_id, due, "wait"))
+        self.commands.append(StartTimer(timer_id, clamp_ms(due), "wait"))
 
     def leave_wait(self, frame: Frame, state: State) -> None:
         if state.query_language is QueryLanguage.JSONATA:
@@ -570,6 +572,9 @@ class _Run(ContainerStates, JsonataStates):
             if value < 0:
                 raise FailureError(ErrorName.RUNTIME.value, "The SecondsPath parameter references a negative "
                                    f"value: {state.seconds_path} == {shown(value)}")
+            if value > LONG_MAX:  # AWS reads it as a Java long
+                raise FailureError(ErrorName.RUNTIME.value, "The SecondsPath parameter cannot be parsed as a "
+                                   f"long value: {state.seconds_path} == {shown(value)}")
             return self.now + int(value) * 1000
         if state.timestamp_path:
             try:
@@ -635,7 +640,7 @@ class _Run(ContainerStates, JsonataStates):
             except paths.PathNotFound:
                 raise FailureError(ErrorName.RUNTIME.value,
                                    f"The {field_name} parameter does not reference an input value: {path}") from None
-            if isinstance(resolved, bool) or not isinstance(resolved, int) or resolved <= 0:
+            if isinstance(resolved, bool) or not isinstance(resolved, int) or not 0 < resolved <= MAX_SECONDS:
                 raise FailureError(ErrorName.RUNTIME.value, f"The {field_name} parameter references an invalid "
                                    f"value: {path} == {jsontext.dumps(resolved)}")
             return resolved
@@ -679,7 +684,7 @@ class _Run(ContainerStates, JsonataStates):
             frame.waiting = "retry"
             frame.timer_id = timer_id
             self.snap.timers[timer_id] = frame.id
-            self.commands.append(StartTimer(timer_id, self.now + delay, "retry"))
+            self.commands.append(StartTimer(timer_id, clamp_ms(self.now + delay), "retry"))
             return
         for catcher in state.catch:
             if not error_matches(catcher.error_equals, failure.error):

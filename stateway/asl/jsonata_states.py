@@ -11,7 +11,7 @@ from stateway.asl.causes import shown
 from stateway.asl.errors import ErrorName, FailureError
 from stateway.asl.frames import Frame
 from stateway.asl.model import UNSET, State, is_set
-from stateway.asl.timestamps import parse_timestamp
+from stateway.asl.timestamps import MAX_SECONDS, parse_timestamp
 from stateway.asl.variables import checked_assignment
 
 if TYPE_CHECKING:
@@ -111,7 +111,7 @@ class JsonataStates:
         if not is_set(value) or value is None:
             return None
         seconds = self.ja_value(frame, value, field_name, states)
-        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 < seconds <= MAX_SECONDS:
             raise FailureError(ErrorName.QUERY_EVALUATION_ERROR.value,
                                f"The {field_name} field must be a positive integer, but was: {shown(seconds)}",
                                location=field_name)

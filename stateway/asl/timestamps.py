@@ -6,6 +6,20 @@ import re
 from datetime import UTC, datetime
 from functools import lru_cache
 
+# 9999-12-31T23:59:59.999Z, the latest instant an RFC 3339 timestamp (and a 64-bit store column) holds:
+# a timer due later than that — a Wait of 10^15 seconds, a back-off grown without bound — is due then.
+LATEST_MS = 253_402_300_799_999
+
+
+# The most a task's TimeoutSeconds or HeartbeatSeconds may be, in the definition or through a path.
+MAX_SECONDS = 99_999_999
+
+
+def clamp_ms(ms: int) -> int:
+    """`ms`, or `LATEST_MS` if it is later."""
+    return ms if ms <= LATEST_MS else LATEST_MS
+
+
 # AWS requires an explicit offset (Z or ±hh:mm) and accepts an optional fraction of a second.
 _RFC3339 = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"

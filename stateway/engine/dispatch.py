@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from stateway.asl.events import ScheduleTask, TaskFailed, TaskStarted, TaskSubmitted, TaskTimedOut
+from stateway.asl.timestamps import clamp_ms
 from stateway.workers.function_task import function_target, run_function_task
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ class TaskDispatcher:
 
             with self.engine.store.write() as db:
                 db.execute(self.engine.store.q["heartbeat_task_by_id"],
-                           (now_ms() + command.heartbeat_seconds * 1000, execution_arn, command.task_id))
+                           (clamp_ms(now_ms() + command.heartbeat_seconds * 1000), execution_arn, command.task_id))
 
     def _run_nested(self, execution_arn: str, command: ScheduleTask) -> None:
         from stateway.workers.nested import start_nested

@@ -45,6 +45,7 @@ from stateway.asl.events import (
 )
 from stateway.asl.model import StateMachine
 from stateway.asl.parse import parse_machine
+from stateway.asl.timestamps import clamp_ms
 from stateway.engine import arns, map_runs
 from stateway.engine.codec import START, command_from_json, command_to_json, event_from_json, event_to_json
 from stateway.engine.dispatch import TaskDispatcher
@@ -626,8 +627,8 @@ class Engine:
             })
         finished = [(arn,) for arn, snap in work.snapshots.items() if snap.status == "SUCCEEDED"]
         tasks = [(arn, c.task_id, command_to_json(c), c.task_token, c.resource if c.kind == "activity" else None,
-                  now + c.timeout_seconds * 1000 if c.timeout_seconds else None,
-                  now + c.heartbeat_seconds * 1000 if c.heartbeat_seconds else None, now, "SCHEDULED")
+                  clamp_ms(now + c.timeout_seconds * 1000) if c.timeout_seconds else None,
+                  clamp_ms(now + c.heartbeat_seconds * 1000) if c.heartbeat_seconds else None, now, "SCHEDULED")
                  for arn, c in work.tasks]
         timers = [(arn, t.timer_id, t.due_ms, t.purpose) for arn, t in work.timers]
         for timer in timers:

@@ -18,6 +18,7 @@ from stateway.asl import interpreter, jsontext
 from stateway.asl.errors import DefinitionError
 from stateway.asl.events import RedriveRequested, StopRequested, TaskFailed, TaskStarted, TaskSucceeded
 from stateway.asl.loader import json_problem, load_definition
+from stateway.asl.timestamps import clamp_ms
 from stateway.asl.validate import validate_definition
 from stateway.engine import arns
 from stateway.engine import errors as api
@@ -340,7 +341,7 @@ class Service:
         heartbeat = command.get("heartbeat_seconds")
         if heartbeat:
             with self.store.write() as db:
-                db.execute(self.store.q["heartbeat_task"], {"token": token, "deadline": now_ms() + heartbeat * 1000})
+                db.execute(self.store.q["heartbeat_task"], {"token": token, "deadline": clamp_ms(now_ms() + heartbeat * 1000)})
 
     def _post(self, execution_arn: str, event: Any) -> None:
         """Queue an event for the decider; the inbox row makes it survive a crash."""
@@ -599,7 +600,7 @@ class Service:
             stamp = now_ms()
             db.execute(self.store.q["claim_activity_task"], {
                 "execution_arn": row["execution_arn"], "id": row["id"], "token": token,
-                "heartbeat_deadline_ms": stamp + heartbeat * 1000 if heartbeat else None})
+                "heartbeat_deadline_ms": clamp_ms(stamp + heartbeat * 1000) if heartbeat else None})
             db.execute(self.store.q["insert_inbox"], {
                 "execution_arn": row["execution_arn"], "created_ms": stamp,
                 "event": event_to_json(TaskStarted(row["id"], worker_name))})

@@ -137,7 +137,7 @@ def invoke(handler: Handler, event: Any, function_name: str, *, timeout_seconds:
     # A hung function must not hang the engine: its late result is simply never read.
     worker = threading.Thread(target=call, name=f"fn-{function_name}", daemon=True)
     worker.start()
-    worker.join(timeout_seconds)
+    worker.join(min(timeout_seconds, threading.TIMEOUT_MAX))
     if worker.is_alive():
         return Invocation(ok=False, error="States.Timeout", timed_out=True, request_id=request_id)
     return box["result"]

@@ -41,3 +41,26 @@ def test_a_failing_execution_is_quarantined_and_the_others_finish(tmp_path: Path
             assert engine.service.describe_execution(quarantined)["status"] == "RUNNING"
             assert quarantined in engine._quarantined
         assert engine.service.get_execution_history(poison_start) == []
+
+
+def test_times_too_far_away_to_store_neither_stall_the_engine_nor_quarantine(tmp_path: Path) -> None:
+    # A due time past what a 64-bit column holds used to fail every commit that carried it, and so
+    # every other execution's progress with it.
+    with Engine(f"sqlite:///{tmp_path / 'far.db'}", functions={"echo": lambda e, c: e}) as engine:
+        waiting = engine.service.create_state_machine("wait", {"StartAt": "W", "States": {
+            "W": {"Type": "Wait", "SecondsPath": "$.s", "Next": "T"}, "T": {"Type": "Task", "Resource": TASK,
+                                                                          "End": True}}})
+        timed = engine.service.create_state_machine("timed", {"StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": TASK, "HeartbeatSecondsPath": "$.h", "End": True}}})
+        far = engine.service.start_execution(waiting, {"s": 10**18})
+        too_far = engine.service.start_execution(waiting, {"s": 10**30})
+        bad_heartbeat = engine.service.start_execution(timed, {"h": 10**30})
+        assert engine.wait(too_far, timeout=10)["status"] == "FAILED"
+        assert engine.wait(bad_heartbeat, timeout=10)["status"] == "FAILED"
+        healthy = [engine.service.start_execution(waiting, {"s": 0}) for _ in range(3)]
+        for execution in healthy:
+            assert engine.wait(execution, timeout=10)["status"] == "SUCCEEDED"
+        assert engine.service.describe_execution(far)["status"] == "RUNNING"
+        assert not engine._quarantined
+        (due,), = engine.store._writer.execute("SELECT due_ms FROM timers").fetchall()
+        assert due == 253_402_300_799_999, "due at the latest instant a timestamp holds"

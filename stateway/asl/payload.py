@@ -54,7 +54,10 @@ def apply_result_path(result_path: Any, state_input: Any, result: Any) -> Any:
         return state_input
     if result_path == "$":
         return result
-    return paths.set_reference_path(state_input, result_path, result)
+    try:
+        return paths.set_reference_path(state_input, result_path, result)
+    except paths.PathSyntaxError as error:  # validation refuses it; a machine stored before it did not
+        raise FailureError(ErrorName.RUNTIME.value, str(error)) from None
 
 
 def is_runtime_failure(error: FailureError) -> bool:

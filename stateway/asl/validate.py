@@ -369,6 +369,12 @@ def _path_checkers() -> tuple[Callable[[str], bool], Callable[[str], bool]]:
     return is_valid_path, is_reference_path
 
 
+def _result_path(text: str) -> bool:
+    from stateway.asl import paths
+
+    return paths.is_reference_path(text, allow_context=False, allow_variables=False)
+
+
 def _accepts(check: Callable[[str], bool], text: str) -> bool:
     try:
         return bool(check(text))
@@ -512,10 +518,13 @@ class _Validator:
         return True
 
     def path(self, value: Any, location: str, field: str, *, reference: bool = False) -> None:
-        """A Path (or, with `reference`, a Reference Path) field; null is left to the caller."""
+        """A Path (or, with `reference`, a Reference Path) field; null is left to the caller. ResultPath
+        places the result in the state's data: it may not start at the context object or a variable."""
         if not self.string(value, location):
             return
         check = self.is_reference_path if reference else self.is_valid_path
+        if field == "ResultPath":
+            check = _result_path
         if not _accepts(check, value):
             kind = "ReferencePath" if reference else "JSONPath"
             self.fail(f"The value for the field '{field}' must be a valid {kind}", location)

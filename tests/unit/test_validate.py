@@ -902,3 +902,13 @@ def test_a_well_formed_intrinsic_call_is_accepted_even_if_it_fails_when_it_runs(
     for call in ["States.ArrayGetItem($.a, 1)", "States.Format('{}', $.x)", "States.Format('\\q')"]:
         assert validate_definition({"StartAt": "S", "States": {"S": {
             "Type": "Pass", "Parameters": {"v.$": call}, "End": True}}}) == [], call
+
+
+@pytest.mark.parametrize("result_path", ["$$.Execution.Input", "$$", "$var", "$var.x", "$.a[*]", "$..a"])
+def test_a_result_path_must_place_the_result_in_the_state_s_data(result_path: str) -> None:
+    branch = {"StartAt": "B", "States": {"B": {"Type": "Pass", "End": True}}}
+    for state in ({"Type": "Pass", "ResultPath": result_path, "End": True},
+                  {"Type": "Parallel", "Branches": [branch], "End": True,
+                   "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": result_path, "Next": "E"}]}):
+        problems = validate_definition({"StartAt": "S", "States": {"S": state, "E": {"Type": "Succeed"}}})
+        assert [p.message for p in problems] == ["The value for the field 'ResultPath' must be a valid ReferencePath"]

@@ -149,7 +149,10 @@ class ContainerStates:
             return kind(self.ja_value(frame, value, field_name.removesuffix("Path")))
         if not path:
             return None
-        resolved = paths.evaluate_path(path, data, self.context(frame), frame.variables)
+        try:
+            resolved = paths.evaluate_path(path, data, self.context(frame), frame.variables)
+        except paths.PathNotFound as missing:  # in AWS's words for a path that finds nothing
+            raise FailureError(ErrorName.RUNTIME.value, str(missing)) from None
         number = _as_number(resolved, kind)
         if number is None:
             label = "integer" if kind is int else "float"

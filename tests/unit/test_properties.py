@@ -95,9 +95,14 @@ def machines(draw: st.DrawFn) -> dict[str, Any]:
             if "StringEquals" in rule:
                 rule["StringEquals"] = "a"
         elif kind == "Wait":
-            states[name] = {"Type": "Wait", "Seconds": draw(st.integers(0, 10**6)), **follow}
+            timing = draw(st.sampled_from([{"Seconds": draw(st.integers(0, 10**6))}, {"SecondsPath": draw(PATHS)},
+                                           {"TimestampPath": draw(PATHS)}]))
+            states[name] = {"Type": "Wait", **timing, **follow}
         elif kind == "Map":
-            states[name] = {"Type": "Map", "ItemsPath": draw(PATHS), "ItemProcessor": {
+            settings_paths = draw(st.fixed_dictionaries({}, optional={
+                "MaxConcurrencyPath": PATHS, "ToleratedFailureCountPath": PATHS,
+                "ToleratedFailurePercentagePath": PATHS}))
+            states[name] = {"Type": "Map", "ItemsPath": draw(PATHS), **settings_paths, "ItemProcessor": {
                 "StartAt": "I", "States": {"I": {"Type": "Pass", **draw(PASS_FIELDS), "End": True}}},
                 **follow}
         elif kind == "Parallel":

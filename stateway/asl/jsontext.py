@@ -9,7 +9,8 @@ from collections.abc import Callable
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
-__all__ = ["RawJson", "array_runs", "compact", "compact_encoder", "copy", "dumps", "json_type", "loads", "materialize"]
+__all__ = ["NumberOutOfRange", "RawJson", "array_runs", "compact", "compact_encoder", "copy", "dumps", "finite_float",
+           "json_type", "loads", "materialize"]
 
 
 class RawJson:
@@ -138,15 +139,24 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"Invalid JSON constant: {name}")
 
 
-def _finite_float(token: str) -> float:
-    # A number too large for a double (1e400) would parse as an infinity, which no JSON text can hold.
+class NumberOutOfRange(ValueError):
+    """A JSON number too large for a double (1e400): Python would parse it as an infinity, which no
+    JSON text can hold, and AWS's parser refuses it."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__(f"Number out of range of double: {token}")
+        self.token = token
+
+
+def finite_float(token: str) -> float:
+    """`parse_float` for a JSON decoder: the number, or NumberOutOfRange."""
     value = float(token)
     if math.isinf(value):
-        raise ValueError(f"Number out of range of double: {token}")
+        raise NumberOutOfRange(token)
     return value
 
 
-_decoder = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
+_decoder = json.JSONDecoder(parse_constant=_reject_constant, parse_float=finite_float)
 
 
 def loads(text: str | bytes) -> Any:

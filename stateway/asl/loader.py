@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import math
 import re
 from typing import Any, Final
 
 import yaml
 
 from stateway.asl.errors import DefinitionError, Problem
+from stateway.asl.jsontext import NumberOutOfRange, finite_float
 
 INVALID_JSON_DESCRIPTION: Final = "INVALID_JSON_DESCRIPTION"
 SCHEMA_VALIDATION_FAILED: Final = "SCHEMA_VALIDATION_FAILED"
@@ -44,7 +44,7 @@ def load_definition(text: str) -> dict[str, Any]:
         value = _parse(text)
     except json.JSONDecodeError as error:
         json_problem = jackson_problem(text, error)
-    except (_NonStandardTokenError, _OutOfRangeError) as error:
+    except (_NonStandardTokenError, NumberOutOfRange) as error:
         json_problem = _token_problem(text, error)
     except RecursionError:
         raise DefinitionError([Problem(INVALID_JSON_DESCRIPTION, TOO_DEEP, NO_LOCATION)]) from None
@@ -84,27 +84,13 @@ def _reject_constant(token: str) -> Any:
     raise _NonStandardTokenError(token)
 
 
-class _OutOfRangeError(ValueError):
-    def __init__(self, token: str) -> None:
-        super().__init__(token)
-        self.token = token
-
-
-def _finite_float(token: str) -> float:
-    # Python parses a number too large for a double (1e400) as an infinity, which JSON cannot hold.
-    value = float(token)
-    if math.isinf(value):
-        raise _OutOfRangeError(token)
-    return value
-
-
 def _parse(text: str) -> Any:
     """JSON as AWS reads it: no NaN or Infinity, no number beyond a double's range."""
-    return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    return json.loads(text, parse_constant=_reject_constant, parse_float=finite_float)
 
 
-def _token_problem(text: str, error: _NonStandardTokenError | _OutOfRangeError) -> Problem:
-    if isinstance(error, _OutOfRangeError):
+def _token_problem(text: str, error: _NonStandardTokenError | NumberOutOfRange) -> Problem:
+    if isinstance(error, NumberOutOfRange):
         pos = max(text.find(error.token), 0)
         return Problem(INVALID_JSON_DESCRIPTION, f"Numeric value ({error.token}) out of range of double",
                        source_location(text, pos + len(error.token)))
@@ -185,7 +171,7 @@ def json_problem(text: str) -> str | None:
         _parse(text)
     except json.JSONDecodeError as error:
         return jackson_problem(text, error).message
-    except (_NonStandardTokenError, _OutOfRangeError) as error:
+    except (_NonStandardTokenError, NumberOutOfRange) as error:
         return _token_problem(text, error).message
     except RecursionError:
         return TOO_DEEP

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +31,11 @@ def parse_body(body: bytes) -> dict[str, Any]:
         raise api.SerializationException("The request body is not valid JSON") from None
     if not isinstance(value, dict):
         raise api.SerializationException("The request body must be a JSON object")
+    if _SURROGATE_ESCAPE.search(body):
+        try:  # an escaped lone surrogate: a string no UTF-8 text (nor the store) can hold
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise api.SerializationException("The request body holds a string with a lone UTF-16 surrogate") from None
     for member, given in value.items():
         kind = _MEMBER_KINDS.get(member, "string")
         if given is not None and not _KINDS[kind](given):
@@ -61,6 +67,8 @@ _KINDS = {
 }
 
 _ELEMENT_KINDS = {"tags": "structure", "tagKeys": "string", "routingConfiguration": "structure"}
+# `\ud800`–`\udfff` in the body: a surrogate, alone or half of a pair (which is fine).
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
 
 
 def _encode(value: Any) -> Any:

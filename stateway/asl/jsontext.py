@@ -9,8 +9,8 @@ from collections.abc import Callable
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
-__all__ = ["NumberOutOfRange", "RawJson", "array_runs", "compact", "compact_encoder", "copy", "dumps", "finite_float",
-           "json_type", "loads", "materialize"]
+__all__ = ["NumberOutOfRange", "RawJson", "array_runs", "compact", "compact_encoder", "copy", "dumps",
+           "finite_float", "json_type", "loads", "materialize", "storable"]
 
 
 class RawJson:
@@ -58,11 +58,26 @@ def compact_encoder(*, allow_nan: bool) -> Callable[[Any], str]:
         if type(value) is RawJson:
             return value.text
         try:
-            return whole(value)
+            text = whole(value)
         except _HoldsRaw:
-            return _spliced(value, whole)
+            text = _spliced(value, whole)
+        return storable(text)
 
     return encode
+
+
+# A UTF-16 surrogate code point: JSON's "\ud800" parses to one in Python, but UTF-8 (and so the store)
+# cannot hold it alone. Written back as the escape it came from, the text stays the same JSON value.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """JSON text with every lone surrogate (which can only stand in a string) written as its `\\uXXXX`
+    escape, so that it can be encoded as UTF-8; `isascii` is a flag on the string, so the common text
+    is not even searched."""
+    if text.isascii() or not _SURROGATE.search(text):
+        return text
+    return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 def _joined(encoder: Callable[[Any, int], list[str]]) -> Callable[[Any], str]:

@@ -190,6 +190,7 @@ class Service:
             problem = input_problem(input_text)
             if problem is not None:
                 raise api.InvalidExecutionInput(f"Invalid State Machine Execution Input: '{problem}'")
+        input_text = jsontext.storable(input_text)  # a lone surrogate in a string, as its escape
         # A character is 1-4 bytes in UTF-8: only a text that may be too large is encoded to count them.
         if len(input_text) * 4 > MAX_INPUT_BYTES and len(input_text.encode("utf-8")) > MAX_INPUT_BYTES:
             raise api.InvalidExecutionInput("The execution input exceeds the maximum size of 262144 bytes.")

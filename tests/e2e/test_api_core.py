@@ -435,6 +435,10 @@ def test_protocol_errors_and_unsigned_requests(server: Server) -> None:
     assert (status, body["__type"]) == (400, "SerializationException")
     status, body = _raw(server, "AWSStepFunctions.ListStateMachines", b'{"a": ' + b"[" * 5000 + b"]" * 5000 + b"}")
     assert (status, body["__type"]) == (400, "SerializationException")
+    status, body = _raw(server, "AWSStepFunctions.CreateActivity", b'{"name": "a\\ud800"}')
+    assert (status, body["__type"]) == (400, "SerializationException"), "a lone surrogate no store can hold"
+    status, body = _raw(server, "AWSStepFunctions.ListStateMachines", b'{"nextToken": null, "x": "\\ud83d\\ude00"}')
+    assert status == 200, "a surrogate pair is a character"
     status, body = _raw(server, "AWSStepFunctions.ListStateMachines", b"")
     assert status == 200 and isinstance(body["stateMachines"], list)  # unsigned requests are accepted too
     status, body = _raw(server, "AWSStepFunctions.DescribeExecution", b'{"executionArn": "arn:nope"}')

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -64,3 +65,20 @@ def test_times_too_far_away_to_store_neither_stall_the_engine_nor_quarantine(tmp
         assert not engine._quarantined
         (due,), = engine.store._writer.execute("SELECT due_ms FROM timers").fetchall()
         assert due == 253_402_300_799_999, "due at the latest instant a timestamp holds"
+
+
+def test_a_lone_surrogate_in_a_value_is_stored_as_its_escape(tmp_path: Path) -> None:
+    # JSON's "\ud800" parses to a string UTF-8 cannot hold; written as it was, it failed every commit.
+    surrogate = "\ud800"
+    with Engine(f"sqlite:///{tmp_path / 's.db'}", functions={"odd": lambda e, c: {"got": e["a"] + surrogate}}) as engine:
+        arn = engine.service.create_state_machine("m", {"StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": TASK.replace("echo", "odd"), "End": True}}})
+        odd = engine.service.start_execution(arn, input_text='{"a": "x\\udfff"}')
+        literal = engine.service.start_execution(arn, input_text='{"a": "' + surrogate + '"}')
+        for execution in (odd, literal):
+            done = engine.wait(execution, timeout=10)
+            assert done["status"] == "SUCCEEDED", done
+        assert json.loads(engine.wait(odd)["output"]) == {"got": "x\udfff" + surrogate}
+        assert json.loads(engine.wait(literal)["output"]) == {"got": surrogate + surrogate}
+        assert engine.wait(odd)["output"] == '{"got":"x\\udfff\\ud800"}'
+        assert not engine._quarantined

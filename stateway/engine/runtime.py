@@ -622,8 +622,10 @@ class Engine:
         for arn, snap in work.snapshots.items():
             text = self._encode(arn, snap, apart)
             states.append({
-                "arn": arn, "snapshot": text, "status": snap.status, "output": snap.output, "error": snap.error,
-                "cause": snap.cause, "stop_ms": now if snap.status != interpreter.RUNNING else None,
+                "arn": arn, "snapshot": text, "status": snap.status, "output": snap.output,
+                # A Fail state's Error or Cause may hold a lone surrogate, which only its escape can store.
+                "error": _storable(snap.error), "cause": _storable(snap.cause),
+                "stop_ms": now if snap.status != interpreter.RUNNING else None,
             })
         finished = [(arn,) for arn, snap in work.snapshots.items() if snap.status == "SUCCEEDED"]
         tasks = [(arn, c.task_id, command_to_json(c), c.task_token, c.resource if c.kind == "activity" else None,
@@ -665,3 +667,7 @@ def describe(row: dict[str, Any]) -> dict[str, Any]:
 
 
 _json = jsontext.compact_encoder(allow_nan=True)  # history details: one encoder for the process
+
+
+def _storable(text: str | None) -> str | None:
+    return jsontext.storable(text) if text is not None else None

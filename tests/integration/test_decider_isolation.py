@@ -81,4 +81,9 @@ def test_a_lone_surrogate_in_a_value_is_stored_as_its_escape(tmp_path: Path) -> 
         assert json.loads(engine.wait(odd)["output"]) == {"got": "x\udfff" + surrogate}
         assert json.loads(engine.wait(literal)["output"]) == {"got": surrogate + surrogate}
         assert engine.wait(odd)["output"] == '{"got":"x\\udfff\\ud800"}'
+        # A Fail state's Error and Cause are stored as they are, in columns of their own, too.
+        failing = engine.service.create_state_machine(
+            "f", '{"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E\\ud800", "Cause": "C"}}}')
+        failed = engine.wait(engine.service.start_execution(failing, {}), timeout=10)
+        assert (failed["status"], failed["error"]) == ("FAILED", "E\\ud800")
         assert not engine._quarantined

@@ -68,6 +68,20 @@ class _Loaded:
 
 
 _STARTED_TASKS = SHARES.index("started_tasks")
+_HISTORY, _TIMERS = SHARES.index("history"), SHARES.index("timers")
+_INT64 = 2**63
+
+
+def _check_storable(work: Round, mark: tuple[int, ...]) -> None:
+    """Raise if the step just taken made a value the store cannot hold — text UTF-8 cannot encode, a
+    time beyond a 64-bit integer: that execution is quarantined, where the value would fail every
+    commit and so every execution (the known causes are escaped or clamped; this is the safety net)."""
+    for piece in work.history[mark[_HISTORY]:]:
+        if not piece[3].isascii():
+            piece[3].encode("utf-8")
+    for _arn, timer in work.timers[mark[_TIMERS]:]:
+        if not -_INT64 <= timer.due_ms < _INT64:
+            raise OverflowError(f"timer {timer.timer_id} is due at {timer.due_ms} ms, beyond a 64-bit integer")
 # Rounds computed ahead of the store: the decider waits for the writer beyond this many (task
 # functions may start before the round that scheduled them is durable; this bounds how far).
 MAX_UNWRITTEN_ROUNDS = 64
@@ -587,6 +601,7 @@ class Engine:
         mark = work.mark()
         try:
             self._advance(arn, items, env, work)
+            _check_storable(work, mark)
         except Exception:
             traceback.print_exc(file=sys.stderr)
             print(f"stateway: execution {arn} is quarantined until restart after an internal error",

@@ -87,3 +87,24 @@ def test_a_lone_surrogate_in_a_value_is_stored_as_its_escape(tmp_path: Path) -> 
         failed = engine.wait(engine.service.start_execution(failing, {}), timeout=10)
         assert (failed["status"], failed["error"]) == ("FAILED", "E\\ud800")
         assert not engine._quarantined
+
+
+def test_a_step_that_makes_a_value_the_store_cannot_hold_quarantines_only_its_execution(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The safety net under the escapes and clamps: were one missed, a value UTF-8 cannot encode would
+    # fail every commit. Simulated by turning the surrogate escape off.
+    from stateway.asl import jsontext
+
+    monkeypatch.setattr(jsontext, "storable", lambda text: text)
+    with Engine(f"sqlite:///{tmp_path / 'net.db'}", functions={
+            "odd": lambda e, c: {"s": "\ud800"}, "echo": lambda e, c: e}) as engine:
+        odd = engine.service.create_state_machine("odd", {"StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": TASK.replace("echo", "odd"), "End": True}}})
+        fine = engine.service.create_state_machine("fine", {"StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": TASK, "End": True}}})
+        poisoned = engine.service.start_execution(odd, {})
+        healthy = [engine.service.start_execution(fine, {"n": i}) for i in range(5)]
+        for execution in healthy:
+            assert engine.wait(execution, timeout=10)["status"] == "SUCCEEDED"
+        assert poisoned in engine._quarantined
+        assert engine.service.describe_execution(poisoned)["status"] == "RUNNING"

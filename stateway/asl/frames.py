@@ -94,9 +94,10 @@ class Join:
     def item(self, index: int) -> Any:
         """Take child `index`'s input (a child starts once), reading a window of them back if needed."""
         if index not in self.inputs:
-            run = self.texts.pop(index - index % ITEMS_PER_RUN, None)
+            first = index - index % ITEMS_PER_RUN  # the run that holds it, if it is still text
+            run = self.texts.pop(first, None)
             if run is not None:
-                self.inputs.update(enumerate(jsontext.loads(run), index - index % ITEMS_PER_RUN))
+                self.inputs.update(enumerate(jsontext.loads(run), first))
             elif self.store is not None:
                 self.inputs.update(self.store.items(index, min(self.size, index + self.window)))
         return self.inputs.pop(index)

@@ -7,7 +7,7 @@ import math
 import re
 from collections.abc import Callable
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
-from typing import Any
+from typing import Any, overload
 
 __all__ = ["NumberOutOfRange", "RawJson", "array_runs", "compact", "compact_encoder", "copy", "dumps",
            "finite_float", "json_type", "loads", "materialize", "storable"]
@@ -71,11 +71,15 @@ def compact_encoder(*, allow_nan: bool) -> Callable[[Any], str]:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def storable(text: str) -> str:
-    """JSON text with every lone surrogate (which can only stand in a string) written as its `\\uXXXX`
-    escape, so that it can be encoded as UTF-8; `isascii` is a flag on the string, so the common text
-    is not even searched."""
-    if text.isascii() or not _SURROGATE.search(text):
+@overload
+def storable(text: str) -> str: ...
+@overload
+def storable(text: None) -> None: ...
+def storable(text: str | None) -> str | None:
+    """Text with every lone surrogate (in JSON it can only stand in a string) written as its `\\uXXXX`
+    escape, so that it can be encoded as UTF-8; None as it is. `isascii` is a flag on the string, so
+    the common text is not even searched."""
+    if text is None or text.isascii() or not _SURROGATE.search(text):
         return text
     return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 

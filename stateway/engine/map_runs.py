@@ -81,15 +81,10 @@ def record(db: sqlite3.Connection, q: Mapping[str, str], changes: Changes) -> No
             else:
                 body = json.loads(details) if details else {}
                 db.execute(q["map_run_failed"], {"arn": run_arn, "stop_ms": timestamp,
-                                                 "error": _storable(body.get("error")),
-                                                 "cause": _storable(body.get("cause"))})
+                                                 "error": jsontext.storable(body.get("error")),
+                                                 "cause": jsontext.storable(body.get("cause"))})
     if changes.ended:  # stopped, timed out or failed (another Parallel branch) while a Map Run still ran
         db.executemany(q["map_run_abort_of_execution"], changes.ended)
-
-
-def _storable(text: Any) -> Any:
-    """A text the store can hold: a lone surrogate (from a JSON escape) written as that escape."""
-    return jsontext.storable(text) if isinstance(text, str) else text
 
 
 def _distributed_joins(snapshots: Mapping[str, interpreter.Snapshot]

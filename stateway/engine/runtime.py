@@ -639,7 +639,7 @@ class Engine:
             states.append({
                 "arn": arn, "snapshot": text, "status": snap.status, "output": snap.output,
                 # A Fail state's Error or Cause may hold a lone surrogate, which only its escape can store.
-                "error": _storable(snap.error), "cause": _storable(snap.cause),
+                "error": jsontext.storable(snap.error), "cause": jsontext.storable(snap.cause),
                 "stop_ms": now if snap.status != interpreter.RUNNING else None,
             })
         finished = [(arn,) for arn, snap in work.snapshots.items() if snap.status == "SUCCEEDED"]
@@ -683,6 +683,3 @@ def describe(row: dict[str, Any]) -> dict[str, Any]:
 
 _json = jsontext.compact_encoder(allow_nan=True)  # history details: one encoder for the process
 
-
-def _storable(text: str | None) -> str | None:
-    return jsontext.storable(text) if text is not None else None

@@ -98,13 +98,19 @@ class _Held:
             self.write_one(db, n)
 
 
-def test_rounds_queued_during_a_commit_share_the_next_transaction(tmp_path: Path) -> None:
-    store = _CountingStore(tmp_path / "batch.db")
+def _held_open(path: Path) -> tuple[_CountingStore, _Held, Writer[int]]:
+    """A writer whose first item (0) records its transaction number and is being written, held open."""
+    store = _CountingStore(path)
     store._writer.execute("CREATE TABLE t (n INTEGER, tx INTEGER)")
     write = _Held(lambda db, n: db.execute("INSERT INTO t VALUES (?, ?)", (n, store.transactions)))
     writer: Writer[int] = Writer(store, write, lambda batch, error: None)
     writer.submit(0)
     assert write.inside.wait(5)
+    return store, write, writer
+
+
+def test_rounds_queued_during_a_commit_share_the_next_transaction(tmp_path: Path) -> None:
+    store, write, writer = _held_open(tmp_path / "batch.db")
     for n in range(1, 5):  # queued while the first transaction is held open
         writer.submit(n)
     write.gate.set()
@@ -117,12 +123,7 @@ def test_rounds_queued_during_a_commit_share_the_next_transaction(tmp_path: Path
 
 
 def test_an_urgent_item_arriving_during_a_transaction_of_rounds_is_committed_with_it(tmp_path: Path) -> None:
-    store = _CountingStore(tmp_path / "late.db")
-    store._writer.execute("CREATE TABLE t (n INTEGER, tx INTEGER)")
-    write = _Held(lambda db, n: db.execute("INSERT INTO t VALUES (?, ?)", (n, store.transactions)))
-    writer: Writer[int] = Writer(store, write, lambda batch, error: None)
-    writer.submit(0)
-    assert write.inside.wait(5)
+    store, write, writer = _held_open(tmp_path / "late.db")
     writer.submit(9, urgent=True)  # a start while the round is being written: no commit of its own
     write.gate.set()
     writer.wait_below(1, timeout=5)

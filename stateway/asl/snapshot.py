@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import fields
+from dataclasses import MISSING, fields
 from typing import Any
 
 from stateway.asl import jsontext
@@ -24,7 +24,12 @@ from stateway.asl.events import ExecutionInfo
 from stateway.asl.frames import ROOT, STORED, Frame, Join, JoinStore, Snapshot
 from stateway.asl.resources import parse_resource
 
-_FRAME_FIELDS = {f.name for f in fields(Frame)}
+_FRAME_FIELDS = tuple(f.name for f in fields(Frame))
+_FRAME_NAMES = frozenset(_FRAME_FIELDS)
+# A frame's fields at their defaults are left out of its text (`loads` gets them back from `Frame`'s
+# defaults): a Map iteration's frame is stored on nearly every step, and most of its fields are unset.
+_FRAME_DEFAULTS = {f.name: f.default if f.default_factory is MISSING else f.default_factory()
+                   for f in fields(Frame) if f.default is not MISSING or f.default_factory is not MISSING}
 # Join fields written as they are; the bulk data (`inputs`, `results`, `source`) is written only when
 # it is not stored apart, and `store` never.
 _JOIN_SCALARS = tuple(f.name for f in fields(Join) if f.name not in ("inputs", "texts", "results", "source", "store"))
@@ -81,14 +86,22 @@ def _fields(value: Any) -> dict[str, Any]:
 
 
 def _frame_fields(frame: Frame, external: Callable[[Join], None] | None) -> dict[str, Any]:
-    """One frame as a JSON-ready dict."""
-    data = {name: getattr(frame, name) for name in _FRAME_FIELDS
-            if name not in _JOIN_VALUED and name != "task_resource"}
-    data["retry_attempts"] = {str(k): v for k, v in frame.retry_attempts.items()}
-    data["task_resource"] = frame.task_resource.arn if frame.task_resource else None
-    for name in _JOIN_VALUED:
-        join = getattr(frame, name)
-        data[name] = _join_fields(join, external) if join is not None else None
+    """One frame as a JSON-ready dict, without the fields at their defaults."""
+    data: dict[str, Any] = {}
+    for name in _FRAME_FIELDS:
+        value = getattr(frame, name)
+        default = _FRAME_DEFAULTS.get(name, MISSING)
+        # `type` too: False == 0, and a frame must load back with the very values it had.
+        if value is default or (type(value) is type(default) and value == default):
+            continue
+        if name in _JOIN_VALUED:
+            data[name] = _join_fields(value, external)
+        elif name == "task_resource":
+            data[name] = value.arn
+        elif name == "retry_attempts":
+            data[name] = {str(k): v for k, v in value.items()}
+        else:
+            data[name] = value
     if external is not None and frame.join is not None and frame.join.id and frame.join.input_is_source:
         # A waiting Map's input is its join's source, stored apart already: say so, not again.
         data["state_input"] = None
@@ -125,7 +138,7 @@ def loads(text: str, *, join_store: Callable[[str], JoinStore] | None = None, in
         frame_data.append((frame_id, json.loads(frame_text(frame_id))))
     frames = {}
     for frame_id, data in frame_data:
-        values = {k: v for k, v in data.items() if k in _FRAME_FIELDS}
+        values = {k: v for k, v in data.items() if k in _FRAME_NAMES}
         values["retry_attempts"] = {int(k): v for k, v in data.get("retry_attempts", {}).items()}
         resource = data.get("task_resource")
         values["task_resource"] = parse_resource(resource) if resource else None

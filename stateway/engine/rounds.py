@@ -89,6 +89,7 @@ class Write:
     timers: list[tuple[str, str, int, str]]
     map_runs: map_runs.Changes
     stopped_children: bool = False
+    size: int = 0  # characters of text it writes: what it holds in memory until then
     # Tasks the decider hands over only once the round is durable (nested executions, tokens, …).
     durable_tasks: bool = False
 

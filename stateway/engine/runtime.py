@@ -83,8 +83,11 @@ def _check_storable(work: Round, mark: tuple[int, ...]) -> None:
         if not -_INT64 <= timer.due_ms < _INT64:
             raise OverflowError(f"timer {timer.timer_id} is due at {timer.due_ms} ms, beyond a 64-bit integer")
 # Rounds computed ahead of the store: the decider waits for the writer beyond this many (task
-# functions may start before the round that scheduled them is durable; this bounds how far).
+# functions may start before the round that scheduled them is durable; this bounds how far), or
+# beyond this many characters of text (rounds of wide Maps are large: without it their backlog, not
+# the executions' state, would be most of the engine's memory).
 MAX_UNWRITTEN_ROUNDS = 64
+MAX_UNWRITTEN_CHARS = 256 * 1024
 # The longest pause between retries of a store that keeps refusing writes.
 WRITE_RETRY_MAX_SECONDS = 2.0
 
@@ -134,7 +137,7 @@ class Engine:
         self._thread: threading.Thread | None = None
         self._pool = WorkerPool(workers, "stateway-worker")
         self._writer: Writer[Write | StartWrite] = Writer(self.store, self._write, self._batch_written,
-                                                             self._written)
+                                                             self._written, _write_size)
         # Starts not yet durable, by (state machine, name): a second start of the same name must not be
         # stored twice, nor miss the first when the store cannot show it yet.
         self._unsettled_starts: dict[tuple[str, str], StartWrite] = {}
@@ -281,10 +284,11 @@ class Engine:
         now = now_ms()
         read_store = self._inbox_dirty or time.monotonic() >= self._next_poll or (
             self._next_due_ms is not None and self._next_due_ms <= now)
-        if read_store or self._writer.pending >= MAX_UNWRITTEN_ROUNDS:
+        if read_store or self._writer.pending >= MAX_UNWRITTEN_ROUNDS \
+                or self._writer.pending_size >= MAX_UNWRITTEN_CHARS:
             # Inbox rows, timers and deadlines are read only from a store that shows every round
             # computed so far, so that none is applied twice.
-            self._writer.wait_below(1 if read_store else MAX_UNWRITTEN_ROUNDS)
+            self._writer.wait_below(1 if read_store else MAX_UNWRITTEN_ROUNDS, size=MAX_UNWRITTEN_CHARS)
             settled = self._settle() or settled
         elif not (self._results or self._starts or self._restarts):
             return settled  # the common look after a busy round: nothing came in meanwhile
@@ -633,7 +637,7 @@ class Engine:
         """Encode the round for the writer thread (in the decider: the snapshots are live objects)."""
         now = now_ms()
         apart = Apart()
-        states = []
+        states: list[dict[str, Any]] = []
         for arn, snap in work.snapshots.items():
             text = self._encode(arn, snap, apart)
             states.append({
@@ -656,8 +660,12 @@ class Engine:
         self._started.difference_update(work.deleted_tasks)
         self._handed_over(apart, work.snapshots)
         self._unwritten.update(work.snapshots.keys())
+        size = sum(len(snap.output or "") for snap in work.snapshots.values()) \
+            + sum(len(state["snapshot"]) for state in states) + sum(len(row[2]) for row in apart.frame_rows) \
+            + sum(len(row[4]) for row in apart.join_rows) + sum(len(piece[3]) for piece in work.history)
         return Write(work=work, taken=taken, now=now, states=states, apart=apart, finished=finished,
-                      tasks=tasks, timers=timers, map_runs=map_runs.changes(work.map_run_events, work.snapshots, now))
+                     tasks=tasks, timers=timers, map_runs=map_runs.changes(work.map_run_events, work.snapshots, now),
+                     size=size)
 
     def _write(self, db: Any, batch: list[Write | StartWrite]) -> None:
         """Store a batch of starts or rounds in the writer's transaction (in the writer thread)."""
@@ -675,6 +683,11 @@ class Engine:
 
     def output_text(self, value: Any) -> str:
         return jsontext.dumps(value)
+
+
+def _write_size(item: Write | StartWrite) -> int:
+    """The characters of text a round holds until it is written (a start: none, its caller waits)."""
+    return item.size if isinstance(item, Write) else 0
 
 
 def describe(row: dict[str, Any]) -> dict[str, Any]:

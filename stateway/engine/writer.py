@@ -24,12 +24,15 @@ T = TypeVar("T")
 
 class Writer(Generic[T]):
     """Writes submitted items with `write(db, batch)`, one transaction per batch, in submission order;
-    `on_done(batch, error)` follows each transaction, once its items are listed by `finished`."""
+    `on_done(batch, error)` follows each transaction, once its items are listed by `finished`.
+    `size(item)` is what an item holds in memory until it is written (see `pending_size`)."""
 
     def __init__(self, store: SqliteStore, write: Callable[[object, list[T]], None],
                  on_done: Callable[[list[T], BaseException | None], None],
-                 acknowledge: Callable[[T, BaseException | None], None] = lambda item, error: None) -> None:
+                 acknowledge: Callable[[T, BaseException | None], None] = lambda item, error: None,
+                 size: Callable[[T], int] = lambda item: 0) -> None:
         self._store = store
+        self._size = size
         self._write = write
         self._on_done = on_done
         self._acknowledge = acknowledge
@@ -38,6 +41,7 @@ class Writer(Generic[T]):
         self._urgent: list[T] = []
         self._finished: list[tuple[T, BaseException | None]] = []
         self._pending = 0  # submitted and not yet finished
+        self._pending_size = 0  # their `size`s added up
         self._broken: BaseException | None = None
         self._closing = False
         self._thread = threading.Thread(target=self._run, name="stateway-writer", daemon=True)
@@ -50,6 +54,7 @@ class Writer(Generic[T]):
         with self._cond:
             (self._urgent if urgent else self._queue).append(item)
             self._pending += 1
+            self._pending_size += self._size(item)
             self._cond.notify_all()
 
     @property
@@ -57,16 +62,23 @@ class Writer(Generic[T]):
         """Items submitted whose transaction has not finished yet."""
         return self._pending
 
+    @property
+    def pending_size(self) -> int:
+        """The sizes of the items submitted whose transaction has not finished yet."""
+        return self._pending_size
+
     def finished(self) -> list[tuple[T, BaseException | None]]:
         """The items written (error None) or failed since the last call, in submission order."""
         with self._cond:
             done, self._finished = self._finished, []
         return done
 
-    def wait_below(self, limit: int, timeout: float | None = None) -> None:
-        """Block until fewer than `limit` items are pending (0 < limit; 1 means: all written)."""
+    def wait_below(self, limit: int, timeout: float | None = None, *, size: int | None = None) -> None:
+        """Block until fewer than `limit` items are pending (0 < limit; 1 means: all written) and,
+        with `size`, their sizes add up to less than it (or only one is left)."""
         with self._cond:
-            self._cond.wait_for(lambda: self._pending < limit, timeout)
+            self._cond.wait_for(lambda: self._pending < limit and (
+                size is None or self._pending_size < size or self._pending <= 1), timeout)
 
     def reset(self) -> None:
         """Accept writes again after a failure (the decider has reloaded its state from the store)."""
@@ -133,5 +145,6 @@ class Writer(Generic[T]):
                     self._broken = error  # rounds after a failed start may build on it: refuse them too
                 self._finished.extend((item, error) for item in batch)
                 self._pending -= len(batch)
+                self._pending_size -= sum(map(self._size, batch))
                 self._cond.notify_all()
             self._on_done(batch, error)

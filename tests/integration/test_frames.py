@@ -92,7 +92,8 @@ def test_map_iterations_are_rows_while_they_run(tmp_path: Path, engines: list[En
     assert list(snap["frames"]) == ["root"], "the snapshot keeps only the root frame"
     assert sorted(snap["frame_ids"]) == sorted(frame_id for frame_id, _ in frame_rows)
     assert len(frame_rows) == 3, "one row per running iteration: MaxConcurrency of them"
-    assert sorted(json.loads(body)["index"] for _, body in frame_rows) == [0, 1, 2]
+    # A frame's text leaves out the fields at their defaults: index 0 is not written.
+    assert sorted(json.loads(body).get("index", 0) for _, body in frame_rows) == [0, 1, 2]
     gate.open.set()
     assert engine.wait(arn)["status"] == "SUCCEEDED"
     assert rows(path, "SELECT COUNT(*) FROM frames") == [(0,)], "ended iterations leave no rows"

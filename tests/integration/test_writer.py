@@ -3,6 +3,7 @@ transaction makes the decider start again from the store without losing or doubl
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -98,12 +99,12 @@ class _Held:
             self.write_one(db, n)
 
 
-def _held_open(path: Path) -> tuple[_CountingStore, _Held, Writer[int]]:
+def _held_open(path: Path, size: Callable[[int], int] = lambda n: 0) -> tuple[_CountingStore, _Held, Writer[int]]:
     """A writer whose first item (0) records its transaction number and is being written, held open."""
     store = _CountingStore(path)
     store._writer.execute("CREATE TABLE t (n INTEGER, tx INTEGER)")
     write = _Held(lambda db, n: db.execute("INSERT INTO t VALUES (?, ?)", (n, store.transactions)))
-    writer: Writer[int] = Writer(store, write, lambda batch, error: None)
+    writer: Writer[int] = Writer(store, write, lambda batch, error: None, size=size)
     writer.submit(0)
     assert write.inside.wait(5)
     return store, write, writer
@@ -120,6 +121,48 @@ def test_rounds_queued_during_a_commit_share_the_next_transaction(tmp_path: Path
     assert finished == [(0, None), (1, None), (2, None), (3, None), (4, None)]
     with sqlite3.connect(store.path) as db:
         assert db.execute("SELECT n, tx FROM t ORDER BY rowid").fetchall() == [(0, 1), (1, 2), (2, 2), (3, 2), (4, 2)]
+
+
+def test_waiting_below_a_size_waits_for_the_items_that_hold_it(tmp_path: Path) -> None:
+    store, write, writer = _held_open(tmp_path / "size.db", size=lambda n: n * 100)
+    for n in range(1, 5):
+        writer.submit(n)
+    assert (writer.pending, writer.pending_size) == (5, 1000)
+    writer.wait_below(64, timeout=0.2, size=500)
+    assert writer.pending == 5, "items holding 1,000 characters are not below 500 until written"
+    write.gate.set()
+    writer.wait_below(64, timeout=5, size=500)
+    assert writer.pending_size < 500
+    writer.wait_below(1, timeout=5)
+    assert (writer.pending, writer.pending_size) == (0, 0)
+    writer.submit(9)  # one item larger than the size does not hold back the next
+    writer.wait_below(64, timeout=0.01, size=500)
+    writer.close()
+
+
+def test_a_wide_map_waits_for_the_writer_beyond_the_characters_it_may_hold(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from stateway.engine import runtime
+
+    monkeypatch.setattr(runtime, "MAX_UNWRITTEN_CHARS", 1)  # every round waits for the one before
+    before: list[int] = []
+    submit = Writer.submit
+
+    def recording_submit(self: Writer[Any], item: Any, *, urgent: bool = False) -> None:
+        if not urgent:
+            before.append(self.pending)
+        submit(self, item, urgent=urgent)
+
+    monkeypatch.setattr(Writer, "submit", recording_submit)
+    engine = Engine(f"sqlite:///{tmp_path / 'wide.db'}", functions={"count": lambda event, context: event})
+    with engine.start():
+        machine = engine.service.create_state_machine("wide", {"StartAt": "M", "States": {"M": {
+            "Type": "Map", "MaxConcurrency": 20, "End": True,
+            "ItemProcessor": {"StartAt": "A", "States": {"A": CHAIN["States"]["C"]}}}}})
+        arn = engine.service.start_execution(machine, list(range(300)))
+        assert engine.wait(arn, timeout=30)["status"] == "SUCCEEDED"
+        assert json.loads(engine.service.describe_execution(arn)["output"]) == list(range(300))
+    assert len(before) > 15 and max(before) <= 1, before
 
 
 def test_an_urgent_item_arriving_during_a_transaction_of_rounds_is_committed_with_it(tmp_path: Path) -> None:

@@ -191,6 +191,24 @@ def test_frames_stored_apart_come_back_the_same() -> None:
     assert snapshot.dumps(loaded) == snapshot.dumps(snap)
 
 
+@pytest.mark.parametrize("name, value", [
+    ("index", False), ("entered_event_id", 0.0), ("state_input", 0), ("state_input", False),
+    ("variables", {"x": 0}), ("retry_attempts", {0: 1}), ("done", True), ("state_input", {}),
+])
+def test_a_frame_leaves_out_only_the_fields_at_their_defaults(name: str, value: Any) -> None:
+    _, snap, _ = _running_map()
+    texts: dict[str, str] = {}
+    snapshot.dumps(snap, frame_text=texts.__setitem__)
+    frame_id = next(iter(texts))
+    fresh = json.loads(texts[frame_id])
+    assert "done" not in fresh and "variables" not in fresh and "timer_id" not in fresh, "defaults are left out"
+    setattr(snap.frames[frame_id], name, value)
+    text = snapshot.dumps(snap, frame_text=texts.__setitem__)
+    loaded = snapshot.loads(text, frame_text=texts.__getitem__).frames[frame_id]
+    # A value equal to the default but of another type (0 and False) must come back as it was.
+    assert getattr(loaded, name) == value and type(getattr(loaded, name)) is type(value)
+
+
 def test_the_execution_input_is_kept_parsed_only_where_context_can_read_it() -> None:
     _, snap, _ = _running_map()
     assert snap.input is UNPARSED, "no field of MAP reads $$.Execution.Input: its parse is not kept"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -21,7 +22,7 @@ log = logging.getLogger("stateway.api")
 
 
 class StepFunctionsApp:
-    """`POST /` with `X-Amz-Target: AWSStepFunctions.<Action>`; `GET /health` answers 200.
+    """`POST /` with `X-Amz-Target: AWSStepFunctions.<Action>`; `GET /health` reports `Engine.health`.
 
     Actions block (SQLite, long polls, synchronous Express runs), so each runs on a thread of its
     own pool, sized for as many long polls as the server should hold at once.
@@ -50,7 +51,11 @@ class StepFunctionsApp:
                 break
         request_id = str(uuid.uuid4())
         if scope["method"] == "GET" and scope["path"] in ("/health", "/"):
-            await self._respond(send, 200, b'{"status":"ok"}', request_id, "application/json")
+            health = self.actions.engine.health()
+            # 503 only when nothing moves (a load balancer or supervisor should act); quarantined
+            # executions leave the others running: `degraded`, 200.
+            status = 503 if health["status"] == "failing" else 200
+            await self._respond(send, status, json.dumps(health).encode(), request_id, "application/json")
             return
         if scope["method"] != "POST":
             await self._respond(send, 405, b'{"message":"Method Not Allowed"}', request_id, "application/json")

@@ -143,6 +143,9 @@ class Engine:
         self._unsettled_starts: dict[tuple[str, str], StartWrite] = {}
         self._start_lock = threading.Lock()
         self._failed_writes = 0  # failed transactions in a row (see `_settle`)
+        self._failed_rounds = 0  # rounds in a row that raised (see `_loop`)
+        self._rounds_refused = False  # whether the last transaction of rounds failed (for `health`)
+        self._last_failure: tuple[int, str] | None = None  # when, and what, for `health`
         self._known = Written()  # the writer thread's own (see `write_batch`)
         self.dispatcher = TaskDispatcher(self)
         self.rounds = 0
@@ -240,6 +243,8 @@ class Engine:
         """In the writer thread, once the batch is listed as finished: wake the decider only if
         acknowledging it does more than bookkeeping, which can wait for the decider's next round
         (a wake-up per commit costs the decider a round and a thread switch while it is busy)."""
+        if any(isinstance(item, Write) for item in batch):
+            self._rounds_refused = error is not None
         if error is not None or any(isinstance(item, Write) and item.acknowledges_work for item in batch):
             self._wake.set()
 
@@ -252,10 +257,13 @@ class Engine:
         while self._running:
             try:
                 worked = self.run_round()
-            except Exception:  # a failed round is recomputed from the store; the decider must live on
+            except Exception as exc:  # a failed round is recomputed from the store; the decider must live on
                 traceback.print_exc(file=sys.stderr)
+                self._failed_rounds += 1
+                self._failed(exc)
                 time.sleep(0.5)
                 continue
+            self._failed_rounds = 0
             if not worked:
                 self._wake.wait(self._idle_wait())
             self._wake.clear()
@@ -361,6 +369,7 @@ class Engine:
             elif isinstance(write, Write):
                 given_back.extend(write.taken)
         traceback.print_exception(failure, file=sys.stderr)
+        self._failed(failure)
         self._results.extendleft(reversed(given_back))
         self._resync()
         # A store that keeps failing (a full or broken disk) is retried with growing pauses, not in a
@@ -389,6 +398,25 @@ class Engine:
                 self._forget_if_waiting(arn)
         if work.inbox_new or write.stopped_children:
             self._inbox_changed()
+
+    def _failed(self, error: BaseException) -> None:
+        self._last_failure = (now_ms(), f"{type(error).__name__}: {error}")
+
+    def health(self) -> dict[str, Any]:
+        """What `GET /health` reports: `ok`; `degraded` while executions are quarantined (the rest
+        run on); `failing` while the store refuses the engine's writes or its rounds keep failing, or
+        the engine is not running — nothing moves then."""
+        failing = self._rounds_refused or self._failed_rounds > 0 or not self._running
+        report: dict[str, Any] = {
+            "status": "failing" if failing else "degraded" if self._quarantined else "ok",
+            "running": self._running,
+            "storeRefusesWrites": self._rounds_refused,
+            "failedRoundsInARow": self._failed_rounds,
+            "quarantinedExecutions": sorted(self._quarantined),
+        }
+        if self._last_failure is not None:
+            report["lastFailure"] = {"timeMs": self._last_failure[0], "error": self._last_failure[1]}
+        return report
 
     @property
     def executions_in_memory(self) -> int:

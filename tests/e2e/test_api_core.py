@@ -159,6 +159,13 @@ CALLBACK = {
 # ---- state machines ---------------------------------------------------------------------------
 
 
+def test_health_reports_a_running_engine(server: Server) -> None:
+    with urllib.request.urlopen(server.url + "/health", timeout=5) as response:
+        assert response.status == 200
+        health = json.loads(response.read())
+    assert health["status"] == "ok" and health["running"] is True and health["quarantinedExecutions"] == []
+
+
 def test_state_machine_lifecycle(sfn: Any) -> None:
     arn = create(sfn, "lifecycle", PASS, tags=[{"key": "team", "value": "ops"}])
     assert arn == "arn:aws:states:us-east-1:123456789012:stateMachine:lifecycle"

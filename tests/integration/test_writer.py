@@ -3,6 +3,7 @@ transaction makes the decider start again from the store without losing or doubl
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import threading
@@ -14,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from stateway.api.actions import StepFunctionsApi
+from stateway.api.app import StepFunctionsApp
 from stateway.engine import Engine
 from stateway.engine.writer import Writer
 from stateway.store.sqlite import SqliteStore
@@ -302,6 +305,8 @@ def test_a_store_that_keeps_failing_is_retried_with_growing_pauses_then_catches_
 
     monkeypatch.setattr(Engine, "_write", write)
     with Engine(f"sqlite:///{tmp_path / 'full.db'}", functions={"count": lambda e, c: e}) as engine:
+        app = StepFunctionsApp(StepFunctionsApi(engine), threads=2)
+        assert _get_health(app) == (200, "ok")
         machine = engine.service.create_state_machine("chain", CHAIN)
         arn = engine.service.start_execution(machine, {"n": 1})
         time.sleep(1.5)
@@ -309,9 +314,30 @@ def test_a_store_that_keeps_failing_is_retried_with_growing_pauses_then_catches_
         assert 3 <= len(attempts) <= 8, len(attempts)
         gaps = [b - a for a, b in zip(attempts[1:], attempts[2:], strict=False)]
         assert gaps == sorted(gaps), gaps
+        health = engine.health()
+        assert health["status"] == "failing" and health["storeRefusesWrites"]
+        assert "disk is full" in health["lastFailure"]["error"]
+        assert _get_health(app) == (503, "failing"), "a health check sees that nothing moves"
         broken.clear()
         assert engine.wait(arn, timeout=10)["status"] == "SUCCEEDED"
         assert _types(engine, arn).count("TaskStateEntered") == 3
+        assert engine.health()["status"] == "ok" and _get_health(app) == (200, "ok")
+        app.close()
+    assert engine.health()["status"] == "failing", "a stopped engine runs nothing"
+
+
+def _get_health(app: StepFunctionsApp) -> tuple[int, str]:
+    """`GET /health` through the ASGI application: the HTTP status and the reported status."""
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app({"type": "http", "method": "GET", "path": "/health", "headers": []}, receive, send))
+    return sent[0]["status"], json.loads(sent[1]["body"])["status"]
 
 
 def test_the_writer_forgets_executions_once_they_end_whatever_their_status(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ Row = dict[str, Any]
 # The pages a commit touches are few — appended history, the rows it updates and their index pages —
 # and a reader loads an execution's rows once (the decider keeps what it needs): a larger cache only
 # fills up as the file grows, and the OS keeps the file's pages anyway.
-PAGE_CACHE_KIB = 512
+PAGE_CACHE_KIB = 256
 
 
 class StoreInUse(StatewayError):

@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -101,6 +102,109 @@ def _tags(p: Params) -> list[dict[str, str]]:
     return [{"key": str(t.get("key", "")), "value": str(t.get("value", ""))} for t in p.get("tags") or []]
 
 
+# ---- request member constraints, as the API reference lists them ------------------------------
+
+@dataclass(frozen=True)
+class Member:
+    """A request member's constraints. `sensitive` members are not quoted back, as AWS hides them."""
+
+    required: bool = False
+    min_length: int | None = None
+    max_length: int | None = None
+    enum: tuple[str, ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
+    sensitive: bool = False
+
+
+STATE_MACHINE_TYPES = ("STANDARD", "EXPRESS")
+LOG_LEVELS = ("ALL", "ERROR", "FATAL", "OFF")
+_DEFINITION = Member(required=True, min_length=1, max_length=1_048_576, sensitive=True)
+_ARN = Member(min_length=1, max_length=256)
+_DESCRIPTION = Member(max_length=256, sensitive=True)
+_LOG_LEVEL = Member(enum=LOG_LEVELS)
+# `tags.N.member.key`: the members of each element of the list, numbered from 1 as AWS numbers them.
+_TAG_MEMBERS = {"tags.N.member.key": Member(required=True, min_length=1, max_length=128),
+                "tags.N.member.value": Member(max_length=256)}
+_ROUTING_MEMBERS = {"routingConfiguration.N.member.weight": Member(required=True, minimum=0, maximum=100)}
+# Checked before an action touches anything; every broken constraint is reported in one message.
+MEMBERS: dict[str, dict[str, Member]] = {
+    "CreateStateMachine": {
+        "name": Member(required=True), "definition": _DEFINITION, "roleArn": Member(required=True, min_length=1, max_length=256),
+        "type": Member(enum=STATE_MACHINE_TYPES), "versionDescription": _DESCRIPTION,
+        "loggingConfiguration.level": _LOG_LEVEL, **_TAG_MEMBERS},
+    "UpdateStateMachine": {
+        "stateMachineArn": Member(required=True, min_length=1, max_length=256),
+        "definition": Member(min_length=1, max_length=1_048_576, sensitive=True), "roleArn": _ARN,
+        "versionDescription": _DESCRIPTION, "loggingConfiguration.level": _LOG_LEVEL},
+    "ValidateStateMachineDefinition": {
+        "definition": _DEFINITION, "type": Member(enum=STATE_MACHINE_TYPES),
+        "severity": Member(enum=("ERROR", "WARNING")), "maxResults": Member(minimum=0, maximum=100)},
+    "PublishStateMachineVersion": {"description": _DESCRIPTION},
+    "CreateStateMachineAlias": {"description": _DESCRIPTION, **_ROUTING_MEMBERS},
+    "UpdateStateMachineAlias": {"description": _DESCRIPTION, **_ROUTING_MEMBERS},
+    "CreateActivity": {"name": Member(required=True), **_TAG_MEMBERS},
+    "TagResource": {**_TAG_MEMBERS},
+}
+
+
+def check_members(action: str, p: Params) -> None:
+    """Refuse a request that breaks its action's member constraints, in AWS's words."""
+    problems: list[str] = []
+    for path, member in MEMBERS.get(action, {}).items():
+        for at, value in _values_at(p, path):
+            problems += _problems(at, value, member)
+    if problems:
+        count = f"{len(problems)} validation error{'s' if len(problems) > 1 else ''} detected"
+        raise api.ValidationException(f"{count}: {'; '.join(problems)}")
+
+
+def _values_at(p: Params, path: str) -> list[tuple[str, Any]]:
+    """The values a member path names: `a.b` inside a structure, `a.N.member.b` in each list element."""
+    head, _, rest = path.partition(".")
+    value = p.get(head)
+    if not rest:
+        return [(head, value)]
+    if rest.startswith("N.member."):
+        items = value if isinstance(value, list) else []
+        return [(f"{head}.{i}.member.{rest[9:]}", item.get(rest[9:]) if isinstance(item, dict) else None)
+                for i, item in enumerate(items, 1)]
+    return [(path, value.get(rest))] if isinstance(value, dict) else []
+
+
+def _problems(at: str, value: Any, member: Member) -> list[str]:
+    if value is None:
+        return [f"Value null at '{at}' failed to satisfy constraint: Member must not be null"] if member.required else []
+    if member.minimum is not None:
+        if isinstance(value, bool) or not isinstance(value, int):  # `true` is no integer, as for the top level
+            raise api.SerializationException(f"Unexpected value for '{at}': expected integer")
+        return _failed(at, value, member, [
+            (value < member.minimum, f"Member must have value greater than or equal to {member.minimum}"),
+            (member.maximum is not None and value > member.maximum,
+             f"Member must have value less than or equal to {member.maximum}")])
+    if not isinstance(value, str):
+        raise api.SerializationException(f"Unexpected value for '{at}': expected string")
+    return _failed(at, value, member, [
+        (member.min_length is not None and len(value) < member.min_length,
+         f"Member must have length greater than or equal to {member.min_length}"),
+        (member.max_length is not None and len(value) > member.max_length,
+         f"Member must have length less than or equal to {member.max_length}"),
+        (bool(member.enum) and value not in member.enum,
+         f"Member must satisfy enum value set: [{', '.join(member.enum)}]")])
+
+
+def _failed(at: str, value: Any, member: Member, checks: list[tuple[bool, str]]) -> list[str]:
+    shown = f"Value at '{at}'" if member.sensitive else f"Value '{value}' at '{at}'"
+    return [f"{shown} failed to satisfy constraint: {text}" for broken, text in checks if broken]
+
+
+def _version_description(p: Params) -> str:
+    """`versionDescription`, which AWS takes only with `publish`."""
+    if p.get("versionDescription") and not p.get("publish"):
+        raise api.ValidationException("Version description can only be set when publish is true")
+    return str(p.get("versionDescription") or "")
+
+
 class StepFunctionsApi:
     """Dispatches `AWSStepFunctions.<Action>` requests to the engine's service and the Express runner."""
 
@@ -119,7 +223,13 @@ class StepFunctionsApi:
         method = getattr(self, _snake(action), None) if action[:1].isupper() else None
         if method is None:
             raise api.UnknownOperationException(f"Operation is not supported: '{action}'")
-        return method  # type: ignore[no-any-return]
+        if action not in MEMBERS:
+            return method  # type: ignore[no-any-return]
+
+        def checked(p: Params) -> dict[str, Any]:
+            check_members(action, p)
+            return method(p)  # type: ignore[no-any-return]
+        return checked
 
     def call(self, action: str, params: Params) -> dict[str, Any]:
         return self.handler(action)(params)
@@ -133,37 +243,22 @@ class StepFunctionsApi:
     def create_state_machine(self, p: Params) -> dict[str, Any]:
         name = _require(p, "name")
         machine_type = p.get("type") or "STANDARD"
-        arn = self.service.create_state_machine(
+        return self.service.create_state_machine_response(
             name, _definition_text(p), type=machine_type, role_arn=p.get("roleArn"),
-            description=p.get("description") or "")
-        if p.get("tags"):
-            self.service.tag_resource(arn, _tags(p))
-        described = self.service.describe_state_machine(arn)
-        out: dict[str, Any] = {"stateMachineArn": arn, "creationDate": described["creationDate"]}
-        if p.get("publish"):
-            out["stateMachineVersionArn"] = self.service.publish_state_machine_version(
-                arn, p.get("versionDescription") or "")
-        return out
+            description=p.get("description") or "", publish=bool(p.get("publish")),
+            version_description=_version_description(p), tags=_tags(p),
+            logging=p.get("loggingConfiguration"), tracing=p.get("tracingConfiguration"))
 
     def update_state_machine(self, p: Params) -> dict[str, Any]:
         arn = _require(p, "stateMachineArn")
         definition = _definition_text(p) if p.get("definition") is not None else None
-        if definition is None and p.get("roleArn") is None and p.get("publish"):
-            self.service._machine(arn)
-        else:
-            self.service.update_state_machine(arn, definition=definition, role_arn=p.get("roleArn"))
-        described = self.service.describe_state_machine(arn)
-        out: dict[str, Any] = {"updateDate": datetime.now(UTC), "revisionId": described["revisionId"]}
-        if p.get("publish"):
-            out["stateMachineVersionArn"] = self.service.publish_state_machine_version(
-                arn, p.get("versionDescription") or "")
-        return out
+        return self.service.update_state_machine(
+            arn, definition=definition, role_arn=p.get("roleArn"), logging=p.get("loggingConfiguration"),
+            tracing=p.get("tracingConfiguration"), publish=bool(p.get("publish")),
+            version_description=_version_description(p))
 
     def delete_state_machine(self, p: Params) -> dict[str, Any]:
-        arn = _require(p, "stateMachineArn")
-        self.service.delete_state_machine(arn)
-        with self.service.store.write() as db:
-            db.execute(self.service.store.q["delete_tags_of"], {"resource_arn": arn})
+        self.service.delete_state_machine(_require(p, "stateMachineArn"))
         return {}
 
     def describe_state_machine(self, p: Params) -> dict[str, Any]:
@@ -172,7 +267,6 @@ class StepFunctionsApi:
         if len(parts) == 8 and not parts[7].isdigit():
             raise api.InvalidArn(f"Invalid Arn: '{arn}'")
         out = self.service.describe_state_machine(arn)
-        out["tracingConfiguration"] = {"enabled": False}
         if not out.get("description"):
             out.pop("description", None)
         return out
@@ -186,7 +280,7 @@ class StepFunctionsApi:
                     "definition": machine["definition"], "roleArn": machine["roleArn"],
                     "updateDate": machine["creationDate"], "revisionId": machine["revisionId"],
                     "loggingConfiguration": machine["loggingConfiguration"],
-                    "tracingConfiguration": {"enabled": False}}
+                    "tracingConfiguration": machine["tracingConfiguration"]}
         return self.service.describe_state_machine_for_execution(arn)
 
     def list_state_machines(self, p: Params) -> dict[str, Any]:
@@ -256,12 +350,8 @@ class StepFunctionsApi:
 
     def publish_state_machine_version(self, p: Params) -> dict[str, Any]:
         arn = _require(p, "stateMachineArn")
-        machine = self.service.describe_state_machine(arn)
-        if p.get("revisionId") and p["revisionId"] != machine["revisionId"]:
-            raise api.ConflictException(f"Failed to publish the State Machine version for revision "
-                                        f"{p['revisionId']}. The current State Machine revision is "
-                                        f"{machine['revisionId']}.")
-        version_arn = self.service.publish_state_machine_version(arn, p.get("description") or "")
+        version_arn = self.service.publish_state_machine_version(arn, p.get("description") or "",
+                                                                 revision_id=p.get("revisionId"))
         return {"stateMachineVersionArn": version_arn,
                 "creationDate": self.service.describe_state_machine(version_arn)["creationDate"]}
 
@@ -459,9 +549,7 @@ class StepFunctionsApi:
         return {}
 
     def create_activity(self, p: Params) -> dict[str, Any]:
-        arn, created = self.service.create_activity(_require(p, "name"))
-        if p.get("tags"):
-            self.service.tag_resource(arn, _tags(p))
+        arn, created = self.service.create_activity(_require(p, "name"), _tags(p))
         return {"activityArn": arn, "creationDate": created}
 
     def delete_activity(self, p: Params) -> dict[str, Any]:

@@ -79,6 +79,15 @@ class Service:
     def create_state_machine(self, name: str, definition: dict[str, Any] | str, *, type: str = "STANDARD",
                              role_arn: str | None = None, description: str = "",
                              publish: bool = False) -> str:
+        return str(self.create_state_machine_response(name, definition, type=type, role_arn=role_arn,
+                                                      description=description, publish=publish)["stateMachineArn"])
+
+    def create_state_machine_response(self, name: str, definition: dict[str, Any] | str, *, type: str = "STANDARD",
+                                      role_arn: str | None = None, description: str = "", publish: bool = False,
+                                      version_description: str = "", tags: list[dict[str, str]] | None = None,
+                                      logging: dict[str, Any] | None = None,
+                                      tracing: dict[str, Any] | None = None) -> dict[str, Any]:
+        """CreateStateMachine: the machine, its tags and its first version are written in one transaction."""
         if not arns.valid_name(name):
             raise api.InvalidName(f"Invalid Name: '{name}'")
         if type not in ("STANDARD", "EXPRESS"):
@@ -86,63 +95,112 @@ class Service:
                                           "Member must satisfy enum value set: [STANDARD, EXPRESS]")
         text = self._definition_text(definition, type)
         arn = arns.state_machine_arn(self.region, self.account, name)
-        existing = self.store.one("get_state_machine", {"arn": arn})
-        if existing is not None:
-            if existing["definition"] == text and existing["type"] == type:
-                return arn  # AWS: creating the same machine again is idempotent
-            raise api.StateMachineAlreadyExists(f"State Machine Already Exists: '{arn}'")
-        stamp = now_ms()
-        with self.store.write() as db:
-            db.execute(self.store.q["insert_state_machine"], {
-                "arn": arn, "name": name, "type": type, "definition": text,
-                "role_arn": role_arn or self.role_arn, "description": description,
-                "revision_id": str(uuid.uuid4()), "created_ms": stamp, "updated_ms": stamp,
-            })
-        if publish:
-            self.publish_state_machine_version(arn)
-        return arn
+        _check_tag_count(arn, tags or [])
+        logging_text, tracing_text = _logging_text(logging), _tracing_text(tracing)
+        with self.store.write() as db:  # the check and the write in one transaction: concurrent creates queue
+            existing = self._row(db, "get_state_machine", {"arn": arn})
+            if existing is not None:
+                # AWS: creating the same machine again is idempotent (roleArn and tags aside)
+                if (existing["definition"], existing["type"], _logging_text(_settings(existing, "logging")),
+                        _tracing_text(_settings(existing, "tracing"))) != (text, type, logging_text, tracing_text):
+                    raise api.StateMachineAlreadyExists(f"State Machine Already Exists: '{arn}'")
+            else:
+                stamp = now_ms()
+                db.execute(self.store.q["insert_state_machine"], {
+                    "arn": arn, "name": name, "type": type, "definition": text,
+                    "role_arn": role_arn or self.role_arn, "description": description,
+                    "revision_id": str(uuid.uuid4()), "created_ms": stamp, "updated_ms": stamp,
+                })
+                db.execute(self.store.q["set_machine_settings"], {
+                    "arn": arn, "logging_configuration": logging_text, "tracing_configuration": tracing_text})
+                self._insert_tags(db, arn, tags or [])
+            out: dict[str, Any] = {"stateMachineArn": arn, "creationDate": to_datetime(
+                existing["created_ms"] if existing is not None else stamp)}
+            if publish:
+                out["stateMachineVersionArn"] = self._publish(db, arn, version_description)
+        return out
 
     def update_state_machine(self, arn: str, *, definition: dict[str, Any] | str | None = None,
-                             role_arn: str | None = None) -> None:
+                             role_arn: str | None = None, logging: dict[str, Any] | None = None,
+                             tracing: dict[str, Any] | None = None, publish: bool = False,
+                             version_description: str = "") -> dict[str, Any]:
+        """UpdateStateMachine: the new revision and the version it publishes are written in one transaction."""
         machine = self._machine(arn)
-        if definition is None and role_arn is None:
+        if definition is None and role_arn is None and logging is None and tracing is None and not publish:
             raise api.MissingRequiredParameter("Either the definition, the role ARN, the LoggingConfiguration, "
                                                "or the TracingConfiguration must be specified")
-        text = self._definition_text(definition, machine["type"]) if definition is not None else machine["definition"]
+        text = self._definition_text(definition, machine["type"]) if definition is not None else None
+        stamp = now_ms()
         with self.store.write() as db:
-            db.execute(self.store.q["update_state_machine"], {
-                "arn": arn, "definition": text, "role_arn": role_arn or machine["role_arn"],
-                "description": machine["description"], "revision_id": str(uuid.uuid4()), "updated_ms": now_ms(),
-            })
+            machine = self._machine(arn, db)  # as it is now, not as it was before the definition was checked
+            if (text, role_arn, logging, tracing) != (None, None, None, None):  # `publish` alone changes nothing
+                db.execute(self.store.q["update_state_machine"], {
+                    "arn": arn, "definition": text or machine["definition"], "role_arn": role_arn or machine["role_arn"],
+                    "description": machine["description"], "revision_id": str(uuid.uuid4()), "updated_ms": stamp,
+                })
+                db.execute(self.store.q["set_machine_settings"], {
+                    "arn": arn,
+                    "logging_configuration": _logging_text(logging if logging is not None
+                                                           else _settings(machine, "logging")),
+                    "tracing_configuration": _tracing_text(tracing if tracing is not None
+                                                           else _settings(machine, "tracing"))})
+            out: dict[str, Any] = {"updateDate": to_datetime(stamp),
+                                   "revisionId": self._machine(arn, db)["revision_id"]}
+            if publish:
+                out["stateMachineVersionArn"] = self._publish(db, arn, version_description)
+        return out
 
     def delete_state_machine(self, arn: str) -> None:
         self._check_arn(arn, "stateMachine")
+        if len(arns.split(arn)) != 7:
+            # AWS deletes a whole machine only: a version or alias has its own Delete action.
+            raise api.ValidationException(f"Invalid Arn: '{arn}'. DeleteStateMachine takes an unqualified state "
+                                          "machine ARN: delete a version with DeleteStateMachineVersion and an "
+                                          "alias with DeleteStateMachineAlias")
         with self.store.write() as db:
             db.execute(self.store.q["delete_state_machine"], {"arn": arn})
+            db.execute(self.store.q["delete_tags_of"], {"resource_arn": arn})
 
-    def publish_state_machine_version(self, arn: str, description: str = "") -> str:
-        machine = self._machine(arn)
-        latest = self.store.one("latest_version", {"state_machine_arn": arn})
+    def publish_state_machine_version(self, arn: str, description: str = "", revision_id: str | None = None) -> str:
+        self._machine(arn)
+        with self.store.write() as db:
+            current = self._machine(arn, db)["revision_id"]
+            if revision_id and revision_id != current:
+                raise api.ConflictException(f"Failed to publish the State Machine version for revision "
+                                            f"{revision_id}. The current State Machine revision is {current}.")
+            return self._publish(db, arn, description)
+
+    def _publish(self, db: Any, arn: str, description: str) -> str:
+        """Publish the machine's current revision in the caller's write transaction; the version ARN."""
+        machine = self._machine(arn, db)
+        latest = self._row(db, "latest_version", {"state_machine_arn": arn})
         if latest is not None and latest["revision_id"] == machine["revision_id"]:
             return str(latest["arn"])  # publishing an unchanged revision returns the same version
-        number = (latest["version"] if latest else 0) + 1
+        # The machine counts its versions: the number of a deleted version is never given again.
+        number = max(machine["last_version"], latest["version"] if latest else 0) + 1
         version_arn = f"{arn}:{number}"
-        with self.store.write() as db:
-            db.execute(self.store.q["insert_version"], {
-                "arn": version_arn, "state_machine_arn": arn, "version": number,
-                "definition": machine["definition"], "revision_id": machine["revision_id"],
-                "description": description, "created_ms": now_ms(),
-            })
+        db.execute(self.store.q["insert_version"], {
+            "arn": version_arn, "state_machine_arn": arn, "version": number,
+            "definition": machine["definition"], "revision_id": machine["revision_id"],
+            "description": description, "created_ms": now_ms(),
+        })
+        db.execute(self.store.q["set_last_version"], {"arn": arn, "version": number})
         return version_arn
+
+    def _row(self, db: Any, query: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        """A row read inside a write transaction, which sees that transaction's own writes."""
+        row = db.execute(self.store.q[query], params).fetchone()
+        return dict(row) if row is not None else None
 
     def _check_arn(self, arn: str, kind: str) -> None:
         parts = arns.split(arn)
         if not parts or parts[5] != kind:
             raise api.InvalidArn(f"Invalid Arn: '{arn}'")
 
-    def _machine(self, arn: str) -> dict[str, Any]:
+    def _machine(self, arn: str, db: Any = None) -> dict[str, Any]:
         self._check_arn(arn, "stateMachine")
-        machine = self.store.one("get_state_machine", {"arn": arn})
+        machine = self.store.one("get_state_machine", {"arn": arn}) if db is None else \
+            self._row(db, "get_state_machine", {"arn": arn})
         if machine is None:
             raise api.StateMachineDoesNotExist(f"State Machine Does Not Exist: '{arn}'")
         return machine
@@ -156,8 +214,7 @@ class Service:
             "stateMachineArn": machine["arn"], "name": machine["name"], "status": "ACTIVE",
             "definition": machine["definition"], "roleArn": machine["role_arn"], "type": machine["type"],
             "creationDate": to_datetime(machine["created_ms"]), "revisionId": machine["revision_id"],
-            "description": machine["description"],
-            "loggingConfiguration": {"level": "OFF", "includeExecutionData": False},
+            "description": machine["description"], **_settings_members(machine),
         }
 
     def list_state_machines(self) -> list[dict[str, Any]]:
@@ -372,8 +429,7 @@ class Service:
             "stateMachineArn": version_arn, "name": machine["name"], "status": "ACTIVE",
             "definition": row["definition"], "roleArn": machine["role_arn"], "type": machine["type"],
             "creationDate": to_datetime(row["created_ms"]), "revisionId": row["revision_id"],
-            "description": row["description"],
-            "loggingConfiguration": {"level": "OFF", "includeExecutionData": False},
+            "description": row["description"], **_settings_members(machine),
         }
 
     def describe_state_machine_for_execution(self, execution_arn: str) -> dict[str, Any]:
@@ -387,8 +443,7 @@ class Service:
             "definition": text.get("definition", machine.get("definition", "")),
             "roleArn": machine.get("role_arn", self.role_arn),
             "updateDate": to_datetime(machine.get("updated_ms", row["start_ms"])),
-            "loggingConfiguration": {"level": "OFF", "includeExecutionData": False},
-            "tracingConfiguration": {"enabled": False},
+            **_settings_members(machine),
         }
         if machine.get("revision_id"):
             out["revisionId"] = machine["revision_id"]
@@ -440,7 +495,7 @@ class Service:
             if version_arn in seen:
                 raise api.ValidationException("Routing configuration must contain distinct state machine "
                                               "version ARNs. Received: " + json.dumps([version_arn]))
-            if not isinstance(weight, int) or not 0 <= weight <= 100:
+            if not isinstance(weight, int) or isinstance(weight, bool) or not 0 <= weight <= 100:
                 raise api.ValidationException("1 validation error detected: Value at 'weight' failed to satisfy "
                                               "constraint: Member must have value between 0 and 100")
             if self.store.one("get_version", {"arn": version_arn}) is None:
@@ -462,14 +517,14 @@ class Service:
         self._machine(machine_arn)
         routing_text = self._routing(machine_arn, routing)
         alias_arn = f"{machine_arn}:{name}"
-        existing = self.store.one("get_alias", {"arn": alias_arn})
-        if existing is not None:
-            if existing["routing"] == routing_text and existing["description"] == description:
-                return alias_arn, to_datetime(existing["created_ms"])
-            raise api.ConflictException(f"Failed to create alias because an alias with the same name and a "
-                                        f"different routing configuration already exists: '{alias_arn}'")
         stamp = now_ms()
-        with self.store.write() as db:
+        with self.store.write() as db:  # the check and the write in one transaction: concurrent creates queue
+            existing = self._row(db, "get_alias", {"arn": alias_arn})
+            if existing is not None:
+                if existing["routing"] == routing_text and existing["description"] == description:
+                    return alias_arn, to_datetime(existing["created_ms"])
+                raise api.ConflictException(f"Failed to create alias because an alias with the same name and a "
+                                            f"different routing configuration already exists: '{alias_arn}'")
             db.execute(self.store.q["insert_alias"], {
                 "arn": alias_arn, "state_machine_arn": machine_arn, "name": name, "description": description,
                 "routing": routing_text, "created_ms": stamp, "updated_ms": stamp})
@@ -540,16 +595,18 @@ class Service:
 
     # ---- activities -------------------------------------------------------------------------
 
-    def create_activity(self, name: str) -> tuple[str, datetime]:
+    def create_activity(self, name: str, tags: list[dict[str, str]] | None = None) -> tuple[str, datetime]:
         if not arns.valid_name(name):
             raise api.InvalidName(f"Invalid Name: '{name}'")
         arn = arns.activity_arn(self.region, self.account, name)
-        existing = self.store.one("get_activity", {"arn": arn})
-        if existing is not None:
-            return arn, to_datetime(existing["created_ms"])  # AWS: idempotent
+        _check_tag_count(arn, tags or [])
         stamp = now_ms()
-        with self.store.write() as db:
+        with self.store.write() as db:  # the check and the write in one transaction: concurrent creates queue
+            existing = self._row(db, "get_activity", {"arn": arn})
+            if existing is not None:
+                return arn, to_datetime(existing["created_ms"])  # AWS: idempotent, the tags ignored
             db.execute(self.store.q["insert_activity"], {"arn": arn, "name": name, "created_ms": stamp})
+            self._insert_tags(db, arn, tags or [])
         return arn, to_datetime(stamp)
 
     def _activity(self, arn: str) -> dict[str, Any]:
@@ -641,13 +698,15 @@ class Service:
 
     def tag_resource(self, arn: str, tags: list[dict[str, str]]) -> None:
         self._taggable(arn)
-        existing = {t["key"] for t in self.list_tags_for_resource(arn)}
-        if len(existing | {t["key"] for t in tags}) > 50:
-            raise api.TooManyTags(f"Too many tags on resource: '{arn}'")
-        with self.store.write() as db:
-            for tag in tags:
-                db.execute(self.store.q["insert_tag"], {"resource_arn": arn, "key": tag["key"],
-                                                        "value": tag.get("value", "")})
+        with self.store.write() as db:  # counted and written in one transaction: concurrent tags cannot pass 50
+            existing = [dict(r) for r in db.execute(self.store.q["list_tags"], {"resource_arn": arn})]
+            _check_tag_count(arn, existing + tags)
+            self._insert_tags(db, arn, tags)
+
+    def _insert_tags(self, db: Any, arn: str, tags: list[dict[str, str]]) -> None:
+        for tag in tags:
+            db.execute(self.store.q["insert_tag"], {"resource_arn": arn, "key": tag["key"],
+                                                    "value": tag.get("value", "")})
 
     def untag_resource(self, arn: str, keys: list[str]) -> None:
         self._taggable(arn)
@@ -716,6 +775,41 @@ class NewExecution:
         })
         if self.alias_arn is not None:
             db.execute(q["set_execution_alias"], {"arn": self.arn, "alias_arn": self.alias_arn})
+
+
+MAX_TAGS = 50
+
+
+def _check_tag_count(arn: str, tags: list[dict[str, str]]) -> None:
+    """AWS's limit of 50 tags a resource (a key given again replaces its value)."""
+    if len({t["key"] for t in tags}) > MAX_TAGS:
+        raise api.TooManyTags(f"Too many tags on resource: '{arn}'")
+
+
+def _logging_text(config: dict[str, Any] | None) -> str:
+    """A LoggingConfiguration as stored and described: its defaults filled in (level OFF, no data)."""
+    config = config or {}
+    out: dict[str, Any] = {"level": config.get("level") or "OFF",
+                           "includeExecutionData": bool(config.get("includeExecutionData", False))}
+    if config.get("destinations"):
+        out["destinations"] = config["destinations"]
+    return json.dumps(out)
+
+
+def _tracing_text(config: dict[str, Any] | None) -> str:
+    return json.dumps({"enabled": bool((config or {}).get("enabled", False))})
+
+
+def _settings(machine: dict[str, Any], kind: str) -> dict[str, Any] | None:
+    """A machine row's stored `logging` or `tracing` configuration; None where it was never set."""
+    text = machine.get(f"{kind}_configuration")
+    return json.loads(text) if text else None
+
+
+def _settings_members(machine: dict[str, Any]) -> dict[str, Any]:
+    """DescribeStateMachine's `loggingConfiguration` and `tracingConfiguration` of a machine row."""
+    return {"loggingConfiguration": json.loads(_logging_text(_settings(machine, "logging"))),
+            "tracingConfiguration": json.loads(_tracing_text(_settings(machine, "tracing")))}
 
 
 def execution_description(row: dict[str, Any]) -> dict[str, Any]:

@@ -86,3 +86,11 @@ SELECT key, value FROM tags WHERE resource_arn = :resource_arn ORDER BY key;
 -- name: history_events_of_type
 SELECT id, previous_id, type, timestamp_ms, details FROM history_events
 WHERE execution_arn = :arn AND type = :type ORDER BY id;
+
+-- name: set_machine_settings
+UPDATE state_machines SET logging_configuration = :logging_configuration,
+       tracing_configuration = :tracing_configuration
+WHERE arn = :arn;
+
+-- name: set_last_version
+UPDATE state_machines SET last_version = :version WHERE arn = :arn;

@@ -13,7 +13,8 @@ WHERE arn = :arn;
 DELETE FROM state_machines WHERE arn = :arn;
 
 -- name: get_state_machine
-SELECT arn, name, type, definition, role_arn, description, revision_id, created_ms, updated_ms
+SELECT arn, name, type, definition, role_arn, description, revision_id, created_ms, updated_ms,
+       logging_configuration, tracing_configuration, last_version
 FROM state_machines WHERE arn = :arn;
 
 -- name: list_state_machines

@@ -48,6 +48,11 @@ def start_nested(engine: Engine, execution_arn: str, command: ScheduleTask) -> N
         if child is None or child["input"] != input_text:
             raise
         child_arn = str(child["arn"])  # started before a crash; a finished `.sync` child has answered already
+    if parent is not None and engine.store.one("get_task", {"execution_arn": execution_arn,
+                                                            "id": command.task_id}) is None:
+        # The task timed out or was cancelled while its child was being started: the stop that came
+        # with that found no child, and nothing waits for this one.
+        engine.service.stop_execution(child_arn)
     started = engine.service.describe_execution(child_arn)["startDate"]
     response = {"ExecutionArn": child_arn, "StartDate": format_timestamp(int(started.timestamp() * 1000))}
     if pattern.startswith("sync") or pattern == "waitForTaskToken":

@@ -68,14 +68,11 @@ class TaskDispatcher:
                            (clamp_ms(now_ms() + command.heartbeat_seconds * 1000), execution_arn, command.task_id))
 
     def _run_nested(self, execution_arn: str, command: ScheduleTask) -> None:
-        from stateway.workers.nested import start_nested
+        from stateway.workers.nested import start_failed, start_nested
 
         in_flight = (execution_arn, command.task_id)
         self.engine.nested_in_flight.add(in_flight)
         try:
             start_nested(self.engine, execution_arn, command)
         except Exception as exc:  # reported as the task's failure, as AWS does for a bad StartExecution
-            error = getattr(exc, "type_name", type(exc).__name__)
-            self.engine.post(execution_arn, TaskFailed(command.task_id, f"StepFunctions.{error}Exception"
-                                                       if not error.endswith("Exception") else f"StepFunctions.{error}",
-                                                       str(exc)))
+            self.engine.post(execution_arn, start_failed(command.task_id, exc))

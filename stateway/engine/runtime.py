@@ -200,8 +200,12 @@ class Engine:
 
     def _recover(self) -> None:
         """Re-dispatch every task that was stored but not finished: at-least-once, same idempotency key;
-        start the executions stored without their first step."""
+        start the executions stored without their first step; stop the `.sync` children nothing waits for."""
         self._resync()
+        for row in self.store.all("orphaned_children"):
+            # Its parent's task timed out or was cancelled while it was being started, and the process
+            # ended before the worker that started it could stop it.
+            self.service.stop_execution(row["arn"])
         for row in self.store.all("unfinished_tasks"):
             self.dispatcher.dispatch(row["execution_arn"], command_from_json(row["command"]))
 
@@ -534,6 +538,9 @@ class Engine:
                     continue
                 if isinstance(event, TaskSucceeded | TaskFailed | TaskTimedOut):
                     work.deleted_tasks.append((arn, event.task_id))
+                    if isinstance(event, TaskTimedOut) and event.task_id in loaded.snapshot.tasks:
+                        # A `.sync` child the task waited for is stopped, as when the task is cancelled.
+                        work.cancelled.append((arn, event.task_id))
                 elif isinstance(event, TaskStarted):
                     if (arn, event.task_id) in self._started:
                         continue  # a re-run after a crash: its first start is already recorded

@@ -18,7 +18,7 @@ from stateway.asl.events import (
 )
 from stateway.asl.timestamps import format_timestamp
 from stateway.engine import arns
-from stateway.engine.errors import ExecutionAlreadyExists
+from stateway.engine.errors import ApiError, ExecutionAlreadyExists
 
 if TYPE_CHECKING:
     from stateway.engine.runtime import Engine
@@ -27,7 +27,10 @@ if TYPE_CHECKING:
 def start_nested(engine: Engine, execution_arn: str, command: ScheduleTask) -> None:
     """Start the child execution; `.sync` variants answer when it ends, the others at once."""
     params = command.input if isinstance(command.input, dict) else {}
-    child_input = params.get("Input", {})
+    # AWS starts the child with `{}` when Input is absent or null; a string is the input's JSON text.
+    child_input = params.get("Input")
+    if child_input is None:
+        child_input = {}
     input_text = child_input if isinstance(child_input, str) else jsontext.dumps(child_input)
     pattern = command.service_resource.partition(".")[2]  # "", "sync", "sync:2" or "waitForTaskToken"
     parent = {"execution_arn": execution_arn, "task_id": command.task_id, "pattern": pattern} \
@@ -45,6 +48,11 @@ def start_nested(engine: Engine, execution_arn: str, command: ScheduleTask) -> N
         if child is None or child["input"] != input_text:
             raise
         child_arn = str(child["arn"])  # started before a crash; a finished `.sync` child has answered already
+    if parent is not None and engine.store.one("get_task", {"execution_arn": execution_arn,
+                                                            "id": command.task_id}) is None:
+        # The task timed out or was cancelled while its child was being started: the stop that came
+        # with that found no child, and nothing waits for this one.
+        engine.service.stop_execution(child_arn)
     started = engine.service.describe_execution(child_arn)["startDate"]
     response = {"ExecutionArn": child_arn, "StartDate": format_timestamp(int(started.timestamp() * 1000))}
     if pattern.startswith("sync") or pattern == "waitForTaskToken":
@@ -67,8 +75,14 @@ def nested_result(child: ExecutionInfo, parent: dict[str, Any], done: CompleteEx
         "StateMachineArn": arns.machine_of_version(child.state_machine_arn)[0],
         "Status": done.status,
         "StopDate": format_timestamp(now),
-        "RedriveCount": 0,
     }
+    if ":express:" not in child.execution_arn:  # as DescribeExecution: an Express execution has no redrive
+        body["RedriveCount"] = child.redrive_count
+        if done.status == "SUCCEEDED":
+            body["RedriveStatus"] = "NOT_REDRIVABLE"
+            body["RedriveStatusReason"] = "Execution is SUCCEEDED and cannot be redriven"
+        else:
+            body["RedriveStatus"] = "REDRIVABLE"  # FAILED, ABORTED and TIMED_OUT can be redriven
     if parent.get("pattern") == "sync:2":
         body["Input"] = jsontext.loads(body["Input"])
     if done.status == "SUCCEEDED":
@@ -81,3 +95,14 @@ def nested_result(child: ExecutionInfo, parent: dict[str, Any], done: CompleteEx
     if done.cause is not None:
         body["Cause"] = done.cause
     return TaskFailed(parent["task_id"], "States.TaskFailed", json.dumps(body, separators=(",", ":")))
+
+
+def start_failed(task_id: str, exc: Exception) -> TaskFailed:
+    """A StartExecution that failed, as the task's failure in AWS's shape: the error is named after the
+    service's exception and the cause is its message with the SDK's account of the response appended."""
+    name = getattr(exc, "type_name", type(exc).__name__)
+    error = f"StepFunctions.{name}" if name.endswith("Exception") else f"StepFunctions.{name}Exception"
+    if not isinstance(exc, ApiError):
+        return TaskFailed(task_id, error, str(exc))
+    return TaskFailed(task_id, error, f"{exc.message} (Service: AWSStepFunctions; Status Code: {exc.status}; "
+                                      f"Error Code: {name}; Request ID: {uuid.uuid4()}; Proxy: null)")

@@ -162,6 +162,13 @@ SELECT arn FROM executions
 WHERE status = 'RUNNING' AND parent_task IS NOT NULL
   AND json_extract(parent_task, '$.execution_arn') = ? AND json_extract(parent_task, '$.task_id') = ?;
 
+-- name: orphaned_children
+-- Running `.sync` children whose parent's task has ended without them (a redriven child is the user's).
+SELECT arn FROM executions AS child
+WHERE status = 'RUNNING' AND parent_task IS NOT NULL AND redrive_count = 0
+  AND NOT EXISTS (SELECT 1 FROM tasks WHERE tasks.execution_arn = json_extract(child.parent_task, '$.execution_arn')
+                                        AND tasks.id = json_extract(child.parent_task, '$.task_id'));
+
 -- name: bury_task_token
 INSERT OR IGNORE INTO task_tombstones (token, created_ms)
 SELECT token, ? FROM tasks WHERE execution_arn = ? AND id = ? AND token IS NOT NULL;

@@ -339,9 +339,10 @@ class StepFunctionsApi:
             raise api.InvalidName(f"Invalid Name: '{name}'")
         machine = self._parsed(described["definition"])
         machine_arn = arns.machine_of_version(resolved)[0]
+        # The execution runs with its state machine's role (a version's: the one it was published with).
         if sync:
-            return self.express.run_sync(machine, machine_arn, name, input_text)
-        return self.express.start(machine, machine_arn, name, input_text)
+            return self.express.run_sync(machine, machine_arn, name, input_text, described["roleArn"])
+        return self.express.start(machine, machine_arn, name, input_text, described["roleArn"])
 
     def start_execution(self, p: Params) -> dict[str, Any]:
         arn = _require(p, "stateMachineArn")

@@ -131,7 +131,7 @@ class Service:
             db.execute(self.store.q["insert_version"], {
                 "arn": version_arn, "state_machine_arn": arn, "version": number,
                 "definition": machine["definition"], "revision_id": machine["revision_id"],
-                "description": description, "created_ms": now_ms(),
+                "description": description, "created_ms": now_ms(), "role_arn": machine["role_arn"],
             })
         return version_arn
 
@@ -172,13 +172,14 @@ class Service:
         state_machine_arn, alias_arn = self._route_alias(state_machine_arn)
         machine_arn, version = arns.machine_of_version(state_machine_arn)
         machine = self._machine(machine_arn)
-        definition = machine["definition"]
+        definition, role_arn = machine["definition"], machine["role_arn"]
         version_arn = None
         if version is not None:
             row = self.store.one("get_version", {"arn": state_machine_arn})
             if row is None:
                 raise api.StateMachineDoesNotExist(f"State Machine Does Not Exist: '{state_machine_arn}'")
-            definition, version_arn = row["definition"], state_machine_arn
+            # A version runs with the role it was published with (versions stored before kept none).
+            definition, version_arn, role_arn = row["definition"], state_machine_arn, row["role_arn"] or role_arn
         if input_text is None:
             try:
                 input_text = jsontext.dumps({} if input is None else input)
@@ -212,7 +213,7 @@ class Service:
         new = NewExecution(
             arn=arn, state_machine_arn=machine_arn, version_arn=version_arn, name=name, definition=definition,
             input=input_text, start_ms=now_ms(), parent_task=json.dumps(parent_task) if parent_task else None,
-            alias_arn=alias_arn, machine_name=machine["name"], role_arn=self.role_arn)
+            alias_arn=alias_arn, machine_name=machine["name"], role_arn=role_arn)
         if self.group_commit is not None:
             # A running engine stores the start in its next group commit and begins the execution in it.
             return self.group_commit(new)
@@ -370,8 +371,8 @@ class Service:
             raise api.StateMachineDoesNotExist(f"State Machine Does Not Exist: '{version_arn}'")
         return {
             "stateMachineArn": version_arn, "name": machine["name"], "status": "ACTIVE",
-            "definition": row["definition"], "roleArn": machine["role_arn"], "type": machine["type"],
-            "creationDate": to_datetime(row["created_ms"]), "revisionId": row["revision_id"],
+            "definition": row["definition"], "roleArn": row["role_arn"] or machine["role_arn"],
+            "type": machine["type"], "creationDate": to_datetime(row["created_ms"]), "revisionId": row["revision_id"],
             "description": row["description"],
             "loggingConfiguration": {"level": "OFF", "includeExecutionData": False},
         }
@@ -712,7 +713,7 @@ class NewExecution:
         db.execute(q["insert_execution"], {
             "arn": self.arn, "state_machine_arn": self.state_machine_arn, "version_arn": self.version_arn,
             "name": self.name, "definition": self.definition, "input": self.input, "start_ms": self.start_ms,
-            "parent_task": self.parent_task,
+            "parent_task": self.parent_task, "role_arn": self.role_arn,
         })
         if self.alias_arn is not None:
             db.execute(q["set_execution_alias"], {"arn": self.arn, "alias_arn": self.alias_arn})

@@ -699,3 +699,24 @@ def test_history_matches_local_runner(make: Callable[..., Harness]) -> None:
     for output in (engine_output, local_output):
         output["caught"]["Cause"] = json.loads(output["caught"]["Cause"])["errorMessage"]
     assert engine_output == local_output
+
+
+def test_an_execution_keeps_its_state_machines_role_across_a_restart(tmp_path: Path) -> None:
+    role = "arn:aws:iam::123456789012:role/MyRole"
+    approve = {**{k: v for k, v in TOKEN_TASK.items() if k != "End"}, "Next": "Role"}
+    definition = {"StartAt": "Approve", "States": {"Approve": approve, "Role": {
+        "Type": "Pass", "Parameters": {"role.$": "$$.Execution.RoleArn"}, "End": True}}}
+    db = f"sqlite:///{tmp_path / 'role.db'}"
+    with Engine(db, poll_interval=0.05) as engine:
+        own = engine.service.start_execution(engine.service.create_state_machine("own", definition, role_arn=role))
+        default = engine.service.start_execution(engine.service.create_state_machine("default", definition))
+        tokens = {}
+        for arn in (own, default):
+            wait_for(lambda arn=arn: "TaskStarted" in types(engine.service.get_execution_history(arn)))
+            tokens[arn] = scheduled_parameters(engine.service.get_execution_history(arn))["MessageBody"]["token"]
+    with Engine(db, poll_interval=0.05) as engine:  # a new process reads the execution back from the store
+        for arn in (own, default):
+            engine.service.send_task_success(tokens[arn], "{}")
+        assert json.loads(engine.wait(own, timeout=10)["output"]) == {"role": role}
+        assert json.loads(engine.wait(default, timeout=10)["output"]) == {
+            "role": "arn:aws:iam::123456789012:role/stateway"}

@@ -28,6 +28,11 @@ from stateway.store.sqlite import SqliteStore
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
 MAX_INPUT_BYTES = 262_144
+TASK_TOKEN_MAX = 2048  # AWS's TaskToken shape: 1..2048 characters
+MAX_ERROR_CHARS = 256
+MAX_CAUSE_CHARS = 32_768
+_ISSUED_TOKEN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")  # .waitForTaskToken
+_ACTIVITY_TOKEN = re.compile(rb"[0-9a-f]{64}\|.+", re.DOTALL)
 _ALIAS_NAME = re.compile(r"(?=.*[a-zA-Z_\-.])[a-zA-Z0-9_\-.]+")
 
 
@@ -234,6 +239,8 @@ class Service:
         return row
 
     def stop_execution(self, arn: str, *, error: str | None = None, cause: str | None = None) -> datetime:
+        check_length(error, "error", MAX_ERROR_CHARS, sensitive=True)
+        check_length(cause, "cause", MAX_CAUSE_CHARS, sensitive=True)
         row = self._execution(arn)
         stamp = now_ms()
         if row["status"] == "RUNNING":
@@ -316,14 +323,27 @@ class Service:
     # ---- task answers -----------------------------------------------------------------------
 
     def _task_by_token(self, token: str) -> dict[str, Any]:
-        if not token or len(token) > 2048:
-            raise api.InvalidToken("Invalid Token: the task token is malformed")
+        check_length(token, "taskToken", TASK_TOKEN_MAX, minimum=1, sensitive=True)
+        if not _issued(token):
+            raise api.InvalidToken("Invalid token")
         row = self.store.one("task_by_token", {"token": token})
         if row is None:
             if self.store.one("buried_token", {"token": token}) is not None:
-                raise api.TaskTimedOut("Task Timed Out: 'Provided task does not exist anymore'")
+                raise _task_closed()
             raise api.TaskDoesNotExist("Task Does Not Exist")
         return row
+
+    def _answer(self, task: dict[str, Any], token: str, event: Any) -> None:
+        """Close the task and queue its answer in one transaction: of several answers to one token only
+        the first counts, and the others (or one racing the task's timeout) learn the task is closed."""
+        stamp = now_ms()
+        with self.store.write() as db:
+            # The engine buries a task's token when it deletes the task, in the same transaction.
+            if db.execute(self.store.q["bury_token"], (token, stamp)).rowcount == 0:
+                raise _task_closed()
+            db.execute(self.store.q["insert_inbox"], {
+                "execution_arn": task["execution_arn"], "event": event_to_json(event), "created_ms": stamp})
+        self.notify()
 
     def send_task_success(self, token: str, output: str) -> None:
         task = self._task_by_token(token)
@@ -331,19 +351,26 @@ class Service:
             value = jsontext.loads(output)
         except ValueError:
             raise api.InvalidOutput(f"Invalid Output: '{output}'") from None
-        self._post(task["execution_arn"], TaskSucceeded(task["id"], value))
+        self._answer(task, token, TaskSucceeded(task["id"], value))
 
     def send_task_failure(self, token: str, error: str | None = None, cause: str | None = None) -> None:
+        check_length(error, "error", MAX_ERROR_CHARS, sensitive=True)
+        check_length(cause, "cause", MAX_CAUSE_CHARS, sensitive=True)
         task = self._task_by_token(token)
-        self._post(task["execution_arn"], TaskFailed(task["id"], error, cause))
+        self._answer(task, token, TaskFailed(task["id"], error, cause))
 
     def send_task_heartbeat(self, token: str) -> None:
         task = self._task_by_token(token)
         command = json.loads(task["command"])
         heartbeat = command.get("heartbeat_seconds")
-        if heartbeat:
-            with self.store.write() as db:
-                db.execute(self.store.q["heartbeat_task"], {"token": token, "deadline": clamp_ms(now_ms() + heartbeat * 1000)})
+        if not heartbeat:  # nothing to extend: only whether the task is still open matters
+            if self.store.one("buried_token", {"token": token}) is not None:
+                raise _task_closed()
+            return
+        with self.store.write() as db:
+            if db.execute(self.store.q["buried_token"], {"token": token}).fetchone() is not None:
+                raise _task_closed()  # answered since it was read: its heartbeats are over
+            db.execute(self.store.q["heartbeat_task"], {"token": token, "deadline": clamp_ms(now_ms() + heartbeat * 1000)})
 
     def _post(self, execution_arn: str, event: Any) -> None:
         """Queue an event for the decider; the inbox row makes it survive a crash."""
@@ -778,6 +805,32 @@ def _page_value(token: str | None) -> Any:
         return json.loads(base64.urlsafe_b64decode((token or "").encode()))
     except (ValueError, TypeError):
         raise api.InvalidToken(f"Invalid Token: '{token}'") from None
+
+
+def check_length(value: str | None, member: str, maximum: int, *, minimum: int = 0, sensitive: bool = False) -> None:
+    """AWS's ValidationException for a request member outside its length limits (a sensitive member's
+    value is left out of the message, as AWS leaves it out)."""
+    if value is None or minimum <= len(value) <= maximum:
+        return
+    shown = "Value" if sensitive else f"Value '{value}'"
+    bound = f"greater than or equal to {minimum}" if len(value) < minimum else f"less than or equal to {maximum}"
+    raise api.ValidationException(f"1 validation error detected: {shown} at '{member}' failed to satisfy "
+                                  f"constraint: Member must have length {bound}")
+
+
+def _issued(token: str) -> bool:
+    """Whether a token has the form of one this engine hands out: a `.waitForTaskToken` task's UUID, or
+    an activity task's (`_task_token`)."""
+    if _ISSUED_TOKEN.fullmatch(token):
+        return True
+    try:
+        return _ACTIVITY_TOKEN.fullmatch(base64.b64decode(token, validate=True)) is not None
+    except ValueError:
+        return False
+
+
+def _task_closed() -> api.ApiError:
+    return api.TaskTimedOut("Task Timed Out: 'Provided task does not exist anymore'")
 
 
 def _task_token(execution_arn: str, task_id: str) -> str:

@@ -4,11 +4,15 @@ by alias and version, ListExecutions' filters, redrive status, and the members' 
 from __future__ import annotations
 
 import json
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 import test_api_core as core
-from test_api_core import wait_done
+from botocore.exceptions import ClientError
+from test_api_core import create, error_of, wait_done
 
 pytestmark = pytest.mark.e2e
 server, sfn = core.server, core.sfn  # the shared server fixtures
@@ -45,3 +49,66 @@ def test_an_express_execution_runs_with_its_state_machines_role(sfn: Any) -> Non
                                    roleArn=MY_ROLE, type="EXPRESS")["stateMachineArn"]
     result = sfn.start_sync_execution(stateMachineArn=arn)
     assert json.loads(result["output"]) == {"role": MY_ROLE}
+
+
+# ---- task tokens ------------------------------------------------------------------------------
+
+
+def test_only_the_first_answer_to_a_token_counts(sfn: Any) -> None:
+    activity = sfn.create_activity(name="answered-twice")["activityArn"]
+    arn = create(sfn, "answered-twice", {"StartAt": "T", "States": {"T": {
+        "Type": "Task", "Resource": activity, "End": True}}})
+    execution = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    token = sfn.get_activity_task(activityArn=activity)["taskToken"]
+    sfn.send_task_failure(taskToken=token, error="WorkerA")
+    closed = ("TaskTimedOut", "Task Timed Out: 'Provided task does not exist anymore'", 400)
+    assert error_of(sfn.send_task_success, taskToken=token, output='{"from": "WorkerB"}') == closed
+    assert error_of(sfn.send_task_failure, taskToken=token, error="WorkerC") == closed
+    assert error_of(sfn.send_task_heartbeat, taskToken=token) == closed
+    done = wait_done(sfn, execution)
+    assert (done["status"], done["error"]) == ("FAILED", "WorkerA")
+
+
+def test_concurrent_answers_to_one_token_have_one_winner(server: core.Server, sfn: Any) -> None:
+    arn = create(sfn, "answered-at-once", core.CALLBACK)
+    execution = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    token = core._token(sfn, execution)
+    clients = [server.client() for _ in range(10)]
+    barrier = threading.Barrier(len(clients))
+
+    def answer(index: int) -> str:
+        barrier.wait()
+        try:
+            clients[index].send_task_success(taskToken=token, output=json.dumps({"worker": index}))
+        except ClientError as exc:
+            return str(exc.response["Error"]["Code"])
+        return f"won {index}"
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        answers = list(pool.map(answer, range(len(clients))))
+    winners = [a for a in answers if a.startswith("won")]
+    assert len(winners) == 1 and sorted(set(answers) - set(winners)) == ["TaskTimedOut"], answers
+    assert json.loads(wait_done(sfn, execution)["output"]) == {"worker": int(winners[0].split()[1])}
+
+
+def test_task_answers_outside_awss_limits(server: core.Server, sfn: Any) -> None:
+    loose = server.client(parameter_validation=False)  # boto3 itself refuses some of these
+    execution = sfn.start_execution(stateMachineArn=create(sfn, "limits", core.CALLBACK))["executionArn"]
+    token = core._token(sfn, execution)
+    for call, kwargs, member, bound in [
+        (loose.send_task_success, {"taskToken": "", "output": "{}"}, "taskToken", "greater than or equal to 1"),
+        (loose.send_task_heartbeat, {"taskToken": "t" * 2049}, "taskToken", "less than or equal to 2048"),
+        (loose.send_task_failure, {"taskToken": token, "error": "e" * 257}, "error", "less than or equal to 256"),
+        (loose.send_task_failure, {"taskToken": token, "cause": "c" * 32_769}, "cause",
+         "less than or equal to 32768"),
+        (loose.stop_execution, {"executionArn": execution, "error": "e" * 257}, "error", "less than or equal to 256"),
+        (loose.stop_execution, {"executionArn": execution, "cause": "c" * 32_769}, "cause",
+         "less than or equal to 32768"),
+    ]:
+        assert error_of(call, **kwargs) == ("ValidationException", f"1 validation error detected: Value at "
+                                            f"'{member}' failed to satisfy constraint: Member must have length "
+                                            f"{bound}", 400)
+    assert error_of(sfn.send_task_success, taskToken="bogus", output="{}") == ("InvalidToken", "Invalid token", 400)
+    assert error_of(sfn.send_task_success, taskToken=str(uuid.uuid4()), output="{}")[0] == "TaskDoesNotExist"
+    sfn.send_task_failure(taskToken=token, error="e" * 256, cause="c" * 32_768)  # the limits themselves are fine
+    assert wait_done(sfn, execution)["error"] == "e" * 256

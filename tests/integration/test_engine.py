@@ -468,7 +468,9 @@ def test_wait_for_task_token_send_task_success(make: Callable[..., Harness]) -> 
                                                                  "ExecutionSucceeded"]
     with pytest.raises(api.TaskTimedOut):  # AWS: "Provided task does not exist anymore"
         h.service.send_task_success(token, "{}")
-    with pytest.raises(api.TaskDoesNotExist):
+    with pytest.raises(api.TaskDoesNotExist):  # the form of a token, but never handed out
+        h.service.send_task_success("0b9d7a2e-8f5c-4c1e-9a59-2f7d6b0c1e3a", "{}")
+    with pytest.raises(api.InvalidToken):  # no token could look like this
         h.service.send_task_success("no-such-token", "{}")
 
 
@@ -480,6 +482,43 @@ def test_wait_for_task_token_send_task_failure(make: Callable[..., Harness]) -> 
     assert desc["status"] == "FAILED"
     assert (desc["error"], desc["cause"]) == ("Rejected", "by reviewer")
     assert types(h.service.get_execution_history(arn))[-2:] == ["TaskFailed", "ExecutionFailed"]
+
+
+def test_send_task_failure_without_error_is_caught_as_nulls(make: Callable[..., Harness]) -> None:
+    h = make()
+    caught = {**{k: v for k, v in TOKEN_TASK.items() if k != "End"}, "Catch": [
+        {"ErrorEquals": ["States.Runtime"], "ResultPath": "$.runtime", "Next": "Done"},
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.all", "Next": "Done"}], "Next": "Done"}
+    arn = h.service.start_execution(h.machine({"StartAt": "Ask", "States": {
+        "Ask": caught, "Done": {"Type": "Pass", "End": True}}}), {"claim": 7})
+    h.wait_for(lambda: "TaskStarted" in h.history_types(arn))
+    h.service.send_task_failure(scheduled_parameters(h.service.get_execution_history(arn))["MessageBody"]["token"])
+    desc = h.engine.wait(arn, timeout=5)
+    assert json.loads(desc["output"]) == {"claim": 7, "all": {"Error": None, "Cause": None}}  # as AWS records it
+    failed = [e for e in h.service.get_execution_history(arn) if e["type"] == "TaskFailed"]
+    assert failed[0]["taskFailedEventDetails"] == {"resourceType": "sqs", "resource": "sendMessage.waitForTaskToken"}
+
+
+def test_an_answer_stored_before_a_crash_is_applied_on_restart(tmp_path: Path) -> None:
+    """The answer closes the task and queues its event in one transaction; the engine's round applies
+    it later, even in the next process, and deletes the task then."""
+    db = tmp_path / "answer.db"
+    with Engine(f"sqlite:///{db}", poll_interval=0.05) as engine:
+        arn = engine.service.start_execution(engine.service.create_state_machine("answered", {
+            "StartAt": "Approve", "States": {"Approve": TOKEN_TASK}}))
+        wait_for(lambda: "TaskStarted" in types(engine.service.get_execution_history(arn)))
+        token = scheduled_parameters(engine.service.get_execution_history(arn))["MessageBody"]["token"]
+    answering = Engine(f"sqlite:///{db}")  # not started: only its service writes, as an API process would
+    answering.service.send_task_success(token, '"approved"')
+    with pytest.raises(api.TaskTimedOut):
+        answering.service.send_task_failure(token, "Late")
+    assert rows(db, "SELECT COUNT(*) FROM tasks") == [(1,)] and rows(db, "SELECT COUNT(*) FROM inbox") == [(1,)]
+    answering.store.close()
+    with Engine(f"sqlite:///{db}", poll_interval=0.05) as engine:
+        assert engine.wait(arn, timeout=10)["output"] == '"approved"'
+        wait_for(lambda: rows(db, "SELECT COUNT(*) FROM tasks") == [(0,)])
+        with pytest.raises(api.TaskTimedOut):
+            engine.service.send_task_heartbeat(token)
 
 
 def test_send_task_heartbeat_keeps_token_alive(make: Callable[..., Harness]) -> None:

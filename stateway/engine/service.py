@@ -28,6 +28,8 @@ from stateway.store.sqlite import SqliteStore
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
 MAX_INPUT_BYTES = 262_144
+EXECUTION_STATUSES = ["SUCCEEDED", "TIMED_OUT", "PENDING_REDRIVE", "ABORTED", "FAILED", "RUNNING"]
+REDRIVE_FILTERS = ["REDRIVEN", "NOT_REDRIVEN"]
 TASK_TOKEN_MAX = 2048  # AWS's TaskToken shape: 1..2048 characters
 MAX_ERROR_CHARS = 256
 MAX_CAUSE_CHARS = 32_768
@@ -252,8 +254,9 @@ class Service:
         row = self._execution(arn)
         if arns.split(arn)[5] == "express":
             raise api.ExecutionNotRedrivable(f"Execution {arn} is of type EXPRESS and cannot be redriven")
-        if row["status"] not in ("FAILED", "ABORTED", "TIMED_OUT"):
-            raise api.ExecutionNotRedrivable(f"Execution is {row['status']} and cannot be redriven")
+        reason = not_redrivable_reason(row["status"])
+        if reason is not None:
+            raise api.ExecutionNotRedrivable(reason)
         stamp = now_ms()
         with self.store.write() as db:
             # RUNNING at once, as AWS reports it; the decider continues the execution from its snapshot.
@@ -277,28 +280,31 @@ class Service:
         return out
 
     def list_executions(self, state_machine_arn: str, *, status: str | None = None,
-                        max_results: int = 100, next_token: str | None = None
+                        max_results: int = 100, next_token: str | None = None, redrive_filter: str | None = None
                         ) -> tuple[list[dict[str, Any]], str | None]:
-        machine_arn, _ = arns.machine_of_version(state_machine_arn)
+        """ListExecutions of a state machine, or of one of its versions or aliases: the executions that
+        ran that version (through an alias too) or were started through that alias."""
+        check_enum(status, "statusFilter", EXECUTION_STATUSES)
+        check_enum(redrive_filter, "redriveFilter", REDRIVE_FILTERS)
+        max_results = page_size(max_results)
+        machine_arn, version = arns.machine_of_version(state_machine_arn)
+        alias_arn = None
+        if version is None and len(arns.split(state_machine_arn)) == 8:
+            alias_arn = self._alias(state_machine_arn)["arn"]
+            machine_arn = ":".join(arns.split(state_machine_arn)[:7])
         self._machine(machine_arn)
         before_ms, before_arn = 2**62, "\uffff"
         if next_token:
             before_ms, before_arn = _decode_token(next_token)
         rows = self.store.all("list_executions", {
-            "state_machine_arn": machine_arn, "status": status, "before_ms": before_ms,
-            "before_arn": before_arn, "limit": max_results + 1})
+            "state_machine_arn": machine_arn, "status": status, "before_ms": before_ms, "before_arn": before_arn,
+            "version_arn": state_machine_arn if version is not None else None, "alias_arn": alias_arn,
+            "redriven": None if redrive_filter is None else redrive_filter == "REDRIVEN", "limit": max_results + 1})
         token = None
         if len(rows) > max_results:
             rows = rows[:max_results]
             token = _encode_token(rows[-1]["start_ms"], rows[-1]["arn"])
-        items = []
-        for r in rows:
-            item = {"executionArn": r["arn"], "stateMachineArn": r["state_machine_arn"], "name": r["name"],
-                    "status": r["status"], "startDate": to_datetime(r["start_ms"])}
-            if r["stop_ms"] is not None:
-                item["stopDate"] = to_datetime(r["stop_ms"])
-            items.append(item)
-        return items, token
+        return [_execution_item(r) for r in rows], token
 
     def get_execution_history(self, arn: str, *, reverse: bool = False, max_results: int | None = None,
                               next_token: str | None = None, include_execution_data: bool = True,
@@ -756,6 +762,10 @@ def execution_description(row: dict[str, Any]) -> dict[str, Any]:
     }
     if ":express:" not in row["arn"]:
         out["redriveCount"] = 0
+        reason = not_redrivable_reason(row["status"])
+        out["redriveStatus"] = "REDRIVABLE" if reason is None else "NOT_REDRIVABLE"
+        if reason is not None:
+            out["redriveStatusReason"] = reason
     if row.get("version_arn"):
         out["stateMachineVersionArn"] = row["version_arn"]
     if row.get("stop_ms") is not None:
@@ -768,6 +778,50 @@ def execution_description(row: dict[str, Any]) -> dict[str, Any]:
     if row["cause"] is not None:
         out["cause"] = row["cause"]
     return out
+
+
+def _execution_item(row: dict[str, Any]) -> dict[str, Any]:
+    """A ListExecutions item for an executions row."""
+    item = {"executionArn": row["arn"], "stateMachineArn": row["state_machine_arn"], "name": row["name"],
+            "status": row["status"], "startDate": to_datetime(row["start_ms"])}
+    if row["stop_ms"] is not None:
+        item["stopDate"] = to_datetime(row["stop_ms"])
+    if row["version_arn"]:
+        item["stateMachineVersionArn"] = row["version_arn"]
+    if row["alias_arn"]:
+        item["stateMachineAliasArn"] = row["alias_arn"]
+    if row["redrive_count"]:
+        item["redriveCount"] = row["redrive_count"]
+        item["redriveDate"] = to_datetime(row["redrive_ms"])
+    return item
+
+
+def check_enum(value: str | None, member: str, allowed: list[str]) -> None:
+    """AWS's ValidationException for a value outside a member's enum."""
+    if value is not None and value not in allowed:
+        raise api.ValidationException(f"1 validation error detected: Value '{value}' at '{member}' failed to "
+                                      f"satisfy constraint: Member must satisfy enum value set: "
+                                      f"[{', '.join(allowed)}]")
+
+
+def page_size(max_results: int | None) -> int:
+    """A `maxResults` as AWS takes it: 0 (or none) is the default page of 100, at most 1000."""
+    if max_results is None or max_results == 0:
+        return 100
+    if not isinstance(max_results, int) or max_results < 0:
+        raise api.ValidationException(f"1 validation error detected: Value '{max_results}' at 'maxResults' failed "
+                                      "to satisfy constraint: Member must have value greater than or equal to 0")
+    if max_results > 1000:
+        raise api.ValidationException(f"1 validation error detected: Value '{max_results}' at 'maxResults' failed "
+                                      "to satisfy constraint: Member must have value less than or equal to 1000")
+    return max_results
+
+
+def not_redrivable_reason(status: str) -> str | None:
+    """Why a Standard execution in `status` cannot be redriven, in AWS's words; None when it can."""
+    if status in ("FAILED", "ABORTED", "TIMED_OUT"):
+        return None
+    return f"Execution is {status} and cannot be redriven"
 
 
 def stored_event(stored: list[Any], include_data: bool = True, raw_timestamps: bool = False) -> dict[str, Any]:

@@ -112,3 +112,71 @@ def test_task_answers_outside_awss_limits(server: core.Server, sfn: Any) -> None
     assert error_of(sfn.send_task_success, taskToken=str(uuid.uuid4()), output="{}")[0] == "TaskDoesNotExist"
     sfn.send_task_failure(taskToken=token, error="e" * 256, cause="c" * 32_768)  # the limits themselves are fine
     assert wait_done(sfn, execution)["error"] == "e" * 256
+
+
+# ---- listing and describing -------------------------------------------------------------------
+
+
+def _names(listed: dict[str, Any]) -> list[str]:
+    return [e["name"] for e in listed["executions"]]
+
+
+def test_list_executions_of_an_alias_or_a_version(sfn: Any) -> None:
+    arn = create(sfn, "listed-by-alias", core.PASS, publish=True)
+    version = arn + ":1"
+    alias = sfn.create_state_machine_alias(name="live", routingConfiguration=[
+        {"stateMachineVersionArn": version, "weight": 100}])["stateMachineAliasArn"]
+    wait_done(sfn, sfn.start_execution(stateMachineArn=alias, name="via-alias")["executionArn"])
+    wait_done(sfn, sfn.start_execution(stateMachineArn=version, name="via-version")["executionArn"])
+    for i in range(3):
+        wait_done(sfn, sfn.start_execution(stateMachineArn=arn, name=f"plain{i}")["executionArn"])
+    by_alias = sfn.list_executions(stateMachineArn=alias)
+    assert _names(by_alias) == ["via-alias"]
+    assert by_alias["executions"][0]["stateMachineAliasArn"] == alias
+    assert by_alias["executions"][0]["stateMachineVersionArn"] == version
+    first = sfn.list_executions(stateMachineArn=version, maxResults=1)  # filtered before paging
+    second = sfn.list_executions(stateMachineArn=version, maxResults=1, nextToken=first["nextToken"])
+    assert _names(first) + _names(second) == ["via-version", "via-alias"] and "nextToken" not in second
+    assert len(_names(sfn.list_executions(stateMachineArn=arn))) == 5
+    assert error_of(sfn.list_executions, stateMachineArn=arn + ":gone")[0] == "ResourceNotFound"
+
+
+def test_list_executions_filters_and_fields(server: core.Server, sfn: Any) -> None:
+    arn = create(sfn, "listed-by-redrive", {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E"}}})
+    redriven = sfn.start_execution(stateMachineArn=arn, name="redriven")["executionArn"]
+    wait_done(sfn, sfn.start_execution(stateMachineArn=arn, name="not-redriven")["executionArn"])
+    wait_done(sfn, redriven)
+    sfn.redrive_execution(executionArn=redriven)
+    assert wait_done(sfn, redriven)["status"] == "FAILED"
+    listed = sfn.list_executions(stateMachineArn=arn, redriveFilter="REDRIVEN")
+    assert _names(listed) == ["redriven"]
+    assert listed["executions"][0]["redriveCount"] == 1 and listed["executions"][0]["redriveDate"].year >= 2024
+    listed = sfn.list_executions(stateMachineArn=arn, redriveFilter="NOT_REDRIVEN")
+    assert _names(listed) == ["not-redriven"] and "redriveCount" not in listed["executions"][0]
+    assert len(_names(sfn.list_executions(stateMachineArn=arn, maxResults=0))) == 2  # 0: the default page size
+
+    loose = server.client(parameter_validation=False)  # boto3 itself refuses some of these
+    for member, value, words in [("redriveFilter", "BOGUS", "satisfy enum value set: [REDRIVEN, NOT_REDRIVEN]"),
+                                 ("statusFilter", "BOGUS", "satisfy enum value set"),
+                                 ("maxResults", -1, "have value greater than or equal to 0")]:
+        code, message, status = error_of(loose.list_executions, stateMachineArn=arn, **{member: value})
+        assert (code, status) == ("ValidationException", 400) and f"at '{member}'" in message and words in message
+    map_run = "arn:aws:states:us-east-1:123456789012:mapRun:listed-by-redrive/m:0b9d7a2e-8f5c-4c1e-9a59-2f7d6b0c1e3a"
+    assert error_of(sfn.list_executions, stateMachineArn=arn, mapRunArn=map_run)[0] == "ValidationException"
+    assert error_of(sfn.list_executions, mapRunArn="garbage") == ("InvalidArn", "Invalid Arn: 'garbage'", 400)
+    assert error_of(sfn.list_executions, mapRunArn=map_run)[0] == "ResourceNotFound"
+
+
+def test_describe_execution_says_whether_it_can_be_redriven(sfn: Any) -> None:
+    succeeded = wait_done(sfn, sfn.start_execution(stateMachineArn=create(sfn, "redrive-status", core.PASS))[
+        "executionArn"])
+    assert (succeeded["redriveStatus"], succeeded["redriveStatusReason"]) == (
+        "NOT_REDRIVABLE", "Execution is SUCCEEDED and cannot be redriven")  # AWS's words, as recorded
+    running = sfn.start_execution(stateMachineArn=create(sfn, "redrive-status-wait", core.WAIT))["executionArn"]
+    described = sfn.describe_execution(executionArn=running)
+    assert (described["redriveStatus"], described["redriveStatusReason"]) == (
+        "NOT_REDRIVABLE", "Execution is RUNNING and cannot be redriven")
+    sfn.stop_execution(executionArn=running)
+    aborted = wait_done(sfn, running)
+    assert aborted["status"] == "ABORTED" and aborted["redriveStatus"] == "REDRIVABLE"
+    assert "redriveStatusReason" not in aborted

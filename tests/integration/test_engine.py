@@ -407,6 +407,18 @@ def test_list_executions_filters_and_paginates(make: Callable[..., Harness]) -> 
     assert len(aborted) == 2
 
 
+def test_list_executions_checks_its_arguments_as_aws_does(make: Callable[..., Harness]) -> None:
+    h = make()
+    sm = h.machine({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    done = h.engine.wait(h.service.start_execution(sm), timeout=5)
+    listed, token = h.service.list_executions(sm, max_results=0)  # 0: AWS's default page size
+    assert [e["executionArn"] for e in listed] == [done["executionArn"]] and token is None
+    for bad in ({"max_results": -1}, {"status": "BOGUS"}, {"redrive_filter": "BOGUS"}):
+        with pytest.raises(api.ValidationException):
+            h.service.list_executions(sm, **bad)
+    assert h.service.list_executions(sm, redrive_filter="REDRIVEN") == ([], None)
+
+
 def test_history_reverse_and_pagination(make: Callable[..., Harness]) -> None:
     h = make({"double": double})
     desc, events = h.run({"StartAt": "A", "States": {"A": task("double", "B"), "B": task("double", "C"),

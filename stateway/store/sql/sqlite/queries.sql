@@ -51,8 +51,11 @@ FROM executions WHERE arn = :arn;
 SELECT arn, status, input FROM executions WHERE state_machine_arn = :state_machine_arn AND name = :name;
 
 -- name: list_executions
-SELECT arn, state_machine_arn, name, status, start_ms, stop_ms FROM executions
+SELECT arn, state_machine_arn, version_arn, alias_arn, name, status, start_ms, stop_ms, redrive_count, redrive_ms
+FROM executions
 WHERE state_machine_arn = :state_machine_arn AND (:status IS NULL OR status = :status)
+  AND (:version_arn IS NULL OR version_arn = :version_arn) AND (:alias_arn IS NULL OR alias_arn = :alias_arn)
+  AND (:redriven IS NULL OR (redrive_count > 0) = :redriven)
   AND (start_ms < :before_ms OR (start_ms = :before_ms AND arn < :before_arn))
 ORDER BY start_ms DESC, arn DESC LIMIT :limit;
 

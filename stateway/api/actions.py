@@ -29,6 +29,7 @@ from stateway.engine.service import (
     MAX_INPUT_BYTES,
     REDRIVE_FILTERS,
     check_enum,
+    check_length,
     input_problem,
     page_size,
 )
@@ -331,6 +332,7 @@ class StepFunctionsApi:
             raise api.InvalidExecutionInput(f"Invalid State Machine Execution Input: '{problem}'")
         if len(input_text.encode("utf-8")) > MAX_INPUT_BYTES:
             raise api.InvalidExecutionInput("The execution input exceeds the maximum size of 262144 bytes.")
+        check_length(p.get("name"), "name", 80, minimum=1)
         name = p.get("name") or str(uuid.uuid4())
         if not arns.valid_name(name):
             raise api.InvalidName(f"Invalid Name: '{name}'")
@@ -343,6 +345,7 @@ class StepFunctionsApi:
 
     def start_execution(self, p: Params) -> dict[str, Any]:
         arn = _require(p, "stateMachineArn")
+        check_length(p.get("traceHeader"), "traceHeader", 256)
         if self._machine_type(arn) == "EXPRESS":
             record = self._express_start(p, sync=False)
             return {"executionArn": record.execution_arn, "startDate": _ms(record.start_ms)}
@@ -355,6 +358,7 @@ class StepFunctionsApi:
 
     def start_sync_execution(self, p: Params) -> dict[str, Any]:
         arn = _require(p, "stateMachineArn")
+        check_length(p.get("traceHeader"), "traceHeader", 256)
         if self._machine_type(arn) != "EXPRESS":
             raise api.StateMachineTypeNotSupported("This operation is not supported by this type of state machine")
         return self._express_start(p, sync=True).sync_response()

@@ -202,7 +202,8 @@ class Service:
         # A character is 1-4 bytes in UTF-8: only a text that may be too large is encoded to count them.
         if len(input_text) * 4 > MAX_INPUT_BYTES and len(input_text.encode("utf-8")) > MAX_INPUT_BYTES:
             raise api.InvalidExecutionInput("The execution input exceeds the maximum size of 262144 bytes.")
-        generated = not name
+        check_length(name, "name", 80, minimum=1)  # AWS generates a name only when none is given
+        generated = name is None
         name = name or str(uuid.uuid4())
         if not arns.valid_name(name):
             raise api.InvalidName(f"Invalid Name: '{name}'")
@@ -622,6 +623,7 @@ class Service:
         The claim and the ActivityStarted event are written in one transaction, so two pollers never
         get the same task and a crash never loses a claimed task's start.
         """
+        check_length(worker_name, "workerName", 80)
         self._activity(activity_arn)
         if self.store.one("next_activity_task", {"activity_arn": activity_arn}) is None:
             return None  # the common idle case costs a read, not a write

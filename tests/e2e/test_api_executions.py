@@ -180,3 +180,26 @@ def test_describe_execution_says_whether_it_can_be_redriven(sfn: Any) -> None:
     aborted = wait_done(sfn, running)
     assert aborted["status"] == "ABORTED" and aborted["redriveStatus"] == "REDRIVABLE"
     assert "redriveStatusReason" not in aborted
+
+
+def test_start_and_poll_members_outside_awss_limits(server: core.Server, sfn: Any) -> None:
+    loose = server.client(parameter_validation=False)  # boto3 itself refuses an empty name
+    standard = create(sfn, "limits-standard", core.PASS)
+    express = sfn.create_state_machine(name="limits-express", definition=json.dumps(core.PASS), roleArn=MY_ROLE,
+                                       type="EXPRESS")["stateMachineArn"]
+    activity = sfn.create_activity(name="limits-activity")["activityArn"]
+    too_short = "Member must have length greater than or equal to 1"
+    for call, kwargs, member, words in [
+        (loose.start_execution, {"stateMachineArn": standard, "name": ""}, "name", too_short),
+        (loose.start_execution, {"stateMachineArn": express, "name": ""}, "name", too_short),
+        (loose.start_sync_execution, {"stateMachineArn": express, "name": ""}, "name", too_short),
+        (loose.start_execution, {"stateMachineArn": standard, "traceHeader": "t" * 257}, "traceHeader",
+         "Member must have length less than or equal to 256"),
+        (loose.get_activity_task, {"activityArn": activity, "workerName": "w" * 81}, "workerName",
+         "Member must have length less than or equal to 80"),
+    ]:
+        code, message, status = error_of(call, **kwargs)
+        assert (code, status) == ("ValidationException", 400) and f"at '{member}'" in message and words in message
+    assert sfn.list_executions(stateMachineArn=standard)["executions"] == []  # nothing started
+    started = sfn.start_execution(stateMachineArn=standard, traceHeader="t" * 256)["executionArn"]
+    assert wait_done(sfn, started)["status"] == "SUCCEEDED"

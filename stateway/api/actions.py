@@ -25,13 +25,20 @@ from stateway.asl.parse import parse_machine
 from stateway.engine import arns, map_runs
 from stateway.engine import errors as api
 from stateway.engine.express import ExpressExecution, ExpressRunner
-from stateway.engine.service import MAX_INPUT_BYTES, input_problem
+from stateway.engine.service import (
+    EXECUTION_STATUSES,
+    MAX_INPUT_BYTES,
+    REDRIVE_FILTERS,
+    check_enum,
+    check_length,
+    input_problem,
+    page_size,
+)
 
 if TYPE_CHECKING:
     from stateway.engine.runtime import Engine
 
 Params = dict[str, Any]
-EXECUTION_STATUSES = ["SUCCEEDED", "TIMED_OUT", "PENDING_REDRIVE", "ABORTED", "FAILED", "RUNNING"]
 GET_ACTIVITY_TASK_WAIT = 60.0
 
 
@@ -51,16 +58,7 @@ def _require(p: Params, member: str) -> Any:
 
 
 def _max_results(p: Params) -> int:
-    value = p.get("maxResults")
-    if value is None or value == 0:
-        return 100
-    if not isinstance(value, int) or value < 0:
-        raise _validation(f"Value '{value}' at 'maxResults' failed to satisfy constraint: "
-                          "Member must have value greater than or equal to 0")
-    if value > 1000:
-        raise _validation(f"Value '{value}' at 'maxResults' failed to satisfy constraint: "
-                          "Member must have value less than or equal to 1000")
-    return value
+    return page_size(p.get("maxResults"))
 
 
 def _next_token(p: Params, limit: int = 1024) -> str | None:
@@ -424,17 +422,20 @@ class StepFunctionsApi:
             raise api.InvalidExecutionInput(f"Invalid State Machine Execution Input: '{problem}'")
         if len(input_text.encode("utf-8")) > MAX_INPUT_BYTES:
             raise api.InvalidExecutionInput("The execution input exceeds the maximum size of 262144 bytes.")
+        check_length(p.get("name"), "name", 80, minimum=1)
         name = p.get("name") or str(uuid.uuid4())
         if not arns.valid_name(name):
             raise api.InvalidName(f"Invalid Name: '{name}'")
         machine = self._parsed(described["definition"])
         machine_arn = arns.machine_of_version(resolved)[0]
+        # The execution runs with its state machine's role (a version's: the one it was published with).
         if sync:
-            return self.express.run_sync(machine, machine_arn, name, input_text)
-        return self.express.start(machine, machine_arn, name, input_text)
+            return self.express.run_sync(machine, machine_arn, name, input_text, described["roleArn"])
+        return self.express.start(machine, machine_arn, name, input_text, described["roleArn"])
 
     def start_execution(self, p: Params) -> dict[str, Any]:
         arn = _require(p, "stateMachineArn")
+        check_length(p.get("traceHeader"), "traceHeader", 256)
         if self._machine_type(arn) == "EXPRESS":
             record = self._express_start(p, sync=False)
             return {"executionArn": record.execution_arn, "startDate": _ms(record.start_ms)}
@@ -447,6 +448,7 @@ class StepFunctionsApi:
 
     def start_sync_execution(self, p: Params) -> dict[str, Any]:
         arn = _require(p, "stateMachineArn")
+        check_length(p.get("traceHeader"), "traceHeader", 256)
         if self._machine_type(arn) != "EXPRESS":
             raise api.StateMachineTypeNotSupported("This operation is not supported by this type of state machine")
         return self._express_start(p, sync=True).sync_response()
@@ -480,25 +482,23 @@ class StepFunctionsApi:
         return self.service.describe_execution(arn)
 
     def list_executions(self, p: Params) -> dict[str, Any]:
-        arn = p.get("stateMachineArn") or p.get("mapRunArn")
-        if arn is None:
+        arn, map_run_arn = p.get("stateMachineArn"), p.get("mapRunArn")
+        if arn is None and map_run_arn is None:
             raise api.ValidationException("Must provide a StateMachine ARN or MapRun ARN")
-        status = p.get("statusFilter")
-        if status is not None and status not in EXECUTION_STATUSES:
-            raise _validation(f"Value '{status}' at 'statusFilter' failed to satisfy constraint: "
-                              f"Member must satisfy enum value set: [{', '.join(EXECUTION_STATUSES)}]")
+        if arn is not None and map_run_arn is not None:
+            raise api.ValidationException("Cannot provide both a StateMachine ARN and a MapRun ARN")
+        status, redrive_filter = p.get("statusFilter"), p.get("redriveFilter")
+        check_enum(status, "statusFilter", EXECUTION_STATUSES)  # before any look-up, as AWS checks them
+        check_enum(redrive_filter, "redriveFilter", REDRIVE_FILTERS)
         limit, token = _max_results(p), _next_token(p, 3096)
-        if p.get("mapRunArn"):
+        if map_run_arn is not None:
+            map_runs.describe_map_run(self.service.store, map_run_arn)  # InvalidArn, ResourceNotFound
             return {"executions": []}  # a Map Run's child executions are not stored separately
+        arn = str(arn)
         if self._machine_type(arn) == "EXPRESS":
             raise api.StateMachineTypeNotSupported("This operation is not supported by this type of state machine")
-        items, next_token = self.service.list_executions(arn, status=status, max_results=limit, next_token=token)
-        pinned = arns.machine_of_version(arn)[1] is not None or (
-            len(arns.split(arn)) == 8)
-        if pinned:
-            items = [i for i in items
-                     if (self.service.store.one("execution_pinning", {"arn": i["executionArn"]}) or {})
-                     .get("alias_arn" if not arns.split(arn)[7].isdigit() else "version_arn") == arn]
+        items, next_token = self.service.list_executions(arn, status=status, max_results=limit, next_token=token,
+                                                         redrive_filter=redrive_filter)
         return _page(items, "executions", next_token)
 
     def get_execution_history(self, p: Params) -> dict[str, Any]:

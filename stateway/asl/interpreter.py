@@ -689,8 +689,10 @@ class _Run(ContainerStates, JsonataStates):
         for catcher in state.catch:
             if not error_matches(catcher.error_equals, failure.error):
                 continue
-            error_output = {"Error": failure.error, "Cause": failure.cause} if failure.cause is not None else {
-                "Error": failure.error}
+            error_output: dict[str, Any] = {"Error": failure.error, "Cause": failure.cause} \
+                if failure.cause is not None else {"Error": failure.error}
+            if not failure.error:  # a SendTaskFailure without an error: AWS catches both as null
+                error_output = {"Error": None, "Cause": failure.cause}
             self.guarded_catch(frame, state, catcher, error_output)
             return
         self.frame_failed(frame, failure)

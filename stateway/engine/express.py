@@ -52,6 +52,7 @@ class ExpressExecution:
     name: str
     input: str
     start_ms: int
+    role_arn: str = ""
     status: str = "RUNNING"
     stop_ms: int | None = None
     output: str | None = None
@@ -115,24 +116,26 @@ class ExpressRunner:
             while len(self._log) > self.log_size:
                 self._log.popitem(last=False)
 
-    def start(self, machine: StateMachine, state_machine_arn: str, name: str, input_text: str) -> ExpressExecution:
+    def start(self, machine: StateMachine, state_machine_arn: str, name: str, input_text: str,
+              role_arn: str | None = None) -> ExpressExecution:
         """Begin in the background; the record fills in when the execution ends."""
-        record = self._record(state_machine_arn, name, input_text)
+        record = self._record(state_machine_arn, name, input_text, role_arn)
         threading.Thread(target=self._run, args=(machine, record), name="stateway-express-run",
                          daemon=True).start()
         return record
 
-    def run_sync(self, machine: StateMachine, state_machine_arn: str, name: str, input_text: str
-                 ) -> ExpressExecution:
+    def run_sync(self, machine: StateMachine, state_machine_arn: str, name: str, input_text: str,
+                 role_arn: str | None = None) -> ExpressExecution:
         """Run to the end in this thread (StartSyncExecution)."""
-        record = self._record(state_machine_arn, name, input_text)
+        record = self._record(state_machine_arn, name, input_text, role_arn)
         self._run(machine, record)
         return record
 
-    def _record(self, state_machine_arn: str, name: str, input_text: str) -> ExpressExecution:
+    def _record(self, state_machine_arn: str, name: str, input_text: str, role_arn: str | None
+                ) -> ExpressExecution:
         machine_name = state_machine_arn.split(":")[6]
         record = ExpressExecution(self.execution_arn(machine_name, name), state_machine_arn, name, input_text,
-                                  int(time.time() * 1000))
+                                  int(time.time() * 1000), role_arn or self.role_arn)
         self._remember(record)
         return record
 
@@ -150,7 +153,7 @@ class ExpressRunner:
         env.now_ms = record.start_ms
         machine_name = record.state_machine_arn.split(":")[6]
         info = ExecutionInfo(record.execution_arn, record.name, record.state_machine_arn, machine_name,
-                             self.role_arn, record.input, record.start_ms)
+                             record.role_arn, record.input, record.start_ms)
         inbox: queue.Queue[Any] = queue.Queue()
         timers: list[tuple[int, str]] = []
         live: set[str] = set()

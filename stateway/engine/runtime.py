@@ -656,8 +656,8 @@ class Engine:
         machine_name = arns.split(row["state_machine_arn"])[6]
         return ExecutionInfo(
             execution_arn=arn, name=row["name"], state_machine_arn=row["version_arn"] or row["state_machine_arn"],
-            state_machine_name=machine_name, role_arn=self.service.role_arn, input_text=row["input"],
-            start_time_ms=row["start_ms"],
+            state_machine_name=machine_name, role_arn=row["role_arn"] or self.service.role_arn,
+            input_text=row["input"], start_time_ms=row["start_ms"],
         )
 
     def _parent_answer(self, child: ExecutionInfo, parent: dict[str, Any], done: CompleteExecution,

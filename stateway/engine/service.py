@@ -28,6 +28,13 @@ from stateway.store.sqlite import SqliteStore
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
 MAX_INPUT_BYTES = 262_144
+EXECUTION_STATUSES = ["SUCCEEDED", "TIMED_OUT", "PENDING_REDRIVE", "ABORTED", "FAILED", "RUNNING"]
+REDRIVE_FILTERS = ["REDRIVEN", "NOT_REDRIVEN"]
+TASK_TOKEN_MAX = 2048  # AWS's TaskToken shape: 1..2048 characters
+MAX_ERROR_CHARS = 256
+MAX_CAUSE_CHARS = 32_768
+_ISSUED_TOKEN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")  # .waitForTaskToken
+_ACTIVITY_TOKEN = re.compile(rb"[0-9a-f]{64}\|.+", re.DOTALL)
 _ALIAS_NAME = re.compile(r"(?=.*[a-zA-Z_\-.])[a-zA-Z0-9_\-.]+")
 
 
@@ -182,7 +189,7 @@ class Service:
         db.execute(self.store.q["insert_version"], {
             "arn": version_arn, "state_machine_arn": arn, "version": number,
             "definition": machine["definition"], "revision_id": machine["revision_id"],
-            "description": description, "created_ms": now_ms(),
+            "description": description, "created_ms": now_ms(), "role_arn": machine["role_arn"],
         })
         db.execute(self.store.q["set_last_version"], {"arn": arn, "version": number})
         return version_arn
@@ -229,13 +236,14 @@ class Service:
         state_machine_arn, alias_arn = self._route_alias(state_machine_arn)
         machine_arn, version = arns.machine_of_version(state_machine_arn)
         machine = self._machine(machine_arn)
-        definition = machine["definition"]
+        definition, role_arn = machine["definition"], machine["role_arn"]
         version_arn = None
         if version is not None:
             row = self.store.one("get_version", {"arn": state_machine_arn})
             if row is None:
                 raise api.StateMachineDoesNotExist(f"State Machine Does Not Exist: '{state_machine_arn}'")
-            definition, version_arn = row["definition"], state_machine_arn
+            # A version runs with the role it was published with (versions stored before kept none).
+            definition, version_arn, role_arn = row["definition"], state_machine_arn, row["role_arn"] or role_arn
         if input_text is None:
             try:
                 input_text = jsontext.dumps({} if input is None else input)
@@ -251,7 +259,8 @@ class Service:
         # A character is 1-4 bytes in UTF-8: only a text that may be too large is encoded to count them.
         if len(input_text) * 4 > MAX_INPUT_BYTES and len(input_text.encode("utf-8")) > MAX_INPUT_BYTES:
             raise api.InvalidExecutionInput("The execution input exceeds the maximum size of 262144 bytes.")
-        generated = not name
+        check_length(name, "name", 80, minimum=1)  # AWS generates a name only when none is given
+        generated = name is None
         name = name or str(uuid.uuid4())
         if not arns.valid_name(name):
             raise api.InvalidName(f"Invalid Name: '{name}'")
@@ -269,7 +278,7 @@ class Service:
         new = NewExecution(
             arn=arn, state_machine_arn=machine_arn, version_arn=version_arn, name=name, definition=definition,
             input=input_text, start_ms=now_ms(), parent_task=json.dumps(parent_task) if parent_task else None,
-            alias_arn=alias_arn, machine_name=machine["name"], role_arn=self.role_arn)
+            alias_arn=alias_arn, machine_name=machine["name"], role_arn=role_arn)
         if self.group_commit is not None:
             # A running engine stores the start in its next group commit and begins the execution in it.
             return self.group_commit(new)
@@ -290,6 +299,8 @@ class Service:
         return row
 
     def stop_execution(self, arn: str, *, error: str | None = None, cause: str | None = None) -> datetime:
+        check_length(error, "error", MAX_ERROR_CHARS, sensitive=True)
+        check_length(cause, "cause", MAX_CAUSE_CHARS, sensitive=True)
         row = self._execution(arn)
         stamp = now_ms()
         if row["status"] == "RUNNING":
@@ -301,8 +312,9 @@ class Service:
         row = self._execution(arn)
         if arns.split(arn)[5] == "express":
             raise api.ExecutionNotRedrivable(f"Execution {arn} is of type EXPRESS and cannot be redriven")
-        if row["status"] not in ("FAILED", "ABORTED", "TIMED_OUT"):
-            raise api.ExecutionNotRedrivable(f"Execution is {row['status']} and cannot be redriven")
+        reason = not_redrivable_reason(row["status"])
+        if reason is not None:
+            raise api.ExecutionNotRedrivable(reason)
         stamp = now_ms()
         with self.store.write() as db:
             # RUNNING at once, as AWS reports it; the decider continues the execution from its snapshot.
@@ -326,28 +338,31 @@ class Service:
         return out
 
     def list_executions(self, state_machine_arn: str, *, status: str | None = None,
-                        max_results: int = 100, next_token: str | None = None
+                        max_results: int = 100, next_token: str | None = None, redrive_filter: str | None = None
                         ) -> tuple[list[dict[str, Any]], str | None]:
-        machine_arn, _ = arns.machine_of_version(state_machine_arn)
+        """ListExecutions of a state machine, or of one of its versions or aliases: the executions that
+        ran that version (through an alias too) or were started through that alias."""
+        check_enum(status, "statusFilter", EXECUTION_STATUSES)
+        check_enum(redrive_filter, "redriveFilter", REDRIVE_FILTERS)
+        max_results = page_size(max_results)
+        machine_arn, version = arns.machine_of_version(state_machine_arn)
+        alias_arn = None
+        if version is None and len(arns.split(state_machine_arn)) == 8:
+            alias_arn = self._alias(state_machine_arn)["arn"]
+            machine_arn = ":".join(arns.split(state_machine_arn)[:7])
         self._machine(machine_arn)
         before_ms, before_arn = 2**62, "\uffff"
         if next_token:
             before_ms, before_arn = _decode_token(next_token)
         rows = self.store.all("list_executions", {
-            "state_machine_arn": machine_arn, "status": status, "before_ms": before_ms,
-            "before_arn": before_arn, "limit": max_results + 1})
+            "state_machine_arn": machine_arn, "status": status, "before_ms": before_ms, "before_arn": before_arn,
+            "version_arn": state_machine_arn if version is not None else None, "alias_arn": alias_arn,
+            "redriven": None if redrive_filter is None else redrive_filter == "REDRIVEN", "limit": max_results + 1})
         token = None
         if len(rows) > max_results:
             rows = rows[:max_results]
             token = _encode_token(rows[-1]["start_ms"], rows[-1]["arn"])
-        items = []
-        for r in rows:
-            item = {"executionArn": r["arn"], "stateMachineArn": r["state_machine_arn"], "name": r["name"],
-                    "status": r["status"], "startDate": to_datetime(r["start_ms"])}
-            if r["stop_ms"] is not None:
-                item["stopDate"] = to_datetime(r["stop_ms"])
-            items.append(item)
-        return items, token
+        return [_execution_item(r) for r in rows], token
 
     def get_execution_history(self, arn: str, *, reverse: bool = False, max_results: int | None = None,
                               next_token: str | None = None, include_execution_data: bool = True,
@@ -372,14 +387,27 @@ class Service:
     # ---- task answers -----------------------------------------------------------------------
 
     def _task_by_token(self, token: str) -> dict[str, Any]:
-        if not token or len(token) > 2048:
-            raise api.InvalidToken("Invalid Token: the task token is malformed")
+        check_length(token, "taskToken", TASK_TOKEN_MAX, minimum=1, sensitive=True)
+        if not _issued(token):
+            raise api.InvalidToken("Invalid token")
         row = self.store.one("task_by_token", {"token": token})
         if row is None:
             if self.store.one("buried_token", {"token": token}) is not None:
-                raise api.TaskTimedOut("Task Timed Out: 'Provided task does not exist anymore'")
+                raise _task_closed()
             raise api.TaskDoesNotExist("Task Does Not Exist")
         return row
+
+    def _answer(self, task: dict[str, Any], token: str, event: Any) -> None:
+        """Close the task and queue its answer in one transaction: of several answers to one token only
+        the first counts, and the others (or one racing the task's timeout) learn the task is closed."""
+        stamp = now_ms()
+        with self.store.write() as db:
+            # The engine buries a task's token when it deletes the task, in the same transaction.
+            if db.execute(self.store.q["bury_token"], (token, stamp)).rowcount == 0:
+                raise _task_closed()
+            db.execute(self.store.q["insert_inbox"], {
+                "execution_arn": task["execution_arn"], "event": event_to_json(event), "created_ms": stamp})
+        self.notify()
 
     def send_task_success(self, token: str, output: str) -> None:
         task = self._task_by_token(token)
@@ -387,19 +415,26 @@ class Service:
             value = jsontext.loads(output)
         except ValueError:
             raise api.InvalidOutput(f"Invalid Output: '{output}'") from None
-        self._post(task["execution_arn"], TaskSucceeded(task["id"], value))
+        self._answer(task, token, TaskSucceeded(task["id"], value))
 
     def send_task_failure(self, token: str, error: str | None = None, cause: str | None = None) -> None:
+        check_length(error, "error", MAX_ERROR_CHARS, sensitive=True)
+        check_length(cause, "cause", MAX_CAUSE_CHARS, sensitive=True)
         task = self._task_by_token(token)
-        self._post(task["execution_arn"], TaskFailed(task["id"], error, cause))
+        self._answer(task, token, TaskFailed(task["id"], error, cause))
 
     def send_task_heartbeat(self, token: str) -> None:
         task = self._task_by_token(token)
         command = json.loads(task["command"])
         heartbeat = command.get("heartbeat_seconds")
-        if heartbeat:
-            with self.store.write() as db:
-                db.execute(self.store.q["heartbeat_task"], {"token": token, "deadline": clamp_ms(now_ms() + heartbeat * 1000)})
+        if not heartbeat:  # nothing to extend: only whether the task is still open matters
+            if self.store.one("buried_token", {"token": token}) is not None:
+                raise _task_closed()
+            return
+        with self.store.write() as db:
+            if db.execute(self.store.q["buried_token"], {"token": token}).fetchone() is not None:
+                raise _task_closed()  # answered since it was read: its heartbeats are over
+            db.execute(self.store.q["heartbeat_task"], {"token": token, "deadline": clamp_ms(now_ms() + heartbeat * 1000)})
 
     def _post(self, execution_arn: str, event: Any) -> None:
         """Queue an event for the decider; the inbox row makes it survive a crash."""
@@ -427,8 +462,8 @@ class Service:
             raise api.StateMachineDoesNotExist(f"State Machine Does Not Exist: '{version_arn}'")
         return {
             "stateMachineArn": version_arn, "name": machine["name"], "status": "ACTIVE",
-            "definition": row["definition"], "roleArn": machine["role_arn"], "type": machine["type"],
-            "creationDate": to_datetime(row["created_ms"]), "revisionId": row["revision_id"],
+            "definition": row["definition"], "roleArn": row["role_arn"] or machine["role_arn"],
+            "type": machine["type"], "creationDate": to_datetime(row["created_ms"]), "revisionId": row["revision_id"],
             "description": row["description"], **_settings_members(machine),
         }
 
@@ -645,6 +680,7 @@ class Service:
         The claim and the ActivityStarted event are written in one transaction, so two pollers never
         get the same task and a crash never loses a claimed task's start.
         """
+        check_length(worker_name, "workerName", 80)
         self._activity(activity_arn)
         if self.store.one("next_activity_task", {"activity_arn": activity_arn}) is None:
             return None  # the common idle case costs a read, not a write
@@ -771,7 +807,7 @@ class NewExecution:
         db.execute(q["insert_execution"], {
             "arn": self.arn, "state_machine_arn": self.state_machine_arn, "version_arn": self.version_arn,
             "name": self.name, "definition": self.definition, "input": self.input, "start_ms": self.start_ms,
-            "parent_task": self.parent_task,
+            "parent_task": self.parent_task, "role_arn": self.role_arn,
         })
         if self.alias_arn is not None:
             db.execute(q["set_execution_alias"], {"arn": self.arn, "alias_arn": self.alias_arn})
@@ -822,6 +858,10 @@ def execution_description(row: dict[str, Any]) -> dict[str, Any]:
     }
     if ":express:" not in row["arn"]:
         out["redriveCount"] = 0
+        reason = not_redrivable_reason(row["status"])
+        out["redriveStatus"] = "REDRIVABLE" if reason is None else "NOT_REDRIVABLE"
+        if reason is not None:
+            out["redriveStatusReason"] = reason
     if row.get("version_arn"):
         out["stateMachineVersionArn"] = row["version_arn"]
     if row.get("stop_ms") is not None:
@@ -834,6 +874,50 @@ def execution_description(row: dict[str, Any]) -> dict[str, Any]:
     if row["cause"] is not None:
         out["cause"] = row["cause"]
     return out
+
+
+def _execution_item(row: dict[str, Any]) -> dict[str, Any]:
+    """A ListExecutions item for an executions row."""
+    item = {"executionArn": row["arn"], "stateMachineArn": row["state_machine_arn"], "name": row["name"],
+            "status": row["status"], "startDate": to_datetime(row["start_ms"])}
+    if row["stop_ms"] is not None:
+        item["stopDate"] = to_datetime(row["stop_ms"])
+    if row["version_arn"]:
+        item["stateMachineVersionArn"] = row["version_arn"]
+    if row["alias_arn"]:
+        item["stateMachineAliasArn"] = row["alias_arn"]
+    if row["redrive_count"]:
+        item["redriveCount"] = row["redrive_count"]
+        item["redriveDate"] = to_datetime(row["redrive_ms"])
+    return item
+
+
+def check_enum(value: str | None, member: str, allowed: list[str]) -> None:
+    """AWS's ValidationException for a value outside a member's enum."""
+    if value is not None and value not in allowed:
+        raise api.ValidationException(f"1 validation error detected: Value '{value}' at '{member}' failed to "
+                                      f"satisfy constraint: Member must satisfy enum value set: "
+                                      f"[{', '.join(allowed)}]")
+
+
+def page_size(max_results: int | None) -> int:
+    """A `maxResults` as AWS takes it: 0 (or none) is the default page of 100, at most 1000."""
+    if max_results is None or max_results == 0:
+        return 100
+    if not isinstance(max_results, int) or max_results < 0:
+        raise api.ValidationException(f"1 validation error detected: Value '{max_results}' at 'maxResults' failed "
+                                      "to satisfy constraint: Member must have value greater than or equal to 0")
+    if max_results > 1000:
+        raise api.ValidationException(f"1 validation error detected: Value '{max_results}' at 'maxResults' failed "
+                                      "to satisfy constraint: Member must have value less than or equal to 1000")
+    return max_results
+
+
+def not_redrivable_reason(status: str) -> str | None:
+    """Why a Standard execution in `status` cannot be redriven, in AWS's words; None when it can."""
+    if status in ("FAILED", "ABORTED", "TIMED_OUT"):
+        return None
+    return f"Execution is {status} and cannot be redriven"
 
 
 def stored_event(stored: list[Any], include_data: bool = True, raw_timestamps: bool = False) -> dict[str, Any]:
@@ -871,6 +955,32 @@ def _page_value(token: str | None) -> Any:
         return json.loads(base64.urlsafe_b64decode((token or "").encode()))
     except (ValueError, TypeError):
         raise api.InvalidToken(f"Invalid Token: '{token}'") from None
+
+
+def check_length(value: str | None, member: str, maximum: int, *, minimum: int = 0, sensitive: bool = False) -> None:
+    """AWS's ValidationException for a request member outside its length limits (a sensitive member's
+    value is left out of the message, as AWS leaves it out)."""
+    if value is None or minimum <= len(value) <= maximum:
+        return
+    shown = "Value" if sensitive else f"Value '{value}'"
+    bound = f"greater than or equal to {minimum}" if len(value) < minimum else f"less than or equal to {maximum}"
+    raise api.ValidationException(f"1 validation error detected: {shown} at '{member}' failed to satisfy "
+                                  f"constraint: Member must have length {bound}")
+
+
+def _issued(token: str) -> bool:
+    """Whether a token has the form of one this engine hands out: a `.waitForTaskToken` task's UUID, or
+    an activity task's (`_task_token`)."""
+    if _ISSUED_TOKEN.fullmatch(token):
+        return True
+    try:
+        return _ACTIVITY_TOKEN.fullmatch(base64.b64decode(token, validate=True)) is not None
+    except ValueError:
+        return False
+
+
+def _task_closed() -> api.ApiError:
+    return api.TaskTimedOut("Task Timed Out: 'Provided task does not exist anymore'")
 
 
 def _task_token(execution_arn: str, task_id: str) -> str:

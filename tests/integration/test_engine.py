@@ -407,6 +407,18 @@ def test_list_executions_filters_and_paginates(make: Callable[..., Harness]) -> 
     assert len(aborted) == 2
 
 
+def test_list_executions_checks_its_arguments_as_aws_does(make: Callable[..., Harness]) -> None:
+    h = make()
+    sm = h.machine({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    done = h.engine.wait(h.service.start_execution(sm), timeout=5)
+    listed, token = h.service.list_executions(sm, max_results=0)  # 0: AWS's default page size
+    assert [e["executionArn"] for e in listed] == [done["executionArn"]] and token is None
+    for bad in ({"max_results": -1}, {"status": "BOGUS"}, {"redrive_filter": "BOGUS"}):
+        with pytest.raises(api.ValidationException):
+            h.service.list_executions(sm, **bad)
+    assert h.service.list_executions(sm, redrive_filter="REDRIVEN") == ([], None)
+
+
 def test_history_reverse_and_pagination(make: Callable[..., Harness]) -> None:
     h = make({"double": double})
     desc, events = h.run({"StartAt": "A", "States": {"A": task("double", "B"), "B": task("double", "C"),
@@ -468,7 +480,9 @@ def test_wait_for_task_token_send_task_success(make: Callable[..., Harness]) -> 
                                                                  "ExecutionSucceeded"]
     with pytest.raises(api.TaskTimedOut):  # AWS: "Provided task does not exist anymore"
         h.service.send_task_success(token, "{}")
-    with pytest.raises(api.TaskDoesNotExist):
+    with pytest.raises(api.TaskDoesNotExist):  # the form of a token, but never handed out
+        h.service.send_task_success("0b9d7a2e-8f5c-4c1e-9a59-2f7d6b0c1e3a", "{}")
+    with pytest.raises(api.InvalidToken):  # no token could look like this
         h.service.send_task_success("no-such-token", "{}")
 
 
@@ -480,6 +494,43 @@ def test_wait_for_task_token_send_task_failure(make: Callable[..., Harness]) -> 
     assert desc["status"] == "FAILED"
     assert (desc["error"], desc["cause"]) == ("Rejected", "by reviewer")
     assert types(h.service.get_execution_history(arn))[-2:] == ["TaskFailed", "ExecutionFailed"]
+
+
+def test_send_task_failure_without_error_is_caught_as_nulls(make: Callable[..., Harness]) -> None:
+    h = make()
+    caught = {**{k: v for k, v in TOKEN_TASK.items() if k != "End"}, "Catch": [
+        {"ErrorEquals": ["States.Runtime"], "ResultPath": "$.runtime", "Next": "Done"},
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.all", "Next": "Done"}], "Next": "Done"}
+    arn = h.service.start_execution(h.machine({"StartAt": "Ask", "States": {
+        "Ask": caught, "Done": {"Type": "Pass", "End": True}}}), {"claim": 7})
+    h.wait_for(lambda: "TaskStarted" in h.history_types(arn))
+    h.service.send_task_failure(scheduled_parameters(h.service.get_execution_history(arn))["MessageBody"]["token"])
+    desc = h.engine.wait(arn, timeout=5)
+    assert json.loads(desc["output"]) == {"claim": 7, "all": {"Error": None, "Cause": None}}  # as AWS records it
+    failed = [e for e in h.service.get_execution_history(arn) if e["type"] == "TaskFailed"]
+    assert failed[0]["taskFailedEventDetails"] == {"resourceType": "sqs", "resource": "sendMessage.waitForTaskToken"}
+
+
+def test_an_answer_stored_before_a_crash_is_applied_on_restart(tmp_path: Path) -> None:
+    """The answer closes the task and queues its event in one transaction; the engine's round applies
+    it later, even in the next process, and deletes the task then."""
+    db = tmp_path / "answer.db"
+    with Engine(f"sqlite:///{db}", poll_interval=0.05) as engine:
+        arn = engine.service.start_execution(engine.service.create_state_machine("answered", {
+            "StartAt": "Approve", "States": {"Approve": TOKEN_TASK}}))
+        wait_for(lambda: "TaskStarted" in types(engine.service.get_execution_history(arn)))
+        token = scheduled_parameters(engine.service.get_execution_history(arn))["MessageBody"]["token"]
+    answering = Engine(f"sqlite:///{db}")  # not started: only its service writes, as an API process would
+    answering.service.send_task_success(token, '"approved"')
+    with pytest.raises(api.TaskTimedOut):
+        answering.service.send_task_failure(token, "Late")
+    assert rows(db, "SELECT COUNT(*) FROM tasks") == [(1,)] and rows(db, "SELECT COUNT(*) FROM inbox") == [(1,)]
+    answering.store.close()
+    with Engine(f"sqlite:///{db}", poll_interval=0.05) as engine:
+        assert engine.wait(arn, timeout=10)["output"] == '"approved"'
+        wait_for(lambda: rows(db, "SELECT COUNT(*) FROM tasks") == [(0,)])
+        with pytest.raises(api.TaskTimedOut):
+            engine.service.send_task_heartbeat(token)
 
 
 def test_send_task_heartbeat_keeps_token_alive(make: Callable[..., Harness]) -> None:
@@ -699,3 +750,24 @@ def test_history_matches_local_runner(make: Callable[..., Harness]) -> None:
     for output in (engine_output, local_output):
         output["caught"]["Cause"] = json.loads(output["caught"]["Cause"])["errorMessage"]
     assert engine_output == local_output
+
+
+def test_an_execution_keeps_its_state_machines_role_across_a_restart(tmp_path: Path) -> None:
+    role = "arn:aws:iam::123456789012:role/MyRole"
+    approve = {**{k: v for k, v in TOKEN_TASK.items() if k != "End"}, "Next": "Role"}
+    definition = {"StartAt": "Approve", "States": {"Approve": approve, "Role": {
+        "Type": "Pass", "Parameters": {"role.$": "$$.Execution.RoleArn"}, "End": True}}}
+    db = f"sqlite:///{tmp_path / 'role.db'}"
+    with Engine(db, poll_interval=0.05) as engine:
+        own = engine.service.start_execution(engine.service.create_state_machine("own", definition, role_arn=role))
+        default = engine.service.start_execution(engine.service.create_state_machine("default", definition))
+        tokens = {}
+        for arn in (own, default):
+            wait_for(lambda arn=arn: "TaskStarted" in types(engine.service.get_execution_history(arn)))
+            tokens[arn] = scheduled_parameters(engine.service.get_execution_history(arn))["MessageBody"]["token"]
+    with Engine(db, poll_interval=0.05) as engine:  # a new process reads the execution back from the store
+        for arn in (own, default):
+            engine.service.send_task_success(tokens[arn], "{}")
+        assert json.loads(engine.wait(own, timeout=10)["output"]) == {"role": role}
+        assert json.loads(engine.wait(default, timeout=10)["output"]) == {
+            "role": "arn:aws:iam::123456789012:role/stateway"}

@@ -21,11 +21,12 @@ FROM state_machines WHERE arn = :arn;
 SELECT arn, name, type, created_ms FROM state_machines WHERE name > :after ORDER BY name LIMIT :limit;
 
 -- name: insert_version
-INSERT INTO state_machine_versions (arn, state_machine_arn, version, definition, revision_id, description, created_ms)
-VALUES (:arn, :state_machine_arn, :version, :definition, :revision_id, :description, :created_ms);
+INSERT INTO state_machine_versions (arn, state_machine_arn, version, definition, revision_id, description, created_ms,
+                                    role_arn)
+VALUES (:arn, :state_machine_arn, :version, :definition, :revision_id, :description, :created_ms, :role_arn);
 
 -- name: get_version
-SELECT arn, state_machine_arn, version, definition, revision_id, description, created_ms
+SELECT arn, state_machine_arn, version, definition, revision_id, description, created_ms, role_arn
 FROM state_machine_versions WHERE arn = :arn;
 
 -- name: latest_version
@@ -37,20 +38,25 @@ SELECT arn, version, created_ms FROM state_machine_versions
 WHERE state_machine_arn = :state_machine_arn ORDER BY version DESC;
 
 -- name: insert_execution
-INSERT INTO executions (arn, state_machine_arn, version_arn, name, definition, status, input, start_ms, parent_task)
-VALUES (:arn, :state_machine_arn, :version_arn, :name, :definition, 'RUNNING', :input, :start_ms, :parent_task);
+INSERT INTO executions (arn, state_machine_arn, version_arn, name, definition, status, input, start_ms, parent_task,
+                        role_arn)
+VALUES (:arn, :state_machine_arn, :version_arn, :name, :definition, 'RUNNING', :input, :start_ms, :parent_task,
+        :role_arn);
 
 -- name: get_execution
 SELECT arn, state_machine_arn, version_arn, name, status, input, output, error, cause, start_ms, stop_ms,
-       parent_task
+       parent_task, role_arn
 FROM executions WHERE arn = :arn;
 
 -- name: find_execution
 SELECT arn, status, input FROM executions WHERE state_machine_arn = :state_machine_arn AND name = :name;
 
 -- name: list_executions
-SELECT arn, state_machine_arn, name, status, start_ms, stop_ms FROM executions
+SELECT arn, state_machine_arn, version_arn, alias_arn, name, status, start_ms, stop_ms, redrive_count, redrive_ms
+FROM executions
 WHERE state_machine_arn = :state_machine_arn AND (:status IS NULL OR status = :status)
+  AND (:version_arn IS NULL OR version_arn = :version_arn) AND (:alias_arn IS NULL OR alias_arn = :alias_arn)
+  AND (:redriven IS NULL OR (redrive_count > 0) = :redriven)
   AND (start_ms < :before_ms OR (start_ms = :before_ms AND arn < :before_arn))
 ORDER BY start_ms DESC, arn DESC LIMIT :limit;
 

@@ -12,17 +12,16 @@ import json
 import os
 import re
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from stateway.asl import jsontext
+from stateway.asl import history, jsontext
 from stateway.asl.model import StateMachine
 from stateway.asl.parse import parse_machine
-from stateway.engine import arns, map_runs
+from stateway.engine import arns, map_runs, paging
 from stateway.engine import errors as api
 from stateway.engine.express import ExpressExecution, ExpressRunner
 from stateway.engine.service import (
@@ -40,6 +39,23 @@ if TYPE_CHECKING:
 
 Params = dict[str, Any]
 GET_ACTIVITY_TASK_WAIT = 60.0
+
+
+# The Step Functions actions stateway answers, by their API names. Only these are dispatched: any
+# other `X-Amz-Target` (a misspelling, or the name of some other attribute of StepFunctionsApi) is
+# UnknownOperationException, as AWS answers.
+ACTIONS = frozenset({
+    "CreateStateMachine", "UpdateStateMachine", "DeleteStateMachine", "DescribeStateMachine",
+    "DescribeStateMachineForExecution", "ListStateMachines", "ValidateStateMachineDefinition", "TestState",
+    "PublishStateMachineVersion", "ListStateMachineVersions", "DeleteStateMachineVersion",
+    "CreateStateMachineAlias", "UpdateStateMachineAlias", "DescribeStateMachineAlias",
+    "ListStateMachineAliases", "DeleteStateMachineAlias",
+    "StartExecution", "StartSyncExecution", "StopExecution", "RedriveExecution", "DescribeExecution",
+    "ListExecutions", "GetExecutionHistory", "DescribeMapRun", "ListMapRuns",
+    "SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat",
+    "CreateActivity", "DeleteActivity", "DescribeActivity", "ListActivities", "GetActivityTask",
+    "TagResource", "UntagResource", "ListTagsForResource",
+})
 
 
 def _snake(action: str) -> str:
@@ -218,9 +234,9 @@ class StepFunctionsApi:
         self.activity_wait = float(os.environ.get("STATEWAY_ACTIVITY_POLL_SECONDS", GET_ACTIVITY_TASK_WAIT))
 
     def handler(self, action: str) -> Callable[[Params], dict[str, Any]]:
-        method = getattr(self, _snake(action), None) if action[:1].isupper() else None
-        if method is None:
+        if action not in ACTIONS:
             raise api.UnknownOperationException(f"Operation is not supported: '{action}'")
+        method = getattr(self, _snake(action))
         if action not in MEMBERS:
             return method  # type: ignore[no-any-return]
 
@@ -288,13 +304,13 @@ class StepFunctionsApi:
 
     def validate_state_machine_definition(self, p: Params) -> dict[str, Any]:
         from stateway.asl.errors import DefinitionError
-        from stateway.asl.loader import load_definition
+        from stateway.asl.loader import load_json_definition
         from stateway.asl.validate import diagnostics, validate_definition
 
         text = _definition_text(p)
         machine_type = p.get("type") or "STANDARD"
         try:
-            problems = validate_definition(load_definition(text), state_machine_type=machine_type)
+            problems = validate_definition(load_json_definition(text), state_machine_type=machine_type)
         except DefinitionError as exc:
             problems = list(exc.problems)
         found = diagnostics(problems)
@@ -307,7 +323,7 @@ class StepFunctionsApi:
         """TestState: run one state (or `stateName` of a whole machine) with a given input and mock."""
         from stateway.asl import teststate
         from stateway.asl.errors import DefinitionError
-        from stateway.asl.loader import load_definition
+        from stateway.asl.loader import load_json_definition
 
         text = _definition_text(p)
         level = p.get("inspectionLevel") or teststate.INFO
@@ -315,7 +331,7 @@ class StepFunctionsApi:
             raise _validation(f"Value '{level}' at 'inspectionLevel' failed to satisfy constraint: Member must "
                               f"satisfy enum value set: [{', '.join(teststate.INSPECTION_LEVELS)}]")
         try:
-            definition = load_definition(text)
+            definition = load_json_definition(text)
         except DefinitionError as exc:
             raise api.InvalidDefinition(exc.message) from None
         mock = p.get("mock")
@@ -508,20 +524,13 @@ class StepFunctionsApi:
         include = p.get("includeExecutionData", True) is not False
         record = self._express(arn)
         if record is not None:
-            events = [dict(e, timestamp=_ms(e["timestamp"])) for e in record.events]
-            return {"events": list(reversed(events)) if reverse else events}
-        position = None
-        if token:
-            from stateway.engine.service import _page_value
-
-            position = str(int(_page_value(token)))
+            return _express_history(list(record.events), limit, token, reverse=reverse, include=include)
+        position = str(paging.number_position(token)) if token else None
         events = self.service.get_execution_history(arn, reverse=reverse, max_results=limit + 1,
                                                     next_token=position, include_execution_data=include)
         out: dict[str, Any] = {"events": events[:limit]}
         if len(events) > limit:
-            from stateway.engine.service import _page_token
-
-            out["nextToken"] = _page_token(events[limit - 1]["id"])
+            out["nextToken"] = paging.page_token(events[limit - 1]["id"])
         return out
 
     # ---- Map Runs (distributed Maps; recorded by the engine, stateway.engine.map_runs) ----------
@@ -564,18 +573,16 @@ class StepFunctionsApi:
         return _page(items, "activities", token)
 
     def get_activity_task(self, p: Params) -> dict[str, Any]:
-        arn = _require(p, "activityArn")
-        deadline = time.monotonic() + self.activity_wait
-        interval = 0.05
-        while True:  # the long poll; a stopping server ends it early with an empty answer
-            claimed = self.service.claim_activity_task(arn, p.get("workerName"))
-            if claimed is not None:
-                token, task_input = claimed
-                return {"taskToken": token, "input": task_input}
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or self.closing.wait(min(interval, remaining)):
-                return {}  # AWS answers an empty poll with no token
-            interval = min(interval * 1.5, 0.5)
+        """One attempt of GetActivityTask's long poll: the activity's oldest task, or {} (no token) for none.
+
+        The app repeats it for up to `activity_wait` seconds, waiting between attempts without a thread
+        (stateway.api.app), so that idle pollers never hold the threads other actions need.
+        """
+        claimed = self.service.claim_activity_task(_require(p, "activityArn"), p.get("workerName"))
+        if claimed is None:
+            return {}  # AWS answers an empty poll with no token
+        token, task_input = claimed
+        return {"taskToken": token, "input": task_input}
 
     # ---- tags -------------------------------------------------------------------------------
 
@@ -593,6 +600,27 @@ class StepFunctionsApi:
 
 def _ms(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def _express_history(events: list[dict[str, Any]], limit: int, token: str | None, *, reverse: bool,
+                     include: bool) -> dict[str, Any]:
+    """GetExecutionHistory of an Express execution from its in-memory log, paged as a Standard one's is."""
+    ordered = events[::-1] if reverse else events
+    if token:
+        position = paging.number_position(token)
+        ordered = [e for e in ordered if (e["id"] < position if reverse else e["id"] > position)]
+    out: dict[str, Any] = {"events": [_express_event(e, include) for e in ordered[:limit]]}
+    if len(ordered) > limit:
+        out["nextToken"] = paging.page_token(ordered[limit - 1]["id"])
+    return out
+
+
+def _express_event(event: dict[str, Any], include: bool) -> dict[str, Any]:
+    out = dict(event, timestamp=_ms(event["timestamp"]))
+    key = history.details_key(event["type"])
+    if not include and isinstance(out.get(key), dict):
+        out[key] = {k: v for k, v in out[key].items() if k not in ("input", "output")}
+    return out
 
 
 def output_json(value: Any) -> str:

@@ -20,17 +20,34 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 log = logging.getLogger("stateway.api")
 
+# The largest request body read, in bytes. AWS's largest request members are a definition (1 MiB) and
+# an input or output (256 KiB), so 4 MiB is far above any valid request and bounds what one request
+# can make the server hold. A larger body is refused (413) as soon as that is known, the rest unread.
+MAX_BODY_BYTES = 4 * 1024 * 1024
+
+# Threads for the actions of each pool; as many requests of a pool as this run at once, the others wait.
+ACTION_THREADS = 256
+
+# Actions that may run for minutes in their request: StartSyncExecution runs a whole Express
+# execution, TestState may run a task function. They get a pool of their own, so that they never
+# take the threads the other actions need.
+LONG_RUNNING = frozenset({"StartSyncExecution", "TestState"})
+
 
 class StepFunctionsApp:
     """`POST /` with `X-Amz-Target: AWSStepFunctions.<Action>`; `GET /health` reports `Engine.health`.
 
-    Actions block (SQLite, long polls, synchronous Express runs), so each runs on a thread of its
-    own pool, sized for as many long polls as the server should hold at once.
+    Actions block (SQLite, synchronous Express runs), so they run on threads: the short ones on one
+    pool, the LONG_RUNNING ones on another. GetActivityTask's long poll waits on the event loop between
+    its attempts to claim a task, so an idle poll holds no thread, however many workers poll.
     """
 
-    def __init__(self, actions: StepFunctionsApi, *, threads: int = 256) -> None:
+    def __init__(self, actions: StepFunctionsApi, *, threads: int = ACTION_THREADS,
+                 long_running_threads: int = ACTION_THREADS) -> None:
         self.actions = actions
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="stateway-api")
+        self.long_running_pool = ThreadPoolExecutor(max_workers=long_running_threads,
+                                                    thread_name_prefix="stateway-api-long")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -43,13 +60,14 @@ class StepFunctionsApp:
                     return
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
         request_id = str(uuid.uuid4())
+        try:
+            body = await self._body(scope, receive)
+        except api.RequestEntityTooLargeException as error:
+            # The rest of the body stays unread, so the connection cannot carry another request.
+            await self._respond(send, error.status, protocol.error_body(error), request_id, protocol.CONTENT_TYPE,
+                                close=True)
+            return
         if scope["method"] == "GET" and scope["path"] in ("/health", "/"):
             health = self.actions.engine.health()
             # 503 only when nothing moves (a load balancer or supervisor should act); quarantined
@@ -64,12 +82,36 @@ class StepFunctionsApp:
         status, payload = await self._dispatch(headers.get("x-amz-target"), body)
         await self._respond(send, status, payload, request_id, protocol.CONTENT_TYPE)
 
+    @staticmethod
+    async def _body(scope: Scope, receive: Receive) -> bytes:
+        """The request body, its chunks joined once; refused as soon as it is known to exceed MAX_BODY_BYTES."""
+        too_large = api.RequestEntityTooLargeException(
+            f"Request Entity Too Large: the request body is larger than {MAX_BODY_BYTES} bytes")
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            raise too_large
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise too_large
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                return b"".join(chunks)
+
     async def _dispatch(self, target: str | None, body: bytes) -> tuple[int, bytes]:
         try:
             action = protocol.action_of(target)
             handler = self.actions.handler(action)
             params = protocol.parse_body(body)
-            result = await asyncio.get_running_loop().run_in_executor(self.pool, handler, params)
+            if action == "GetActivityTask":
+                result = await self._get_activity_task(params)
+            else:
+                pool = self.long_running_pool if action in LONG_RUNNING else self.pool
+                result = await asyncio.get_running_loop().run_in_executor(pool, handler, params)
             return 200, protocol.encode_body(result)
         except api.ApiError as exc:
             return exc.status, protocol.error_body(exc)
@@ -78,15 +120,39 @@ class StepFunctionsApp:
             error = api.InternalFailure(f"{type(exc).__name__}: {exc}")
             return error.status, protocol.error_body(error)
 
+    async def _get_activity_task(self, params: dict[str, Any]) -> dict[str, Any]:
+        """GetActivityTask's long poll: claim attempts on a thread, the waits between them on the event loop.
+
+        AWS holds an empty poll for 60 s (`actions.activity_wait`); a stopping server ends it at the
+        next attempt with an empty answer.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.actions.activity_wait
+        interval = 0.05
+        while True:
+            task = await loop.run_in_executor(self.pool, self.actions.get_activity_task, params)
+            remaining = deadline - loop.time()
+            if task or remaining <= 0:
+                return task
+            await asyncio.sleep(min(interval, remaining))
+            if self.actions.closing.is_set():
+                return {}
+            interval = min(interval * 1.5, 0.5)
+
     @staticmethod
-    async def _respond(send: Send, status: int, payload: bytes, request_id: str, content_type: str) -> None:
-        await send({"type": "http.response.start", "status": status, "headers": [
+    async def _respond(send: Send, status: int, payload: bytes, request_id: str, content_type: str, *,
+                       close: bool = False) -> None:
+        headers = [
             (b"content-type", content_type.encode()),
             (b"content-length", str(len(payload)).encode()),
             (b"x-amzn-requestid", request_id.encode()),
-        ]})
+        ]
+        if close:
+            headers.append((b"connection", b"close"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
 
     def close(self) -> None:
         self.actions.close()
         self.pool.shutdown(wait=False, cancel_futures=True)
+        self.long_running_pool.shutdown(wait=False, cancel_futures=True)

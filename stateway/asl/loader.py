@@ -178,6 +178,22 @@ def json_problem(text: str) -> str | None:
     return None
 
 
+def load_json_definition(text: str) -> dict[str, Any]:
+    """Parse a definition given as JSON text only, as the Step Functions API takes it (YAML is a
+    stateway extension for definition files); raise DefinitionError in AWS's words if it is not one."""
+    if not text.strip():
+        raise DefinitionError([Problem(SCHEMA_VALIDATION_FAILED, NOT_AN_OBJECT, NO_LOCATION)])
+    try:
+        value = _parse(text)
+    except json.JSONDecodeError as error:
+        raise DefinitionError([jackson_problem(text, error)]) from None
+    except (_NonStandardTokenError, NumberOutOfRange) as error:
+        raise DefinitionError([_token_problem(text, error)]) from None
+    except RecursionError:
+        raise DefinitionError([Problem(INVALID_JSON_DESCRIPTION, TOO_DEEP, NO_LOCATION)]) from None
+    return _require_object(value)
+
+
 def _non_standard_token_problem(text: str, token: str) -> Problem:
     pos = max(text.find(token), 0)
     message = f"Non-standard token '{token}': enable `JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS` to allow"

@@ -48,3 +48,5 @@ ActivityWorkerLimitExceeded = _error("ActivityWorkerLimitExceeded")
 UnknownOperationException = _error("UnknownOperationException")
 SerializationException = _error("SerializationException")
 InternalFailure = _error("InternalFailure", 500)
+# A request body over the server's limit; AWS answers such requests with 413 Request Entity Too Large.
+RequestEntityTooLargeException = _error("RequestEntityTooLargeException", 413)

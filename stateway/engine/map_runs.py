@@ -13,8 +13,6 @@ fails the failing item counts as failed and the other unfinished ones as aborted
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
@@ -23,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from stateway.asl import interpreter, jsontext
-from stateway.engine import arns
+from stateway.engine import arns, paging
 from stateway.engine import errors as api
 from stateway.store.sqlite import SqliteStore
 
@@ -176,16 +174,13 @@ def list_map_runs(store: SqliteStore, execution_arn: str, *, max_results: int = 
         raise api.ExecutionDoesNotExist(f"Execution Does Not Exist: '{execution_arn}'")
     before_ms, before_arn = 2**62, "\uffff"
     if next_token:
-        try:
-            before_ms, before_arn = json.loads(base64.urlsafe_b64decode(next_token.encode()))
-        except (ValueError, TypeError, binascii.Error):
-            raise api.InvalidToken(f"Invalid Token: '{next_token}'") from None
+        before_ms, before_arn = paging.start_position(next_token)
     rows = store.all("map_runs_of_execution", {"execution_arn": execution_arn, "before_ms": before_ms,
                                                "before_arn": before_arn, "limit": max_results + 1})
     token = None
     if len(rows) > max_results:
         rows = rows[:max_results]
-        token = base64.urlsafe_b64encode(json.dumps([rows[-1]["start_ms"], rows[-1]["arn"]]).encode()).decode()
+        token = paging.page_token([rows[-1]["start_ms"], rows[-1]["arn"]])
     items = []
     for r in rows:
         item: dict[str, Any] = {"executionArn": r["execution_arn"], "mapRunArn": r["arn"],

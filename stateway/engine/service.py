@@ -17,10 +17,10 @@ from stateway.asl import history as asl_history
 from stateway.asl import interpreter, jsontext
 from stateway.asl.errors import DefinitionError
 from stateway.asl.events import RedriveRequested, StopRequested, TaskFailed, TaskStarted, TaskSucceeded
-from stateway.asl.loader import json_problem, load_definition
+from stateway.asl.loader import json_problem, load_json_definition
 from stateway.asl.timestamps import clamp_ms
 from stateway.asl.validate import validate_definition
-from stateway.engine import arns
+from stateway.engine import arns, paging
 from stateway.engine import errors as api
 from stateway.engine.codec import START, event_to_json
 from stateway.store.sqlite import SqliteStore
@@ -70,7 +70,9 @@ class Service:
 
     def _definition_text(self, definition: dict[str, Any] | str, machine_type: str) -> str:
         try:
-            parsed = load_definition(definition) if isinstance(definition, str) else definition
+            # Text is the API's definition member: JSON only, as AWS takes it (the CLI reads YAML files
+            # itself and passes the dict).
+            parsed = load_json_definition(definition) if isinstance(definition, str) else definition
         except DefinitionError as exc:
             raise api.InvalidDefinition(exc.message) from None
         problems = validate_definition(parsed, state_machine_type=machine_type)
@@ -353,7 +355,7 @@ class Service:
         self._machine(machine_arn)
         before_ms, before_arn = 2**62, "\uffff"
         if next_token:
-            before_ms, before_arn = _decode_token(next_token)
+            before_ms, before_arn = paging.start_position(next_token)
         rows = self.store.all("list_executions", {
             "state_machine_arn": machine_arn, "status": status, "before_ms": before_ms, "before_arn": before_arn,
             "version_arn": state_machine_arn if version is not None else None, "alias_arn": alias_arn,
@@ -361,7 +363,7 @@ class Service:
         token = None
         if len(rows) > max_results:
             rows = rows[:max_results]
-            token = _encode_token(rows[-1]["start_ms"], rows[-1]["arn"])
+            token = paging.page_token([rows[-1]["start_ms"], rows[-1]["arn"]])
         return [_execution_item(r) for r in rows], token
 
     def get_execution_history(self, arn: str, *, reverse: bool = False, max_results: int | None = None,
@@ -448,11 +450,11 @@ class Service:
 
     def list_state_machines_page(self, *, max_results: int = 100, next_token: str | None = None
                                  ) -> tuple[list[dict[str, Any]], str | None]:
-        after = str(_page_value(next_token)) if next_token else ""
+        after = paging.name_position(next_token) if next_token else ""
         rows = self.store.all("list_state_machines_page", {"after": after, "limit": max_results + 1})
         items = [{"stateMachineArn": r["arn"], "name": r["name"], "type": r["type"],
                   "creationDate": to_datetime(r["created_ms"])} for r in rows[:max_results]]
-        return items, _page_token(rows[max_results - 1]["name"]) if len(rows) > max_results else None
+        return items, paging.page_token(rows[max_results - 1]["name"]) if len(rows) > max_results else None
 
     def _describe_version(self, version_arn: str) -> dict[str, Any]:
         machine_arn, _ = arns.machine_of_version(version_arn)
@@ -491,12 +493,12 @@ class Service:
     def list_state_machine_versions(self, arn: str, *, max_results: int = 100, next_token: str | None = None
                                     ) -> tuple[list[dict[str, Any]], str | None]:
         self._machine(arn)
-        before = int(_page_value(next_token)) if next_token else 2**62
+        before = paging.number_position(next_token) if next_token else 2**62
         rows = self.store.all("list_versions_page", {"state_machine_arn": arn, "before": before,
                                                      "limit": max_results + 1})
         items = [{"stateMachineVersionArn": r["arn"], "creationDate": to_datetime(r["created_ms"])}
                  for r in rows[:max_results]]
-        return items, _page_token(rows[max_results - 1]["version"]) if len(rows) > max_results else None
+        return items, paging.page_token(rows[max_results - 1]["version"]) if len(rows) > max_results else None
 
     def delete_state_machine_version(self, version_arn: str) -> None:
         machine_arn, version = arns.machine_of_version(version_arn)
@@ -605,12 +607,12 @@ class Service:
                                    ) -> tuple[list[dict[str, Any]], str | None]:
         machine_arn, _ = arns.machine_of_version(arn)
         self._machine(machine_arn)
-        after = str(_page_value(next_token)) if next_token else ""
+        after = paging.name_position(next_token) if next_token else ""
         rows = self.store.all("list_aliases_page", {"state_machine_arn": machine_arn, "after": after,
                                                     "limit": max_results + 1})
         items = [{"stateMachineAliasArn": r["arn"], "creationDate": to_datetime(r["created_ms"])}
                  for r in rows[:max_results]]
-        return items, _page_token(rows[max_results - 1]["name"]) if len(rows) > max_results else None
+        return items, paging.page_token(rows[max_results - 1]["name"]) if len(rows) > max_results else None
 
     def _route_alias(self, arn: str) -> tuple[str, str | None]:
         """An alias ARN → one of its versions, chosen by weight; any other ARN is returned as it is."""
@@ -667,11 +669,11 @@ class Service:
 
     def list_activities(self, *, max_results: int = 100, next_token: str | None = None
                         ) -> tuple[list[dict[str, Any]], str | None]:
-        after = str(_page_value(next_token)) if next_token else ""
+        after = paging.name_position(next_token) if next_token else ""
         rows = self.store.all("list_activities_page", {"after": after, "limit": max_results + 1})
         items = [{"activityArn": r["arn"], "name": r["name"], "creationDate": to_datetime(r["created_ms"])}
                  for r in rows[:max_results]]
-        return items, _page_token(rows[max_results - 1]["name"]) if len(rows) > max_results else None
+        return items, paging.page_token(rows[max_results - 1]["name"]) if len(rows) > max_results else None
 
     def claim_activity_task(self, activity_arn: str, worker_name: str | None = None
                             ) -> tuple[str, str] | None:
@@ -932,29 +934,6 @@ def stored_event(stored: list[Any], include_data: bool = True, raw_timestamps: b
             details = {k: v for k, v in details.items() if k not in ("input", "output")}
         event[asl_history.details_key(kind)] = details
     return event
-
-
-def _encode_token(start_ms: int, arn: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps([start_ms, arn]).encode()).decode()
-
-
-def _decode_token(token: str) -> tuple[int, str]:
-    try:
-        start_ms, arn = json.loads(base64.urlsafe_b64decode(token.encode()))
-        return int(start_ms), str(arn)
-    except (ValueError, TypeError):
-        raise api.ValidationException("Invalid pagination token") from None
-
-
-def _page_token(value: Any) -> str:
-    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode()
-
-
-def _page_value(token: str | None) -> Any:
-    try:
-        return json.loads(base64.urlsafe_b64decode((token or "").encode()))
-    except (ValueError, TypeError):
-        raise api.InvalidToken(f"Invalid Token: '{token}'") from None
 
 
 def check_length(value: str | None, member: str, maximum: int, *, minimum: int = 0, sensitive: bool = False) -> None:

@@ -237,6 +237,27 @@ def test_validate_state_machine_definition(sfn: Any) -> None:
     assert sfn.validate_state_machine_definition(definition="not json")["result"] == "FAIL"
 
 
+YAML_PASS = "StartAt: P\nStates:\n  P:\n    Type: Pass\n    End: true\n"
+YAML_PROBLEM = ("INVALID_JSON_DESCRIPTION: Unrecognized token 'StartAt': was expecting (JSON String, Number, Array, "
+                "Object or token 'null', 'true' or 'false')")
+
+
+def test_the_api_takes_json_definitions_only(sfn: Any) -> None:
+    """YAML is for definition files on the command line; AWS's API reads a definition as JSON."""
+    result = sfn.validate_state_machine_definition(definition=YAML_PASS)
+    assert result["result"] == "FAIL"
+    assert [d["code"] for d in result["diagnostics"]] == ["INVALID_JSON_DESCRIPTION"]
+    code, message, status = error_of(sfn.create_state_machine, name="yaml", roleArn=ROLE, definition=YAML_PASS)
+    assert (code, status) == ("InvalidDefinition", 400)
+    assert message.startswith(f"Invalid State Machine Definition: '{YAML_PROBLEM} at [Source:")
+    arn = create(sfn, "json-then-yaml", PASS)
+    code, message, _ = error_of(sfn.update_state_machine, stateMachineArn=arn, definition=YAML_PASS)
+    assert code == "InvalidDefinition" and YAML_PROBLEM in message
+    assert json.loads(sfn.describe_state_machine(stateMachineArn=arn)["definition"]) == PASS
+    code, message, _ = error_of(sfn.test_state, definition="Type: Pass\nEnd: true\n", input="{}")
+    assert code == "InvalidDefinition" and "INVALID_JSON_DESCRIPTION" in message
+
+
 # ---- executions and history ------------------------------------------------------------------
 
 

@@ -59,6 +59,31 @@ def test_express_async_start_and_bounded_log(sfn: Any) -> None:
     assert code == "StateMachineTypeNotSupported"
 
 
+def test_express_history_pages_reverse_and_without_data(sfn: Any) -> None:
+    arn = create(sfn, "express-history", FLOW, type="EXPRESS")
+    execution = sfn.start_sync_execution(stateMachineArn=arn, input=json.dumps({"value": 8}))["executionArn"]
+    full = sfn.get_execution_history(executionArn=execution)["events"]
+    assert [e["id"] for e in full] == list(range(1, len(full) + 1)) and len(full) > 4
+    paged: list[dict[str, Any]] = []
+    token = None
+    while True:
+        page = sfn.get_execution_history(executionArn=execution, maxResults=3, **({"nextToken": token} if token else {}))
+        assert len(page["events"]) <= 3
+        paged += page["events"]
+        token = page.get("nextToken")
+        if not token:
+            break
+    assert paged == full
+    reverse = sfn.get_execution_history(executionArn=execution, reverseOrder=True, maxResults=2)
+    assert [e["id"] for e in reverse["events"]] == [len(full), len(full) - 1]
+    rest = sfn.get_execution_history(executionArn=execution, reverseOrder=True, nextToken=reverse["nextToken"])
+    assert [e["id"] for e in rest["events"]] == list(range(len(full) - 2, 0, -1))
+    bare = sfn.get_execution_history(executionArn=execution, includeExecutionData=False)["events"]
+    assert "input" in full[0]["executionStartedEventDetails"]
+    assert "input" not in bare[0]["executionStartedEventDetails"]
+    assert "output" not in bare[-1]["executionSucceededEventDetails"]
+
+
 def test_express_rejects_callbacks_sync_and_activities(sfn: Any) -> None:
     code, message, _ = error_of(sfn.create_state_machine, name="express-callback", roleArn=ROLE,
                                 definition=json.dumps(CALLBACK), type="EXPRESS")

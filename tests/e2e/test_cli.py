@@ -40,6 +40,8 @@ def test_validate_lists_every_problem(tmp_path: Path) -> None:
     assert any("Type" in line and "/States/B/Type" in line for line in lines), done.stdout
     yaml = write(tmp_path / "m.asl.yaml", "StartAt: P\nStates:\n  P:\n    Type: Pass\n    End: true\n")
     assert cli("validate", str(yaml), cwd=tmp_path).returncode == 0
+    ran = cli("run", str(yaml), "--json", cwd=tmp_path)  # durable: through the service, as a dict
+    assert ran.returncode == 0 and json.loads(ran.stdout)["status"] == "SUCCEEDED", ran.stderr
 
 
 def test_run_reports_clear_errors(tmp_path: Path) -> None:

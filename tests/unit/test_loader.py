@@ -7,7 +7,7 @@ import json
 import pytest
 
 from stateway.asl.errors import DefinitionError, Problem
-from stateway.asl.loader import load_definition
+from stateway.asl.loader import load_definition, load_json_definition
 from stateway.asl.validate import diagnostics
 
 PASS_MACHINE = {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}
@@ -174,3 +174,26 @@ def test_a_number_beyond_a_double_is_refused_where_it_stands() -> None:
     assert "INVALID_JSON_DESCRIPTION: Numeric value (1e400) out of range of double at [Source:" in str(caught.value)
     # Jackson's column is 1-based and points just past the number.
     assert f"line: 1, column: {text.index('1e400') + len('1e400') + 1}]" in str(caught.value)
+
+
+def test_json_only_loading_refuses_yaml_in_jacksons_words() -> None:
+    text = "StartAt: A\nStates:\n  A:\n    Type: Pass\n    End: true\n"
+    with pytest.raises(DefinitionError) as caught:
+        load_json_definition(text)
+    (problem,) = caught.value.problems
+    assert problem.code == "INVALID_JSON_DESCRIPTION"
+    assert problem.message == ("Unrecognized token 'StartAt': was expecting (JSON String, Number, Array, Object or "
+                               "token 'null', 'true' or 'false')")
+    assert problem.location.endswith("line: 1, column: 8]")
+
+
+@pytest.mark.parametrize("text", ["", " ", "[]", "42", "{", '{"a": NaN}', "[1e400]", "not a definition",
+                                  "[" * 5000 + "]" * 5000])
+def test_json_only_loading_reports_json_problems_as_load_definition_does(text: str) -> None:
+    with pytest.raises(DefinitionError) as caught:
+        load_json_definition(text)
+    assert caught.value.problems == problems_of(text)
+
+
+def test_json_only_loading_loads_json() -> None:
+    assert load_json_definition(json.dumps(PASS_MACHINE)) == PASS_MACHINE

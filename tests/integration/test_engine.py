@@ -367,6 +367,22 @@ def test_an_input_value_that_is_not_json_is_refused_and_nothing_starts(make: Cal
     assert h.rows("SELECT COUNT(*) FROM executions") == [(0,)]
 
 
+def test_a_definition_that_is_not_json_is_refused_and_nothing_is_stored(make: Callable[..., Harness]) -> None:
+    h = make()
+    # 569 bytes of YAML whose aliases expand to 10**9 strings: it must be refused, not expanded.
+    bomb = "StartAt: P\nStates:\n  P:\n    Type: Pass\n    End: true\n    Result:\n" + "".join(
+        f"      a{n}: &a{n} [" + ",".join([f"*a{n - 1}" if n else '"x"'] * 10) + "]\n" for n in range(9))
+    with pytest.raises(api.InvalidDefinition, match="aliases expand the definition"):
+        h.service.create_state_machine("bomb", bomb)
+    for result, words in ((float("nan"), "nan is not a JSON number"), ({1, 2}, "type set is not JSON"),
+                          (b"x", "type bytes is not JSON")):
+        with pytest.raises(api.InvalidDefinition, match=words):
+            h.machine({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True, "Result": result}}})
+    with pytest.raises(api.InvalidDefinition, match="Invalid YAML: .nan is not a JSON number"):
+        h.service.create_state_machine("nan", "StartAt: P\nStates:\n  P: {Type: Pass, End: true, Result: .nan}\n")
+    assert h.rows("SELECT COUNT(*) FROM state_machines") == [(0,)]
+
+
 def test_list_executions_filters_and_paginates(make: Callable[..., Harness]) -> None:
     h = make()
     sm = h.machine({"StartAt": "C", "States": {"C": {"Type": "Choice", "Choices": [

@@ -164,6 +164,11 @@ def _call(handler: Handler, payload: Any, context: LambdaContext, request_id: st
     except Exception as exc:  # every handler failure is a task failure, never an engine crash
         return Invocation(ok=False, error=type(exc).__name__, cause=lambda_error_cause(exc, request_id),
                           request_id=request_id)
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt) and threading.current_thread() is threading.main_thread():
+            raise  # in the main thread it may be the user's Ctrl-C, which stops the run instead
+        # On Lambda, SystemExit and the like end the runtime process: the invocation fails with ExitError.
+        return Invocation(ok=False, error=EXIT_ERROR, cause=exit_error_cause(exc, request_id), request_id=request_id)
     try:
         output = _to_json(result)
     except (TypeError, ValueError, RecursionError) as exc:
@@ -175,6 +180,22 @@ def _call(handler: Handler, payload: Any, context: LambdaContext, request_id: st
 
 
 MARSHAL_ERROR = "Runtime.MarshalError"
+EXIT_ERROR = "Runtime.ExitError"
+
+
+def exit_error_cause(exc: BaseException, request_id: str) -> str:
+    """Lambda's cause for a runtime process that ended during the invocation, as Python would have ended."""
+    if isinstance(exc, SystemExit):
+        code = exc.code
+        status = 0 if code is None else code & 0xFF if isinstance(code, int) else 1  # a message exits with 1
+        reason = "Runtime exited without providing a reason" if status == 0 else \
+            f"Runtime exited with error: exit status {status}"
+    elif isinstance(exc, KeyboardInterrupt):
+        reason = "Runtime exited with error: signal: interrupt"  # Python ends itself with SIGINT for this
+    else:
+        reason = "Runtime exited with error: exit status 1"  # another uncaught BaseException
+    return json.dumps({"errorType": EXIT_ERROR, "errorMessage": f"RequestId: {request_id} Error: {reason}"},
+                      separators=(",", ":"))
 
 
 async def _await(awaitable: Any) -> Any:

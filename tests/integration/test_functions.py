@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import threading
 import uuid
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 
 import stateway
 from stateway.engine import Engine
-from stateway.workers.python import FunctionLoadError, invoke, load_functions
+from stateway.workers.python import FunctionLoadError, Invocation, invoke, load_functions
 
 pytestmark = pytest.mark.integration
 
@@ -140,3 +141,46 @@ def test_a_stack_trace_reads_each_line_from_its_own_module_when_two_share_a_file
         trace = json.loads(result.cause or "")["stackTrace"]
         assert trace[0].splitlines()[1].strip() == line
     linecache.cache.pop("/no/such/dir/handler.py", None)
+
+
+def _exit(code: object) -> object:
+    def handler(event: object, context: object) -> object:
+        sys.exit(code)  # type: ignore[arg-type]
+    return handler
+
+
+def _interrupt(event: object, context: object) -> object:
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize(("handler", "reason"), [
+    (_exit(3), "Runtime exited with error: exit status 3"),
+    (_exit("bye"), "Runtime exited with error: exit status 1"),
+    (_exit(None), "Runtime exited without providing a reason"),
+    (_interrupt, "Runtime exited with error: signal: interrupt"),
+], ids=["code", "message", "none", "interrupt"])
+def test_a_function_that_exits_fails_its_task_as_lambda_does(handler: object, reason: str) -> None:
+    box: dict[str, object] = {}
+    # Off the main thread, as a worker runs it; a KeyboardInterrupt in the main thread is the user's Ctrl-C.
+    thread = threading.Thread(target=lambda: box.update(result=invoke(handler, {}, "bail")))  # type: ignore[arg-type]
+    thread.start()
+    thread.join()
+    result = box["result"]
+    assert isinstance(result, Invocation) and not result.ok and result.error == "Runtime.ExitError"
+    assert json.loads(result.cause or "") == {"errorType": "Runtime.ExitError",
+                                              "errorMessage": f"RequestId: {result.request_id} Error: {reason}"}
+
+
+def test_functions_that_exit_neither_end_workers_nor_hang_their_executions(tmp_path: Path) -> None:
+    timed = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": TASK.format("bail"), "TimeoutSeconds": 60,
+                                              "End": True}}}
+    functions = {"bail": _exit(2), "interrupt": _interrupt, "ok": lambda event, context: {"ok": True}}
+    with Engine(f"sqlite:///{tmp_path / 'exit.db'}", functions=functions, workers=1) as engine:
+        service = engine.service
+        machines = [service.create_state_machine(name, _machine(name)) for name in ("bail", "interrupt")]
+        machines.append(service.create_state_machine("timed", timed))
+        for arn in machines * 2:  # more such calls than workers
+            done = engine.wait(service.start_execution(arn, {}), timeout=30)
+            assert (done["status"], done.get("error")) == ("FAILED", "Runtime.ExitError"), done
+        ok = engine.wait(service.start_execution(service.create_state_machine("ok", _machine("ok")), {}), timeout=30)
+    assert ok["status"] == "SUCCEEDED" and json.loads(ok["output"]) == {"ok": True}

@@ -15,6 +15,7 @@ import pytest
 import stateway
 from stateway.engine import Engine
 from stateway.workers.python import FunctionLoadError, Invocation, invoke, load_functions
+from stateway.workers.registry import registered
 
 pytestmark = pytest.mark.integration
 
@@ -35,6 +36,25 @@ def test_registered_function_serves_its_lambda_name(tmp_path: Path) -> None:
         described = engine.wait(engine.service.start_execution(arn, {"amount": 42}), timeout=10)
     assert described["status"] == "SUCCEEDED"
     assert json.loads(described["output"]) == {"charged": 42}
+
+
+def test_the_decorator_used_bare_registers_the_function_under_its_own_name(tmp_path: Path) -> None:
+    @stateway.function
+    def bare_charge(event: dict[str, int], context: object) -> dict[str, int]:
+        return {"charged": event["amount"]}
+
+    @stateway.function()
+    def called_refund(event: object, context: object) -> dict[str, bool]:
+        return {"refunded": True}
+
+    assert bare_charge({"amount": 1}, None) == {"charged": 1}  # still the function itself
+    assert registered()["bare_charge"] is bare_charge and registered()["called_refund"] is called_refund
+    with Engine(f"sqlite:///{tmp_path / 'e.db'}") as engine:
+        arn = engine.service.create_state_machine("bare", _machine("bare_charge"))
+        described = engine.wait(engine.service.start_execution(arn, {"amount": 5}), timeout=10)
+    assert json.loads(described["output"]) == {"charged": 5}
+    with pytest.raises(TypeError, match="takes a function name"):
+        stateway.function(42)  # type: ignore[call-overload]
 
 
 def test_module_function_spec_and_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -204,3 +204,21 @@ def test_functions_that_exit_neither_end_workers_nor_hang_their_executions(tmp_p
             assert (done["status"], done.get("error")) == ("FAILED", "Runtime.ExitError"), done
         ok = engine.wait(service.start_execution(service.create_state_machine("ok", _machine("ok")), {}), timeout=30)
     assert ok["status"] == "SUCCEEDED" and json.loads(ok["output"]) == {"ok": True}
+
+
+def test_a_functions_folder_is_a_package_root_and_a_module_that_exits_is_reported(tmp_path: Path) -> None:
+    folder = tmp_path / "fns"
+    folder.mkdir()
+    (folder / "pricing.py").write_text("RATE = 41\n")
+    (folder / "quote.py").write_text("import pricing\n\ndef handler(event, context):\n    return pricing.RATE + 1\n")
+    definition = tmp_path / "quote.asl.json"
+    definition.write_text(json.dumps(_machine("quote")))
+    run = [sys.executable, "-m", "stateway.cli.main", "run", str(definition), "--functions", str(folder),
+           "--in-memory", "--json"]
+    done = subprocess.run(run, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(json.loads(done.stdout)["output"]) == 42
+    (folder / "quits.py").write_text("import sys\nsys.exit(1)\n")
+    done = subprocess.run(run, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == f"stateway: cannot load {folder / 'quits.py'}: it called sys.exit(1) while being imported"

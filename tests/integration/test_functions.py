@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -81,7 +82,9 @@ def test_cli_accepts_module_function(tmp_path: Path) -> None:
         [sys.executable, "-m", "stateway.cli.main", "run", str(definition), "--functions", "shop_tasks:ship",
          "--input", '{"id": 9}', "--db", f"sqlite:///{tmp_path / 'cli.db'}", "--json"],
         capture_output=True, text=True, timeout=60, cwd=tmp_path,
-        env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        # Keep PYTHONPATH: the subprocess must import the stateway under test, not the one the venv installs.
+        env={"PYTHONPATH": os.pathsep.join([str(tmp_path), *filter(None, [os.environ.get("PYTHONPATH")])]),
+             "PATH": "/usr/bin:/bin"},
     )
     assert done.returncode == 0, done.stderr
     body = json.loads(done.stdout)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any, Final
 
@@ -25,14 +26,98 @@ _EXPECTED_VALUE: Final = "(JSON String, Number, Array, Object or token 'null', '
 _TOKEN_CHARS: Final = re.compile(r"[A-Za-z0-9_$+\-.]+")
 
 
+# What YAML aliases may expand a definition to, in JSON characters: AWS's largest definition, 1 MiB.
+MAX_EXPANDED_CHARS: Final = 1_048_576
+_STR_TAG: Final = "tag:yaml.org,2002:str"
+# The YAML types that are JSON types; any other tag (!!set, !!binary, !!timestamp, …) is refused.
+_JSON_TAGS: Final = ("null", "bool", "int", "float", "str", "seq", "map")
+
+
 class _DefinitionYamlLoader(yaml.SafeLoader):
-    """PyYAML's safe loader minus the timestamp resolver: ASL timestamps must stay strings."""
+    """PyYAML's safe loader yielding only JSON values: no timestamps (ASL timestamps stay strings), no
+    sets, binaries, NaN or infinities, string keys only, and no aliases that expand or recurse without bound."""
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        _check_aliases(node)  # before anything walks the values: a bomb is cheap only as shared nodes
+        return super().construct_document(node)
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        self.flatten_mapping(node)  # merge keys (`<<: *base`) first, so their keys are checked too
+        for key_node, _ in node.value:
+            if key_node.tag != _STR_TAG:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"{_shown(key_node)} is not a string (a JSON key must be one: quote it)",
+                    key_node.start_mark)
+        return super().construct_mapping(node, deep)
+
+    def construct_finite_float(self, node: yaml.ScalarNode) -> float:
+        value = self.construct_yaml_float(node)
+        if not math.isfinite(value):
+            raise yaml.constructor.ConstructorError(None, None, f"{node.value} is not a JSON number", node.start_mark)
+        return value
+
+    def construct_not_json(self, node: yaml.Node) -> Any:
+        tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+        raise yaml.constructor.ConstructorError(None, None, f"{tag} is not a JSON type", node.start_mark)
 
 
 _DefinitionYamlLoader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+_DefinitionYamlLoader.yaml_constructors = {
+    **{f"tag:yaml.org,2002:{name}": yaml.SafeLoader.yaml_constructors[f"tag:yaml.org,2002:{name}"]
+       for name in _JSON_TAGS},
+    "tag:yaml.org,2002:float": _DefinitionYamlLoader.construct_finite_float,
+    None: _DefinitionYamlLoader.construct_not_json,
+}
+
+
+def _shown(key: yaml.Node) -> str:
+    if isinstance(key, yaml.ScalarNode):
+        return f"the key {key.value!r}"
+    return "a mapping as a key" if isinstance(key, yaml.MappingNode) else "a sequence as a key"
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    """A collection node's keys and values in order, or a sequence node's items."""
+    if isinstance(node, yaml.MappingNode):
+        return [child for pair in node.value for child in pair]
+    return list(node.value)
+
+
+def _check_aliases(root: yaml.Node) -> None:
+    """Refuse a YAML node graph that contains itself, or whose aliases expand it beyond MAX_EXPANDED_CHARS."""
+    sizes: dict[int, int] = {}  # a node's expanded JSON size, each node measured once however often aliased
+    open_nodes: set[int] = set()
+    aliased = False
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, leaving = stack.pop()
+        key = id(node)
+        if leaving:
+            open_nodes.discard(key)
+            children = _children(node)
+            # Two brackets and a comma or colon between children; a string's quotes are left out, so a
+            # definition never measures more than its JSON text.
+            sizes[key] = 1 + max(len(children), 1) + sum(sizes[id(child)] for child in children)
+            continue
+        if key in open_nodes:
+            raise yaml.constructor.ConstructorError(None, None, "an alias refers to a node that contains it "
+                                                    "(a JSON value cannot contain itself)", node.start_mark)
+        if key in sizes:
+            aliased = True
+            continue
+        if isinstance(node, yaml.ScalarNode):
+            sizes[key] = len(node.value)
+            continue
+        open_nodes.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in reversed(_children(node)))
+    if aliased and sizes[id(root)] > MAX_EXPANDED_CHARS:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"its aliases expand the definition to more than {MAX_EXPANDED_CHARS} characters of JSON",
+            root.start_mark)
 
 
 def load_definition(text: str) -> dict[str, Any]:
@@ -59,6 +144,8 @@ def load_definition(text: str) -> dict[str, Any]:
         raise DefinitionError([_yaml_problem(text, error)]) from None
     except yaml.YAMLError:
         raise DefinitionError([json_problem]) from None
+    except RecursionError:
+        raise DefinitionError([Problem(INVALID_JSON_DESCRIPTION, TOO_DEEP, NO_LOCATION)]) from None
     if isinstance(value, list):
         raise DefinitionError([Problem(SCHEMA_VALIDATION_FAILED, NOT_AN_OBJECT, NO_LOCATION)])
     if not isinstance(value, dict):

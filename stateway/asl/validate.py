@@ -10,6 +10,7 @@ definition is schema-valid, since they would otherwise walk a half-formed graph.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Final
@@ -261,11 +262,52 @@ def _unreachable(name: str) -> str:
 
 def validate_definition(definition: Any, *, state_machine_type: str = STANDARD) -> list[Problem]:
     """Every problem in a whole definition (a parsed dict), in AWS's words; empty when it is valid."""
+    not_json = _not_json_problem(definition)
+    if not_json is not None:
+        return [not_json]  # a definition from Python (a set, NaN, a cycle) that no JSON text could hold
     validator = _Validator(state_machine_type)
     validator.machine(definition)
     if validator.problems:
         return validator.problems
     return _graph_problems(definition) + _jsonata_problems(definition, JSONPATH, "")
+
+
+# As deep as a JSON definition may nest (Jackson's limit, which AWS parses with).
+_MAX_DEPTH: Final = 1000
+_JSON_SCALARS: Final = (str, bool, int, type(None))
+
+
+def _not_json_problem(definition: Any) -> Problem | None:
+    """The first value in a definition given as Python objects that is not a JSON value, or None."""
+    open_containers: set[int] = set()
+    stack: list[tuple[Any, str, int]] = [(definition, "", 0)]
+    while stack:
+        value, location, depth = stack.pop()
+        if depth < 0:  # leaving the container at `location`
+            open_containers.discard(id(value))
+            continue
+        if isinstance(value, _JSON_SCALARS) or (isinstance(value, float) and math.isfinite(value)):
+            continue
+        if isinstance(value, float):
+            return Problem(INVALID_JSON_DESCRIPTION, f"{value} is not a JSON number", location or "/")
+        if not isinstance(value, dict | list | tuple):
+            return Problem(INVALID_JSON_DESCRIPTION, f"A value of type {type(value).__name__} is not JSON",
+                           location or "/")
+        if id(value) in open_containers:
+            return Problem(INVALID_JSON_DESCRIPTION, "A value contains itself", location or "/")
+        if depth >= _MAX_DEPTH:
+            return Problem(INVALID_JSON_DESCRIPTION,
+                           f"Document nesting depth exceeds the maximum allowed ({_MAX_DEPTH})", location or "/")
+        open_containers.add(id(value))
+        stack.append((value, location, -1))
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    return Problem(INVALID_JSON_DESCRIPTION, f"The key {key!r} is not a string", location or "/")
+                stack.append((item, f"{location}/{key}", depth + 1))
+        else:
+            stack.extend((item, f"{location}[{index}]", depth + 1) for index, item in enumerate(value))
+    return None
 
 
 # Fields holding nested programs, which are walked as programs of their own.

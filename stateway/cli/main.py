@@ -24,11 +24,21 @@ class UsageError(StatewayError):
     """Bad command-line input: a missing file, JSON that does not parse."""
 
 
+# Arguments that name files: any bytes the OS allows. Every other text argument is stored or sent on.
+_PATH_ARGUMENTS = frozenset({"file", "input_file", "functions", "db"})
+INTERRUPTED = 130  # what a shell reports for a command ended by SIGINT
+
+
 def main(argv: list[str] | None = None) -> int:
+    _escape_unprintable()
     parser = _parser()
     args = parser.parse_args(argv)
     try:
+        _check_text_arguments(args)
         return int(args.handler(args))
+    except KeyboardInterrupt:
+        print("stateway: interrupted", file=sys.stderr)
+        return INTERRUPTED
     except DefinitionError as exc:
         print(f"stateway: {exc.message}", file=sys.stderr)
         return 1
@@ -38,6 +48,28 @@ def main(argv: list[str] | None = None) -> int:
     except StatewayError as exc:
         print(f"stateway: {exc}", file=sys.stderr)
         return 2
+
+
+def _escape_unprintable() -> None:
+    """Print a lone surrogate (JSON's "\\ud800" parses to one) as its `\\ud800` escape instead of failing."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)  # a stream that is not a TextIOWrapper has none
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
+def _check_text_arguments(args: argparse.Namespace) -> None:
+    """Refuse a name, token, ARN or message that is not UTF-8 (the OS hands Python undecodable bytes as
+    surrogates): it could be neither stored nor sent."""
+    for name, value in vars(args).items():
+        if name in _PATH_ARGUMENTS or not isinstance(value, str):
+            continue
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = value.encode("utf-8", "surrogateescape").decode("ascii", "backslashreplace")
+            option = name if name == "execution_arn" else "--" + name.replace("_", "-")
+            raise UsageError(f"{option} is not valid UTF-8: {shown}") from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -114,7 +146,13 @@ def _read(path: str, what: str) -> str:
     file = Path(path)
     if not file.is_file():
         raise UsageError(f"{what} not found: {path}")
-    return file.read_text(encoding="utf-8")
+    try:
+        return file.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read {what} {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{what} is not UTF-8 text: {path} (byte 0x{exc.object[exc.start]:02x} at offset "
+                         f"{exc.start})") from None
 
 
 def _load_definition(path: str) -> dict[str, Any]:

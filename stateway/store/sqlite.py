@@ -27,6 +27,10 @@ class StoreInUse(StatewayError):
     """Another engine already drives this store: two deciders on one file would apply events twice."""
 
 
+class StoreUnavailable(StatewayError):
+    """A database URL this version cannot store on, or a file that is not a SQLite database."""
+
+
 class SqliteStore:
     """A SQLite database holding state machines, executions, history, tasks, timers and the inbox.
 
@@ -44,8 +48,11 @@ class SqliteStore:
         self.q = load_queries("sqlite")
         self._local = threading.local()
         self._write_lock = threading.RLock()
-        self._writer = self._connect()
-        migrate_sqlite(self._writer)
+        try:
+            self._writer = self._connect()
+            migrate_sqlite(self._writer)
+        except sqlite3.DatabaseError as exc:  # not a database, unreadable, or a directory
+            raise StoreUnavailable(f"cannot use {self.path} as a database: {exc}") from None
         self._engine_lock: int | None = None  # the descriptor holding `<file>.engine` (claim_engine)
 
     def _connect(self) -> sqlite3.Connection:
@@ -128,6 +135,8 @@ def open_store(url: str) -> SqliteStore:
     """`sqlite:///relative.db`, `sqlite:////abs/path.db`, or a plain file path."""
     if url.startswith("sqlite:///"):
         return SqliteStore(url[len("sqlite:///"):] or ":memory:")
+    if url.startswith(("postgres://", "postgresql://")):
+        raise StoreUnavailable("PostgreSQL is not supported yet: this version stores on SQLite (sqlite:///path)")
     if "://" in url:
-        raise ValueError(f"unsupported database URL {url!r} (this version stores on SQLite: sqlite:///path)")
+        raise StoreUnavailable(f"unsupported database URL {url!r} (this version stores on SQLite: sqlite:///path)")
     return SqliteStore(url)

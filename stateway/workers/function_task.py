@@ -3,15 +3,19 @@ reports how it ended. The engine, Express runs and the local runner all run func
 
 from __future__ import annotations
 
+import logging
+import threading
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from stateway.asl.events import ScheduleTask, TaskFailed, TaskSubmitted, TaskSucceeded, TaskTimedOut
+from stateway.workers import lambda_invoke
 from stateway.workers import python as pyfunctions
-from stateway.workers.lambda_invoke import invoke_response, request_of
+from stateway.workers.lambda_invoke import request_of
 
 Outcome = TaskSucceeded | TaskSubmitted | TaskFailed | TaskTimedOut
+log = logging.getLogger("stateway.functions")
 
 
 def function_target(command: ScheduleTask) -> tuple[str, Any, bool] | None:
@@ -39,6 +43,13 @@ def run_function_task(command: ScheduleTask, functions: Mapping[str, pyfunctions
         return TaskFailed(command.task_id, "Lambda.ResourceNotFoundException",
                           f"Function not found: {arn}:$LATEST (Service: AWSLambda; Status Code: 404; Error Code: "
                           f"ResourceNotFoundException; Request ID: {uuid.uuid4()}; Proxy: null)")
+    kind = lambda_invoke.invocation_type(command) if wrapped else lambda_invoke.REQUEST_RESPONSE
+    if kind not in lambda_invoke.INVOCATION_TYPES:
+        return TaskFailed(command.task_id, "Lambda.AWSLambdaException", lambda_invoke.invalid_invocation_type_cause(kind))
+    if kind != lambda_invoke.REQUEST_RESPONSE:
+        if kind == lambda_invoke.EVENT:
+            _invoke_in_background(handler, payload, name, idempotency_key)
+        return _answered(command, lambda_invoke.no_body_response(kind))
     result = pyfunctions.invoke(handler, payload, name,
                                 timeout_seconds=command.timeout_seconds, idempotency_key=idempotency_key,
                                 heartbeat=heartbeat)
@@ -46,7 +57,24 @@ def run_function_task(command: ScheduleTask, functions: Mapping[str, pyfunctions
         return TaskTimedOut(command.task_id)
     if not result.ok:
         return TaskFailed(command.task_id, result.error, result.cause)
-    output = invoke_response(result.output, command.input) if wrapped else result.output
+    output = lambda_invoke.invoke_response(result.output, command.input) if wrapped else result.output
+    return _answered(command, output)
+
+
+def _answered(command: ScheduleTask, output: Any) -> Outcome:
     if command.task_token is not None:
         return TaskSubmitted(command.task_id, output)  # handed over with its token; the answer comes later
     return TaskSucceeded(command.task_id, output)
+
+
+def _invoke_in_background(handler: pyfunctions.Handler, payload: Any, name: str, idempotency_key: str) -> None:
+    """Run an Event invocation on a thread of its own: as with Lambda's queue, the task does not wait for
+    it, and neither its result nor its failure reaches the execution; a failure is logged."""
+
+    def run() -> None:
+        result = pyfunctions.invoke(handler, payload, name, idempotency_key=idempotency_key)
+        if not result.ok:
+            log.warning("asynchronous invocation of %s (request %s) failed: %s: %s", name, result.request_id,
+                        result.error, result.cause)
+
+    threading.Thread(target=run, name=f"fn-event-{name}", daemon=True).start()

@@ -26,6 +26,64 @@ def request_of(command: ScheduleTask) -> tuple[str, Any]:
     return str(params.get("FunctionName", "")), payload
 
 
+# Lambda's invocation types; RequestResponse (waiting for the result) is the default.
+REQUEST_RESPONSE = "RequestResponse"
+EVENT = "Event"
+DRY_RUN = "DryRun"
+INVOCATION_TYPES = (EVENT, REQUEST_RESPONSE, DRY_RUN)  # in the order Lambda's error message lists them
+# What Lambda answers an invocation it only queued (Event) or only checked (DryRun): no body.
+_NO_BODY_STATUS = {EVENT: 202, DRY_RUN: 204}
+
+
+def invocation_type(command: ScheduleTask) -> Any:
+    """The task's `InvocationType` parameter, RequestResponse when it has none."""
+    params = command.input if isinstance(command.input, dict) else {}
+    return params.get("InvocationType", REQUEST_RESPONSE)
+
+
+def invalid_invocation_type_cause(value: Any) -> str:
+    """Lambda's answer to an InvocationType it does not know, as Step Functions reports a Lambda error."""
+    shown = value if isinstance(value, str) else json.dumps(value)
+    return (f"1 validation error detected: Value '{shown}' at 'invocationType' failed to satisfy constraint: "
+            f"Member must satisfy enum value set: [{', '.join(INVOCATION_TYPES)}] (Service: AWSLambda; Status "
+            f"Code: 400; Error Code: ValidationException; Request ID: {uuid.uuid4()}; Proxy: null)")
+
+
+def no_body_response(kind: str) -> dict[str, Any]:
+    """The result shape of lambda:invoke for an Event (202) or DryRun (204) invocation: an empty Payload
+    and no executed version, since nothing has run yet (or will)."""
+    request_id = str(uuid.uuid4())
+    now = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
+    trace_id = f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}"
+    status = _NO_BODY_STATUS[kind]
+    return {
+        "Payload": "",
+        "SdkHttpMetadata": {
+            "AllHttpHeaders": {
+                "x-amzn-Remapped-Content-Length": ["0"],
+                "Connection": ["keep-alive"],
+                "x-amzn-RequestId": [request_id],
+                "Content-Length": ["0"],
+                "Date": [now],
+                "X-Amzn-Trace-Id": [trace_id],
+                "Content-Type": ["application/json"],
+            },
+            "HttpHeaders": {
+                "Connection": "keep-alive",
+                "Content-Length": "0",
+                "Content-Type": "application/json",
+                "Date": now,
+                "x-amzn-Remapped-Content-Length": "0",
+                "x-amzn-RequestId": request_id,
+                "X-Amzn-Trace-Id": trace_id,
+            },
+            "HttpStatusCode": status,
+        },
+        "SdkResponseMetadata": {"RequestId": request_id},
+        "StatusCode": status,
+    }
+
+
 def invoke_response(payload: Any, request: Any) -> Any:
     """The result shape of the optimised `arn:aws:states:::lambda:invoke` integration."""
     # Lambda's Python runtime writes the response with json.dumps' default separators.

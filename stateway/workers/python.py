@@ -35,23 +35,38 @@ def load_functions_dir(directory: str | Path) -> dict[str, Handler]:
     if not folder.is_dir():
         raise FunctionLoadError(f"functions directory not found: {folder}")
     functions: dict[str, Handler] = {}
-    for path in sorted(folder.glob("*.py")):
-        if path.name.startswith("_"):
-            continue
-        module_name = f"stateway_functions_{path.stem}"
-        spec = importlib.util.spec_from_file_location(module_name, path)
-        if spec is None or spec.loader is None:
-            raise FunctionLoadError(f"cannot load {path}")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module
-        try:
-            spec.loader.exec_module(module)
-        except Exception as exc:  # a broken user module is reported, not raised as a traceback
-            raise FunctionLoadError(f"cannot load {path}: {type(exc).__name__}: {exc}") from exc
-        handler = getattr(module, "handler", None)
-        if callable(handler):
-            functions[path.stem] = handler
+    # As in a Lambda package, whose root is on sys.path: a handler imports its folder's other modules.
+    root = str(folder.resolve())
+    sys.path.insert(0, root)
+    try:
+        for path in sorted(folder.glob("*.py")):
+            if not path.name.startswith("_"):
+                handler = getattr(_load_module(path), "handler", None)
+                if callable(handler):
+                    functions[path.stem] = handler
+    finally:
+        sys.path.remove(root)
     return functions
+
+
+def _load_module(path: Path) -> Any:
+    module_name = f"stateway_functions_{path.stem}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise FunctionLoadError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except (Exception, SystemExit) as exc:  # a broken user module is reported, not raised as a traceback
+        raise FunctionLoadError(f"cannot load {path}: {_import_failure(exc)}") from exc
+    return module
+
+
+def _import_failure(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"it called sys.exit({exc.code!r}) while being imported"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def load_functions(spec: str) -> dict[str, Handler]:
@@ -67,6 +82,8 @@ def load_functions(spec: str) -> dict[str, Handler]:
             module = importlib.import_module(module_name)
         except ImportError as exc:
             raise FunctionLoadError(f"cannot import {module_name}: {exc}") from exc
+        except (Exception, SystemExit) as exc:  # the module itself fails as it is imported
+            raise FunctionLoadError(f"cannot import {module_name}: {_import_failure(exc)}") from exc
         handler = getattr(module, attribute, None)
         if not callable(handler):
             raise FunctionLoadError(f"{spec}: no callable named {attribute!r}")
@@ -164,6 +181,11 @@ def _call(handler: Handler, payload: Any, context: LambdaContext, request_id: st
     except Exception as exc:  # every handler failure is a task failure, never an engine crash
         return Invocation(ok=False, error=type(exc).__name__, cause=lambda_error_cause(exc, request_id),
                           request_id=request_id)
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt) and threading.current_thread() is threading.main_thread():
+            raise  # in the main thread it may be the user's Ctrl-C, which stops the run instead
+        # On Lambda, SystemExit and the like end the runtime process: the invocation fails with ExitError.
+        return Invocation(ok=False, error=EXIT_ERROR, cause=exit_error_cause(exc, request_id), request_id=request_id)
     try:
         output = _to_json(result)
     except (TypeError, ValueError, RecursionError) as exc:
@@ -175,6 +197,22 @@ def _call(handler: Handler, payload: Any, context: LambdaContext, request_id: st
 
 
 MARSHAL_ERROR = "Runtime.MarshalError"
+EXIT_ERROR = "Runtime.ExitError"
+
+
+def exit_error_cause(exc: BaseException, request_id: str) -> str:
+    """Lambda's cause for a runtime process that ended during the invocation, as Python would have ended."""
+    if isinstance(exc, SystemExit):
+        code = exc.code
+        status = 0 if code is None else code & 0xFF if isinstance(code, int) else 1  # a message exits with 1
+        reason = "Runtime exited without providing a reason" if status == 0 else \
+            f"Runtime exited with error: exit status {status}"
+    elif isinstance(exc, KeyboardInterrupt):
+        reason = "Runtime exited with error: signal: interrupt"  # Python ends itself with SIGINT for this
+    else:
+        reason = "Runtime exited with error: exit status 1"  # another uncaught BaseException
+    return json.dumps({"errorType": EXIT_ERROR, "errorMessage": f"RequestId: {request_id} Error: {reason}"},
+                      separators=(",", ":"))
 
 
 async def _await(awaitable: Any) -> Any:

@@ -3,21 +3,39 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, overload
 
-_REGISTRY: dict[str, Callable[[Any, Any], Any]] = {}
+Handler = Callable[[Any, Any], Any]
+
+_REGISTRY: dict[str, Handler] = {}
 
 
-def function(name: str | None = None) -> Callable[[Callable[[Any, Any], Any]], Callable[[Any, Any], Any]]:
-    """Register a `handler(event, context)` as the Lambda function `name` (default: its own name)."""
+@overload
+def function(name: Handler, /) -> Handler: ...
+@overload
+def function(name: str | None = None, /) -> Callable[[Handler], Handler]: ...
+def function(name: str | Handler | None = None, /) -> Handler | Callable[[Handler], Handler]:
+    """Register a `handler(event, context)` as the Lambda function `name` (default: its own name), as
+    `@function("name")`, `@function()` or `@function`."""
+    if callable(name):
+        return _register(None, name)  # used bare: `name` is the handler itself
+    if name is not None and not isinstance(name, str):
+        raise TypeError(f"stateway.function takes a function name (a str), not {type(name).__name__}")
 
-    def register(handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
-        _REGISTRY[name or handler.__name__] = handler
-        return handler
+    def register(handler: Handler) -> Handler:
+        return _register(name, handler)
 
     return register
 
 
-def registered() -> dict[str, Callable[[Any, Any], Any]]:
+def _register(name: str | None, handler: Handler) -> Handler:
+    name = name or getattr(handler, "__name__", None)
+    if not name:
+        raise TypeError(f"{handler!r} has no __name__: register it as @stateway.function(\"name\")")
+    _REGISTRY[name] = handler
+    return handler
+
+
+def registered() -> dict[str, Handler]:
     """A copy of every function registered so far."""
     return dict(_REGISTRY)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -116,3 +117,67 @@ def test_task_tokens_answered_from_the_command_line(tmp_path: Path) -> None:
         assert (failed["status"], failed["error"], failed["cause"]) == ("FAILED", "Rejected", "no budget")
     late = cli("send-task-success", "--task-token", first, "--output", "{}", "--db", db, cwd=tmp_path)
     assert late.returncode == 1 and "TaskTimedOut" in late.stderr
+
+
+def one_line_error(args: list[str | bytes], cwd: Path) -> str:
+    """Run a command that must fail with a `stateway: …` message and no traceback; the message."""
+    done = subprocess.run([sys.executable, "-m", "stateway.cli.main", *args], capture_output=True, timeout=120,
+                          cwd=cwd)
+    stderr = done.stderr.decode("utf-8", "backslashreplace").strip()
+    assert done.returncode != 0 and "Traceback" not in stderr, stderr
+    assert stderr.startswith("stateway: "), stderr
+    return stderr
+
+
+def test_bad_files_databases_and_arguments_are_one_line_errors(tmp_path: Path) -> None:
+    machine = str(write(tmp_path / "pass.asl.json", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}))
+    (tmp_path / "latin.json").write_bytes(b"\xff\xfe")
+    (tmp_path / "notadb.db").write_text("not a database")
+    assert one_line_error(["validate", "latin.json"], tmp_path) == (
+        "stateway: definition file is not UTF-8 text: latin.json (byte 0xff at offset 0)")
+    assert one_line_error(["run", machine, "--input-file", "latin.json", "--in-memory"], tmp_path) == (
+        "stateway: input file is not UTF-8 text: latin.json (byte 0xff at offset 0)")
+    assert one_line_error(["executions", "list", "--state-machine", "pass", "--db", "sqlite:///notadb.db"],
+                          tmp_path) == "stateway: cannot use notadb.db as a database: file is not a database"
+    assert one_line_error(["run", machine, "--db", "postgres://host/db"], tmp_path) == (
+        "stateway: PostgreSQL is not supported yet: this version stores on SQLite (sqlite:///path)")
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    assert one_line_error(["run", machine, "--db", db, "--name", b"a\xff"], tmp_path) == (
+        "stateway: --name is not valid UTF-8: a\\xff")
+    assert one_line_error(["send-task-success", "--task-token", b"t\xff", "--output", "{}", "--db", db],
+                          tmp_path) == "stateway: --task-token is not valid UTF-8: t\\xff"
+    bomb = "StartAt: P\nStates:\n  P:\n    Type: Pass\n    End: true\n    Result:\n" + "".join(
+        f"      a{n}: &a{n} [" + ",".join([f"*a{n - 1}" if n else '"x"'] * 10) + "]\n" for n in range(9))
+    write(tmp_path / "bomb.asl.yaml", bomb)
+    assert "aliases expand the definition to more than 1048576 characters" in one_line_error(
+        ["validate", "bomb.asl.yaml"], tmp_path)
+
+
+def test_an_output_holding_a_lone_surrogate_prints_as_its_escape(tmp_path: Path) -> None:
+    machine = write(tmp_path / "pass.asl.json", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    done = cli("run", str(machine), "--input", '"\\ud800"', "--in-memory", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert 'output: "\\ud800"' in done.stdout
+
+
+@pytest.mark.parametrize("mode", ["durable", "in-memory"])
+def test_ctrl_c_during_run_exits_130_with_a_message(tmp_path: Path, mode: str) -> None:
+    started = tmp_path / "started"
+    (tmp_path / "fns").mkdir()
+    (tmp_path / "fns" / "slow.py").write_text(
+        f"import pathlib, time\n\ndef handler(event, context):\n    pathlib.Path({str(started)!r}).touch()\n"
+        "    time.sleep(600)\n")
+    machine = write(tmp_path / "slow.asl.json", {"StartAt": "T", "States": {"T": {
+        "Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:slow", "End": True}}})
+    where = ["--in-memory"] if mode == "in-memory" else ["--db", f"sqlite:///{tmp_path / 'c.db'}"]
+    run = subprocess.Popen([sys.executable, "-m", "stateway.cli.main", "run", str(machine), "--functions",
+                            str(tmp_path / "fns"), *where], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not started.exists() and time.monotonic() < deadline:  # the function is running
+            time.sleep(0.02)
+        run.send_signal(signal.SIGINT)
+        _, stderr = run.communicate(timeout=60)
+    finally:
+        run.kill()
+    assert (run.returncode, stderr) == (130, "stateway: interrupted\n")

@@ -367,6 +367,22 @@ def test_an_input_value_that_is_not_json_is_refused_and_nothing_starts(make: Cal
     assert h.rows("SELECT COUNT(*) FROM executions") == [(0,)]
 
 
+def test_a_definition_that_is_not_json_is_refused_and_nothing_is_stored(make: Callable[..., Harness]) -> None:
+    h = make()
+    # 569 bytes of YAML whose aliases expand to 10**9 strings: it must be refused, not expanded.
+    bomb = "StartAt: P\nStates:\n  P:\n    Type: Pass\n    End: true\n    Result:\n" + "".join(
+        f"      a{n}: &a{n} [" + ",".join([f"*a{n - 1}" if n else '"x"'] * 10) + "]\n" for n in range(9))
+    with pytest.raises(api.InvalidDefinition, match="aliases expand the definition"):
+        h.service.create_state_machine("bomb", bomb)
+    for result, words in ((float("nan"), "nan is not a JSON number"), ({1, 2}, "type set is not JSON"),
+                          (b"x", "type bytes is not JSON")):
+        with pytest.raises(api.InvalidDefinition, match=words):
+            h.machine({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True, "Result": result}}})
+    with pytest.raises(api.InvalidDefinition, match="Invalid YAML: .nan is not a JSON number"):
+        h.service.create_state_machine("nan", "StartAt: P\nStates:\n  P: {Type: Pass, End: true, Result: .nan}\n")
+    assert h.rows("SELECT COUNT(*) FROM state_machines") == [(0,)]
+
+
 def test_list_executions_filters_and_paginates(make: Callable[..., Harness]) -> None:
     h = make()
     sm = h.machine({"StartAt": "C", "States": {"C": {"Type": "Choice", "Choices": [
@@ -575,6 +591,58 @@ def test_lambda_invoke_wait_for_task_token_from_function(make: Callable[..., Har
     assert desc["status"] == "SUCCEEDED"
     assert json.loads(desc["output"]) == {"answer": 42}
     assert_gap_free(h.service.get_execution_history(arn))
+
+
+def _invoke(function: str, invocation_type: Any) -> dict[str, Any]:
+    return {"StartAt": "A", "States": {"A": {
+        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": function, "Payload": {"n": 1}, "InvocationType": invocation_type},
+        "End": True}}}
+
+
+def test_lambda_invoke_event_queues_the_function_and_succeeds_at_once(make: Callable[..., Harness]) -> None:
+    release, called = threading.Event(), threading.Event()
+    seen: list[Any] = []
+
+    def slow_then_fail(event: Any, context: Any) -> Any:
+        release.wait(30)  # still running when the task has succeeded
+        seen.append(event)
+        called.set()
+        raise RuntimeError("only logged")
+
+    h = make({"slow_then_fail": slow_then_fail})
+    desc, events = h.run(_invoke("slow_then_fail", "Event"))
+    assert desc["status"] == "SUCCEEDED" and not seen
+    output = json.loads(desc["output"])
+    assert (output["StatusCode"], output["Payload"], output["SdkHttpMetadata"]["HttpStatusCode"]) == (202, "", 202)
+    assert "ExecutedVersion" not in output
+    release.set()
+    assert called.wait(30) and seen == [{"n": 1}]
+
+
+def test_lambda_invoke_dry_run_does_not_call_the_function(make: Callable[..., Harness]) -> None:
+    calls: list[Any] = []
+    h = make({"record": lambda event, context: calls.append(event)})
+    desc, _ = h.run(_invoke("record", "DryRun"))
+    output = json.loads(desc["output"])
+    assert desc["status"] == "SUCCEEDED" and (output["StatusCode"], output["Payload"]) == (204, "")
+    assert calls == []
+    missing, _ = h.run(_invoke("nowhere", "DryRun"))  # Lambda checks the function exists even so
+    assert missing["error"] == "Lambda.ResourceNotFoundException"
+
+
+@pytest.mark.parametrize("invocation_type", ["Async", 1])
+def test_lambda_invoke_with_an_unknown_invocation_type_fails_as_lambda_does(make: Callable[..., Harness],
+                                                                            invocation_type: Any) -> None:
+    calls: list[Any] = []
+    h = make({"record": lambda event, context: calls.append(event)})
+    desc, _ = h.run(_invoke("record", invocation_type))
+    assert (desc["status"], desc["error"]) == ("FAILED", "Lambda.AWSLambdaException")
+    assert desc["cause"].startswith(f"1 validation error detected: Value '{invocation_type}' at 'invocationType' "
+                                    "failed to satisfy constraint: Member must satisfy enum value set: "
+                                    "[Event, RequestResponse, DryRun] (Service: AWSLambda; Status Code: 400; "
+                                    "Error Code: ValidationException; Request ID: ")
+    assert calls == []
 
 
 # ---- nested executions -------------------------------------------------------------------------

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
+import threading
 import uuid
 from pathlib import Path
 
@@ -13,7 +15,8 @@ import pytest
 
 import stateway
 from stateway.engine import Engine
-from stateway.workers.python import FunctionLoadError, invoke, load_functions
+from stateway.workers.python import FunctionLoadError, Invocation, invoke, load_functions
+from stateway.workers.registry import registered
 
 pytestmark = pytest.mark.integration
 
@@ -34,6 +37,25 @@ def test_registered_function_serves_its_lambda_name(tmp_path: Path) -> None:
         described = engine.wait(engine.service.start_execution(arn, {"amount": 42}), timeout=10)
     assert described["status"] == "SUCCEEDED"
     assert json.loads(described["output"]) == {"charged": 42}
+
+
+def test_the_decorator_used_bare_registers_the_function_under_its_own_name(tmp_path: Path) -> None:
+    @stateway.function
+    def bare_charge(event: dict[str, int], context: object) -> dict[str, int]:
+        return {"charged": event["amount"]}
+
+    @stateway.function()
+    def called_refund(event: object, context: object) -> dict[str, bool]:
+        return {"refunded": True}
+
+    assert bare_charge({"amount": 1}, None) == {"charged": 1}  # still the function itself
+    assert registered()["bare_charge"] is bare_charge and registered()["called_refund"] is called_refund
+    with Engine(f"sqlite:///{tmp_path / 'e.db'}") as engine:
+        arn = engine.service.create_state_machine("bare", _machine("bare_charge"))
+        described = engine.wait(engine.service.start_execution(arn, {"amount": 5}), timeout=10)
+    assert json.loads(described["output"]) == {"charged": 5}
+    with pytest.raises(TypeError, match="takes a function name"):
+        stateway.function(42)  # type: ignore[call-overload]
 
 
 def test_module_function_spec_and_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -60,7 +82,9 @@ def test_cli_accepts_module_function(tmp_path: Path) -> None:
         [sys.executable, "-m", "stateway.cli.main", "run", str(definition), "--functions", "shop_tasks:ship",
          "--input", '{"id": 9}', "--db", f"sqlite:///{tmp_path / 'cli.db'}", "--json"],
         capture_output=True, text=True, timeout=60, cwd=tmp_path,
-        env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        # Keep PYTHONPATH: the subprocess must import the stateway under test, not the one the venv installs.
+        env={"PYTHONPATH": os.pathsep.join([str(tmp_path), *filter(None, [os.environ.get("PYTHONPATH")])]),
+             "PATH": "/usr/bin:/bin"},
     )
     assert done.returncode == 0, done.stderr
     body = json.loads(done.stdout)
@@ -140,3 +164,64 @@ def test_a_stack_trace_reads_each_line_from_its_own_module_when_two_share_a_file
         trace = json.loads(result.cause or "")["stackTrace"]
         assert trace[0].splitlines()[1].strip() == line
     linecache.cache.pop("/no/such/dir/handler.py", None)
+
+
+def _exit(code: object) -> object:
+    def handler(event: object, context: object) -> object:
+        sys.exit(code)  # type: ignore[arg-type]
+    return handler
+
+
+def _interrupt(event: object, context: object) -> object:
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize(("handler", "reason"), [
+    (_exit(3), "Runtime exited with error: exit status 3"),
+    (_exit("bye"), "Runtime exited with error: exit status 1"),
+    (_exit(None), "Runtime exited without providing a reason"),
+    (_interrupt, "Runtime exited with error: signal: interrupt"),
+], ids=["code", "message", "none", "interrupt"])
+def test_a_function_that_exits_fails_its_task_as_lambda_does(handler: object, reason: str) -> None:
+    box: dict[str, object] = {}
+    # Off the main thread, as a worker runs it; a KeyboardInterrupt in the main thread is the user's Ctrl-C.
+    thread = threading.Thread(target=lambda: box.update(result=invoke(handler, {}, "bail")))  # type: ignore[arg-type]
+    thread.start()
+    thread.join()
+    result = box["result"]
+    assert isinstance(result, Invocation) and not result.ok and result.error == "Runtime.ExitError"
+    assert json.loads(result.cause or "") == {"errorType": "Runtime.ExitError",
+                                              "errorMessage": f"RequestId: {result.request_id} Error: {reason}"}
+
+
+def test_functions_that_exit_neither_end_workers_nor_hang_their_executions(tmp_path: Path) -> None:
+    timed = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": TASK.format("bail"), "TimeoutSeconds": 60,
+                                              "End": True}}}
+    functions = {"bail": _exit(2), "interrupt": _interrupt, "ok": lambda event, context: {"ok": True}}
+    with Engine(f"sqlite:///{tmp_path / 'exit.db'}", functions=functions, workers=1) as engine:
+        service = engine.service
+        machines = [service.create_state_machine(name, _machine(name)) for name in ("bail", "interrupt")]
+        machines.append(service.create_state_machine("timed", timed))
+        for arn in machines * 2:  # more such calls than workers
+            done = engine.wait(service.start_execution(arn, {}), timeout=30)
+            assert (done["status"], done.get("error")) == ("FAILED", "Runtime.ExitError"), done
+        ok = engine.wait(service.start_execution(service.create_state_machine("ok", _machine("ok")), {}), timeout=30)
+    assert ok["status"] == "SUCCEEDED" and json.loads(ok["output"]) == {"ok": True}
+
+
+def test_a_functions_folder_is_a_package_root_and_a_module_that_exits_is_reported(tmp_path: Path) -> None:
+    folder = tmp_path / "fns"
+    folder.mkdir()
+    (folder / "pricing.py").write_text("RATE = 41\n")
+    (folder / "quote.py").write_text("import pricing\n\ndef handler(event, context):\n    return pricing.RATE + 1\n")
+    definition = tmp_path / "quote.asl.json"
+    definition.write_text(json.dumps(_machine("quote")))
+    run = [sys.executable, "-m", "stateway.cli.main", "run", str(definition), "--functions", str(folder),
+           "--in-memory", "--json"]
+    done = subprocess.run(run, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(json.loads(done.stdout)["output"]) == 42
+    (folder / "quits.py").write_text("import sys\nsys.exit(1)\n")
+    done = subprocess.run(run, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == f"stateway: cannot load {folder / 'quits.py'}: it called sys.exit(1) while being imported"

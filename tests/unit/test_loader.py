@@ -197,3 +197,50 @@ def test_json_only_loading_reports_json_problems_as_load_definition_does(text: s
 
 def test_json_only_loading_loads_json() -> None:
     assert load_json_definition(json.dumps(PASS_MACHINE)) == PASS_MACHINE
+
+
+def yaml_pass(result: str) -> str:
+    return f"StartAt: P\nStates:\n  P:\n    Type: Pass\n    End: true\n    Result: {result}\n"
+
+
+def test_yaml_aliases_that_expand_beyond_a_mib_are_refused_before_expanding() -> None:
+    # Nine levels of ten aliases each: 569 bytes of text, 10**9 strings once expanded.
+    levels = ['a0: &a0 ["x","x","x","x","x","x","x","x","x","x"]'] + [
+        f"a{n}: &a{n} [" + ",".join([f"*a{n - 1}"] * 10) + "]" for n in range(1, 9)]
+    text = "StartAt: P\nStates:\n  P:\n    Type: Pass\n    End: true\n    Result:\n" + "".join(
+        f"      {line}\n" for line in levels)
+    (problem,) = problems_of(text)
+    assert problem.code == "INVALID_JSON_DESCRIPTION"
+    assert problem.message == "Invalid YAML: its aliases expand the definition to more than 1048576 characters of JSON"
+
+
+def test_yaml_aliases_within_bounds_still_load() -> None:
+    text = ("Retry: &retry [{ErrorEquals: [States.ALL], MaxAttempts: 2}]\nStartAt: A\nStates:\n"
+            "  A: {Type: Pass, Retry: *retry, Next: B}\n  B: &end {Type: Pass, End: true}\n  C: {<<: *end, Comment: c}\n")
+    loaded = load_definition(text)
+    assert loaded["States"]["A"]["Retry"] == [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 2}]
+    assert loaded["States"]["C"] == {"Type": "Pass", "End": True, "Comment": "c"}
+
+
+@pytest.mark.parametrize(("result", "message", "column"), [
+    (".nan", ".nan is not a JSON number", 13),
+    ("-.inf", "-.inf is not a JSON number", 13),
+    ("!!set {a, b}", "!!set is not a JSON type", 13),
+    ("!!binary aGVsbG8=", "!!binary is not a JSON type", 13),
+    ("!!timestamp 2016-03-14", "!!timestamp is not a JSON type", 13),
+    ("!!omap [a: 1]", "!!omap is not a JSON type", 13),
+    ("!!python/tuple [1]", "!!python/tuple is not a JSON type", 13),
+    ("&me [1, *me]", "an alias refers to a node that contains it (a JSON value cannot contain itself)", 13),
+    ("{1: one}", "the key '1' is not a string (a JSON key must be one: quote it)", 14),
+    ("{? [a]: one}", "a sequence as a key is not a string (a JSON key must be one: quote it)", 16),
+])
+def test_yaml_values_that_are_not_json_are_refused_where_they_stand(result: str, message: str, column: int) -> None:
+    (problem,) = problems_of(yaml_pass(result))
+    assert (problem.code, problem.message) == ("INVALID_JSON_DESCRIPTION", f"Invalid YAML: {message}")
+    assert problem.location.endswith(f"; line: 6, column: {column}]")
+
+
+def test_yaml_json_scalars_and_quoted_keys_load() -> None:
+    loaded = load_definition(yaml_pass('{"1": 1.5, n: null, t: true, d: 2016-03-14, big: 12345678901234567890}'))
+    assert loaded["States"]["P"]["Result"] == {"1": 1.5, "n": None, "t": True, "d": "2016-03-14",
+                                               "big": 12345678901234567890}

@@ -912,3 +912,24 @@ def test_a_result_path_must_place_the_result_in_the_state_s_data(result_path: st
                    "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": result_path, "Next": "E"}]}):
         problems = validate_definition({"StartAt": "S", "States": {"S": state, "E": {"Type": "Succeed"}}})
         assert [p.message for p in problems] == ["The value for the field 'ResultPath' must be a valid ReferencePath"]
+
+
+def _holding_itself() -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    result["me"] = result
+    return result
+
+
+@pytest.mark.parametrize(("result", "message", "location"), [
+    (float("nan"), "nan is not a JSON number", "/States/P/Result"),
+    ([1, float("-inf")], "-inf is not a JSON number", "/States/P/Result[1]"),
+    ({1, 2}, "A value of type set is not JSON", "/States/P/Result"),
+    (b"x", "A value of type bytes is not JSON", "/States/P/Result"),
+    ({"when": object()}, "A value of type object is not JSON", "/States/P/Result/when"),
+    ({1: "one"}, "The key 1 is not a string", "/States/P/Result"),
+    (_holding_itself(), "A value contains itself", "/States/P/Result/me"),
+])
+def test_a_definition_from_python_must_hold_only_json_values(result: Any, message: str, location: str) -> None:
+    # Such a definition would be stored as text that is not JSON (NaN) or fail to store at all.
+    definition = machine({"P": {**PASS_END, "Result": result}})
+    assert one(definition) == f"INVALID_JSON_DESCRIPTION: {message} at {location}"

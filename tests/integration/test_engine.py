@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from support import rows, task, wait_for
 
+from stateway.asl.loader import DefinitionError, load_definition
 from stateway.engine import Engine
 from stateway.engine import errors as api
 from stateway.testing.local import LocalRunner
@@ -372,14 +373,16 @@ def test_a_definition_that_is_not_json_is_refused_and_nothing_is_stored(make: Ca
     # 569 bytes of YAML whose aliases expand to 10**9 strings: it must be refused, not expanded.
     bomb = "StartAt: P\nStates:\n  P:\n    Type: Pass\n    End: true\n    Result:\n" + "".join(
         f"      a{n}: &a{n} [" + ",".join([f"*a{n - 1}" if n else '"x"'] * 10) + "]\n" for n in range(9))
-    with pytest.raises(api.InvalidDefinition, match="aliases expand the definition"):
-        h.service.create_state_machine("bomb", bomb)
+    with pytest.raises(DefinitionError, match="aliases expand the definition"):
+        load_definition(bomb)  # a definition file (`stateway run`, `validate`)
+    with pytest.raises(api.InvalidDefinition, match="INVALID_JSON_DESCRIPTION"):
+        h.service.create_state_machine("bomb", bomb)  # text is the API's `definition` member: JSON only
     for result, words in ((float("nan"), "nan is not a JSON number"), ({1, 2}, "type set is not JSON"),
                           (b"x", "type bytes is not JSON")):
         with pytest.raises(api.InvalidDefinition, match=words):
             h.machine({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True, "Result": result}}})
-    with pytest.raises(api.InvalidDefinition, match="Invalid YAML: .nan is not a JSON number"):
-        h.service.create_state_machine("nan", "StartAt: P\nStates:\n  P: {Type: Pass, End: true, Result: .nan}\n")
+    with pytest.raises(DefinitionError, match="Invalid YAML: .nan is not a JSON number"):
+        load_definition("StartAt: P\nStates:\n  P: {Type: Pass, End: true, Result: .nan}\n")
     assert h.rows("SELECT COUNT(*) FROM state_machines") == [(0,)]
 
 

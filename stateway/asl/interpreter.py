@@ -756,9 +756,11 @@ class _Run(ContainerStates, JsonataStates):
     def finish_execution(self, status: str, output: str | None, error: str | None, cause: str | None,
                          event_type: str, details: dict[str, Any]) -> None:
         root = self.snap.frames[ROOT]
-        # A stop or timeout arrives from outside the frames: it follows the latest event of all.
-        from_outside = status in ("ABORTED", "TIMED_OUT")
-        self.emit(root, event_type, details, prev=self.last_event_id if from_outside else None)
+        # A stop arrives from outside the execution: AWS chains ExecutionAborted to no event (0). A
+        # timeout arrives from outside the frames: it follows the latest event of all (no recording
+        # of AWS's ExecutionTimedOut chaining to hand, so it stays as it was).
+        prev = 0 if status == "ABORTED" else self.last_event_id if status == "TIMED_OUT" else None
+        self.emit(root, event_type, details, prev=prev)
         self.snap.status = status
         self.snap.output, self.snap.error, self.snap.cause = output, error, cause
         for task_id in list(self.snap.tasks):

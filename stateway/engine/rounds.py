@@ -37,6 +37,10 @@ class Round:
     redriven: list[tuple[int, int, str]] = field(default_factory=list)
     cancelled: list[tuple[str, str]] = field(default_factory=list)
     starts: dict[str, NewExecution] = field(default_factory=dict)  # by ARN: their first step is in this round
+    # By ARN: the timestamp of the event that ended the execution in this round, its stored stopDate.
+    stop_ms: dict[str, int] = field(default_factory=dict)
+    # StopExecution calls waiting for this round (see `StopWaiter`); kept when an execution's share is undone.
+    stops: list[StopWaiter] = field(default_factory=list)
 
     def mark(self) -> tuple[int, ...]:
         """Where the lists stand now, to `undo` one execution's share of the round back to."""
@@ -45,6 +49,7 @@ class Round:
     def undo(self, mark: tuple[int, ...], arn: str) -> None:
         """Drop what one execution added since `mark` (its starts stay listed)."""
         self.snapshots.pop(arn, None)
+        self.stop_ms.pop(arn, None)
         for items, length in zip(_shares(self), mark, strict=True):
             del items[length:]
 
@@ -65,6 +70,16 @@ class Apart:
     frame_texts: dict[str, dict[str, str]] = field(default_factory=dict)
     # Per execution: the joins whose data the commit stores, with the indices of the results among it.
     joins_written: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+
+
+@dataclass
+class StopWaiter:
+    """A StopExecution handed to the decider; its caller waits on `future` for the round that applied
+    it to be durable: the stopDate it stored, or None if this stop did not end the execution."""
+
+    event: StopRequested
+    future: Future[int | None]
+    stop_ms: int | None = None  # set by the round that applies it
 
 
 @dataclass

@@ -37,6 +37,7 @@ from stateway.asl.events import (
     RedriveRequested,
     ScheduleTask,
     StartTimer,
+    StopRequested,
     TaskFailed,
     TaskStarted,
     TaskSucceeded,
@@ -53,7 +54,7 @@ from stateway.engine.env import ShellEnv
 from stateway.engine.errors import ExecutionAlreadyExists
 from stateway.engine.join_data import StoredJoin, join_rows
 from stateway.engine.pool import WorkerPool
-from stateway.engine.rounds import SHARES, Apart, Round, StartWrite, Write, Written, write_batch
+from stateway.engine.rounds import SHARES, Apart, Round, StartWrite, StopWaiter, Write, Written, write_batch
 from stateway.engine.service import NewExecution, Service, execution_description, now_ms
 from stateway.engine.writer import Writer
 from stateway.store.sqlite import SqliteStore, open_store
@@ -70,6 +71,8 @@ class _Loaded:
 _STARTED_TASKS = SHARES.index("started_tasks")
 _HISTORY, _TIMERS = SHARES.index("history"), SHARES.index("timers")
 _INT64 = 2**63
+# The history events that end an execution: the timestamp of the one a round records is its stopDate.
+_CLOSING = frozenset({"ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut"})
 
 
 def _check_storable(work: Round, mark: tuple[int, ...]) -> None:
@@ -163,11 +166,13 @@ class Engine:
         self._thread = threading.Thread(target=self._loop, name="stateway-decider", daemon=True)
         self._thread.start()
         self.service.group_commit = self._start_in_round
+        self.service.stop_in_round = self._stop_in_round
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop taking work; tasks in flight finish or stay stored to be re-run on the next start."""
         self.service.group_commit = None
+        self.service.stop_in_round = None
         self._running = False
         self._wake.set()
         if self._thread is not None:
@@ -206,8 +211,12 @@ class Engine:
             # Its parent's task timed out or was cancelled while it was being started, and the process
             # ended before the worker that started it could stop it.
             self.service.stop_execution(row["arn"])
+        # A stop queued while no engine ran (or just above) is applied by the first round, which cancels
+        # the execution's tasks: they are not run again meanwhile.
+        stopping = {row["execution_arn"] for row in self.store.all("queued_stops")}
         for row in self.store.all("unfinished_tasks"):
-            self.dispatcher.dispatch(row["execution_arn"], command_from_json(row["command"]))
+            if row["execution_arn"] not in stopping:
+                self.dispatcher.dispatch(row["execution_arn"], command_from_json(row["command"]))
 
     # ---- the decider ------------------------------------------------------------------------
 
@@ -226,6 +235,18 @@ class Engine:
         self._wake.set()
         return first.future.result(timeout=120)
 
+    def _stop_in_round(self, execution_arn: str, event: StopRequested) -> int | None:
+        """Apply a stop in the decider's next round and return once that round is durable: the stopDate
+        it stored, or None if the stop did not end the execution (it had ended already, it is
+        quarantined, or the engine is stopping: the caller looks at the store)."""
+        waiter = StopWaiter(event, Future())
+        with self._start_lock:
+            if not self._running:
+                return None
+            self._results.append((execution_arn, waiter))
+        self._wake.set()
+        return waiter.future.result(timeout=120)
+
     def _written(self, item: Write | StartWrite, error: BaseException | None) -> None:
         """In the writer thread, right after the commit: answer a start's caller, wake who waits for
         an execution's end, at once."""
@@ -235,6 +256,8 @@ class Engine:
                 if item.work.completed:
                     with self._done:
                         self._done.notify_all()
+                for waiter in item.work.stops:
+                    waiter.future.set_result(waiter.stop_ms)
         else:
             with self._start_lock:
                 self._unsettled_starts.pop((item.new.state_machine_arn, item.new.name), None)
@@ -274,6 +297,10 @@ class Engine:
         # Acknowledge what is still being written before the engine stops.
         self._writer.wait_below(1, timeout=10.0)
         self._settle()
+        with self._start_lock:  # stops not applied: their callers queue them in the inbox instead
+            for _, waiter in self._results:
+                if isinstance(waiter, StopWaiter):
+                    waiter.future.set_result(None)
 
     def _inbox_changed(self) -> None:
         self._inbox_dirty = True
@@ -316,6 +343,11 @@ class Engine:
         while self._results and len(inputs) < self.batch_size:
             arn, event = self._results.popleft()
             taken.append((arn, event))
+            if isinstance(event, StopWaiter):  # a StopExecution whose caller waits for this round
+                event.stop_ms = None
+                work.stops.append(event)
+                inputs[arn].append((event.event, ("stop", event)))
+                continue
             inputs[arn].append((event, None))
             if self.nested_in_flight and not isinstance(event, TaskStarted):
                 self.nested_in_flight.discard((arn, getattr(event, "task_id", "")))
@@ -550,6 +582,11 @@ class Engine:
                 step = interpreter.advance(loaded.machine, loaded.snapshot, event, env)
             loaded.snapshot = step.snapshot
             work.snapshots[arn] = step.snapshot
+            if step.snapshot.status != interpreter.RUNNING:
+                work.stop_ms[arn] = next((e["timestamp"] for e in reversed(step.events) if e["type"] in _CLOSING),
+                                         env.now_ms)
+                if consumed is not None and consumed[0] == "stop":
+                    consumed[1].stop_ms = work.stop_ms[arn]
             if step.events:
                 self.transitions += len(step.events)
                 self._history_rows(arn, step.events, history, work)
@@ -679,7 +716,8 @@ class Engine:
                 "arn": arn, "snapshot": text, "status": snap.status, "output": snap.output,
                 # A Fail state's Error or Cause may hold a lone surrogate, which only its escape can store.
                 "error": jsontext.storable(snap.error), "cause": jsontext.storable(snap.cause),
-                "stop_ms": now if snap.status != interpreter.RUNNING else None,
+                # The closing event's timestamp: one clock reading for the history and the row.
+                "stop_ms": work.stop_ms.get(arn, now) if snap.status != interpreter.RUNNING else None,
             })
         finished = [(arn,) for arn, snap in work.snapshots.items() if snap.status == "SUCCEEDED"]
         tasks = [(arn, c.task_id, command_to_json(c), c.task_token, c.resource if c.kind == "activity" else None,

@@ -64,6 +64,9 @@ class Service:
         self.account = account
         self.notify = notify or (lambda: None)
         self.group_commit: Callable[[NewExecution], str] | None = None
+        # Set by an engine running in this process: applies a stop in its next round and returns once
+        # that is durable (see `stop_execution`).
+        self.stop_in_round: Callable[[str, StopRequested], int | None] | None = None
         self.role_arn = f"arn:aws:iam::{account}:role/stateway"
 
     # ---- state machines ---------------------------------------------------------------------
@@ -303,10 +306,21 @@ class Service:
     def stop_execution(self, arn: str, *, error: str | None = None, cause: str | None = None) -> datetime:
         check_length(error, "error", MAX_ERROR_CHARS, sensitive=True)
         check_length(cause, "cause", MAX_CAUSE_CHARS, sensitive=True)
+        """StopExecution. With an engine in this process the stop is applied and durable when this
+        returns, and the answer is the stored stopDate; without one (the CLI beside `stateway serve`) it
+        is queued in the inbox for the engine that drives the file, and the answer is the time of the
+        request. Stopping an execution that has ended changes nothing and answers its stopDate (AWS's
+        StopExecution has no error for an execution that is not running)."""
         row = self._execution(arn)
+        if row["status"] == "RUNNING" and self.stop_in_round is not None:
+            stopped = self.stop_in_round(arn, StopRequested(error, cause))
+            if stopped is not None:
+                return to_datetime(stopped)
+            row = self._execution(arn)  # it had ended already, or the engine could not apply the stop
+        if row["status"] != "RUNNING":
+            return to_datetime(row["stop_ms"] if row["stop_ms"] is not None else now_ms())
         stamp = now_ms()
-        if row["status"] == "RUNNING":
-            self._post(arn, StopRequested(error, cause))
+        self._post(arn, StopRequested(error, cause))
         return to_datetime(stamp)
 
     def redrive_execution(self, arn: str) -> datetime:

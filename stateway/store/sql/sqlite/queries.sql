@@ -144,6 +144,10 @@ INSERT INTO inbox (execution_arn, event, created_ms) VALUES (:execution_arn, :ev
 -- name: pending_inbox
 SELECT seq, execution_arn, event FROM inbox ORDER BY seq LIMIT :limit;
 
+-- name: queued_stops
+-- Executions a StopExecution is queued for (recovery leaves their tasks to the stop).
+SELECT DISTINCT execution_arn FROM inbox WHERE json_extract(event, '$.type') = 'StopRequested';
+
 -- name: delete_inbox
 DELETE FROM inbox WHERE seq = ?;
 

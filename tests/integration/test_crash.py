@@ -295,3 +295,27 @@ def test_sigkill_while_nested_children_run(tmp_path: Path) -> None:
         kinds = [e["type"] for e in run.history(parent[0])]
         assert kinds.count("TaskSubmitted") == 1 and kinds.count("TaskSucceeded") == 1
         assert json.loads(parent[1])["status"] == "SUCCEEDED"
+
+
+def test_a_stop_queued_while_the_engine_is_down_is_applied_before_tasks_are_rerun(tmp_path: Path) -> None:
+    """SIGKILL while a task runs, StopExecution through a Service on the file alone, restart: the
+    execution ends ABORTED and its task function is not called again."""
+    from stateway.engine.service import Service
+    from stateway.store.sqlite import open_store
+
+    run = Run(tmp_path)
+    args = ("--mixed", "1", "--task-sleep", "30", "--pause", "1")
+    proc = run.spawn(*args)
+    run.wait_until(lambda: any(line["state"] == "Work" for line in run.side_lines()), proc)
+    run.kill(proc)
+    arn = run.query("SELECT arn FROM executions WHERE name = 'mixed-0'")[0][0]
+    Service(open_store(f"sqlite:///{run.db}")).stop_execution(arn, error="Halt", cause="while down")
+    run.finish()
+    aborted = run.query("SELECT timestamp_ms FROM history_events WHERE type = 'ExecutionAborted'")
+    assert run.query("SELECT status, error, stop_ms FROM executions") == [("ABORTED", "Halt", aborted[0][0])]
+    kinds = [e["type"] for e in run.history(arn)]
+    assert kinds[-1] == "ExecutionAborted" and kinds.count("ExecutionAborted") == 1
+    assert [line["state"] for line in run.side_lines() if line["phase"] == "start"] == ["Work"], \
+        "the stopped execution's task ran again after the restart"
+    for table in ("tasks", "timers", "inbox"):
+        assert run.count(f"SELECT COUNT(*) FROM {table}") == 0, f"rows left in {table}"

@@ -195,7 +195,12 @@ class ContainerStates:
                      kind: type[int] | type[float]) -> int | float | None:
         """A Map setting given as a literal or expression (`MaxConcurrency`) or a path (`…Path`)."""
         if is_set(value) and value is not None:
-            return kind(self.ja_value(frame, value, field_name.removesuffix("Path")))
+            found = self.ja_value(frame, value, field_name.removesuffix("Path"))
+            number = _as_number(found, kind)
+            if number is None:  # a JSONata expression gave something else
+                raise jsonata.type_failure(value, field_name.removesuffix("Path"),
+                                           "integer" if kind is int else "number", found)
+            return number
         if not path:
             return None
         try:

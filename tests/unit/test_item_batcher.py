@@ -141,3 +141,12 @@ def test_tolerated_failures_count_the_items_of_failed_batches() -> None:
     percent = run(batched_map({"MaxItemsPerBatch": 2}, processor=processor, ToleratedFailurePercentage=30),
                   items, functions={"check": check})
     assert percent.status == "FAILED"  # 40% of the items failed, though only one batch of three did
+
+
+def test_a_jsonata_limit_that_is_not_a_number_is_an_evaluation_failure() -> None:
+    definition = batched_map({"MaxItemsPerBatch": "{% 'many' %}"}, jsonata=True)
+    result = run(definition, [1, 2])
+    assert (result.status, result.error) == ("FAILED", "States.QueryEvaluationError")
+    assert result.cause is not None and "Expected 'integer', but was 'string'" in result.cause
+    assert [e["type"] for e in result.events][-5:] == ["MapRunStarted", "EvaluationFailed", "MapRunFailed",
+                                                       "MapStateFailed", "ExecutionFailed"]

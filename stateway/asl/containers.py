@@ -8,12 +8,12 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from stateway.asl import jsonata, jsontext, paths
+from stateway.asl import batches, jsonata, jsontext, paths
 from stateway.asl.causes import error_details, shown
 from stateway.asl.errors import ErrorName, Failure, FailureError
 from stateway.asl.events import CancelTask, CancelTimer
 from stateway.asl.frames import ITEMS_PER_RUN, STORED, Frame, Join
-from stateway.asl.model import QueryLanguage, State, StateType, is_set
+from stateway.asl.model import UNSET, QueryLanguage, State, StateType, is_set
 from stateway.asl.payload import apply_input_path
 
 if TYPE_CHECKING:
@@ -107,6 +107,18 @@ class ContainerStates:
         if distributed:
             # A distributed Map runs its items as a Map Run whose iterations are not in this history.
             self.emit(frame, "MapRunStarted", {"mapRunArn": self.map_run_arn(state)})
+            if is_set(state.item_batcher) and state.item_batcher is not None:
+                try:
+                    self.batch_items(frame, state, frame.join, state.item_batcher, effective)
+                except FailureError as error:  # the Map Run fails as it reads its items
+                    failure = self.with_location(frame, error.failure)
+                    if failure.error == ErrorName.QUERY_EVALUATION_ERROR:
+                        self.evaluation_failed(frame, failure, error.location)
+                    frame.join = None
+                    frame.waiting = None
+                    self.emit(frame, "MapRunFailed", error_details(failure))
+                    self.container_failed(frame, state, "Map", failure)
+                    return
         pending = self.resume_redriven(frame, frame.join)
         if not pending:
             self.join_finished(frame, state)
@@ -114,6 +126,43 @@ class ContainerStates:
         limit = max_concurrency if max_concurrency > 0 else pending
         for _ in range(min(limit, pending)):
             self.start_child(frame, state)
+
+    def batch_items(self: _Run, frame: Frame, state: State, join: Join, batcher: dict[str, Any],
+                    effective: Any) -> None:
+        """ItemBatcher: the join's children become batches of items. ItemSelector applies to each item
+        first; each child's input is `{"BatchInput": …, "Items": […]}`."""
+        limits = []
+        for field_name in ("MaxItemsPerBatch", "MaxInputBytesPerBatch"):
+            value = self.integer_field(frame, batcher.get(field_name, UNSET), batcher.get(f"{field_name}Path"),
+                                       f"{field_name}Path", effective)
+            if value is not None and value < 1:
+                raise FailureError(ErrorName.ITEM_READER_FAILED.value, f"field {field_name} must be positive")
+            if field_name == "MaxInputBytesPerBatch" and value is not None and value > batches.MAX_BATCH_BYTES:
+                raise FailureError(ErrorName.ITEM_READER_FAILED.value,
+                                   f"field {field_name} must be at most {batches.MAX_BATCH_BYTES}")
+            limits.append(value)
+        max_items, max_bytes = limits
+        shared: Any = UNSET
+        if "BatchInput" in batcher and state.query_language is QueryLanguage.JSONATA:
+            shared = self.ja(frame, batcher["BatchInput"], "BatchInput", self.states_binding(frame))
+        elif "BatchInput" in batcher:
+            shared = self.template(frame, batcher["BatchInput"], effective, "BatchInput")
+        items = []
+        for index in range(join.size):
+            item = join.item(index)
+            if is_set(state.item_selector) and state.query_language is QueryLanguage.JSONATA:
+                item = self.ja(frame, state.item_selector, "ItemSelector",
+                               self.states_binding(frame, item=(index, item)))
+            elif is_set(state.item_selector):
+                item = self.template(frame, state.item_selector, effective, "ItemSelector", item=(index, item))
+            items.append(item)
+        # Without MaxInputBytesPerBatch a batch holds as many items as fit the payload quota.
+        limit = max_bytes if max_bytes is not None else min(self.payload_limit, batches.MAX_BATCH_BYTES)
+        grouped = batches.group(items, max_items, limit, shared)
+        join.inputs = dict(enumerate(grouped))
+        join.size = len(grouped)
+        join.batch_sizes = [len(batch["Items"]) for batch in grouped]
+        join.selector_reads_input = False  # applied already: the children's inputs are the batches
 
     def resume_redriven(self: _Run, frame: Frame, join: Join) -> int:
         """After a redrive, keep the children that succeeded before; returns how many must run."""
@@ -146,7 +195,12 @@ class ContainerStates:
                      kind: type[int] | type[float]) -> int | float | None:
         """A Map setting given as a literal or expression (`MaxConcurrency`) or a path (`…Path`)."""
         if is_set(value) and value is not None:
-            return kind(self.ja_value(frame, value, field_name.removesuffix("Path")))
+            found = self.ja_value(frame, value, field_name.removesuffix("Path"))
+            number = _as_number(found, kind)
+            if number is None:  # a JSONata expression gave something else
+                raise jsonata.type_failure(value, field_name.removesuffix("Path"),
+                                           "integer" if kind is int else "number", found)
+            return number
         if not path:
             return None
         try:
@@ -185,10 +239,12 @@ class ContainerStates:
                 # Only then: a selector that cannot read the Map's input never looks at `$states.input`
                 # (nor at the `source` passed to a JSONPath template), which may be left stored apart.
                 self.restore_input(parent, join)
-            if is_set(state.item_selector) and state.query_language is QueryLanguage.JSONATA:
+            # A batch's items went through the ItemSelector one by one as they were batched.
+            selector = state.item_selector if join.batch_sizes is None else UNSET
+            if is_set(selector) and state.query_language is QueryLanguage.JSONATA:
                 child_input = self.ja(parent, state.item_selector, "ItemSelector",
                                       self.states_binding(parent, item=(index, item)))
-            elif is_set(state.item_selector):
+            elif is_set(selector):
                 # ItemSelector runs per iteration, in the Map state's scope, with $$.Map.Item set.
                 source = join.map_source() if join.selector_reads_input else join.source
                 child_input = self.template(parent, state.item_selector, source, "ItemSelector",
@@ -205,8 +261,10 @@ class ContainerStates:
         if join is None or child.id not in join.running:
             return
         join.running.remove(child.id)
+        batch = join.batch_sizes[child.index] if join.batch_sizes is not None else 1
         if failure is None:
             join.succeeded += 1
+            join.items_succeeded += batch
             join.results[child.index] = output
             if join.kind == "map":
                 last_inner = child.prev
@@ -215,6 +273,7 @@ class ContainerStates:
                 join.map_pointer = last_inner
         else:
             join.failed += 1
+            join.items_failed += batch
             if join.kind == "map":
                 self.emit(child, "MapIterationFailed", {"index": child.index, "name": state.name}, move=False)
                 join.map_pointer = child.prev
@@ -243,11 +302,13 @@ class ContainerStates:
         """Within every configured threshold (a Map fails when either one is exceeded)."""
         if join.tolerated_count is None and join.tolerated_percentage is None:
             return False
-        if join.tolerated_count is not None and join.failed > join.tolerated_count:
+        # Thresholds count items: a failed batch's items all failed.
+        failed = join.items_failed if join.batch_sizes is not None else join.failed
+        if join.tolerated_count is not None and failed > join.tolerated_count:
             return False
-        total = join.size
+        total = sum(join.batch_sizes) if join.batch_sizes is not None else join.size
         return not (join.tolerated_percentage is not None and total
-                    and join.failed * 100.0 / total > join.tolerated_percentage)
+                    and failed * 100.0 / total > join.tolerated_percentage)
 
     def continue_join(self: _Run, parent: Frame, state: State) -> None:
         join = parent.join
@@ -335,7 +396,7 @@ def takes_items_as_text(state: State) -> bool:
     by member names and reads nothing else of its input as it starts and while it runs — its items
     are then parsed a run at a time as the iterations start, never all at once."""
     return (state.type is StateType.MAP and state.query_language is QueryLanguage.JSONPATH
-            and not is_set(state.item_reader) and (not is_set(state.input_path) or state.input_path == "$")
+            and not is_set(state.item_reader) and not is_set(state.item_batcher) and (not is_set(state.input_path) or state.input_path == "$")
             and _items_keys(state) is not None and not _selector_reads_input(state)
             and not (state.max_concurrency_path or state.tolerated_failure_count_path
                      or state.tolerated_failure_percentage_path))

@@ -85,6 +85,11 @@ class Join:
     input_is_source: bool = False  # the waiting frame's state input is `source` (stored once, for both)
     selector_reads_input: bool = False  # the ItemSelector may read `source`: it stays in memory
     store: JoinStore | None = None  # what the shell stored apart; None while everything is in memory
+    # A batched distributed Map (ItemBatcher): how many items each child (batch) holds, and how many
+    # items the children that ended held; None when each child is one item.
+    batch_sizes: list[int] | None = None
+    items_succeeded: int = 0
+    items_failed: int = 0
 
     @property
     def window(self) -> int:

@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Final
 
+from stateway.asl.batches import MAX_BATCH_BYTES
 from stateway.asl.errors import DefinitionError, Problem
 
 # Diagnostic codes, as ValidateStateMachineDefinition names them.
@@ -216,6 +217,10 @@ def _only_one(fields: Iterable[str]) -> str:
     return f"Only one of these fields can be defined: [{', '.join(fields)}]"
 
 
+def _at_least_one(fields: Iterable[str]) -> str:
+    return f"At least one of these fields must be defined: [{', '.join(fields)}]"
+
+
 def _exactly_one(fields: Iterable[str]) -> str:
     return f"Exactly one of these fields must be defined: [{', '.join(fields)}]"
 
@@ -244,6 +249,7 @@ STATES_ALL_ALONE_MESSAGE: Final = "Error name 'States.ALL' must appear alone in 
 STATES_ALL_LAST_MESSAGE: Final = "The rule with 'States.ALL' in 'ErrorEquals' must be the last one"
 HEARTBEAT_MESSAGE: Final = "The field 'HeartbeatSeconds' must be smaller than the field 'TimeoutSeconds'"
 LABEL_EMPTY_MESSAGE: Final = "Label cannot be empty"
+ITEM_BATCHER_MODE_MESSAGE: Final = "Field 'ItemBatcher' is only supported in a Map whose ProcessorConfig Mode is DISTRIBUTED"
 
 
 def _missing_target(target: str) -> str:
@@ -844,22 +850,29 @@ class _Validator:
         if "CSVHeaders" in config:
             self.array(config["CSVHeaders"], _at(config_location, "CSVHeaders"))
 
-    def item_batcher(self, raw: Any, location: str, language: str) -> None:
+    def item_batcher(self, raw: Any, location: str, language: str, mode: Any) -> None:
         if not self.object(raw, location):
             return
+        if mode != "DISTRIBUTED":  # an inline Map has no child executions to give batches to
+            self.fail(ITEM_BATCHER_MODE_MESSAGE, location)
         self.unsupported_fields(raw, ITEM_BATCHER_FIELDS, location)
-        for field in ("MaxItemsPerBatch", "MaxInputBytesPerBatch"):
+        limits = ITEM_BATCHER_FIELDS[:4]
+        if not any(field in raw for field in limits):
+            self.fail(_at_least_one(limits), location)
+        for field, maximum in (("MaxItemsPerBatch", None), ("MaxInputBytesPerBatch", MAX_BATCH_BYTES)):
             path_field = f"{field}Path"
             self.at_most_one(raw, (field, path_field), location)
             if field in raw and not (language == JSONATA and _is_jsonata(raw[field])):
-                self.integer(raw[field], _at(location, field), minimum=1)
+                self.integer(raw[field], _at(location, field), minimum=1, maximum=maximum)
             if path_field in raw:
                 if language == JSONATA:
                     self.fail(_wrong_language(language, path_field), location)
                 else:
                     self.path(raw[path_field], _at(location, path_field), path_field, reference=True)
-        if "BatchInput" in raw and self.object(raw["BatchInput"], _at(location, "BatchInput")):
-            self.template(raw["BatchInput"], _at(location, "BatchInput"), language)
+        batch_input = raw.get("BatchInput")
+        if "BatchInput" in raw and not (language == JSONATA and _is_jsonata(batch_input)) and self.object(
+                batch_input, _at(location, "BatchInput")):
+            self.template(batch_input, _at(location, "BatchInput"), language)
 
     def result_writer(self, raw: Any, location: str, language: str) -> None:
         if not self.object(raw, location):
@@ -1137,7 +1150,10 @@ def _check_map(v: _Validator, raw: Mapping[str, Any], location: str, language: s
     if "ItemReader" in raw:
         v.item_reader(raw["ItemReader"], _at(location, "ItemReader"), language)
     if "ItemBatcher" in raw:
-        v.item_batcher(raw["ItemBatcher"], _at(location, "ItemBatcher"), language)
+        processor = next((raw[field] for field in processors), None)
+        config = processor.get("ProcessorConfig") if isinstance(processor, dict) else None
+        mode = config.get("Mode", "INLINE") if isinstance(config, dict) else "INLINE"
+        v.item_batcher(raw["ItemBatcher"], _at(location, "ItemBatcher"), language, mode)
     if "ResultWriter" in raw:
         v.result_writer(raw["ResultWriter"], _at(location, "ResultWriter"), language)
     if "Label" in raw:

@@ -53,8 +53,13 @@ def changes(events: Sequence[EventRow], snapshots: Mapping[str, interpreter.Snap
             "max_concurrency": join.max_concurrency,
             "tolerated_failure_percentage": float(join.tolerated_percentage or 0.0),
             "tolerated_failure_count": int(join.tolerated_count or 0)}
-        progress.append({"execution_arn": arn, "started_event_id": frame.prev, "succeeded": join.succeeded,
-                         "failed": join.failed, "running": len(join.running)})
+        if join.batch_sizes is None:
+            counts = {"succeeded": join.succeeded, "failed": join.failed, "running": len(join.running)}
+        else:  # a batched Map Run counts items: a child execution holds a batch of them
+            sizes, frames = join.batch_sizes, snapshots[arn].frames
+            counts = {"succeeded": join.items_succeeded, "failed": join.items_failed,
+                      "running": sum(sizes[frames[child].index] for child in join.running if child in frames)}
+        progress.append({"execution_arn": arn, "started_event_id": frame.prev, **counts})
     ended = [{"execution_arn": arn, "stop_ms": now} for arn, snap in snapshots.items()
              if snap.status not in (interpreter.RUNNING, "SUCCEEDED")]
     return Changes([e for e in events if e[3] in KINDS], settings, progress, ended)
@@ -150,7 +155,8 @@ def describe_map_run(store: SqliteStore, arn: str) -> dict[str, Any]:
         "startDate": _ms(row["start_ms"]), "maxConcurrency": row["max_concurrency"],
         "toleratedFailurePercentage": row["tolerated_failure_percentage"],
         "toleratedFailureCount": row["tolerated_failure_count"],
-        # Each item runs as one child execution (no ItemBatcher), so both counts are the same.
+        # Both count items; with an ItemBatcher a child execution runs a batch of them, and
+        # executionCounts are not kept apart from itemCounts.
         "itemCounts": counts, "executionCounts": dict(counts), "redriveCount": 0,
     }
     if row["stop_ms"] is not None:

@@ -89,6 +89,20 @@ def test_a_running_map_run_counts_items_and_is_aborted_with_its_execution(sfn: A
     assert described["status"] == "ABORTED" and described["itemCounts"]["aborted"] == 3
 
 
+def test_a_batched_map_run_counts_items_not_batches(sfn: Any) -> None:
+    definition = distributed_map({"Nap": {"Type": "Wait", "Seconds": 60, "End": True}}, "Nap", MaxConcurrency=1,
+                                 ItemBatcher={"MaxItemsPerBatch": 2})
+    arn = create(sfn, "map-run-batched-nap", definition)
+    execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps([1, 2, 3, 4, 5]))["executionArn"]
+    runs = wait_for(lambda: sfn.list_map_runs(executionArn=execution)["mapRuns"])
+    counts = wait_for(lambda: (c := sfn.describe_map_run(mapRunArn=runs[0]["mapRunArn"])["itemCounts"])["running"]
+                      and c)
+    # One child execution runs the batch [1, 2]: two items run, three wait.
+    assert (counts["total"], counts["running"], counts["pending"], counts["succeeded"]) == (5, 2, 3, 0)
+    sfn.stop_execution(executionArn=execution)
+    assert wait_done(sfn, execution)["status"] == "ABORTED"
+
+
 def test_list_map_runs_pages_newest_first(sfn: Any) -> None:
     def each(inner: str) -> dict[str, Any]:
         return {"Type": "Map", "ItemProcessor": {"ProcessorConfig": DISTRIBUTED, "StartAt": inner,

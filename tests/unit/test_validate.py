@@ -492,6 +492,7 @@ def test_item_reader_batcher_and_writer_shapes() -> None:
             "WriterConfig": {"Transformation": "NONE"},
         },
     )
+    state["ItemProcessor"]["ProcessorConfig"] = {"Mode": "DISTRIBUTED"}
     assert messages(machine({"M": state})) == [
         "SCHEMA_VALIDATION_FAILED: These fields are required: [Resource] at /States/M/ItemReader",
         "SCHEMA_VALIDATION_FAILED: Value should be one of the following: [CSV, JSON, JSONL, MANIFEST, PARQUET] "
@@ -503,6 +504,43 @@ def test_item_reader_batcher_and_writer_shapes() -> None:
         "SCHEMA_VALIDATION_FAILED: These fields are required: [Parameters] at /States/M/ResultWriter",
         "SCHEMA_VALIDATION_FAILED: These fields are required: [OutputType] at /States/M/ResultWriter/WriterConfig",
     ]
+
+
+def distributed_map(**fields: Any) -> dict[str, Any]:
+    state = map_state(**fields)
+    state["ItemProcessor"]["ProcessorConfig"] = {"Mode": "DISTRIBUTED"}
+    return state
+
+
+def test_item_batcher_only_in_a_distributed_map() -> None:
+    assert one(machine({"M": map_state(ItemBatcher={"MaxItemsPerBatch": 2})})) == (
+        "SCHEMA_VALIDATION_FAILED: Field 'ItemBatcher' is only supported in a Map whose ProcessorConfig Mode "
+        "is DISTRIBUTED at /States/M/ItemBatcher"
+    )
+    legacy = {"Type": "Map", "Iterator": {"StartAt": "P", "States": {"P": dict(PASS_END)}},
+              "ItemBatcher": {"MaxItemsPerBatch": 2}, "End": True}
+    assert len(messages(machine({"M": legacy}))) == 1
+    assert messages(machine({"M": distributed_map(ItemBatcher={"MaxItemsPerBatch": 2})})) == []
+
+
+def test_item_batcher_needs_a_limit_and_bytes_up_to_256_kib() -> None:
+    assert one(machine({"M": distributed_map(ItemBatcher={"BatchInput": {"a": 1}})})) == (
+        "SCHEMA_VALIDATION_FAILED: At least one of these fields must be defined: [MaxItemsPerBatch, "
+        "MaxItemsPerBatchPath, MaxInputBytesPerBatch, MaxInputBytesPerBatchPath] at /States/M/ItemBatcher"
+    )
+    assert one(machine({"M": distributed_map(ItemBatcher={"MaxInputBytesPerBatch": 262145})})) == (
+        "SCHEMA_VALIDATION_FAILED: Maximum value is 262144 at /States/M/ItemBatcher/MaxInputBytesPerBatch"
+    )
+    ok = {"MaxInputBytesPerBatch": 262144, "MaxItemsPerBatchPath": "$.n", "BatchInput": {"k.$": "$.k"}}
+    assert messages(machine({"M": distributed_map(ItemBatcher=ok)})) == []
+
+
+def test_item_batcher_batch_input_as_a_jsonata_expression() -> None:
+    state = distributed_map(ItemBatcher={"MaxItemsPerBatch": 2, "BatchInput": "{% $states.input.shared %}"})
+    assert messages(machine({"M": state}, QueryLanguage="JSONata")) == []
+    assert one(machine({"M": distributed_map(ItemBatcher={"MaxItemsPerBatch": 2, "BatchInput": "x"})})) == (
+        "SCHEMA_VALIDATION_FAILED: Expected value of type [OBJECT] at /States/M/ItemBatcher/BatchInput"
+    )
 
 
 def test_empty_result_writer() -> None:

@@ -121,6 +121,20 @@ def create(sfn: Any, name: str, definition: dict[str, Any], **kwargs: Any) -> st
                                         **kwargs)["stateMachineArn"])
 
 
+def history_in_pages(sfn: Any, execution_arn: str, size: int) -> list[dict[str, Any]]:
+    """An execution's whole history read `size` events a page, following nextToken."""
+    events: list[dict[str, Any]] = []
+    token = None
+    while True:
+        page = sfn.get_execution_history(executionArn=execution_arn, maxResults=size,
+                                         **({"nextToken": token} if token else {}))
+        assert len(page["events"]) <= size
+        events += page["events"]
+        token = page.get("nextToken")
+        if not token:
+            return events
+
+
 def wait_done(sfn: Any, execution_arn: str, timeout: float = 20) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
@@ -337,15 +351,7 @@ def test_history_pages_reverse_and_without_data(sfn: Any) -> None:
                      "LambdaFunctionSucceeded", "TaskStateExited", "SucceedStateEntered", "SucceedStateExited",
                      "ExecutionSucceeded"]
     assert [e["id"] for e in full] == list(range(1, len(full) + 1))
-    paged: list[dict[str, Any]] = []
-    token = None
-    while True:
-        page = sfn.get_execution_history(executionArn=execution, maxResults=4, **({"nextToken": token} if token else {}))
-        paged += page["events"]
-        token = page.get("nextToken")
-        if not token:
-            break
-    assert paged == full
+    assert history_in_pages(sfn, execution, 4) == full
     reverse = sfn.get_execution_history(executionArn=execution, reverseOrder=True, maxResults=3)
     assert [e["id"] for e in reverse["events"]] == [9, 8, 7] and reverse["nextToken"]
     rest = sfn.get_execution_history(executionArn=execution, reverseOrder=True, nextToken=reverse["nextToken"])

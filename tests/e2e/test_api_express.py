@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import test_api_core as core
-from test_api_core import CALLBACK, PASS, ROLE, create, error_of, lambda_arn, wait_done
+from test_api_core import CALLBACK, PASS, ROLE, create, error_of, history_in_pages, lambda_arn, wait_done
 
 pytestmark = pytest.mark.e2e
 server, sfn = core.server, core.sfn  # the shared server fixtures
@@ -64,16 +64,7 @@ def test_express_history_pages_reverse_and_without_data(sfn: Any) -> None:
     execution = sfn.start_sync_execution(stateMachineArn=arn, input=json.dumps({"value": 8}))["executionArn"]
     full = sfn.get_execution_history(executionArn=execution)["events"]
     assert [e["id"] for e in full] == list(range(1, len(full) + 1)) and len(full) > 4
-    paged: list[dict[str, Any]] = []
-    token = None
-    while True:
-        page = sfn.get_execution_history(executionArn=execution, maxResults=3, **({"nextToken": token} if token else {}))
-        assert len(page["events"]) <= 3
-        paged += page["events"]
-        token = page.get("nextToken")
-        if not token:
-            break
-    assert paged == full
+    assert history_in_pages(sfn, execution, 3) == full
     reverse = sfn.get_execution_history(executionArn=execution, reverseOrder=True, maxResults=2)
     assert [e["id"] for e in reverse["events"]] == [len(full), len(full) - 1]
     rest = sfn.get_execution_history(executionArn=execution, reverseOrder=True, nextToken=reverse["nextToken"])

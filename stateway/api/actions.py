@@ -12,6 +12,7 @@ import json
 import os
 import re
 import threading
+import unicodedata
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -129,6 +130,7 @@ class Member:
     minimum: int | None = None
     maximum: int | None = None
     sensitive: bool = False
+    tag_text: bool = False  # AWS's tag pattern: letters, digits, spaces and _ . : / = + - @
 
 
 STATE_MACHINE_TYPES = ("STANDARD", "EXPRESS")
@@ -138,8 +140,9 @@ _ARN = Member(min_length=1, max_length=256)
 _DESCRIPTION = Member(max_length=256, sensitive=True)
 _LOG_LEVEL = Member(enum=LOG_LEVELS)
 # `tags.N.member.key`: the members of each element of the list, numbered from 1 as AWS numbers them.
-_TAG_MEMBERS = {"tags.N.member.key": Member(required=True, min_length=1, max_length=128),
-                "tags.N.member.value": Member(max_length=256)}
+_TAG_MEMBERS = {"tags.N.member.key": Member(required=True, min_length=1, max_length=128, tag_text=True),
+                "tags.N.member.value": Member(max_length=256, tag_text=True)}
+_TAG_PATTERN = r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$"
 _ROUTING_MEMBERS = {"routingConfiguration.N.member.weight": Member(required=True, minimum=0, maximum=100)}
 # Checked before an action touches anything; every broken constraint is reported in one message.
 MEMBERS: dict[str, dict[str, Member]] = {
@@ -204,7 +207,14 @@ def _problems(at: str, value: Any, member: Member) -> list[str]:
         (member.max_length is not None and len(value) > member.max_length,
          f"Member must have length less than or equal to {member.max_length}"),
         (bool(member.enum) and value not in member.enum,
-         f"Member must satisfy enum value set: [{', '.join(member.enum)}]")])
+         f"Member must satisfy enum value set: [{', '.join(member.enum)}]"),
+        (member.tag_text and not all(_tag_character(c) for c in value),
+         f"Member must satisfy regular expression pattern: {_TAG_PATTERN}")])
+
+
+def _tag_character(c: str) -> bool:
+    """A character `_TAG_PATTERN` allows (Python's `re` has no `\\p{…}` classes)."""
+    return unicodedata.category(c)[0] in "LZN" or c in "_.:/=+-@"
 
 
 def _failed(at: str, value: Any, member: Member, checks: list[tuple[bool, str]]) -> list[str]:
@@ -336,13 +346,17 @@ class StepFunctionsApi:
             raise api.InvalidDefinition(exc.message) from None
         mock = p.get("mock")
         config = p.get("stateConfiguration")
+        variables = _json_member(p, "variables", None)
+        if variables is not None and not isinstance(variables, dict):
+            # Variables are names with values: the text must hold a JSON object.
+            raise _validation("Value at 'variables' failed to satisfy constraint: Member must be a JSON object")
         request = teststate.TestStateRequest(
             definition=definition,
             input=_json_member(p, "input", {}),
             state_name=p.get("stateName"),
             inspection_level=level,
             role_arn=p.get("roleArn"),
-            variables=_json_member(p, "variables", None),
+            variables=variables,
             context=_json_member(p, "context", teststate.UNSET),
             mock=None if not isinstance(mock, dict) else teststate.Mock(
                 result=mock.get("result"),

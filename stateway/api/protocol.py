@@ -43,7 +43,21 @@ def parse_body(body: bytes) -> dict[str, Any]:
         element = _ELEMENT_KINDS.get(member)
         if element is not None and given is not None and not all(_KINDS[element](item) for item in given):
             raise api.SerializationException(f"Unexpected value in '{member}': expected a list of {element}s")
+        if kind == "structure" and given is not None:
+            _check_structure(member, given)
     return value
+
+
+def _check_structure(path: str, value: dict[str, Any]) -> None:
+    """The members of a nested structure (TestState's `mock`, …) have their JSON types too."""
+    for member, kind in _STRUCTURE_MEMBERS.get(path.rsplit(".", 1)[-1], {}).items():
+        given = value.get(member)
+        if given is None:
+            continue
+        if not _KINDS[kind](given):
+            raise api.SerializationException(f"Unexpected value for '{path}.{member}': expected {kind}")
+        if kind == "structure":
+            _check_structure(f"{path}.{member}", given)
 
 
 # The JSON type of each request member of the Step Functions API, by name (a name has one type across
@@ -67,6 +81,15 @@ _KINDS = {
 }
 
 _ELEMENT_KINDS = {"tags": "structure", "tagKeys": "string", "routingConfiguration": "structure"}
+# The members of the structures whose members are not all strings or that nest further.
+_STRUCTURE_MEMBERS = {
+    "mock": {"result": "string", "errorOutput": "structure", "fieldValidationMode": "string"},
+    "errorOutput": {"error": "string", "cause": "string"},
+    "stateConfiguration": {"retrierRetryCount": "integer", "errorCausedByState": "string",
+                           "mapIterationFailureCount": "integer", "mapItemReaderData": "string"},
+    "loggingConfiguration": {"level": "string", "includeExecutionData": "boolean", "destinations": "list"},
+    "tracingConfiguration": {"enabled": "boolean"},
+}
 # `\ud800`–`\udfff` in the body: a surrogate, alone or half of a pair (which is fine).
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
 

@@ -147,6 +147,12 @@ def _constraint_cases() -> list[tuple[str, dict[str, Any], str]]:
         ("TagResource", {"resourceArn": f"{ARN}:stateMachine:bounded", "tags": [{}]},
          "1 validation error detected: Value null at 'tags.1.member.key' failed to satisfy constraint: "
          "Member must not be null"),
+        ("TagResource", {"resourceArn": f"{ARN}:stateMachine:bounded",
+                         "tags": [{"key": "a#b", "value": "é 1_.:/=+-@"}, {"key": "ok", "value": "nul\u0000"}]},
+         "2 validation errors detected: Value 'a#b' at 'tags.1.member.key' failed to satisfy constraint: "
+         "Member must satisfy regular expression pattern: ^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$; Value 'nul\u0000' at "
+         "'tags.2.member.value' failed to satisfy constraint: Member must satisfy regular expression pattern: "
+         "^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"),
         ("UpdateStateMachine", {"stateMachineArn": f"{ARN}:stateMachine:bounded", "roleArn": ROLE,
                                 "versionDescription": "v"}, "Version description can only be set when publish is true"),
         ("CreateStateMachineAlias", {"name": "a", "description": "d" * 257,

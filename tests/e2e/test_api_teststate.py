@@ -17,11 +17,16 @@ ROLE = "arn:aws:iam::123456789012:role/teststate"
 
 
 @pytest.fixture(scope="module")
-def sfn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[core.Server]:
     workdir = tmp_path_factory.mktemp("teststate")
-    server = core.Server(workdir, core.write_functions(workdir / "functions")).start()
-    yield server.client()
-    assert server.stop() == 0, server.log.read_text()
+    running = core.Server(workdir, core.write_functions(workdir / "functions")).start()
+    yield running
+    assert running.stop() == 0, running.log.read_text()
+
+
+@pytest.fixture(scope="module")
+def sfn(server: core.Server) -> Any:
+    return server.client()
 
 
 def run(sfn: Any, definition: dict[str, Any], data: Any, **kwargs: Any) -> dict[str, Any]:
@@ -135,3 +140,28 @@ def test_mock_result_is_checked_against_the_api_shape(sfn: Any) -> None:
     answer = sfn.test_state(definition=json.dumps(task), mock={"result": json.dumps({"StatusCode": "200"}),
                                                                "fieldValidationMode": "NONE"})
     assert json.loads(answer["output"]) == {"StatusCode": "200"}
+
+
+_TASK = json.dumps({"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": True,
+                    "Parameters": {"FunctionName": "f"}, "Retry": [{"ErrorEquals": ["States.ALL"]}]})
+_PASS = json.dumps({"Type": "Pass", "End": True})
+
+
+@pytest.mark.parametrize(("body", "status", "answer"), [
+    ({"definition": _PASS, "mock": {"errorOutput": "x"}}, 400,
+     {"__type": "SerializationException", "message": "Unexpected value for 'mock.errorOutput': expected structure"}),
+    ({"definition": _TASK, "mock": {"result": {"a": 1}}}, 400,
+     {"__type": "SerializationException", "message": "Unexpected value for 'mock.result': expected string"}),
+    ({"definition": _TASK, "mock": {"errorOutput": {"error": 1}}}, 400,
+     {"__type": "SerializationException", "message": "Unexpected value for 'mock.errorOutput.error': expected string"}),
+    ({"definition": _TASK, "mock": {"errorOutput": {"error": "E", "cause": "c"}},
+      "stateConfiguration": {"retrierRetryCount": "x"}}, 400,
+     {"__type": "SerializationException",
+      "message": "Unexpected value for 'stateConfiguration.retrierRetryCount': expected integer"}),
+    ({"definition": _PASS, "variables": "[1]"}, 400,
+     {"__type": "ValidationException", "message": "1 validation error detected: Value at 'variables' failed to "
+                                                  "satisfy constraint: Member must be a JSON object"}),
+])
+def test_members_of_the_wrong_type_are_refused_not_a_500(server: core.Server, body: dict[str, Any], status: int,
+                                                         answer: dict[str, Any]) -> None:
+    assert core._raw(server, "AWSStepFunctions.TestState", json.dumps(body).encode()) == (status, answer)

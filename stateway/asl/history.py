@@ -9,6 +9,14 @@ from stateway.asl.causes import error_details
 from stateway.asl.errors import Failure
 from stateway.asl.resources import ResourceRef
 
+# The events that end an execution: the timestamp of the one recorded is the execution's stopDate.
+CLOSING_EVENTS = frozenset({"ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut"})
+
+
+def stop_ms(events: list[dict[str, Any]], default: int) -> int:
+    """The timestamp of the event among `events` that ended the execution, else `default`."""
+    return next((e["timestamp"] for e in reversed(events) if e["type"] in CLOSING_EVENTS), default)
+
 
 @cache
 def details_key(event_type: str) -> str:

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from stateway.asl import interpreter
+from stateway.asl import history, interpreter
 from stateway.asl.events import (
     CancelTask,
     CancelTimer,
@@ -145,7 +145,8 @@ class ExpressRunner:
         except Exception as exc:  # a bug must end the execution, never hang the caller
             done = CompleteExecution("FAILED", error="States.Runtime", cause=f"{type(exc).__name__}: {exc}")
         record.status, record.output, record.error, record.cause = done.status, done.output, done.error, done.cause
-        record.stop_ms = int(time.time() * 1000)
+        # The closing event's timestamp, as for Standard executions: one clock reading for both.
+        record.stop_ms = history.stop_ms(record.events, int(time.time() * 1000))
         record.done.set()
 
     def _loop(self, machine: StateMachine, record: ExpressExecution) -> CompleteExecution:

@@ -71,8 +71,6 @@ class _Loaded:
 _STARTED_TASKS = SHARES.index("started_tasks")
 _HISTORY, _TIMERS = SHARES.index("history"), SHARES.index("timers")
 _INT64 = 2**63
-# The history events that end an execution: the timestamp of the one a round records is its stopDate.
-_CLOSING = frozenset({"ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut"})
 
 
 def _check_storable(work: Round, mark: tuple[int, ...]) -> None:
@@ -583,8 +581,7 @@ class Engine:
             loaded.snapshot = step.snapshot
             work.snapshots[arn] = step.snapshot
             if step.snapshot.status != interpreter.RUNNING:
-                work.stop_ms[arn] = next((e["timestamp"] for e in reversed(step.events) if e["type"] in _CLOSING),
-                                         env.now_ms)
+                work.stop_ms[arn] = asl_history.stop_ms(step.events, env.now_ms)
                 if consumed is not None and consumed[0] == "stop":
                     consumed[1].stop_ms = work.stop_ms[arn]
             if step.events:

@@ -46,6 +46,15 @@ def test_start_sync_execution_succeeds_and_fails(sfn: Any) -> None:
     assert code == "InvalidExecutionInput"
 
 
+def test_an_express_stop_date_is_its_closing_events_timestamp(sfn: Any) -> None:
+    # A thousand Pass iterations take the core several milliseconds after the last event's clock reading.
+    arn = create(sfn, "express-wide", {"StartAt": "M", "States": {"M": {"Type": "Map", "End": True, "ItemProcessor": {
+        "StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}}}}, type="EXPRESS")
+    result = sfn.start_sync_execution(stateMachineArn=arn, input=json.dumps(list(range(1000))))
+    closing = history_in_pages(sfn, result["executionArn"], 1000)[-1]
+    assert closing["type"] == "ExecutionSucceeded" and result["stopDate"] == closing["timestamp"]
+
+
 def test_express_async_start_and_bounded_log(sfn: Any) -> None:
     arn = create(sfn, "express-async", {"StartAt": "W", "States": {
         "W": {"Type": "Wait", "Seconds": 1, "Next": "P"}, "P": {"Type": "Pass", "End": True}}}, type="EXPRESS")

@@ -8,6 +8,7 @@ kept in memory (description and history) — the bounded log that stands in for 
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import queue
 import threading
@@ -38,6 +39,9 @@ from stateway.engine.env import ShellEnv
 from stateway.engine.service import execution_description
 from stateway.workers import python as pyfunctions
 from stateway.workers.function_task import function_target, run_function_task
+
+# AWS's limit on an Express execution's duration.
+MAX_DURATION_SECONDS = 300
 
 if TYPE_CHECKING:
     from stateway.engine.service import Service
@@ -84,8 +88,10 @@ class ExpressRunner:
 
     def __init__(self, functions: Mapping[str, pyfunctions.Handler], *, service: Service | None = None,
                  region: str = "us-east-1", account: str = "123456789012", role_arn: str = "",
-                 log_size: int = 10_000, workers: int = 32, payload_limit_bytes: int = 262_144) -> None:
+                 log_size: int = 10_000, workers: int = 32, payload_limit_bytes: int = 262_144,
+                 max_duration_seconds: int = MAX_DURATION_SECONDS) -> None:
         self.functions = functions
+        self.max_duration_seconds = max_duration_seconds
         self.service = service
         self.region = region
         self.account = account
@@ -140,6 +146,9 @@ class ExpressRunner:
         return record
 
     def _run(self, machine: StateMachine, record: ExpressExecution) -> None:
+        if machine.timeout_seconds is None or machine.timeout_seconds > self.max_duration_seconds:
+            # An Express execution lasts five minutes at most: beyond, it times out as TimeoutSeconds does.
+            machine = dataclasses.replace(machine, timeout_seconds=self.max_duration_seconds)
         try:
             done = self._loop(machine, record)
         except Exception as exc:  # a bug must end the execution, never hang the caller

@@ -79,7 +79,7 @@ class StepFunctionsApp:
             await self._respond(send, 405, b'{"message":"Method Not Allowed"}', request_id, "application/json")
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        status, payload = await self._dispatch(headers.get("x-amz-target"), body)
+        status, payload = await self._dispatch(headers.get("x-amz-target"), body, receive)
         await self._respond(send, status, payload, request_id, protocol.CONTENT_TYPE)
 
     @staticmethod
@@ -102,13 +102,13 @@ class StepFunctionsApp:
             if not message.get("more_body"):
                 return b"".join(chunks)
 
-    async def _dispatch(self, target: str | None, body: bytes) -> tuple[int, bytes]:
+    async def _dispatch(self, target: str | None, body: bytes, receive: Receive) -> tuple[int, bytes]:
         try:
             action = protocol.action_of(target)
             handler = self.actions.handler(action)
             params = protocol.parse_body(body)
             if action == "GetActivityTask":
-                result = await self._get_activity_task(params)
+                result = await self._get_activity_task(params, receive)
             else:
                 pool = self.long_running_pool if action in LONG_RUNNING else self.pool
                 result = await asyncio.get_running_loop().run_in_executor(pool, handler, params)
@@ -120,24 +120,29 @@ class StepFunctionsApp:
             error = api.InternalFailure(f"{type(exc).__name__}: {exc}")
             return error.status, protocol.error_body(error)
 
-    async def _get_activity_task(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def _get_activity_task(self, params: dict[str, Any], receive: Receive) -> dict[str, Any]:
         """GetActivityTask's long poll: claim attempts on a thread, the waits between them on the event loop.
 
         AWS holds an empty poll for 60 s (`actions.activity_wait`); a stopping server ends it at the
-        next attempt with an empty answer.
+        next attempt with an empty answer, and a client that went away ends it at once: a task claimed
+        for nobody would wait for its timeouts (or for ever, without them).
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.actions.activity_wait
         interval = 0.05
-        while True:
-            task = await loop.run_in_executor(self.pool, self.actions.get_activity_task, params)
-            remaining = deadline - loop.time()
-            if task or remaining <= 0:
-                return task
-            await asyncio.sleep(min(interval, remaining))
-            if self.actions.closing.is_set():
-                return {}
-            interval = min(interval * 1.5, 0.5)
+        gone = asyncio.ensure_future(_disconnect(receive))
+        try:
+            while True:
+                task = await loop.run_in_executor(self.pool, self.actions.get_activity_task, params)
+                remaining = deadline - loop.time()
+                if task or remaining <= 0:
+                    return task
+                await asyncio.wait({gone}, timeout=min(interval, remaining))
+                if self.actions.closing.is_set() or gone.done():
+                    return {}
+                interval = min(interval * 1.5, 0.5)
+        finally:
+            gone.cancel()
 
     @staticmethod
     async def _respond(send: Send, status: int, payload: bytes, request_id: str, content_type: str, *,
@@ -156,3 +161,10 @@ class StepFunctionsApp:
         self.actions.close()
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.long_running_pool.shutdown(wait=False, cancel_futures=True)
+
+
+async def _disconnect(receive: Receive) -> None:
+    """Returns when the client goes away: once the body is read, the next message is its disconnect
+    (any other message, from a server that sends one, leaves it waiting for ever)."""
+    if (await receive()).get("type") != "http.disconnect":
+        await asyncio.Event().wait()

@@ -190,3 +190,20 @@ def test_idle_long_polls_leave_the_other_actions_their_threads(tmp_path: Path) -
         for sock in pollers:
             sock.close()
         assert polling.stop() == 0, polling.log.read_text()
+
+
+def test_a_poll_whose_client_went_away_claims_no_task(server: Server, sfn: Any) -> None:
+    """A task claimed for a worker that is no longer there would wait for its timeouts, or for ever."""
+    activity = sfn.create_activity(name="abandoned")["activityArn"]
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    sock.sendall(_request("GetActivityTask", json.dumps({"activityArn": activity}).encode()))
+    time.sleep(0.3)  # the server is holding the poll
+    sock.close()
+    machine = create(sfn, "abandoned-work", {"StartAt": "Work", "States": {
+        "Work": {"Type": "Task", "Resource": activity, "End": True}}})
+    execution = sfn.start_execution(stateMachineArn=machine)["executionArn"]
+    time.sleep(1.5)  # a poll still trying would have claimed the task by now (it tries every 0.5 s at most)
+    task = sfn.get_activity_task(activityArn=activity, workerName="present")
+    assert task.get("taskToken"), "the task waited for a worker that is there"
+    sfn.send_task_success(taskToken=task["taskToken"], output="{}")
+    assert wait_done(sfn, execution)["status"] == "SUCCEEDED"

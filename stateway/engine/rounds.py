@@ -36,6 +36,7 @@ class Round:
     completed: list[tuple[str, CompleteExecution]] = field(default_factory=list)
     redriven: list[tuple[int, int, str]] = field(default_factory=list)
     cancelled: list[tuple[str, str]] = field(default_factory=list)
+    timed_out: list[tuple[str, str]] = field(default_factory=list)  # tasks ended by their deadlines
     starts: dict[str, NewExecution] = field(default_factory=dict)  # by ARN: their first step is in this round
     # By ARN: the timestamp of the event that ended the execution in this round, its stored stopDate.
     stop_ms: dict[str, int] = field(default_factory=dict)
@@ -56,7 +57,7 @@ class Round:
 
 # The lists of a Round that each execution advanced in it appends to.
 SHARES = ("history", "map_run_events", "tasks", "deleted_tasks", "started_tasks", "timers", "deleted_timers",
-          "inbox_done", "inbox_new", "completed", "redriven", "cancelled")
+          "inbox_done", "inbox_new", "completed", "redriven", "cancelled", "timed_out")
 _shares = attrgetter(*SHARES)
 
 
@@ -70,6 +71,12 @@ class Apart:
     frame_texts: dict[str, dict[str, str]] = field(default_factory=dict)
     # Per execution: the joins whose data the commit stores, with the indices of the results among it.
     joins_written: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+
+
+class AnsweredMeanwhile(Exception):
+    """A task timed out in a round was answered (SendTaskSuccess/Failure stored its answer) between the
+    decider's read of the store and the round's write: the answer came first, so the batch must not
+    stand — it is recomputed from the store, which applies the answer before the deadline."""
 
 
 @dataclass
@@ -228,6 +235,9 @@ def write_batch(db: Any, q: dict[str, str], batch: Sequence[Write | StartWrite],
     if with_joins:
         db.executemany(q["delete_join_data"], with_joins)
     now = max((write.now for write in rounds), default=0)
+    for key in (key for write in rounds for key in write.work.timed_out):
+        if key in tasks.deleted and db.execute(q["answered_task"], key).fetchone() is not None:
+            raise AnsweredMeanwhile(f"task {key[1]} of {key[0]} was answered before its timeout was stored")
     # Deleted tasks' tokens are kept a while: a late answer learns the task is gone. A task this
     # process stored without a token needs no look-up (most tasks have none).
     with_token = [(now, *key) for key in tasks.deleted if key not in known.tokenless_tasks]

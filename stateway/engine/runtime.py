@@ -54,7 +54,17 @@ from stateway.engine.env import ShellEnv
 from stateway.engine.errors import ExecutionAlreadyExists
 from stateway.engine.join_data import StoredJoin, join_rows
 from stateway.engine.pool import WorkerPool
-from stateway.engine.rounds import SHARES, Apart, Round, StartWrite, StopWaiter, Write, Written, write_batch
+from stateway.engine.rounds import (
+    SHARES,
+    AnsweredMeanwhile,
+    Apart,
+    Round,
+    StartWrite,
+    StopWaiter,
+    Write,
+    Written,
+    write_batch,
+)
 from stateway.engine.service import NewExecution, Service, execution_description, now_ms
 from stateway.engine.writer import Writer
 from stateway.store.sqlite import SqliteStore, open_store
@@ -269,7 +279,7 @@ class Engine:
         acknowledging it does more than bookkeeping, which can wait for the decider's next round
         (a wake-up per commit costs the decider a round and a thread switch while it is busy)."""
         if any(isinstance(item, Write) for item in batch):
-            self._rounds_refused = error is not None
+            self._rounds_refused = error is not None and not isinstance(error, AnsweredMeanwhile)
         if error is not None or any(isinstance(item, Write) and item.acknowledges_work for item in batch):
             self._wake.set()
 
@@ -402,10 +412,13 @@ class Engine:
                 self._acknowledge(write)
             elif isinstance(write, Write):
                 given_back.extend(write.taken)
-        traceback.print_exception(failure, file=sys.stderr)
-        self._failed(failure)
         self._results.extendleft(reversed(given_back))
         self._resync()
+        if isinstance(failure, AnsweredMeanwhile):
+            self._writer.reset()  # no fault: recomputed, the answer is applied before the deadline
+            return True
+        traceback.print_exception(failure, file=sys.stderr)
+        self._failed(failure)
         # A store that keeps failing (a full or broken disk) is retried with growing pauses, not in a
         # tight loop; the first retry comes at once, as a one-off failure deserves.
         self._failed_writes += 1
@@ -571,6 +584,7 @@ class Engine:
                     if isinstance(event, TaskTimedOut) and event.task_id in loaded.snapshot.tasks:
                         # A `.sync` child the task waited for is stopped, as when the task is cancelled.
                         work.cancelled.append((arn, event.task_id))
+                        work.timed_out.append((arn, event.task_id))
                 elif isinstance(event, TaskStarted):
                     if (arn, event.task_id) in self._started:
                         continue  # a re-run after a crash: its first start is already recorded

@@ -482,6 +482,32 @@ def _token_execution(h: Harness, **fields: Any) -> tuple[str, str]:
     return arn, token
 
 
+def test_an_answer_stored_while_its_timeout_is_being_written_wins(make: Callable[..., Harness],
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """SendTaskSuccess commits between the decider's read and the write of the round that times the
+    task out: the answer came first (and was told so), so the round is recomputed with it first."""
+    from stateway.engine.writer import Writer
+
+    h = make()
+    answered: list[str] = []
+    submit = Writer.submit
+
+    def answer_first(self: Writer[Any], item: Any, *, urgent: bool = False) -> None:
+        work = getattr(item, "work", None)
+        timing_out = work is not None and any('"TaskTimedOut"' in piece[3] for piece in work.history)
+        if timing_out and not answered:  # the round that times the task out, before it is written
+            answered.append(token)
+            h.service.send_task_success(token, json.dumps({"approved": True}))
+        submit(self, item, urgent=urgent)
+
+    arn, token = _token_execution(h, HeartbeatSeconds=1)
+    monkeypatch.setattr(Writer, "submit", answer_first)
+    desc = h.engine.wait(arn, timeout=10)
+    assert answered, "the heartbeat deadline came"
+    assert (desc["status"], json.loads(desc["output"])) == ("SUCCEEDED", {"approved": True})
+    assert "TaskTimedOut" not in types(h.service.get_execution_history(arn))
+
+
 def test_wait_for_task_token_send_task_success(make: Callable[..., Harness]) -> None:
     h = make()
     arn, token = _token_execution(h)

@@ -183,6 +183,10 @@ WHERE status = 'RUNNING' AND parent_task IS NOT NULL AND redrive_count = 0
 INSERT OR IGNORE INTO task_tombstones (token, created_ms)
 SELECT token, ? FROM tasks WHERE execution_arn = ? AND id = ? AND token IS NOT NULL;
 
+-- name: answered_task
+SELECT 1 FROM tasks JOIN task_tombstones ON task_tombstones.token = tasks.token
+WHERE tasks.execution_arn = ? AND tasks.id = ?;
+
 -- name: bury_token
 INSERT OR IGNORE INTO task_tombstones (token, created_ms) VALUES (?, ?);
 

@@ -12,18 +12,17 @@ import json
 import os
 import re
 import threading
-import unicodedata
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from stateway.asl import history, jsontext
 from stateway.asl.model import StateMachine
 from stateway.asl.parse import parse_machine
-from stateway.engine import arns, map_runs, paging
+from stateway.engine import arns, constraints, map_runs, paging
 from stateway.engine import errors as api
+from stateway.engine.constraints import Member
 from stateway.engine.express import ExpressExecution, ExpressRunner
 from stateway.engine.service import (
     EXECUTION_STATUSES,
@@ -119,20 +118,6 @@ def _tags(p: Params) -> list[dict[str, str]]:
 
 # ---- request member constraints, as the API reference lists them ------------------------------
 
-@dataclass(frozen=True)
-class Member:
-    """A request member's constraints. `sensitive` members are not quoted back, as AWS hides them."""
-
-    required: bool = False
-    min_length: int | None = None
-    max_length: int | None = None
-    enum: tuple[str, ...] = ()
-    minimum: int | None = None
-    maximum: int | None = None
-    sensitive: bool = False
-    tag_text: bool = False  # AWS's tag pattern: letters, digits, spaces and _ . : / = + - @
-
-
 STATE_MACHINE_TYPES = ("STANDARD", "EXPRESS")
 LOG_LEVELS = ("ALL", "ERROR", "FATAL", "OFF")
 _DEFINITION = Member(required=True, min_length=1, max_length=1_048_576, sensitive=True)
@@ -142,7 +127,6 @@ _LOG_LEVEL = Member(enum=LOG_LEVELS)
 # `tags.N.member.key`: the members of each element of the list, numbered from 1 as AWS numbers them.
 _TAG_MEMBERS = {"tags.N.member.key": Member(required=True, min_length=1, max_length=128, tag_text=True),
                 "tags.N.member.value": Member(max_length=256, tag_text=True)}
-_TAG_PATTERN = r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$"
 _ROUTING_MEMBERS = {"routingConfiguration.N.member.weight": Member(required=True, minimum=0, maximum=100)}
 # Checked before an action touches anything; every broken constraint is reported in one message.
 MEMBERS: dict[str, dict[str, Member]] = {
@@ -167,13 +151,8 @@ MEMBERS: dict[str, dict[str, Member]] = {
 
 def check_members(action: str, p: Params) -> None:
     """Refuse a request that breaks its action's member constraints, in AWS's words."""
-    problems: list[str] = []
-    for path, member in MEMBERS.get(action, {}).items():
-        for at, value in _values_at(p, path):
-            problems += _problems(at, value, member)
-    if problems:
-        count = f"{len(problems)} validation error{'s' if len(problems) > 1 else ''} detected"
-        raise api.ValidationException(f"{count}: {'; '.join(problems)}")
+    constraints.refuse([problem for path, member in MEMBERS.get(action, {}).items()
+                        for at, value in _values_at(p, path) for problem in constraints.problems(at, value, member)])
 
 
 def _values_at(p: Params, path: str) -> list[tuple[str, Any]]:
@@ -187,39 +166,6 @@ def _values_at(p: Params, path: str) -> list[tuple[str, Any]]:
         return [(f"{head}.{i}.member.{rest[9:]}", item.get(rest[9:]) if isinstance(item, dict) else None)
                 for i, item in enumerate(items, 1)]
     return [(path, value.get(rest))] if isinstance(value, dict) else []
-
-
-def _problems(at: str, value: Any, member: Member) -> list[str]:
-    if value is None:
-        return [f"Value null at '{at}' failed to satisfy constraint: Member must not be null"] if member.required else []
-    if member.minimum is not None:
-        if isinstance(value, bool) or not isinstance(value, int):  # `true` is no integer, as for the top level
-            raise api.SerializationException(f"Unexpected value for '{at}': expected integer")
-        return _failed(at, value, member, [
-            (value < member.minimum, f"Member must have value greater than or equal to {member.minimum}"),
-            (member.maximum is not None and value > member.maximum,
-             f"Member must have value less than or equal to {member.maximum}")])
-    if not isinstance(value, str):
-        raise api.SerializationException(f"Unexpected value for '{at}': expected string")
-    return _failed(at, value, member, [
-        (member.min_length is not None and len(value) < member.min_length,
-         f"Member must have length greater than or equal to {member.min_length}"),
-        (member.max_length is not None and len(value) > member.max_length,
-         f"Member must have length less than or equal to {member.max_length}"),
-        (bool(member.enum) and value not in member.enum,
-         f"Member must satisfy enum value set: [{', '.join(member.enum)}]"),
-        (member.tag_text and not all(_tag_character(c) for c in value),
-         f"Member must satisfy regular expression pattern: {_TAG_PATTERN}")])
-
-
-def _tag_character(c: str) -> bool:
-    """A character `_TAG_PATTERN` allows (Python's `re` has no `\\p{…}` classes)."""
-    return unicodedata.category(c)[0] in "LZN" or c in "_.:/=+-@"
-
-
-def _failed(at: str, value: Any, member: Member, checks: list[tuple[bool, str]]) -> list[str]:
-    shown = f"Value at '{at}'" if member.sensitive else f"Value '{value}' at '{at}'"
-    return [f"{shown} failed to satisfy constraint: {text}" for broken, text in checks if broken]
 
 
 def _version_description(p: Params) -> str:

@@ -20,9 +20,10 @@ from stateway.asl.events import RedriveRequested, StopRequested, TaskFailed, Tas
 from stateway.asl.loader import json_problem, load_json_definition
 from stateway.asl.timestamps import clamp_ms
 from stateway.asl.validate import validate_definition
-from stateway.engine import arns, paging
+from stateway.engine import arns, constraints, paging
 from stateway.engine import errors as api
 from stateway.engine.codec import START, event_to_json
+from stateway.engine.constraints import Member
 from stateway.store.sqlite import SqliteStore
 
 DEFAULT_REGION = "us-east-1"
@@ -145,10 +146,12 @@ class Service:
         stamp = now_ms()
         with self.store.write() as db:
             machine = self._machine(arn, db)  # as it is now, not as it was before the definition was checked
+            revision_id = machine["revision_id"]
             if (text, role_arn, logging, tracing) != (None, None, None, None):  # `publish` alone changes nothing
+                revision_id = str(uuid.uuid4())
                 db.execute(self.store.q["update_state_machine"], {
                     "arn": arn, "definition": text or machine["definition"], "role_arn": role_arn or machine["role_arn"],
-                    "description": machine["description"], "revision_id": str(uuid.uuid4()), "updated_ms": stamp,
+                    "description": machine["description"], "revision_id": revision_id, "updated_ms": stamp,
                 })
                 db.execute(self.store.q["set_machine_settings"], {
                     "arn": arn,
@@ -156,8 +159,7 @@ class Service:
                                                            else _settings(machine, "logging")),
                     "tracing_configuration": _tracing_text(tracing if tracing is not None
                                                            else _settings(machine, "tracing"))})
-            out: dict[str, Any] = {"updateDate": to_datetime(stamp),
-                                   "revisionId": self._machine(arn, db)["revision_id"]}
+            out: dict[str, Any] = {"updateDate": to_datetime(stamp), "revisionId": revision_id}
             if publish:
                 out["stateMachineVersionArn"] = self._publish(db, arn, version_description)
         return out
@@ -174,7 +176,6 @@ class Service:
             db.execute(self.store.q["delete_tags_of"], {"resource_arn": arn})
 
     def publish_state_machine_version(self, arn: str, description: str = "", revision_id: str | None = None) -> str:
-        self._machine(arn)
         with self.store.write() as db:
             current = self._machine(arn, db)["revision_id"]
             if revision_id and revision_id != current:
@@ -304,13 +305,13 @@ class Service:
         return row
 
     def stop_execution(self, arn: str, *, error: str | None = None, cause: str | None = None) -> datetime:
-        check_length(error, "error", MAX_ERROR_CHARS, sensitive=True)
-        check_length(cause, "cause", MAX_CAUSE_CHARS, sensitive=True)
         """StopExecution. With an engine in this process the stop is applied and durable when this
         returns, and the answer is the stored stopDate; without one (the CLI beside `stateway serve`) it
         is queued in the inbox for the engine that drives the file, and the answer is the time of the
         request. Stopping an execution that has ended changes nothing and answers its stopDate (AWS's
         StopExecution has no error for an execution that is not running)."""
+        check_length(error, "error", MAX_ERROR_CHARS, sensitive=True)
+        check_length(cause, "cause", MAX_CAUSE_CHARS, sensitive=True)
         row = self._execution(arn)
         if row["status"] == "RUNNING" and self.stop_in_round is not None:
             stopped = self.stop_in_round(arn, StopRequested(error, cause))
@@ -838,18 +839,26 @@ def _check_tag_count(arn: str, tags: list[dict[str, str]]) -> None:
         raise api.TooManyTags(f"Too many tags on resource: '{arn}'")
 
 
-def _logging_text(config: dict[str, Any] | None) -> str:
+def _logging_config(config: dict[str, Any] | None) -> dict[str, Any]:
     """A LoggingConfiguration as stored and described: its defaults filled in (level OFF, no data)."""
     config = config or {}
     out: dict[str, Any] = {"level": config.get("level") or "OFF",
                            "includeExecutionData": bool(config.get("includeExecutionData", False))}
     if config.get("destinations"):
         out["destinations"] = config["destinations"]
-    return json.dumps(out)
+    return out
+
+
+def _tracing_config(config: dict[str, Any] | None) -> dict[str, Any]:
+    return {"enabled": bool((config or {}).get("enabled", False))}
+
+
+def _logging_text(config: dict[str, Any] | None) -> str:
+    return json.dumps(_logging_config(config))
 
 
 def _tracing_text(config: dict[str, Any] | None) -> str:
-    return json.dumps({"enabled": bool((config or {}).get("enabled", False))})
+    return json.dumps(_tracing_config(config))
 
 
 def _settings(machine: dict[str, Any], kind: str) -> dict[str, Any] | None:
@@ -860,8 +869,8 @@ def _settings(machine: dict[str, Any], kind: str) -> dict[str, Any] | None:
 
 def _settings_members(machine: dict[str, Any]) -> dict[str, Any]:
     """DescribeStateMachine's `loggingConfiguration` and `tracingConfiguration` of a machine row."""
-    return {"loggingConfiguration": json.loads(_logging_text(_settings(machine, "logging"))),
-            "tracingConfiguration": json.loads(_tracing_text(_settings(machine, "tracing")))}
+    return {"loggingConfiguration": _logging_config(_settings(machine, "logging")),
+            "tracingConfiguration": _tracing_config(_settings(machine, "tracing"))}
 
 
 def execution_description(row: dict[str, Any]) -> dict[str, Any]:
@@ -910,22 +919,14 @@ def _execution_item(row: dict[str, Any]) -> dict[str, Any]:
 
 def check_enum(value: str | None, member: str, allowed: list[str]) -> None:
     """AWS's ValidationException for a value outside a member's enum."""
-    if value is not None and value not in allowed:
-        raise api.ValidationException(f"1 validation error detected: Value '{value}' at '{member}' failed to "
-                                      f"satisfy constraint: Member must satisfy enum value set: "
-                                      f"[{', '.join(allowed)}]")
+    constraints.check(member, value, Member(enum=tuple(allowed)))
 
 
 def page_size(max_results: int | None) -> int:
     """A `maxResults` as AWS takes it: 0 (or none) is the default page of 100, at most 1000."""
     if max_results is None or max_results == 0:
         return 100
-    if not isinstance(max_results, int) or max_results < 0:
-        raise api.ValidationException(f"1 validation error detected: Value '{max_results}' at 'maxResults' failed "
-                                      "to satisfy constraint: Member must have value greater than or equal to 0")
-    if max_results > 1000:
-        raise api.ValidationException(f"1 validation error detected: Value '{max_results}' at 'maxResults' failed "
-                                      "to satisfy constraint: Member must have value less than or equal to 1000")
+    constraints.check("maxResults", max_results, Member(minimum=0, maximum=1000))
     return max_results
 
 
@@ -953,12 +954,7 @@ def stored_event(stored: list[Any], include_data: bool = True, raw_timestamps: b
 def check_length(value: str | None, member: str, maximum: int, *, minimum: int = 0, sensitive: bool = False) -> None:
     """AWS's ValidationException for a request member outside its length limits (a sensitive member's
     value is left out of the message, as AWS leaves it out)."""
-    if value is None or minimum <= len(value) <= maximum:
-        return
-    shown = "Value" if sensitive else f"Value '{value}'"
-    bound = f"greater than or equal to {minimum}" if len(value) < minimum else f"less than or equal to {maximum}"
-    raise api.ValidationException(f"1 validation error detected: {shown} at '{member}' failed to satisfy "
-                                  f"constraint: Member must have length {bound}")
+    constraints.check(member, value, Member(min_length=minimum, max_length=maximum, sensitive=sensitive))
 
 
 def _issued(token: str) -> bool:

@@ -32,6 +32,7 @@ from stateway.engine.service import (
     check_length,
     input_problem,
     page_size,
+    stored_event,
 )
 
 if TYPE_CHECKING:
@@ -576,11 +577,10 @@ def _express_history(events: list[dict[str, Any]], limit: int, token: str | None
 
 
 def _express_event(event: dict[str, Any], include: bool) -> dict[str, Any]:
-    out = dict(event, timestamp=_ms(event["timestamp"]))
-    key = history.details_key(event["type"])
-    if not include and isinstance(out.get(key), dict):
-        out[key] = {k: v for k, v in out[key].items() if k not in ("input", "output")}
-    return out
+    """An event of the in-memory log as the API shows a stored one."""
+    kind = event["type"]
+    return stored_event([event["id"], event["previousEventId"], kind, event["timestamp"],
+                         event.get(history.details_key(kind))], include)
 
 
 def output_json(value: Any) -> str:

@@ -19,6 +19,7 @@ NO_LOCATION: Final = "null"
 NOT_AN_OBJECT: Final = "Definition must be a valid JSON object"
 # Jackson's default nesting limit; Python's parser stops at its recursion limit, about as deep.
 TOO_DEEP: Final = "Document nesting depth exceeds the maximum allowed (1000)"
+_TOO_DEEP: Final = Problem(INVALID_JSON_DESCRIPTION, TOO_DEEP, NO_LOCATION)
 
 # Jackson (which AWS parses with) quotes at most this much of the source in its locations.
 _MAX_SOURCE_CHARS: Final = 500
@@ -125,17 +126,10 @@ def load_definition(text: str) -> dict[str, Any]:
     stripped = text.strip()
     if not stripped:
         raise DefinitionError([Problem(SCHEMA_VALIDATION_FAILED, NOT_AN_OBJECT, NO_LOCATION)])
-    try:
-        value = _parse(text)
-    except json.JSONDecodeError as error:
-        json_problem = jackson_problem(text, error)
-    except (_NonStandardTokenError, NumberOutOfRange) as error:
-        json_problem = _token_problem(text, error)
-    except RecursionError:
-        raise DefinitionError([Problem(INVALID_JSON_DESCRIPTION, TOO_DEEP, NO_LOCATION)]) from None
-    else:
+    value, json_problem = _read_json(text)
+    if json_problem is None:
         return _require_object(value)
-    if stripped[0] in "{[":
+    if json_problem is _TOO_DEEP or stripped[0] in "{[":
         # Text that starts like JSON is JSON: a YAML reading of broken JSON only confuses.
         raise DefinitionError([json_problem])
     try:
@@ -145,7 +139,7 @@ def load_definition(text: str) -> dict[str, Any]:
     except yaml.YAMLError:
         raise DefinitionError([json_problem]) from None
     except RecursionError:
-        raise DefinitionError([Problem(INVALID_JSON_DESCRIPTION, TOO_DEEP, NO_LOCATION)]) from None
+        raise DefinitionError([_TOO_DEEP]) from None
     if isinstance(value, list):
         raise DefinitionError([Problem(SCHEMA_VALIDATION_FAILED, NOT_AN_OBJECT, NO_LOCATION)])
     if not isinstance(value, dict):
@@ -251,18 +245,23 @@ def jackson_problem(text: str, error: json.JSONDecodeError) -> Problem:
     return Problem(INVALID_JSON_DESCRIPTION, message, source_location(text, pos + 1))
 
 
+def _read_json(text: str) -> tuple[Any, Problem | None]:
+    """The value of `text` read as JSON as AWS reads it, or the problem with it in Jackson's words."""
+    try:
+        return _parse(text), None
+    except json.JSONDecodeError as error:
+        return None, jackson_problem(text, error)
+    except (_NonStandardTokenError, NumberOutOfRange) as error:
+        return None, _token_problem(text, error)
+    except RecursionError:
+        return None, _TOO_DEEP
+
+
 def json_problem(text: str) -> str | None:
     """Jackson's words for what makes `text` not JSON as AWS reads it (no NaN or Infinity, numbers
     within a double's range, nesting within its limit), or None when it is JSON."""
-    try:
-        _parse(text)
-    except json.JSONDecodeError as error:
-        return jackson_problem(text, error).message
-    except (_NonStandardTokenError, NumberOutOfRange) as error:
-        return _token_problem(text, error).message
-    except RecursionError:
-        return TOO_DEEP
-    return None
+    problem = _read_json(text)[1]
+    return problem.message if problem is not None else None
 
 
 def load_json_definition(text: str) -> dict[str, Any]:
@@ -270,14 +269,9 @@ def load_json_definition(text: str) -> dict[str, Any]:
     stateway extension for definition files); raise DefinitionError in AWS's words if it is not one."""
     if not text.strip():
         raise DefinitionError([Problem(SCHEMA_VALIDATION_FAILED, NOT_AN_OBJECT, NO_LOCATION)])
-    try:
-        value = _parse(text)
-    except json.JSONDecodeError as error:
-        raise DefinitionError([jackson_problem(text, error)]) from None
-    except (_NonStandardTokenError, NumberOutOfRange) as error:
-        raise DefinitionError([_token_problem(text, error)]) from None
-    except RecursionError:
-        raise DefinitionError([Problem(INVALID_JSON_DESCRIPTION, TOO_DEEP, NO_LOCATION)]) from None
+    value, problem = _read_json(text)
+    if problem is not None:
+        raise DefinitionError([problem])
     return _require_object(value)
 
 

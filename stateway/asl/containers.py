@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from stateway.asl import batches, jsonata, jsontext, paths
@@ -127,6 +127,15 @@ class ContainerStates:
         for _ in range(min(limit, pending)):
             self.start_child(frame, state)
 
+    def select_item(self: _Run, frame: Frame, state: State, index: int, item: Any, source: Callable[[], Any]) -> Any:
+        """An item as the ItemSelector makes it — per item, in the Map state's scope, with $$.Map.Item set;
+        a JSONPath selector reads `source()`, the Map's effective input — or the item itself without one."""
+        if not is_set(state.item_selector):
+            return item
+        if state.query_language is QueryLanguage.JSONATA:
+            return self.ja(frame, state.item_selector, "ItemSelector", self.states_binding(frame, item=(index, item)))
+        return self.template(frame, state.item_selector, source(), "ItemSelector", item=(index, item))
+
     def batch_items(self: _Run, frame: Frame, state: State, join: Join, batcher: dict[str, Any],
                     effective: Any) -> None:
         """ItemBatcher: the join's children become batches of items. ItemSelector applies to each item
@@ -147,15 +156,8 @@ class ContainerStates:
             shared = self.ja(frame, batcher["BatchInput"], "BatchInput", self.states_binding(frame))
         elif "BatchInput" in batcher:
             shared = self.template(frame, batcher["BatchInput"], effective, "BatchInput")
-        items = []
-        for index in range(join.size):
-            item = join.item(index)
-            if is_set(state.item_selector) and state.query_language is QueryLanguage.JSONATA:
-                item = self.ja(frame, state.item_selector, "ItemSelector",
-                               self.states_binding(frame, item=(index, item)))
-            elif is_set(state.item_selector):
-                item = self.template(frame, state.item_selector, effective, "ItemSelector", item=(index, item))
-            items.append(item)
+        items = [self.select_item(frame, state, index, join.item(index), lambda: effective)
+                 for index in range(join.size)]
         # Without MaxInputBytesPerBatch a batch holds as many items as fit the payload quota.
         limit = max_bytes if max_bytes is not None else min(self.payload_limit, batches.MAX_BATCH_BYTES)
         grouped = batches.group(items, max_items, limit, shared)
@@ -239,16 +241,9 @@ class ContainerStates:
                 # Only then: a selector that cannot read the Map's input never looks at `$states.input`
                 # (nor at the `source` passed to a JSONPath template), which may be left stored apart.
                 self.restore_input(parent, join)
-            # A batch's items went through the ItemSelector one by one as they were batched.
-            selector = state.item_selector if join.batch_sizes is None else UNSET
-            if is_set(selector) and state.query_language is QueryLanguage.JSONATA:
-                child_input = self.ja(parent, state.item_selector, "ItemSelector",
-                                      self.states_binding(parent, item=(index, item)))
-            elif is_set(selector):
-                # ItemSelector runs per iteration, in the Map state's scope, with $$.Map.Item set.
-                source = join.map_source() if join.selector_reads_input else join.source
-                child_input = self.template(parent, state.item_selector, source, "ItemSelector",
-                                            item=(index, item))
+            if join.batch_sizes is None:  # a batch's items went through ItemSelector as they were batched
+                child_input = self.select_item(parent, state, index, item, lambda: (
+                    join.map_source() if join.selector_reads_input else join.source))
         self.snap.frames[child.id] = child
         join.running.append(child.id)
         self.enter(child, program.start_at, child_input)

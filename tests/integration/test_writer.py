@@ -138,8 +138,17 @@ def test_waiting_below_a_size_waits_for_the_items_that_hold_it(tmp_path: Path) -
     assert writer.pending_size < 500
     writer.wait_below(1, timeout=5)
     assert (writer.pending, writer.pending_size) == (0, 0)
-    writer.submit(9)  # one item larger than the size does not hold back the next
-    writer.wait_below(64, timeout=0.01, size=500)
+    writer.close()
+
+
+def test_one_item_larger_than_the_size_does_not_hold_back_the_next(tmp_path: Path) -> None:
+    _, write, writer = _held_open(tmp_path / "one.db", size=lambda n: 900)
+    waiting = threading.Thread(target=writer.wait_below, args=(64,), kwargs={"size": 500})
+    waiting.start()
+    waiting.join(4)  # the one item is held in its transaction all along (up to 5 s)
+    assert not waiting.is_alive(), "a wait for less than 500 characters returns while one item holds 900"
+    assert (writer.pending, writer.pending_size) == (1, 900)
+    write.gate.set()
     writer.close()
 
 

@@ -5,11 +5,11 @@ event's timestamp."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import test_frames
 from support import task, wait_for
 
 from stateway.engine import Engine
@@ -26,12 +26,7 @@ def db(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'stop.db'}"
 
 
-@pytest.fixture
-def engines() -> Iterator[list[Engine]]:
-    made: list[Engine] = []
-    yield made
-    for engine in made:
-        engine.stop()
+engines = test_frames.engines  # the engines a test starts, each stopped at its end
 
 
 def started(engines: list[Engine], db: str, **functions: Any) -> Engine:

@@ -883,10 +883,7 @@ def execution_description(row: dict[str, Any]) -> dict[str, Any]:
     }
     if ":express:" not in row["arn"]:
         out["redriveCount"] = 0
-        reason = not_redrivable_reason(row["status"])
-        out["redriveStatus"] = "REDRIVABLE" if reason is None else "NOT_REDRIVABLE"
-        if reason is not None:
-            out["redriveStatusReason"] = reason
+        out.update(redrive_status(row["status"], "redriveStatus", "redriveStatusReason"))
     if row.get("version_arn"):
         out["stateMachineVersionArn"] = row["version_arn"]
     if row.get("stop_ms") is not None:
@@ -928,6 +925,13 @@ def page_size(max_results: int | None) -> int:
         return 100
     constraints.check("maxResults", max_results, Member(minimum=0, maximum=1000))
     return max_results
+
+
+def redrive_status(status: str, status_key: str, reason_key: str) -> dict[str, str]:
+    """Whether an execution in `status` can be redriven, under the keys of the response that says it
+    (DescribeExecution's `redriveStatus`, a `.sync` task's `RedriveStatus`)."""
+    reason = not_redrivable_reason(status)
+    return {status_key: "REDRIVABLE"} if reason is None else {status_key: "NOT_REDRIVABLE", reason_key: reason}
 
 
 def not_redrivable_reason(status: str) -> str | None:

@@ -19,6 +19,7 @@ from stateway.asl.events import (
 from stateway.asl.timestamps import format_timestamp
 from stateway.engine import arns
 from stateway.engine.errors import ApiError, ExecutionAlreadyExists
+from stateway.engine.service import redrive_status
 
 if TYPE_CHECKING:
     from stateway.engine.runtime import Engine
@@ -78,11 +79,7 @@ def nested_result(child: ExecutionInfo, parent: dict[str, Any], done: CompleteEx
     }
     if ":express:" not in child.execution_arn:  # as DescribeExecution: an Express execution has no redrive
         body["RedriveCount"] = child.redrive_count
-        if done.status == "SUCCEEDED":
-            body["RedriveStatus"] = "NOT_REDRIVABLE"
-            body["RedriveStatusReason"] = "Execution is SUCCEEDED and cannot be redriven"
-        else:
-            body["RedriveStatus"] = "REDRIVABLE"  # FAILED, ABORTED and TIMED_OUT can be redriven
+        body.update(redrive_status(done.status, "RedriveStatus", "RedriveStatusReason"))
     if parent.get("pattern") == "sync:2":
         body["Input"] = jsontext.loads(body["Input"])
     if done.status == "SUCCEEDED":

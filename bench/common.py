@@ -38,12 +38,15 @@ class CallRecorder:
     def __init__(self) -> None:
         self.stamps: list[tuple[int, float]] = []
         self.calls = 0
+        self.marks: dict[int, float] = {}  # call number -> perf_counter, for the calls asked for
         self._lock = threading.Lock()
 
     def record(self, event: Any) -> None:
         """Note one call; events that carry a `run` number are timestamped for step-to-step."""
         with self._lock:
             self.calls += 1
+            if self.calls in self.marks:
+                self.marks[self.calls] = time.perf_counter()
         if isinstance(event, dict) and "run" in event:
             self.stamps.append((event["run"], time.perf_counter()))
 
@@ -51,7 +54,13 @@ class CallRecorder:
         """Forget everything recorded so far (after warm-up)."""
         with self._lock:
             self.calls = 0
+            self.marks = {}
         self.stamps = []
+
+    def mark_calls(self, *numbers: int) -> None:
+        """Timestamp the calls with these numbers (1 is the first call after `reset`)."""
+        with self._lock:
+            self.marks = {number: math.nan for number in numbers}
 
     def step_gaps_ms(self) -> list[float]:
         """Time between consecutive task calls of the same execution, in milliseconds."""
@@ -142,6 +151,40 @@ def reset_peak_rss() -> bool:
         return False
 
 
+class RssSampler:
+    """Samples the current RSS every few milliseconds in a thread, to see memory inside a time window
+    (the high-water mark only tells the peak of the whole run)."""
+
+    def __init__(self, interval_s: float = 0.002) -> None:
+        self.samples: list[tuple[float, float]] = []
+        self._interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+
+    def _run(self) -> None:
+        page_mib = os.sysconf("SC_PAGE_SIZE") / 2**20
+        with open("/proc/self/statm") as statm:
+            while not self._stop.is_set():
+                statm.seek(0)
+                self.samples.append((time.perf_counter(), int(statm.read().split()[1]) * page_mib))
+                self._stop.wait(self._interval_s)
+
+    def __enter__(self) -> RssSampler:
+        if os.path.exists("/proc/self/statm"):
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def peak_between(self, start: float, end: float) -> float | None:
+        """The highest RSS sampled in [start, end], in MiB (None if no sample fell inside)."""
+        inside = [rss for stamp, rss in self.samples if start <= stamp <= end]
+        return max(inside) if inside else None
+
+
 def _rounded(value: float | None, digits: int = 3) -> float | None:
     return None if value is None else round(value, digits)
 
@@ -207,15 +250,21 @@ def run_map(adapter: EngineAdapter, scenario: Scenario) -> dict[str, Any]:
     # The caller's own copy of the input is built before the baseline: it is not the engine's memory.
     payload = map_input(scenario.items)
     RECORDER.reset()
+    # The steady state: from the call of the item at 10 % to that at 90 %, after the input was taken
+    # in and before the output is assembled (those hold the payload's own texts).
+    first, last = max(1, scenario.items // 10), max(1, scenario.items * 9 // 10)
+    RECORDER.mark_calls(first, last)
     gc.collect()
     baseline = rss_mib()
     hwm_reset = reset_peak_rss()
     baseline_peak = peak_rss_mib()
-    started = time.perf_counter()
-    handle = adapter.start(payload)
-    status = adapter.wait(handle)
-    seconds = time.perf_counter() - started
+    with RssSampler() as sampler:
+        started = time.perf_counter()
+        handle = adapter.start(payload)
+        status = adapter.wait(handle)
+        seconds = time.perf_counter() - started
     peak = peak_rss_mib()
+    steady = sampler.peak_between(RECORDER.marks.get(first, math.nan), RECORDER.marks.get(last, math.nan))
     steps = scenario.steps_per_execution
     return {
         "items": scenario.items,
@@ -229,6 +278,7 @@ def run_map(adapter: EngineAdapter, scenario: Scenario) -> dict[str, Any]:
         "peak_rss_mib": round(peak, 1),
         "peak_rss_delta_mib": round(peak - (baseline if hwm_reset and baseline is not None else baseline_peak), 1),
         "hwm_reset": hwm_reset,
+        "steady_rss_delta_mib": None if steady is None or baseline is None else round(steady - baseline, 1),
         **adapter.extra([handle]),
     }
 

@@ -56,6 +56,7 @@ for _name, _scenario in SCENARIOS.items():
             (_name, "seconds", f"{_label}: time [s]", "lower"),
             (_name, "steps_per_s", f"{_label}: transitions/s", "higher"),
             (_name, "peak_rss_delta_mib", f"{_label}: peak RSS above baseline [MiB]", "lower"),
+            (_name, "steady_rss_delta_mib", f"{_label}: RSS while iterating, above baseline [MiB]", "lower"),
         ]
 
 TARGETS = {

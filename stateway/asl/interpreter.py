@@ -50,6 +50,9 @@ __all__ = ["ROOT", "RUNNING", "Frame", "Join", "Snapshot", "advance", "start"]
 
 # Step Functions' payload quota (256 KiB); the shell may set `payload_limit_bytes` on its Env.
 DEFAULT_PAYLOAD_LIMIT_BYTES = 262_144
+# Step Functions' hard quota of events in a Standard execution's history: event 25,000 may only end it.
+MAX_HISTORY_EVENTS = 25_000
+HISTORY_LIMIT_CAUSE = f"The execution reached the maximum number of history events ({MAX_HISTORY_EVENTS})."
 # The largest Java long: AWS reads seconds as one.
 LONG_MAX = 2**63 - 1
 # From this length an execution input that a Map runs on is kept as text (`first_input`); a shorter one
@@ -73,10 +76,17 @@ def start(machine: StateMachine, execution: ExecutionInfo, env: Env) -> Step:
 def advance(machine: StateMachine, snapshot: Snapshot, event: Event, env: Env) -> Step:
     """Apply one event to an execution and run it until it waits for the world again."""
     run = _Run(machine, snapshot, env)
-    run.handle(event)
-    run.drain()
+    try:
+        run.handle(event)
+        run.drain()
+    except _HistoryLimitReached:
+        run.history_limit_reached()
     run.settle_inputs()
     return Step(snapshot=snapshot, events=run.events, commands=run.commands)
+
+
+class _HistoryLimitReached(Exception):
+    """The next event would be the history's last and does not end the execution: the step stops."""
 
 
 class _Run(ContainerStates, JsonataStates):
@@ -92,6 +102,8 @@ class _Run(ContainerStates, JsonataStates):
         self.queue: list[str] = []
         self._texts: dict[int, tuple[Any, str]] = {}
         self.payload_limit = getattr(env, "payload_limit_bytes", DEFAULT_PAYLOAD_LIMIT_BYTES)
+        # Express executions have no history quota (they are limited by their five minutes instead).
+        self.history_limit = None if ":express:" in snapshot.execution.execution_arn else MAX_HISTORY_EVENTS
         # Frames whose join ended without reading back their input, which the shell had stored apart
         # (a Map's output does not need it): read back only if Retry, Catch or a failure needs it.
         self.unread_inputs: dict[str, Join] = {}
@@ -117,6 +129,8 @@ class _Run(ContainerStates, JsonataStates):
         if frame is not None and frame.silent:
             return frame.prev  # inside a Map Run: its events belong to child executions, not here
         event_id = self.snap.next_event_id
+        if event_id == self.history_limit and event_type not in history.CLOSING_EVENTS:
+            raise _HistoryLimitReached
         self.snap.next_event_id += 1
         previous = prev if prev is not None else (frame.prev if frame is not None else 0)
         self.events.append(history.event(event_id, previous, self.now, event_type, details))
@@ -753,13 +767,32 @@ class _Run(ContainerStates, JsonataStates):
             self.emit(frame, "TaskStateAborted")
         self.child_done(parent, frame, None, failure)
 
+    def history_limit_reached(self) -> None:
+        """The execution reached its last history event while still running: it fails with AWS's
+        `States.Runtime`. What this step had scheduled never reaches the world (its events stay in the
+        history, as AWS keeps the events before its cut); what earlier steps started is cancelled."""
+        scheduled = {c.task_id for c in self.commands if isinstance(c, ScheduleTask)}
+        started = {c.timer_id for c in self.commands if isinstance(c, StartTimer)}
+        self.commands = [c for c in self.commands if not isinstance(c, ScheduleTask | StartTimer)]
+        for task_id in scheduled:
+            self.snap.tasks.pop(task_id, None)
+        for timer_id in started:
+            self.snap.timers.pop(timer_id, None)
+        self.history_limit = None  # the closing event itself is the last one
+        error = ErrorName.RUNTIME.value
+        self.finish_execution("FAILED", None, error, HISTORY_LIMIT_CAUSE, "ExecutionFailed",
+                              {"error": error, "cause": HISTORY_LIMIT_CAUSE}, prev=self.last_event_id)
+
     def finish_execution(self, status: str, output: str | None, error: str | None, cause: str | None,
-                         event_type: str, details: dict[str, Any]) -> None:
+                         event_type: str, details: dict[str, Any], *, prev: int | None = None) -> None:
         root = self.snap.frames[ROOT]
         # A stop arrives from outside the execution: AWS chains ExecutionAborted to no event (0). A
         # timeout arrives from outside the frames: it follows the latest event of all (no recording
         # of AWS's ExecutionTimedOut chaining to hand, so it stays as it was).
-        prev = 0 if status == "ABORTED" else self.last_event_id if status == "TIMED_OUT" else None
+        if status == "ABORTED":
+            prev = 0
+        elif status == "TIMED_OUT":
+            prev = self.last_event_id
         self.emit(root, event_type, details, prev=prev)
         self.snap.status = status
         self.snap.output, self.snap.error, self.snap.cause = output, error, cause

@@ -15,7 +15,7 @@ from typing import Any, overload
 
 from stateway.asl import history as asl_history
 from stateway.asl import interpreter, jsontext
-from stateway.asl.errors import DefinitionError
+from stateway.asl.errors import DefinitionError, ErrorName
 from stateway.asl.events import RedriveRequested, StopRequested, TaskFailed, TaskStarted, TaskSucceeded
 from stateway.asl.loader import json_problem, load_json_definition
 from stateway.asl.timestamps import clamp_ms
@@ -329,7 +329,7 @@ class Service:
         row = self._execution(arn)
         if arns.split(arn)[5] == "express":
             raise api.ExecutionNotRedrivable(f"Execution {arn} is of type EXPRESS and cannot be redriven")
-        reason = not_redrivable_reason(row["status"])
+        reason = not_redrivable_reason(row["status"], row["error"], row["cause"])
         if reason is not None:
             raise api.ExecutionNotRedrivable(reason)
         stamp = now_ms()
@@ -883,7 +883,7 @@ def execution_description(row: dict[str, Any]) -> dict[str, Any]:
     }
     if ":express:" not in row["arn"]:
         out["redriveCount"] = 0
-        out.update(redrive_status(row["status"], "redriveStatus", "redriveStatusReason"))
+        out.update(redrive_status(row["status"], "redriveStatus", "redriveStatusReason", row["error"], row["cause"]))
     if row.get("version_arn"):
         out["stateMachineVersionArn"] = row["version_arn"]
     if row.get("stop_ms") is not None:
@@ -927,15 +927,18 @@ def page_size(max_results: int | None) -> int:
     return max_results
 
 
-def redrive_status(status: str, status_key: str, reason_key: str) -> dict[str, str]:
-    """Whether an execution in `status` can be redriven, under the keys of the response that says it
-    (DescribeExecution's `redriveStatus`, a `.sync` task's `RedriveStatus`)."""
-    reason = not_redrivable_reason(status)
+def redrive_status(status: str, status_key: str, reason_key: str, error: str | None = None,
+                   cause: str | None = None) -> dict[str, str]:
+    """Whether an execution in `status` (that ended with `error` and `cause`) can be redriven, under the
+    keys of the response that says it (DescribeExecution's `redriveStatus`, a `.sync` task's `RedriveStatus`)."""
+    reason = not_redrivable_reason(status, error, cause)
     return {status_key: "REDRIVABLE"} if reason is None else {status_key: "NOT_REDRIVABLE", reason_key: reason}
 
 
-def not_redrivable_reason(status: str) -> str | None:
+def not_redrivable_reason(status: str, error: str | None = None, cause: str | None = None) -> str | None:
     """Why a Standard execution in `status` cannot be redriven, in AWS's words; None when it can."""
+    if status == "FAILED" and error == ErrorName.RUNTIME and cause == interpreter.HISTORY_LIMIT_CAUSE:
+        return "Execution history event limit exceeded"  # a redrive would go on in the same full history
     if status in ("FAILED", "ABORTED", "TIMED_OUT"):
         return None
     return f"Execution is {status} and cannot be redriven"

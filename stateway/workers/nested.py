@@ -79,7 +79,7 @@ def nested_result(child: ExecutionInfo, parent: dict[str, Any], done: CompleteEx
     }
     if ":express:" not in child.execution_arn:  # as DescribeExecution: an Express execution has no redrive
         body["RedriveCount"] = child.redrive_count
-        body.update(redrive_status(done.status, "RedriveStatus", "RedriveStatusReason"))
+        body.update(redrive_status(done.status, "RedriveStatus", "RedriveStatusReason", done.error, done.cause))
     if parent.get("pattern") == "sync:2":
         body["Input"] = jsontext.loads(body["Input"])
     if done.status == "SUCCEEDED":

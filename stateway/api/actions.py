@@ -205,8 +205,13 @@ class StepFunctionsApi:
     def call(self, action: str, params: Params) -> dict[str, Any]:
         return self.handler(action)(params)
 
-    def close(self) -> None:
+    def end_polls(self) -> None:
+        """End every waiting GetActivityTask poll at once with no task: the server is stopping."""
         self.closing.set()
+        self.engine.activity_bell.ring_all()
+
+    def close(self) -> None:
+        self.end_polls()
         self.express.shutdown()
 
     # ---- state machines ---------------------------------------------------------------------
@@ -536,8 +541,9 @@ class StepFunctionsApi:
     def get_activity_task(self, p: Params) -> dict[str, Any]:
         """One attempt of GetActivityTask's long poll: the activity's oldest task, or {} (no token) for none.
 
-        The app repeats it for up to `activity_wait` seconds, waiting between attempts without a thread
-        (stateway.api.app), so that idle pollers never hold the threads other actions need.
+        The app repeats it for up to `activity_wait` seconds when a task of the activity is committed,
+        waiting between attempts without a thread (stateway.api.app), so that idle pollers never hold
+        the threads other actions need.
         """
         claimed = self.service.claim_activity_task(_require(p, "activityArn"), p.get("workerName"))
         if claimed is None:

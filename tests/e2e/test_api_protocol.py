@@ -219,7 +219,7 @@ def test_a_poll_whose_client_went_away_claims_no_task(server: Server, sfn: Any) 
     machine = create(sfn, "abandoned-work", {"StartAt": "Work", "States": {
         "Work": {"Type": "Task", "Resource": activity, "End": True}}})
     execution = sfn.start_execution(stateMachineArn=machine)["executionArn"]
-    time.sleep(1.5)  # a poll still trying would have claimed the task by now (it tries every 0.5 s at most)
+    time.sleep(1.5)  # a poll still waiting would have been woken for the task and claimed it by now
     task = sfn.get_activity_task(activityArn=activity, workerName="present")
     assert task.get("taskToken"), "the task waited for a worker that is there"
     sfn.send_task_success(taskToken=task["taskToken"], output="{}")

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from stateway.asl import history, jsontext
 from stateway.asl.model import StateMachine
 from stateway.asl.parse import parse_machine
-from stateway.engine import arns, constraints, map_runs, paging
+from stateway.engine import arns, constraints, map_runs
 from stateway.engine import errors as api
 from stateway.engine.constraints import Member
 from stateway.engine.express import ExpressExecution, ExpressRunner
@@ -205,8 +205,13 @@ class StepFunctionsApi:
     def call(self, action: str, params: Params) -> dict[str, Any]:
         return self.handler(action)(params)
 
-    def close(self) -> None:
+    def end_polls(self) -> None:
+        """End every waiting GetActivityTask poll at once with no task: the server is stopping."""
         self.closing.set()
+        self.engine.activity_bell.ring_all()
+
+    def close(self) -> None:
+        self.end_polls()
         self.express.shutdown()
 
     # ---- state machines ---------------------------------------------------------------------
@@ -483,15 +488,18 @@ class StepFunctionsApi:
         limit, token = _max_results(p), _next_token(p, 3096)
         reverse = bool(p.get("reverseOrder"))
         include = p.get("includeExecutionData", True) is not False
+        tokens = self.service.page_tokens
+        position = tokens.number_position(token) if token else None
         record = self._express(arn)
         if record is not None:
-            return _express_history(list(record.events), limit, token, reverse=reverse, include=include)
-        position = str(paging.number_position(token)) if token else None
-        events = self.service.get_execution_history(arn, reverse=reverse, max_results=limit + 1,
-                                                    next_token=position, include_execution_data=include)
+            events = _express_history(list(record.events), limit + 1, position, reverse=reverse, include=include)
+        else:
+            events = self.service.get_execution_history(
+                arn, reverse=reverse, max_results=limit + 1, next_token=None if position is None else str(position),
+                include_execution_data=include)
         out: dict[str, Any] = {"events": events[:limit]}
         if len(events) > limit:
-            out["nextToken"] = paging.page_token(events[limit - 1]["id"])
+            out["nextToken"] = tokens.token(events[limit - 1]["id"])
         return out
 
     # ---- Map Runs (distributed Maps; recorded by the engine, stateway.engine.map_runs) ----------
@@ -500,8 +508,9 @@ class StepFunctionsApi:
         return map_runs.describe_map_run(self.service.store, _require(p, "mapRunArn"))
 
     def list_map_runs(self, p: Params) -> dict[str, Any]:
-        items, token = map_runs.list_map_runs(self.service.store, _require(p, "executionArn"),
-                                              max_results=_max_results(p), next_token=_next_token(p, 3096))
+        items, token = map_runs.list_map_runs(
+            self.service.store, self.service.page_tokens, _require(p, "executionArn"),
+            max_results=_max_results(p), next_token=_next_token(p, 3096))
         return _page(items, "mapRuns", token)
 
     # ---- task tokens and activities ---------------------------------------------------------
@@ -536,8 +545,9 @@ class StepFunctionsApi:
     def get_activity_task(self, p: Params) -> dict[str, Any]:
         """One attempt of GetActivityTask's long poll: the activity's oldest task, or {} (no token) for none.
 
-        The app repeats it for up to `activity_wait` seconds, waiting between attempts without a thread
-        (stateway.api.app), so that idle pollers never hold the threads other actions need.
+        The app repeats it for up to `activity_wait` seconds, whenever a task of the activity is
+        committed, waiting between attempts without a thread (stateway.api.app), so that idle pollers
+        hold neither the threads other actions need nor the store.
         """
         claimed = self.service.claim_activity_task(_require(p, "activityArn"), p.get("workerName"))
         if claimed is None:
@@ -563,17 +573,13 @@ def _ms(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
-def _express_history(events: list[dict[str, Any]], limit: int, token: str | None, *, reverse: bool,
-                     include: bool) -> dict[str, Any]:
-    """GetExecutionHistory of an Express execution from its in-memory log, paged as a Standard one's is."""
+def _express_history(events: list[dict[str, Any]], limit: int, position: int | None, *, reverse: bool,
+                     include: bool) -> list[dict[str, Any]]:
+    """A page of an Express execution's history from its in-memory log, as a Standard one's is read."""
     ordered = events[::-1] if reverse else events
-    if token:
-        position = paging.number_position(token)
+    if position is not None:
         ordered = [e for e in ordered if (e["id"] < position if reverse else e["id"] > position)]
-    out: dict[str, Any] = {"events": [_express_event(e, include) for e in ordered[:limit]]}
-    if len(ordered) > limit:
-        out["nextToken"] = paging.page_token(ordered[limit - 1]["id"])
-    return out
+    return [_express_event(e, include) for e in ordered[:limit]]
 
 
 def _express_event(event: dict[str, Any], include: bool) -> dict[str, Any]:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 from stateway.api import protocol
 from stateway.api.actions import StepFunctionsApi
 from stateway.engine import errors as api
+from stateway.engine.activity_bell import Listener
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -39,7 +42,8 @@ class StepFunctionsApp:
 
     Actions block (SQLite, synchronous Express runs), so they run on threads: the short ones on one
     pool, the LONG_RUNNING ones on another. GetActivityTask's long poll waits on the event loop between
-    its attempts to claim a task, so an idle poll holds no thread, however many workers poll.
+    its attempts to claim a task, so an idle poll holds no thread, however many workers poll, and it
+    tries again when a task of its activity is committed, so an idle poll costs no store queries.
     """
 
     def __init__(self, actions: StepFunctionsApi, *, threads: int = ACTION_THREADS,
@@ -123,26 +127,39 @@ class StepFunctionsApp:
     async def _get_activity_task(self, params: dict[str, Any], receive: Receive) -> dict[str, Any]:
         """GetActivityTask's long poll: claim attempts on a thread, the waits between them on the event loop.
 
-        AWS holds an empty poll for 60 s (`actions.activity_wait`); a stopping server ends it at the
-        next attempt with an empty answer, and a client that went away ends it at once: a task claimed
-        for nobody would wait for its timeouts (or for ever, without them).
+        A wait ends when the engine rings the activity's bell for a task it committed
+        (stateway.engine.activity_bell), when the poll's turn to look at the store for tasks nothing
+        rang for comes, or after 60 s as on AWS (`actions.activity_wait`) with an empty answer. A
+        stopping server ends it at once with an empty answer, and so does a client that went away: a
+        task claimed for nobody would wait for its timeouts (or for ever, without them).
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.actions.activity_wait
-        interval = 0.05
+        bell, arn = self.actions.engine.activity_bell, str(params.get("activityArn"))
         gone = asyncio.ensure_future(_disconnect(receive))
+        listener: Listener | None = None
         try:
             while True:
+                rung: asyncio.Future[None] = loop.create_future()
+                listener = bell.listen(arn, partial(_wake, loop, rung), loop.time())
                 task = await loop.run_in_executor(self.pool, self.actions.get_activity_task, params)
-                remaining = deadline - loop.time()
-                if task or remaining <= 0:
+                if task or self.actions.closing.is_set():
                     return task
-                await asyncio.wait({gone}, timeout=min(interval, remaining))
-                if self.actions.closing.is_set() or gone.done():
-                    return {}
-                interval = min(interval * 1.5, 0.5)
+                while not rung.done():
+                    remaining = deadline - loop.time()
+                    if remaining <= 0:
+                        return {}
+                    await asyncio.wait({gone, rung}, timeout=min(bell.look_seconds, remaining),
+                                       return_when=asyncio.FIRST_COMPLETED)
+                    if self.actions.closing.is_set() or gone.done():
+                        return {}
+                    if bell.look_due(arn, loop.time()):
+                        bell.leave(arn, listener)  # listens again before it looks
+                        break
         finally:
             gone.cancel()
+            if listener is not None and bell.leave(arn, listener):
+                bell.ring(arn)  # it was rung for a task it will not claim: another poll may
 
     @staticmethod
     async def _respond(send: Send, status: int, payload: bytes, request_id: str, content_type: str, *,
@@ -161,6 +178,17 @@ class StepFunctionsApp:
         self.actions.close()
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.long_running_pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _wake(loop: asyncio.AbstractEventLoop, rung: asyncio.Future[None]) -> None:
+    """Resolve a waiting poll's future from the thread that rang its bell."""
+    with contextlib.suppress(RuntimeError):  # the loop has closed: the poll is over
+        loop.call_soon_threadsafe(_resolve, rung)
+
+
+def _resolve(rung: asyncio.Future[None]) -> None:
+    if not rung.done():
+        rung.set_result(None)
 
 
 async def _disconnect(receive: Receive) -> None:

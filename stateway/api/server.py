@@ -30,7 +30,7 @@ def serve(host: str = "127.0.0.1", port: int = 8083, db: str = "sqlite:///.state
 
     class _Server(uvicorn.Server):
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-            actions.closing.set()  # end long polls at once, so that the graceful shutdown is short
+            actions.end_polls()  # end long polls at once, so that the graceful shutdown is short
             super().handle_exit(sig, frame)
             # uvicorn re-raises the signal after its shutdown; ours is a requested stop, so exit 0 instead.
             captured = getattr(self, "_captured_signals", None)

@@ -24,7 +24,10 @@ class TaskDispatcher:
 
     def dispatch(self, execution_arn: str, command: ScheduleTask) -> None:
         if command.kind == "activity":
-            return  # activity workers poll for it (GetActivityTask)
+            # Activity workers poll for it (GetActivityTask). Dispatch follows the commit of the task's
+            # row, so the poll this wakes finds it.
+            self.engine.activity_bell.ring(command.resource)
+            return
         if function_target(command) is not None:
             self.engine.run_in_pool(self._run_function, execution_arn, command)
         elif command.resource_type == "states" and command.service_resource.startswith("startExecution"):

@@ -170,8 +170,8 @@ def map_run_state_machine_arn(map_run_arn: str) -> str:
     return ":".join(parts[:5] + ["stateMachine", parts[6]])
 
 
-def list_map_runs(store: SqliteStore, execution_arn: str, *, max_results: int = 100,
-                  next_token: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+def list_map_runs(store: SqliteStore, tokens: paging.PageTokens, execution_arn: str, *,
+                  max_results: int = 100, next_token: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
     """ListMapRuns: the execution's Map Runs, newest first, a page at a time."""
     parts = arns.split(execution_arn)
     if len(parts) != 8 or parts[5] not in ("execution", "express"):
@@ -180,13 +180,13 @@ def list_map_runs(store: SqliteStore, execution_arn: str, *, max_results: int = 
         raise api.ExecutionDoesNotExist(f"Execution Does Not Exist: '{execution_arn}'")
     before_ms, before_arn = 2**62, "\uffff"
     if next_token:
-        before_ms, before_arn = paging.start_position(next_token)
+        before_ms, before_arn = tokens.start_position(next_token)
     rows = store.all("map_runs_of_execution", {"execution_arn": execution_arn, "before_ms": before_ms,
                                                "before_arn": before_arn, "limit": max_results + 1})
     token = None
     if len(rows) > max_results:
         rows = rows[:max_results]
-        token = paging.page_token([rows[-1]["start_ms"], rows[-1]["arn"]])
+        token = tokens.token([rows[-1]["start_ms"], rows[-1]["arn"]])
     items = []
     for r in rows:
         item: dict[str, Any] = {"executionArn": r["execution_arn"], "mapRunArn": r["arn"],

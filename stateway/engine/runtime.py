@@ -48,6 +48,7 @@ from stateway.asl.model import StateMachine
 from stateway.asl.parse import parse_machine
 from stateway.asl.timestamps import clamp_ms
 from stateway.engine import arns, map_runs
+from stateway.engine.activity_bell import ActivityBell
 from stateway.engine.codec import START, command_from_json, command_to_json, event_from_json, event_to_json
 from stateway.engine.dispatch import TaskDispatcher
 from stateway.engine.env import ShellEnv
@@ -159,6 +160,8 @@ class Engine:
         self._last_failure: tuple[int, str] | None = None  # when, and what, for `health`
         self._known = Written()  # the writer thread's own (see `write_batch`)
         self.dispatcher = TaskDispatcher(self)
+        # GetActivityTask polls waiting in this process, woken when a task of their activity is committed.
+        self.activity_bell = ActivityBell()
         self.rounds = 0
         self.transitions = 0
 

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any, overload
 
 from stateway.asl import history as asl_history
@@ -69,6 +70,11 @@ class Service:
         # that is durable (see `stop_execution`).
         self.stop_in_round: Callable[[str, StopRequested], int | None] | None = None
         self.role_arn = f"arn:aws:iam::{account}:role/stateway"
+
+    @cached_property
+    def page_tokens(self) -> paging.PageTokens:
+        """Writes and checks the nextToken of every listing, with the store's key."""
+        return paging.PageTokens.of(self.store)
 
     # ---- state machines ---------------------------------------------------------------------
 
@@ -370,7 +376,7 @@ class Service:
         self._machine(machine_arn)
         before_ms, before_arn = 2**62, "\uffff"
         if next_token:
-            before_ms, before_arn = paging.start_position(next_token)
+            before_ms, before_arn = self.page_tokens.start_position(next_token)
         rows = self.store.all("list_executions", {
             "state_machine_arn": machine_arn, "status": status, "before_ms": before_ms, "before_arn": before_arn,
             "version_arn": state_machine_arn if version is not None else None, "alias_arn": alias_arn,
@@ -378,7 +384,7 @@ class Service:
         token = None
         if len(rows) > max_results:
             rows = rows[:max_results]
-            token = paging.page_token([rows[-1]["start_ms"], rows[-1]["arn"]])
+            token = self.page_tokens.token([rows[-1]["start_ms"], rows[-1]["arn"]])
         return [_execution_item(r) for r in rows], token
 
     def get_execution_history(self, arn: str, *, reverse: bool = False, max_results: int | None = None,
@@ -465,11 +471,11 @@ class Service:
 
     def list_state_machines_page(self, *, max_results: int = 100, next_token: str | None = None
                                  ) -> tuple[list[dict[str, Any]], str | None]:
-        after = paging.name_position(next_token) if next_token else ""
+        after = self.page_tokens.name_position(next_token) if next_token else ""
         rows = self.store.all("list_state_machines_page", {"after": after, "limit": max_results + 1})
         items = [{"stateMachineArn": r["arn"], "name": r["name"], "type": r["type"],
                   "creationDate": to_datetime(r["created_ms"])} for r in rows[:max_results]]
-        return items, paging.page_token(rows[max_results - 1]["name"]) if len(rows) > max_results else None
+        return items, self.page_tokens.token(rows[max_results - 1]["name"]) if len(rows) > max_results else None
 
     def _describe_version(self, version_arn: str) -> dict[str, Any]:
         machine_arn, _ = arns.machine_of_version(version_arn)
@@ -508,12 +514,12 @@ class Service:
     def list_state_machine_versions(self, arn: str, *, max_results: int = 100, next_token: str | None = None
                                     ) -> tuple[list[dict[str, Any]], str | None]:
         self._machine(arn)
-        before = paging.number_position(next_token) if next_token else 2**62
+        before = self.page_tokens.number_position(next_token) if next_token else 2**62
         rows = self.store.all("list_versions_page", {"state_machine_arn": arn, "before": before,
                                                      "limit": max_results + 1})
         items = [{"stateMachineVersionArn": r["arn"], "creationDate": to_datetime(r["created_ms"])}
                  for r in rows[:max_results]]
-        return items, paging.page_token(rows[max_results - 1]["version"]) if len(rows) > max_results else None
+        return items, self.page_tokens.token(rows[max_results - 1]["version"]) if len(rows) > max_results else None
 
     def delete_state_machine_version(self, version_arn: str) -> None:
         machine_arn, version = arns.machine_of_version(version_arn)
@@ -622,12 +628,12 @@ class Service:
                                    ) -> tuple[list[dict[str, Any]], str | None]:
         machine_arn, _ = arns.machine_of_version(arn)
         self._machine(machine_arn)
-        after = paging.name_position(next_token) if next_token else ""
+        after = self.page_tokens.name_position(next_token) if next_token else ""
         rows = self.store.all("list_aliases_page", {"state_machine_arn": machine_arn, "after": after,
                                                     "limit": max_results + 1})
         items = [{"stateMachineAliasArn": r["arn"], "creationDate": to_datetime(r["created_ms"])}
                  for r in rows[:max_results]]
-        return items, paging.page_token(rows[max_results - 1]["name"]) if len(rows) > max_results else None
+        return items, self.page_tokens.token(rows[max_results - 1]["name"]) if len(rows) > max_results else None
 
     def _route_alias(self, arn: str) -> tuple[str, str | None]:
         """An alias ARN → one of its versions, chosen by weight; any other ARN is returned as it is."""
@@ -684,11 +690,11 @@ class Service:
 
     def list_activities(self, *, max_results: int = 100, next_token: str | None = None
                         ) -> tuple[list[dict[str, Any]], str | None]:
-        after = paging.name_position(next_token) if next_token else ""
+        after = self.page_tokens.name_position(next_token) if next_token else ""
         rows = self.store.all("list_activities_page", {"after": after, "limit": max_results + 1})
         items = [{"activityArn": r["arn"], "name": r["name"], "creationDate": to_datetime(r["created_ms"])}
                  for r in rows[:max_results]]
-        return items, paging.page_token(rows[max_results - 1]["name"]) if len(rows) > max_results else None
+        return items, self.page_tokens.token(rows[max_results - 1]["name"]) if len(rows) > max_results else None
 
     def claim_activity_task(self, activity_arn: str, worker_name: str | None = None
                             ) -> tuple[str, str] | None:

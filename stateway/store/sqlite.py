@@ -6,7 +6,7 @@ import fcntl
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -96,6 +96,16 @@ class SqliteStore:
     def scalar(self, name: str, params: Any = ()) -> Any:
         row = self.reader.execute(self.q[name], params).fetchone()
         return row[0] if row is not None else None
+
+    def setting(self, name: str, create: Callable[[], str]) -> str:
+        """The value the store keeps under `name`; the first caller stores `create()`, and every
+        process on the file reads that one from then on."""
+        value = self.scalar("get_setting", {"name": name})
+        if value is None:
+            with self.write() as db:
+                db.execute(self.q["create_setting"], {"name": name, "value": create()})
+                value = db.execute(self.q["get_setting"], {"name": name}).fetchone()[0]
+        return str(value)
 
     def claim_engine(self) -> None:
         """Make this process the one engine of the file, or raise StoreInUse naming the holder.

@@ -1,5 +1,5 @@
 """The HTTP API's edges: which actions are dispatched, bounded request bodies, long polls that hold no
-thread, and pagination tokens that are checked, not trusted."""
+thread, and pagination tokens that are signed and checked, not trusted."""
 
 from __future__ import annotations
 
@@ -105,15 +105,15 @@ def _b64(text: bytes) -> str:
     return base64.urlsafe_b64encode(text).decode()
 
 
-# Never a position of any listing. (A position of the right shape, such as a name, is a valid place to
-# start a page at: tokens are not signed.)
+# Never a token of any listing.
 FORGED_TOKENS = [
     _b64(b"[1,2]"), _b64(b"1e400"), _b64(b"{}"), _b64(b"null"), _b64(b"true"), _b64(b"-1"), _b64(b"1.5"),
     _b64(str(2**70).encode()), _b64(b'"\\ud800"'), _b64(b"[1]"), _b64(b'[1, "a", 2]'), _b64(b'["1", "a"]'),
     _b64(b"[" * 300 + b"]" * 300), _b64(b"\xff\xfe"), _b64(b"not json"), "!!!", "a",
 ]
-# A position of each shape: listings by name, by number (history, versions), by start date.
-SHAPES = {"name": _b64(b'"abc"'), "number": _b64(b"3"), "start": _b64(b'[1700000000000, "arn"]')}
+# A position of each shape, made by hand (as tokens were before they were signed): listings by name, by
+# number (history, versions), by start date.
+HAND_MADE = {"name": _b64(b'"abc"'), "number": _b64(b"3"), "start": _b64(b'[1700000000000, "arn"]')}
 
 
 @pytest.fixture(scope="module")
@@ -150,12 +150,29 @@ def test_a_forged_next_token_is_invalid_token(paginated: dict[str, tuple[str, Ca
         assert (code, status, message) == ("InvalidToken", 400, f"Invalid Token: '{token}'"), action
 
 
-def test_a_position_of_another_listing_is_invalid_token(
-        paginated: dict[str, tuple[str, Callable[[str], Any]]]) -> None:
+def test_a_hand_made_position_is_invalid_token(paginated: dict[str, tuple[str, Callable[[str], Any]]]) -> None:
+    """Tokens are signed: a position of the right shape is a place to start only if a listing wrote it."""
     for action, (shape, call) in paginated.items():
-        call(SHAPES[shape])  # its own shape is a place to start at
-        for other in SHAPES.keys() - {shape}:
-            code, _, status = error_of(call, token=SHAPES[other])
+        code, message, status = error_of(call, token=HAND_MADE[shape])
+        assert (code, status, message) == ("InvalidToken", 400, f"Invalid Token: '{HAND_MADE[shape]}'"), action
+
+
+def test_a_token_of_another_listing_is_invalid_token(
+        sfn: Any, paginated: dict[str, tuple[str, Callable[[str], Any]]]) -> None:
+    """A real token, of a listing whose positions have another shape."""
+    for name in ("paged-token-a", "paged-token-b"):
+        sfn.create_activity(name=name)
+    machine = create(sfn, "paged-token-shapes", PASS)
+    executions = [sfn.start_execution(stateMachineArn=machine)["executionArn"] for _ in range(2)]
+    for execution in executions:
+        wait_done(sfn, execution)
+    real = {"name": sfn.list_activities(maxResults=1)["nextToken"],
+            "number": sfn.get_execution_history(executionArn=executions[0], maxResults=1)["nextToken"],
+            "start": sfn.list_executions(stateMachineArn=machine, maxResults=1)["nextToken"]}
+    for action, (shape, call) in paginated.items():
+        call(real[shape])  # its own shape is a place to start at
+        for other in real.keys() - {shape}:
+            code, _, status = error_of(call, token=real[other])
             assert (code, status) == ("InvalidToken", 400), (action, other)
 
 
@@ -202,7 +219,7 @@ def test_a_poll_whose_client_went_away_claims_no_task(server: Server, sfn: Any) 
     machine = create(sfn, "abandoned-work", {"StartAt": "Work", "States": {
         "Work": {"Type": "Task", "Resource": activity, "End": True}}})
     execution = sfn.start_execution(stateMachineArn=machine)["executionArn"]
-    time.sleep(1.5)  # a poll still trying would have claimed the task by now (it tries every 0.5 s at most)
+    time.sleep(1.5)  # a poll still waiting would have been woken for the task and claimed it by now
     task = sfn.get_activity_task(activityArn=activity, workerName="present")
     assert task.get("taskToken"), "the task waited for a worker that is there"
     sfn.send_task_success(taskToken=task["taskToken"], output="{}")

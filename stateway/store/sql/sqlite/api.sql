@@ -94,3 +94,9 @@ WHERE arn = :arn;
 
 -- name: set_last_version
 UPDATE state_machines SET last_version = :version WHERE arn = :arn;
+
+-- name: get_setting
+SELECT value FROM settings WHERE name = :name;
+
+-- name: create_setting
+INSERT INTO settings (name, value) VALUES (:name, :value) ON CONFLICT (name) DO NOTHING;

@@ -270,13 +270,17 @@ class _Run(ContainerStates, JsonataStates):
             "inputDetails": {"truncated": False},
             "roleArn": ex.role_arn,
         }, move=False)
+        self.start_execution_timeout(ex.start_time_ms)
+        self.enter(root, self.machine.program.start_at, self.first_input())
+        self.queue.append(ROOT)
+
+    def start_execution_timeout(self, since_ms: int) -> None:
+        """The machine's `TimeoutSeconds`, counted from `since_ms`, as a timer (the one timer of no frame)."""
         if self.machine.timeout_seconds:
             timer_id = self.next_id("t")
             self.snap.timers[timer_id] = ""
-            due = clamp_ms(ex.start_time_ms + self.machine.timeout_seconds * 1000)
+            due = clamp_ms(since_ms + self.machine.timeout_seconds * 1000)
             self.commands.append(StartTimer(timer_id, due, "execution_timeout"))
-        self.enter(root, self.machine.program.start_at, self.first_input())
-        self.queue.append(ROOT)
 
     def first_input(self) -> Any:
         """The first state's input: the execution input, parsed; but a large one for a Map that
@@ -310,6 +314,8 @@ class _Run(ContainerStates, JsonataStates):
         assert root.state is not None
         self.enter(root, root.state, root.state_input)
         root.redrive_join = retained
+        # AWS resets the state machine's timeout on a redrive: it counts again from now.
+        self.start_execution_timeout(self.now)
         self.queue.append(ROOT)
 
     def on_timer(self, timer_id: str) -> None:

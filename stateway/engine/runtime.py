@@ -101,6 +101,9 @@ MAX_UNWRITTEN_ROUNDS = 64
 MAX_UNWRITTEN_CHARS = 256 * 1024
 # The longest pause between retries of a store that keeps refusing writes.
 WRITE_RETRY_MAX_SECONDS = 2.0
+# AWS's limit on a Standard execution's duration: one year (365 days). Beyond it, the execution times
+# out as its TimeoutSeconds would (`StateMachine.lasting_at_most`); a longer TimeoutSeconds is cut to it.
+MAX_DURATION_SECONDS = 365 * 24 * 3600
 
 
 class Engine:
@@ -110,7 +113,7 @@ class Engine:
                  functions: Mapping[str, Handler] | None = None, workers: int = 8,
                  region: str = "us-east-1", account: str = "123456789012",
                  poll_interval: float = 0.25, payload_limit_bytes: int = 262_144,
-                 batch_size: int = 2000) -> None:
+                 batch_size: int = 2000, max_duration_seconds: int = MAX_DURATION_SECONDS) -> None:
         self.store = db if isinstance(db, SqliteStore) else open_store(db)
         self._wake = threading.Event()
         self.service = Service(self.store, region=region, account=account, notify=self._inbox_changed)
@@ -127,6 +130,7 @@ class Engine:
         self.poll_interval = poll_interval
         self.payload_limit_bytes = payload_limit_bytes
         self.batch_size = batch_size
+        self.max_duration_seconds = max_duration_seconds
         self._results: deque[tuple[str, Any]] = deque()
         self._starts: deque[NewExecution] = deque()
         self._restarts: list[str] = []  # stored executions without a snapshot: their START is due
@@ -524,7 +528,7 @@ class Engine:
     def _machine(self, definition: str) -> StateMachine:
         machine = self._machines.get(definition)
         if machine is None:
-            machine = parse_machine(definition, validate=False)
+            machine = parse_machine(definition, validate=False).lasting_at_most(self.max_duration_seconds)
             self._machines[definition] = machine
         return machine
 

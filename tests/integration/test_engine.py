@@ -314,6 +314,45 @@ def test_execution_timeout_times_out(make: Callable[..., Harness]) -> None:
     assert h.rows("SELECT COUNT(*) FROM timers") == [(0,)]
 
 
+def test_an_execution_without_timeout_seconds_times_out_a_year_after_its_start(
+        make: Callable[..., Harness], monkeypatch: pytest.MonkeyPatch) -> None:
+    from stateway.engine import runtime
+
+    h = make()
+    arn = h.service.start_execution(h.machine(
+        {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 2 * YEAR_SECONDS, "End": True}}}), {})
+    start_ms = h.rows("SELECT start_ms FROM executions WHERE arn = ?", arn)[0][0]
+    # The year is a timer row like TimeoutSeconds', beside the Wait's: no thread waits for it.
+    assert h.wait_for(lambda: sorted(h.rows("SELECT purpose, due_ms FROM timers WHERE execution_arn = ?", arn))) == [
+        ("execution_timeout", start_ms + YEAR_SECONDS * 1000), ("wait", start_ms + 2 * YEAR_SECONDS * 1000)]
+    assert h.service.describe_execution(arn)["status"] == "RUNNING"
+
+    # A year later by the engine's clock (nothing sleeps; its next look at the store, within the poll
+    # interval, finds the timer due): the execution times out as TimeoutSeconds ends it.
+    real_now_ms = runtime.now_ms
+    monkeypatch.setattr(runtime, "now_ms", lambda: real_now_ms() + YEAR_SECONDS * 1000)
+    desc = h.engine.wait(arn, timeout=10)
+    assert desc["status"] == "TIMED_OUT" and "error" not in desc and "cause" not in desc
+    events = h.service.get_execution_history(arn)
+    assert types(events) == ["ExecutionStarted", "WaitStateEntered", "ExecutionTimedOut"]
+    assert (desc["stopDate"] - desc["startDate"]).total_seconds() >= YEAR_SECONDS
+    assert h.rows("SELECT COUNT(*) FROM timers WHERE execution_arn = ?", arn) == [(0,)]
+
+
+def test_the_maximum_duration_ends_an_execution_exactly_as_timeout_seconds_does(tmp_path: Path) -> None:
+    definition = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "End": True}}}
+    # A shorter maximum (a setting, as Express's five minutes is) stands in for the year.
+    with Engine(f"sqlite:///{tmp_path / 'capped.db'}", max_duration_seconds=1, poll_interval=0.05) as engine:
+        capped = engine.service.start_execution(engine.service.create_state_machine("capped", definition), {})
+        own = engine.service.start_execution(engine.service.create_state_machine(
+            "own", {"TimeoutSeconds": 1, **definition}), {})
+        capped_desc, own_desc = engine.wait(capped, timeout=10), engine.wait(own, timeout=10)
+        assert capped_desc["status"] == own_desc["status"] == "TIMED_OUT"
+        shape = [[(e["id"], e["previousEventId"], e["type"]) for e in engine.service.get_execution_history(arn)]
+                 for arn in (capped, own)]
+    assert shape[0] == shape[1] == [(1, 0, "ExecutionStarted"), (2, 0, "WaitStateEntered"), (3, 2, "ExecutionTimedOut")]
+
+
 def test_stop_execution_during_a_task_ignores_its_late_result(make: Callable[..., Harness]) -> None:
     release = threading.Event()
     entered = threading.Event()

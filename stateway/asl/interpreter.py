@@ -28,6 +28,7 @@ from stateway.asl.events import (
     RedriveRequested,
     ScheduleTask,
     StartTimer,
+    StateMachineDeleted,
     Step,
     StopRequested,
     TaskFailed,
@@ -246,6 +247,11 @@ class _Run(ContainerStates, JsonataStates):
         elif isinstance(event, StopRequested):
             details = {k: v for k, v in (("error", event.error), ("cause", event.cause)) if v is not None}
             self.finish_execution("ABORTED", None, event.error, event.cause, "ExecutionAborted", details)
+        elif isinstance(event, StateMachineDeleted):
+            # AWS's words, as its executions of a deleted state machine fail (ExecutionFailed).
+            cause = f"State machine {self.snap.execution.state_machine_name} has been deleted."
+            self.finish_execution("FAILED", None, "States.Runtime", cause, "ExecutionFailed",
+                                  {"error": "States.Runtime", "cause": cause})
 
     def task_frame(self, task_id: str) -> Frame | None:
         frame_id = self.snap.tasks.get(task_id)

@@ -37,6 +37,7 @@ from stateway.asl.events import (
     RedriveRequested,
     ScheduleTask,
     StartTimer,
+    StateMachineDeleted,
     StopRequested,
     TaskFailed,
     TaskStarted,
@@ -135,6 +136,9 @@ class Engine:
         self._starts: deque[NewExecution] = deque()
         self._restarts: list[str] = []  # stored executions without a snapshot: their START is due
         self._quarantined: set[str] = set()
+        # State machines being deleted (DeleteStateMachine with running executions), as last read from
+        # the store: their executions end at their next state transition.
+        self._deleting: frozenset[str] = frozenset()
         # Per execution: the text of each frame as the store holds it now (table `frames`), so that a
         # commit rewrites only the frames that changed.
         self._frame_texts: dict[str, dict[str, str]] = {}
@@ -497,6 +501,10 @@ class Engine:
         self._unwritten.clear()
         self._started = {(row["execution_arn"], row["id"]) for row in self.store.all("started_tasks")}
         self._restarts = [row["arn"] for row in self.store.all("unstarted_executions")]
+        self._read_deleting()
+
+    def _read_deleting(self) -> None:
+        self._deleting = frozenset(row["arn"] for row in self.store.all("deleting_state_machines"))
 
     def _read_store(self, now: int, inputs: dict[str, list[tuple[Any, Any]]]) -> None:
         """Inbox rows, due timers and expired task deadlines, and when the next one falls due."""
@@ -516,6 +524,9 @@ class Engine:
         self._next_due_ms = min(dues) if dues else None
         if any(len(v) >= self.batch_size for v in inputs.values()):
             self._inbox_dirty = True
+        # Read after the inbox: an answer stored after a DeleteStateMachine finds the machine DELETING.
+        # (An in-process delete notifies as an inbox write does; other processes' are polled.)
+        self._read_deleting()
 
     def _take_starts(self, work: Round) -> None:
         """The new executions whose first step this round computes."""
@@ -595,6 +606,8 @@ class Engine:
                     if event.task_id in loaded.snapshot.tasks:  # a late start of a finished task records nothing
                         self._started.add((arn, event.task_id))
                         work.started_tasks.append((arn, event.task_id))
+                if self._deleting and self._moves_deleted(loaded.snapshot, event):
+                    event = StateMachineDeleted()  # AWS ends it instead of making the transition
                 step = interpreter.advance(loaded.machine, loaded.snapshot, event, env)
             loaded.snapshot = step.snapshot
             work.snapshots[arn] = step.snapshot
@@ -626,6 +639,15 @@ class Engine:
         elif loaded is not None and loaded.snapshot is not None and loaded.snapshot.status != interpreter.RUNNING \
                 and arn not in work.snapshots and not self._unwritten.get(arn):
             self._cache.pop(arn, None)  # a late answer for an execution that has ended, read back for nothing
+
+    def _moves_deleted(self, snap: interpreter.Snapshot, event: Any) -> bool:
+        """Whether `event` would make the next state transition of an execution whose state machine is
+        being deleted: a task's outcome or a timer it waits for (a TaskStarted or a stop is no transition)."""
+        if arns.machine_of_version(snap.execution.state_machine_arn)[0] not in self._deleting:
+            return False
+        if isinstance(event, TimerFired):
+            return event.timer_id in snap.timers
+        return isinstance(event, TaskSucceeded | TaskFailed | TaskTimedOut) and event.task_id in snap.tasks
 
     def _history_rows(self, arn: str, events: list[dict[str, Any]], rows: list[list[Any]], work: Round) -> None:
         """A step's events as `[id, previous id, type, timestamp, details]` rows of its history chunk."""

@@ -323,8 +323,9 @@ def test_an_execution_without_timeout_seconds_times_out_a_year_after_its_start(
         {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 2 * YEAR_SECONDS, "End": True}}}), {})
     start_ms = h.rows("SELECT start_ms FROM executions WHERE arn = ?", arn)[0][0]
     # The year is a timer row like TimeoutSeconds', beside the Wait's: no thread waits for it.
-    assert h.wait_for(lambda: sorted(h.rows("SELECT purpose, due_ms FROM timers WHERE execution_arn = ?", arn))) == [
-        ("execution_timeout", start_ms + YEAR_SECONDS * 1000), ("wait", start_ms + 2 * YEAR_SECONDS * 1000)]
+    timers = h.wait_for(lambda: dict(h.rows("SELECT purpose, due_ms FROM timers WHERE execution_arn = ?", arn)))
+    assert timers["execution_timeout"] == start_ms + YEAR_SECONDS * 1000  # from the start, as TimeoutSeconds
+    assert timers["wait"] >= start_ms + 2 * YEAR_SECONDS * 1000  # from the Wait state's entry
     assert h.service.describe_execution(arn)["status"] == "RUNNING"
 
     # A year later by the engine's clock (nothing sleeps; its next look at the store, within the poll
@@ -615,6 +616,53 @@ def test_an_answer_stored_before_a_crash_is_applied_on_restart(tmp_path: Path) -
         wait_for(lambda: rows(db, "SELECT COUNT(*) FROM tasks") == [(0,)])
         with pytest.raises(api.TaskTimedOut):
             engine.service.send_task_heartbeat(token)
+
+
+def _token_machine(engine: Engine, name: str) -> tuple[str, str, str]:
+    """A published machine whose execution waits for a task token: (machine, execution, token)."""
+    machine = engine.service.create_state_machine(name, {"StartAt": "Approve", "States": {"Approve": TOKEN_TASK}},
+                                                  publish=True)
+    arn = engine.service.start_execution(f"{machine}:1")
+    wait_for(lambda: "TaskStarted" in types(engine.service.get_execution_history(arn)))
+    return machine, arn, scheduled_parameters(engine.service.get_execution_history(arn))["MessageBody"]["token"]
+
+
+def test_a_machine_deleted_while_no_engine_runs_goes_once_its_execution_ends_after_a_restart(tmp_path: Path) -> None:
+    """DELETING is a row: the next engine still ends the execution at its next state transition (here an
+    answer stored while no engine ran) and removes the machine, its versions and tags with it."""
+    db = tmp_path / "deleting.db"
+    with Engine(f"sqlite:///{db}", poll_interval=0.05) as engine:
+        machine, arn, token = _token_machine(engine, "retiring")
+        engine.service.tag_resource(machine, [{"key": "team", "value": "ops"}])
+    offline = Engine(f"sqlite:///{db}")  # not started: only its service writes, as the CLI would
+    offline.service.delete_state_machine(machine)
+    assert offline.service.describe_state_machine(machine)["status"] == "DELETING"
+    offline.service.send_task_success(token, '"approved"')
+    offline.store.close()
+    with Engine(f"sqlite:///{db}", poll_interval=0.05) as engine:
+        desc = engine.wait(arn, timeout=10)
+        assert (desc["status"], desc["error"], desc["cause"]) == (
+            "FAILED", "States.Runtime", "State machine retiring has been deleted.")
+        assert types(engine.service.get_execution_history(arn)) == [
+            "ExecutionStarted", "TaskStateEntered", "TaskScheduled", "TaskStarted", "ExecutionFailed"]
+        with pytest.raises(api.StateMachineDoesNotExist):
+            engine.service.describe_state_machine(machine)
+    for table in ("state_machines", "state_machine_versions", "tags", "tasks", "timers"):
+        assert rows(db, f"SELECT COUNT(*) FROM {table}") == [(0,)], table
+
+
+def test_a_delete_from_another_process_ends_the_running_engines_execution(tmp_path: Path) -> None:
+    db = tmp_path / "elsewhere.db"
+    with Engine(f"sqlite:///{db}", poll_interval=0.05) as engine:
+        machine, arn, token = _token_machine(engine, "elsewhere")
+        other = Engine(f"sqlite:///{db}")  # another process's service: the engine hears of it by polling
+        other.service.delete_state_machine(machine)
+        other.service.send_task_success(token, '"approved"')  # stored after the delete: it finds it DELETING
+        other.store.close()
+        desc = engine.wait(arn, timeout=10)
+        assert (desc["status"], desc["error"]) == ("FAILED", "States.Runtime")
+        with pytest.raises(api.StateMachineDoesNotExist):
+            engine.service.describe_state_machine(machine)
 
 
 def test_send_task_heartbeat_keeps_token_alive(make: Callable[..., Harness]) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-ACTIVE, DELETING = "ACTIVE", "DELETING"  # AWS's StateMachineStatus
+DELETING = "DELETING"  # AWS's StateMachineStatus besides ACTIVE, the column's default
 
 
 def delete_state_machine(db: Any, q: dict[str, str], arn: str) -> bool:

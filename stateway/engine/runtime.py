@@ -504,6 +504,7 @@ class Engine:
         self._read_deleting()
 
     def _read_deleting(self) -> None:
+        """The state machines being deleted, from the store (a partial index: usually no row)."""
         self._deleting = frozenset(row["arn"] for row in self.store.all("deleting_state_machines"))
 
     def _read_store(self, now: int, inputs: dict[str, list[tuple[Any, Any]]]) -> None:

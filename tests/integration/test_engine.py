@@ -225,7 +225,7 @@ def test_one_year_wait_holds_no_thread_and_stops(make: Callable[..., Harness]) -
         {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": YEAR_SECONDS, "End": True}}}), {})
     h.wait_for(lambda: "WaitStateEntered" in h.history_types(waiter))
     assert h.service.describe_execution(waiter)["status"] == "RUNNING"
-    (due_ms,) = h.wait_for(lambda: h.rows("SELECT due_ms FROM timers WHERE execution_arn = ?", waiter))[0:1]
+    (due_ms,) = h.wait_for(lambda: h.rows("SELECT due_ms FROM timers WHERE execution_arn = ? AND purpose = 'wait'", waiter))[0:1]
     assert due_ms[0] - time.time() * 1000 > (YEAR_SECONDS - 60) * 1000
     assert h.rows("SELECT COUNT(*) FROM tasks") == [(0,)]
     # With one worker thread, a task in another execution still runs at once: the Wait holds no thread.

@@ -91,6 +91,12 @@ class StopRequested:
     cause: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class StateMachineDeleted:
+    """The execution's state machine is being deleted (DeleteStateMachine): the shell hands this over
+    instead of the event that would make the next state transition, which AWS does not make."""
+
+
 # ---- commands out of the core ---------------------------------------------------------------
 
 
@@ -145,7 +151,7 @@ class CompleteExecution:
 Command = ScheduleTask | StartTimer | CancelTask | CancelTimer | CompleteExecution
 Event = (
     ExecutionStarted | TaskStarted | TaskSubmitted | TaskSucceeded | TaskFailed | TaskTimedOut
-    | TimerFired | StopRequested | RedriveRequested
+    | TimerFired | StopRequested | RedriveRequested | StateMachineDeleted
 )
 
 

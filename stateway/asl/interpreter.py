@@ -28,6 +28,7 @@ from stateway.asl.events import (
     RedriveRequested,
     ScheduleTask,
     StartTimer,
+    StateMachineDeleted,
     Step,
     StopRequested,
     TaskFailed,
@@ -260,6 +261,11 @@ class _Run(ContainerStates, JsonataStates):
         elif isinstance(event, StopRequested):
             details = {k: v for k, v in (("error", event.error), ("cause", event.cause)) if v is not None}
             self.finish_execution("ABORTED", None, event.error, event.cause, "ExecutionAborted", details)
+        elif isinstance(event, StateMachineDeleted):
+            # AWS's words, as its executions of a deleted state machine fail (ExecutionFailed).
+            cause = f"State machine {self.snap.execution.state_machine_name} has been deleted."
+            self.finish_execution("FAILED", None, "States.Runtime", cause, "ExecutionFailed",
+                                  {"error": "States.Runtime", "cause": cause})
 
     def task_frame(self, task_id: str) -> Frame | None:
         frame_id = self.snap.tasks.get(task_id)
@@ -284,13 +290,17 @@ class _Run(ContainerStates, JsonataStates):
             "inputDetails": {"truncated": False},
             "roleArn": ex.role_arn,
         }, move=False)
+        self.start_execution_timeout(ex.start_time_ms)
+        self.enter(root, self.machine.program.start_at, self.first_input())
+        self.queue.append(ROOT)
+
+    def start_execution_timeout(self, since_ms: int) -> None:
+        """The machine's `TimeoutSeconds`, counted from `since_ms`, as a timer (the one timer of no frame)."""
         if self.machine.timeout_seconds:
             timer_id = self.next_id("t")
             self.snap.timers[timer_id] = ""
-            due = clamp_ms(ex.start_time_ms + self.machine.timeout_seconds * 1000)
+            due = clamp_ms(since_ms + self.machine.timeout_seconds * 1000)
             self.commands.append(StartTimer(timer_id, due, "execution_timeout"))
-        self.enter(root, self.machine.program.start_at, self.first_input())
-        self.queue.append(ROOT)
 
     def first_input(self) -> Any:
         """The first state's input: the execution input, parsed; but a large one for a Map that
@@ -324,6 +334,8 @@ class _Run(ContainerStates, JsonataStates):
         assert root.state is not None
         self.enter(root, root.state, root.state_input)
         root.redrive_join = retained
+        # AWS resets the state machine's timeout on a redrive: it counts again from now.
+        self.start_execution_timeout(self.now)
         self.queue.append(ROOT)
 
     def on_timer(self, timer_id: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -147,3 +147,10 @@ class StateMachine:
     @property
     def query_language(self) -> QueryLanguage:
         return self.program.query_language
+
+    def lasting_at_most(self, seconds: int) -> StateMachine:
+        """This machine with its executions timed out after `seconds` at most (a service's maximum
+        duration), as a `TimeoutSeconds` of that length would; a shorter one of its own still counts."""
+        if self.timeout_seconds and self.timeout_seconds <= seconds:
+            return self
+        return replace(self, timeout_seconds=seconds)

@@ -8,7 +8,6 @@ kept in memory (description and history) — the bounded log that stands in for 
 
 from __future__ import annotations
 
-import dataclasses
 import heapq
 import queue
 import threading
@@ -146,9 +145,8 @@ class ExpressRunner:
         return record
 
     def _run(self, machine: StateMachine, record: ExpressExecution) -> None:
-        if machine.timeout_seconds is None or machine.timeout_seconds > self.max_duration_seconds:
-            # An Express execution lasts five minutes at most: beyond, it times out as TimeoutSeconds does.
-            machine = dataclasses.replace(machine, timeout_seconds=self.max_duration_seconds)
+        # An Express execution lasts five minutes at most: beyond, it times out as TimeoutSeconds does.
+        machine = machine.lasting_at_most(self.max_duration_seconds)
         try:
             done = self._loop(machine, record)
         except Exception as exc:  # a bug must end the execution, never hang the caller

@@ -11,7 +11,7 @@ from typing import Any
 
 from stateway.asl import interpreter
 from stateway.asl.events import CompleteExecution, ScheduleTask, StartTimer, StopRequested
-from stateway.engine import map_runs
+from stateway.engine import deletion, map_runs
 from stateway.engine.codec import event_to_json
 from stateway.engine.join_data import JoinRow
 from stateway.engine.service import NewExecution
@@ -223,6 +223,8 @@ def write_batch(db: Any, q: dict[str, str], batch: Sequence[Write | StartWrite],
         db.executemany(q["mark_redriven"], redriven)
     if states:
         db.executemany(q["save_execution_state"], list(states.values()))
+        if any(state["status"] != "RUNNING" for state in states.values()):
+            deletion.remove_finished(db, q)  # a DELETING state machine goes with its last running execution
     if join_rows:
         known.joinless.difference_update(row[0] for row in join_rows)
         db.executemany(q["put_join_data"], join_rows)

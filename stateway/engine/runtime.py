@@ -37,6 +37,7 @@ from stateway.asl.events import (
     RedriveRequested,
     ScheduleTask,
     StartTimer,
+    StateMachineDeleted,
     StopRequested,
     TaskFailed,
     TaskStarted,
@@ -102,6 +103,9 @@ MAX_UNWRITTEN_ROUNDS = 64
 MAX_UNWRITTEN_CHARS = 256 * 1024
 # The longest pause between retries of a store that keeps refusing writes.
 WRITE_RETRY_MAX_SECONDS = 2.0
+# AWS's limit on a Standard execution's duration: one year (365 days). Beyond it, the execution times
+# out as its TimeoutSeconds would (`StateMachine.lasting_at_most`); a longer TimeoutSeconds is cut to it.
+MAX_DURATION_SECONDS = 365 * 24 * 3600
 
 
 class Engine:
@@ -111,7 +115,7 @@ class Engine:
                  functions: Mapping[str, Handler] | None = None, workers: int = 8,
                  region: str = "us-east-1", account: str = "123456789012",
                  poll_interval: float = 0.25, payload_limit_bytes: int = 262_144,
-                 batch_size: int = 2000) -> None:
+                 batch_size: int = 2000, max_duration_seconds: int = MAX_DURATION_SECONDS) -> None:
         self.store = db if isinstance(db, SqliteStore) else open_store(db)
         self._wake = threading.Event()
         self.service = Service(self.store, region=region, account=account, notify=self._inbox_changed)
@@ -128,10 +132,14 @@ class Engine:
         self.poll_interval = poll_interval
         self.payload_limit_bytes = payload_limit_bytes
         self.batch_size = batch_size
+        self.max_duration_seconds = max_duration_seconds
         self._results: deque[tuple[str, Any]] = deque()
         self._starts: deque[NewExecution] = deque()
         self._restarts: list[str] = []  # stored executions without a snapshot: their START is due
         self._quarantined: set[str] = set()
+        # State machines being deleted (DeleteStateMachine with running executions), as last read from
+        # the store: their executions end at their next state transition.
+        self._deleting: frozenset[str] = frozenset()
         # Per execution: the text of each frame as the store holds it now (table `frames`), so that a
         # commit rewrites only the frames that changed.
         self._frame_texts: dict[str, dict[str, str]] = {}
@@ -496,6 +504,11 @@ class Engine:
         self._unwritten.clear()
         self._started = {(row["execution_arn"], row["id"]) for row in self.store.all("started_tasks")}
         self._restarts = [row["arn"] for row in self.store.all("unstarted_executions")]
+        self._read_deleting()
+
+    def _read_deleting(self) -> None:
+        """The state machines being deleted, from the store (a partial index: usually no row)."""
+        self._deleting = frozenset(row["arn"] for row in self.store.all("deleting_state_machines"))
 
     def _read_store(self, now: int, inputs: dict[str, list[tuple[Any, Any]]]) -> None:
         """Inbox rows, due timers and expired task deadlines, and when the next one falls due."""
@@ -515,6 +528,9 @@ class Engine:
         self._next_due_ms = min(dues) if dues else None
         if any(len(v) >= self.batch_size for v in inputs.values()):
             self._inbox_dirty = True
+        # Read after the inbox: an answer stored after a DeleteStateMachine finds the machine DELETING.
+        # (An in-process delete notifies as an inbox write does; other processes' are polled.)
+        self._read_deleting()
 
     def _take_starts(self, work: Round) -> None:
         """The new executions whose first step this round computes."""
@@ -527,7 +543,7 @@ class Engine:
     def _machine(self, definition: str) -> StateMachine:
         machine = self._machines.get(definition)
         if machine is None:
-            machine = parse_machine(definition, validate=False)
+            machine = parse_machine(definition, validate=False).lasting_at_most(self.max_duration_seconds)
             self._machines[definition] = machine
         return machine
 
@@ -594,6 +610,8 @@ class Engine:
                     if event.task_id in loaded.snapshot.tasks:  # a late start of a finished task records nothing
                         self._started.add((arn, event.task_id))
                         work.started_tasks.append((arn, event.task_id))
+                if self._deleting and self._moves_deleted(loaded.snapshot, event):
+                    event = StateMachineDeleted()  # AWS ends it instead of making the transition
                 step = interpreter.advance(loaded.machine, loaded.snapshot, event, env)
             loaded.snapshot = step.snapshot
             work.snapshots[arn] = step.snapshot
@@ -625,6 +643,15 @@ class Engine:
         elif loaded is not None and loaded.snapshot is not None and loaded.snapshot.status != interpreter.RUNNING \
                 and arn not in work.snapshots and not self._unwritten.get(arn):
             self._cache.pop(arn, None)  # a late answer for an execution that has ended, read back for nothing
+
+    def _moves_deleted(self, snap: interpreter.Snapshot, event: Any) -> bool:
+        """Whether `event` would make the next state transition of an execution whose state machine is
+        being deleted: a task's outcome or a timer it waits for (a TaskStarted or a stop is no transition)."""
+        if arns.machine_of_version(snap.execution.state_machine_arn)[0] not in self._deleting:
+            return False
+        if isinstance(event, TimerFired):
+            return event.timer_id in snap.timers
+        return isinstance(event, TaskSucceeded | TaskFailed | TaskTimedOut) and event.task_id in snap.tasks
 
     def _history_rows(self, arn: str, events: list[dict[str, Any]], rows: list[list[Any]], work: Round) -> None:
         """A step's events as `[id, previous id, type, timestamp, details]` rows of its history chunk."""

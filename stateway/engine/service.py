@@ -21,7 +21,7 @@ from stateway.asl.events import RedriveRequested, StopRequested, TaskFailed, Tas
 from stateway.asl.loader import json_problem, load_json_definition
 from stateway.asl.timestamps import clamp_ms
 from stateway.asl.validate import validate_definition
-from stateway.engine import arns, constraints, paging
+from stateway.engine import arns, constraints, deletion, paging
 from stateway.engine import errors as api
 from stateway.engine.codec import START, event_to_json
 from stateway.engine.constraints import Member
@@ -118,6 +118,8 @@ class Service:
         logging_text, tracing_text = _logging_text(logging), _tracing_text(tracing)
         with self.store.write() as db:  # the check and the write in one transaction: concurrent creates queue
             existing = self._row(db, "get_state_machine", {"arn": arn})
+            if existing is not None and existing["status"] == deletion.DELETING:
+                raise _deleting(arn)  # its name is free again only once it is gone
             if existing is not None:
                 # AWS: creating the same machine again is idempotent (roleArn and tags aside)
                 if (existing["definition"], existing["type"], _logging_text(_settings(existing, "logging")),
@@ -144,14 +146,14 @@ class Service:
                              tracing: dict[str, Any] | None = None, publish: bool = False,
                              version_description: str = "") -> dict[str, Any]:
         """UpdateStateMachine: the new revision and the version it publishes are written in one transaction."""
-        machine = self._machine(arn)
+        machine = self._active_machine(arn)
         if definition is None and role_arn is None and logging is None and tracing is None and not publish:
             raise api.MissingRequiredParameter("Either the definition, the role ARN, the LoggingConfiguration, "
                                                "or the TracingConfiguration must be specified")
         text = self._definition_text(definition, machine["type"]) if definition is not None else None
         stamp = now_ms()
         with self.store.write() as db:
-            machine = self._machine(arn, db)  # as it is now, not as it was before the definition was checked
+            machine = self._active_machine(arn, db)  # as it is now, not as it was before the definition was checked
             revision_id = machine["revision_id"]
             if (text, role_arn, logging, tracing) != (None, None, None, None):  # `publish` alone changes nothing
                 revision_id = str(uuid.uuid4())
@@ -177,13 +179,14 @@ class Service:
             raise api.ValidationException(f"Invalid Arn: '{arn}'. DeleteStateMachine takes an unqualified state "
                                           "machine ARN: delete a version with DeleteStateMachineVersion and an "
                                           "alias with DeleteStateMachineAlias")
-        with self.store.write() as db:
-            db.execute(self.store.q["delete_state_machine"], {"arn": arn})
-            db.execute(self.store.q["delete_tags_of"], {"resource_arn": arn})
+        with self.store.write() as db:  # the check for running executions and the change in one transaction
+            deleting = deletion.delete_state_machine(db, self.store.q, arn)
+        if deleting:
+            self.notify()  # the engine ends the machine's executions at their next state transitions
 
     def publish_state_machine_version(self, arn: str, description: str = "", revision_id: str | None = None) -> str:
         with self.store.write() as db:
-            current = self._machine(arn, db)["revision_id"]
+            current = self._active_machine(arn, db)["revision_id"]
             if revision_id and revision_id != current:
                 raise api.ConflictException(f"Failed to publish the State Machine version for revision "
                                             f"{revision_id}. The current State Machine revision is {current}.")
@@ -224,13 +227,20 @@ class Service:
             raise api.StateMachineDoesNotExist(f"State Machine Does Not Exist: '{arn}'")
         return machine
 
+    def _active_machine(self, arn: str, db: Any = None) -> dict[str, Any]:
+        """A state machine that may change or start executions: AWS refuses one being deleted."""
+        machine = self._machine(arn, db)
+        if machine["status"] == deletion.DELETING:
+            raise _deleting(arn)
+        return machine
+
     def describe_state_machine(self, arn: str) -> dict[str, Any]:
         machine_arn, version = arns.machine_of_version(arn)
         if version is not None:
             return self._describe_version(arn)
         machine = self._machine(arn)
         return {
-            "stateMachineArn": machine["arn"], "name": machine["name"], "status": "ACTIVE",
+            "stateMachineArn": machine["arn"], "name": machine["name"], "status": machine["status"],
             "definition": machine["definition"], "roleArn": machine["role_arn"], "type": machine["type"],
             "creationDate": to_datetime(machine["created_ms"]), "revisionId": machine["revision_id"],
             "description": machine["description"], **_settings_members(machine),
@@ -247,7 +257,7 @@ class Service:
                         input_text: str | None = None, parent_task: dict[str, Any] | None = None) -> str:
         state_machine_arn, alias_arn = self._route_alias(state_machine_arn)
         machine_arn, version = arns.machine_of_version(state_machine_arn)
-        machine = self._machine(machine_arn)
+        machine = self._active_machine(machine_arn)
         definition, role_arn = machine["definition"], machine["role_arn"]
         version_arn = None
         if version is not None:
@@ -484,7 +494,7 @@ class Service:
         if row is None:
             raise api.StateMachineDoesNotExist(f"State Machine Does Not Exist: '{version_arn}'")
         return {
-            "stateMachineArn": version_arn, "name": machine["name"], "status": "ACTIVE",
+            "stateMachineArn": version_arn, "name": machine["name"], "status": machine["status"],
             "definition": row["definition"], "roleArn": row["role_arn"] or machine["role_arn"],
             "type": machine["type"], "creationDate": to_datetime(row["created_ms"]), "revisionId": row["revision_id"],
             "description": row["description"], **_settings_members(machine),
@@ -572,7 +582,7 @@ class Service:
             raise api.ValidationException(f"Invalid alias name: '{name}'")
         machine_arn = arns.machine_of_version(str(routing[0].get("stateMachineVersionArn", "")))[0] \
             if routing else ""
-        self._machine(machine_arn)
+        self._active_machine(machine_arn)
         routing_text = self._routing(machine_arn, routing)
         alias_arn = f"{machine_arn}:{name}"
         stamp = now_ms()
@@ -606,6 +616,7 @@ class Service:
     def update_state_machine_alias(self, alias_arn: str, *, description: str | None = None,
                                    routing: list[dict[str, Any]] | None = None) -> datetime:
         row = self._alias(alias_arn)
+        self._active_machine(row["state_machine_arn"])
         if description is None and routing is None:
             raise api.ValidationException("Either the description or the RoutingConfiguration must be specified")
         routing_text = self._routing(row["state_machine_arn"], routing) if routing is not None else row["routing"]
@@ -627,7 +638,7 @@ class Service:
     def list_state_machine_aliases(self, arn: str, *, max_results: int = 100, next_token: str | None = None
                                    ) -> tuple[list[dict[str, Any]], str | None]:
         machine_arn, _ = arns.machine_of_version(arn)
-        self._machine(machine_arn)
+        self._active_machine(machine_arn)  # AWS lists StateMachineDeleting among ListStateMachineAliases' errors
         after = self.page_tokens.name_position(next_token) if next_token else ""
         rows = self.store.all("list_aliases_page", {"state_machine_arn": machine_arn, "after": after,
                                                     "limit": max_results + 1})
@@ -979,6 +990,10 @@ def _issued(token: str) -> bool:
         return _ACTIVITY_TOKEN.fullmatch(base64.b64decode(token, validate=True)) is not None
     except ValueError:
         return False
+
+
+def _deleting(arn: str) -> api.ApiError:
+    return api.StateMachineDeleting(f"State Machine is being deleted: '{arn}'")
 
 
 def _task_closed() -> api.ApiError:

@@ -7,7 +7,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -114,22 +114,36 @@ class SqliteStore:
         SIGKILL, so a restarted engine takes over at once (SQLite files live on one host)."""
         if self.path == ":memory:" or self._engine_lock is not None:
             return
-        fd = os.open(self.path + ".engine", os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+        lock_path = self.path + ".engine"
+        while True:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+                os.close(fd)
+                raise StoreInUse(f"another engine (process {holder}) is running on {self.path}; stop it, or use "
+                                 "its API, instead of starting a second engine on the same file") from None
+            if _names(lock_path, fd):
+                break
+            # The holder stopped and removed the file between our open and our lock: this lock is on
+            # a file no other engine will open again, so it guards nothing. Lock the file the name
+            # leads to now.
             os.close(fd)
-            raise StoreInUse(f"another engine (process {holder}) is running on {self.path}; stop it, or use "
-                             "its API, instead of starting a second engine on the same file") from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         self._engine_lock = fd
 
     def release_engine(self) -> None:
+        """Give up the file: remove `<file>.engine` while still holding its lock, then drop the lock.
+        An engine that opened the file meanwhile finds it gone once it gets the lock (`claim_engine`)."""
         fd = self._engine_lock
         if fd is not None:
             self._engine_lock = None
+            lock_path = self.path + ".engine"
+            if _names(lock_path, fd):  # never another engine's file, had someone removed ours by hand
+                with suppress(OSError):
+                    os.unlink(lock_path)
             os.close(fd)  # closing the descriptor drops the lock
 
     def close(self) -> None:
@@ -139,6 +153,16 @@ class SqliteStore:
         if connection is not None:
             connection.close()
             self._local.connection = None
+
+
+def _names(path: str, fd: int) -> bool:
+    """Whether `path` still names the file open as `fd` (not removed, nor replaced by another)."""
+    try:
+        named = os.stat(path)
+    except FileNotFoundError:
+        return False
+    opened = os.fstat(fd)
+    return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
 
 
 def open_store(url: str) -> SqliteStore:

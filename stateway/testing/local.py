@@ -31,6 +31,7 @@ from stateway.asl.events import (
 from stateway.asl.model import StateMachine
 from stateway.asl.parse import parse_machine
 from stateway.engine.env import ShellEnv
+from stateway.engine.runtime import MAX_DURATION_SECONDS
 from stateway.engine.service import execution_description
 from stateway.workers import python as pyfunctions
 from stateway.workers.function_task import function_target, run_function_task
@@ -93,6 +94,7 @@ class LocalRunner:
             name: str | None = None, state_machine_name: str = "StateMachine",
             input_text: str | None = None) -> ExecutionResult:
         machine = definition if isinstance(definition, StateMachine) else parse_machine(definition)
+        machine = machine.lasting_at_most(MAX_DURATION_SECONDS)  # a Standard execution's year, as the engine's
         name = name or str(uuid.uuid4())
         if input_text is None:
             input_text = jsontext.dumps({} if input is None else input)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import test_api_core as core
 from botocore.exceptions import ClientError
-from test_api_core import PASS, ROLE, WAIT, _raw, create, error_of
+from test_api_core import CALLBACK, PASS, ROLE, WAIT, _raw, _token, create, error_of, wait_done
 
 pytestmark = pytest.mark.e2e
 server, sfn = core.server, core.sfn  # the shared server fixtures
@@ -104,6 +104,66 @@ def test_delete_state_machine_refuses_a_version_or_alias_arn(sfn: Any) -> None:
         assert (code, status) == ("ValidationException", 400) and qualified in message
     assert sfn.describe_state_machine(stateMachineArn=f"{arn}:1")["stateMachineArn"] == f"{arn}:1"
     assert sfn.describe_state_machine_alias(stateMachineAliasArn=alias)["name"] == "live"
+
+
+def test_delete_state_machine_with_running_executions_is_deleting_until_the_last_one_ends(sfn: Any) -> None:
+    arn = create(sfn, "retiring", CALLBACK, publish=True, tags=[{"key": "team", "value": "ops"}])
+    alias = sfn.create_state_machine_alias(name="live", routingConfiguration=[
+        {"stateMachineVersionArn": f"{arn}:1", "weight": 100}])["stateMachineAliasArn"]
+    sfn.tag_resource(resourceArn=alias, tags=[{"key": "stage", "value": "prod"}])
+    first = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    second = sfn.start_execution(stateMachineArn=alias)["executionArn"]
+    tokens = [_token(sfn, first), _token(sfn, second)]
+
+    assert sfn.delete_state_machine(stateMachineArn=arn)["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert sfn.describe_state_machine(stateMachineArn=arn)["status"] == "DELETING"
+    assert sfn.describe_state_machine(stateMachineArn=f"{arn}:1")["status"] == "DELETING"
+    assert "retiring" in [m["name"] for m in sfn.list_state_machines()["stateMachines"]]
+    being_deleted = f"State Machine is being deleted: '{arn}'"
+    for target in (arn, f"{arn}:1", alias):
+        assert error_of(sfn.start_execution, stateMachineArn=target) == ("StateMachineDeleting", being_deleted, 400)
+    assert error_of(sfn.create_state_machine, name="retiring", definition=json.dumps(CALLBACK), roleArn=ROLE) == (
+        "StateMachineDeleting", being_deleted, 400)
+    assert error_of(sfn.update_state_machine, stateMachineArn=arn, definition=json.dumps(PASS))[0] == \
+        "StateMachineDeleting"
+    assert error_of(sfn.publish_state_machine_version, stateMachineArn=arn)[0] == "StateMachineDeleting"
+    sfn.delete_state_machine(stateMachineArn=arn)  # again: still accepted, nothing changes
+    assert [wait_done(sfn, e, timeout=0.3)["status"] for e in (first, second)] == ["RUNNING", "RUNNING"]
+
+    # AWS ends an execution of a machine being deleted at its next state transition: here, the answer.
+    sfn.send_task_success(taskToken=tokens[0], output=json.dumps({"approved": True}))
+    ended = wait_done(sfn, first)
+    assert (ended["status"], ended["error"], ended["cause"]) == (
+        "FAILED", "States.Runtime", "State machine retiring has been deleted.")
+    events = sfn.get_execution_history(executionArn=first)["events"]
+    assert [e["type"] for e in events][-1] == "ExecutionFailed"
+    assert events[-1]["executionFailedEventDetails"] == {
+        "error": "States.Runtime", "cause": "State machine retiring has been deleted."}
+    assert sfn.describe_state_machine(stateMachineArn=arn)["status"] == "DELETING"  # the second still runs
+
+    sfn.stop_execution(executionArn=second)  # a stop is no transition: it aborts as ever
+    assert wait_done(sfn, second)["status"] == "ABORTED"
+    # The last one ended: the machine is gone, with its versions, aliases and tags.
+    code, message, _ = error_of(sfn.describe_state_machine, stateMachineArn=arn)
+    assert (code, message) == ("StateMachineDoesNotExist", f"State Machine Does Not Exist: '{arn}'")
+    assert error_of(sfn.describe_state_machine, stateMachineArn=f"{arn}:1")[0] == "StateMachineDoesNotExist"
+    assert error_of(sfn.describe_state_machine_alias, stateMachineAliasArn=alias)[0] == "ResourceNotFound"
+    assert sfn.describe_execution(executionArn=first)["status"] == "FAILED"  # executions stay described
+
+    arn = create(sfn, "retiring", PASS, publish=True)  # the name is free again, and nothing carries over
+    sfn.create_state_machine_alias(name="live", routingConfiguration=[{"stateMachineVersionArn": f"{arn}:1",
+                                                                         "weight": 100}])
+    assert sfn.list_tags_for_resource(resourceArn=arn)["tags"] == []
+    assert sfn.list_tags_for_resource(resourceArn=alias)["tags"] == []
+
+
+def test_delete_state_machine_without_running_executions_deletes_at_once(sfn: Any) -> None:
+    arn = create(sfn, "finished", PASS)
+    execution = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    assert wait_done(sfn, execution)["status"] == "SUCCEEDED"
+    sfn.delete_state_machine(stateMachineArn=arn)
+    assert error_of(sfn.describe_state_machine, stateMachineArn=arn)[0] == "StateMachineDoesNotExist"
+    assert create(sfn, "finished", WAIT) == arn
 
 
 def test_update_with_only_logging_or_tracing(sfn: Any) -> None:

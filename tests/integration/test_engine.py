@@ -225,7 +225,7 @@ def test_one_year_wait_holds_no_thread_and_stops(make: Callable[..., Harness]) -
         {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": YEAR_SECONDS, "End": True}}}), {})
     h.wait_for(lambda: "WaitStateEntered" in h.history_types(waiter))
     assert h.service.describe_execution(waiter)["status"] == "RUNNING"
-    (due_ms,) = h.wait_for(lambda: h.rows("SELECT due_ms FROM timers WHERE execution_arn = ?", waiter))[0:1]
+    (due_ms,) = h.wait_for(lambda: h.rows("SELECT due_ms FROM timers WHERE execution_arn = ? AND purpose = 'wait'", waiter))[0:1]
     assert due_ms[0] - time.time() * 1000 > (YEAR_SECONDS - 60) * 1000
     assert h.rows("SELECT COUNT(*) FROM tasks") == [(0,)]
     # With one worker thread, a task in another execution still runs at once: the Wait holds no thread.
@@ -312,6 +312,46 @@ def test_execution_timeout_times_out(make: Callable[..., Harness]) -> None:
     assert types(events)[-1] == "ExecutionTimedOut"
     assert_gap_free(events)
     assert h.rows("SELECT COUNT(*) FROM timers") == [(0,)]
+
+
+def test_an_execution_without_timeout_seconds_times_out_a_year_after_its_start(
+        make: Callable[..., Harness], monkeypatch: pytest.MonkeyPatch) -> None:
+    from stateway.engine import runtime
+
+    h = make()
+    arn = h.service.start_execution(h.machine(
+        {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 2 * YEAR_SECONDS, "End": True}}}), {})
+    start_ms = h.rows("SELECT start_ms FROM executions WHERE arn = ?", arn)[0][0]
+    # The year is a timer row like TimeoutSeconds', beside the Wait's: no thread waits for it.
+    timers = h.wait_for(lambda: dict(h.rows("SELECT purpose, due_ms FROM timers WHERE execution_arn = ?", arn)))
+    assert timers["execution_timeout"] == start_ms + YEAR_SECONDS * 1000  # from the start, as TimeoutSeconds
+    assert timers["wait"] >= start_ms + 2 * YEAR_SECONDS * 1000  # from the Wait state's entry
+    assert h.service.describe_execution(arn)["status"] == "RUNNING"
+
+    # A year later by the engine's clock (nothing sleeps; its next look at the store, within the poll
+    # interval, finds the timer due): the execution times out as TimeoutSeconds ends it.
+    real_now_ms = runtime.now_ms
+    monkeypatch.setattr(runtime, "now_ms", lambda: real_now_ms() + YEAR_SECONDS * 1000)
+    desc = h.engine.wait(arn, timeout=10)
+    assert desc["status"] == "TIMED_OUT" and "error" not in desc and "cause" not in desc
+    events = h.service.get_execution_history(arn)
+    assert types(events) == ["ExecutionStarted", "WaitStateEntered", "ExecutionTimedOut"]
+    assert (desc["stopDate"] - desc["startDate"]).total_seconds() >= YEAR_SECONDS
+    assert h.rows("SELECT COUNT(*) FROM timers WHERE execution_arn = ?", arn) == [(0,)]
+
+
+def test_the_maximum_duration_ends_an_execution_exactly_as_timeout_seconds_does(tmp_path: Path) -> None:
+    definition = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "End": True}}}
+    # A shorter maximum (a setting, as Express's five minutes is) stands in for the year.
+    with Engine(f"sqlite:///{tmp_path / 'capped.db'}", max_duration_seconds=1, poll_interval=0.05) as engine:
+        capped = engine.service.start_execution(engine.service.create_state_machine("capped", definition), {})
+        own = engine.service.start_execution(engine.service.create_state_machine(
+            "own", {"TimeoutSeconds": 1, **definition}), {})
+        capped_desc, own_desc = engine.wait(capped, timeout=10), engine.wait(own, timeout=10)
+        assert capped_desc["status"] == own_desc["status"] == "TIMED_OUT"
+        shape = [[(e["id"], e["previousEventId"], e["type"]) for e in engine.service.get_execution_history(arn)]
+                 for arn in (capped, own)]
+    assert shape[0] == shape[1] == [(1, 0, "ExecutionStarted"), (2, 0, "WaitStateEntered"), (3, 2, "ExecutionTimedOut")]
 
 
 def test_stop_execution_during_a_task_ignores_its_late_result(make: Callable[..., Harness]) -> None:
@@ -576,6 +616,53 @@ def test_an_answer_stored_before_a_crash_is_applied_on_restart(tmp_path: Path) -
         wait_for(lambda: rows(db, "SELECT COUNT(*) FROM tasks") == [(0,)])
         with pytest.raises(api.TaskTimedOut):
             engine.service.send_task_heartbeat(token)
+
+
+def _token_machine(engine: Engine, name: str) -> tuple[str, str, str]:
+    """A published machine whose execution waits for a task token: (machine, execution, token)."""
+    machine = engine.service.create_state_machine(name, {"StartAt": "Approve", "States": {"Approve": TOKEN_TASK}},
+                                                  publish=True)
+    arn = engine.service.start_execution(f"{machine}:1")
+    wait_for(lambda: "TaskStarted" in types(engine.service.get_execution_history(arn)))
+    return machine, arn, scheduled_parameters(engine.service.get_execution_history(arn))["MessageBody"]["token"]
+
+
+def test_a_machine_deleted_while_no_engine_runs_goes_once_its_execution_ends_after_a_restart(tmp_path: Path) -> None:
+    """DELETING is a row: the next engine still ends the execution at its next state transition (here an
+    answer stored while no engine ran) and removes the machine, its versions and tags with it."""
+    db = tmp_path / "deleting.db"
+    with Engine(f"sqlite:///{db}", poll_interval=0.05) as engine:
+        machine, arn, token = _token_machine(engine, "retiring")
+        engine.service.tag_resource(machine, [{"key": "team", "value": "ops"}])
+    offline = Engine(f"sqlite:///{db}")  # not started: only its service writes, as the CLI would
+    offline.service.delete_state_machine(machine)
+    assert offline.service.describe_state_machine(machine)["status"] == "DELETING"
+    offline.service.send_task_success(token, '"approved"')
+    offline.store.close()
+    with Engine(f"sqlite:///{db}", poll_interval=0.05) as engine:
+        desc = engine.wait(arn, timeout=10)
+        assert (desc["status"], desc["error"], desc["cause"]) == (
+            "FAILED", "States.Runtime", "State machine retiring has been deleted.")
+        assert types(engine.service.get_execution_history(arn)) == [
+            "ExecutionStarted", "TaskStateEntered", "TaskScheduled", "TaskStarted", "ExecutionFailed"]
+        with pytest.raises(api.StateMachineDoesNotExist):
+            engine.service.describe_state_machine(machine)
+    for table in ("state_machines", "state_machine_versions", "tags", "tasks", "timers"):
+        assert rows(db, f"SELECT COUNT(*) FROM {table}") == [(0,)], table
+
+
+def test_a_delete_from_another_process_ends_the_running_engines_execution(tmp_path: Path) -> None:
+    db = tmp_path / "elsewhere.db"
+    with Engine(f"sqlite:///{db}", poll_interval=0.05) as engine:
+        machine, arn, token = _token_machine(engine, "elsewhere")
+        other = Engine(f"sqlite:///{db}")  # another process's service: the engine hears of it by polling
+        other.service.delete_state_machine(machine)
+        other.service.send_task_success(token, '"approved"')  # stored after the delete: it finds it DELETING
+        other.store.close()
+        desc = engine.wait(arn, timeout=10)
+        assert (desc["status"], desc["error"]) == ("FAILED", "States.Runtime")
+        with pytest.raises(api.StateMachineDoesNotExist):
+            engine.service.describe_state_machine(machine)
 
 
 def test_send_task_heartbeat_keeps_token_alive(make: Callable[..., Harness]) -> None:

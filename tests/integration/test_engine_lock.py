@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import subprocess
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from stateway.engine import Engine
-from stateway.store.sqlite import StoreInUse
+from stateway.store.sqlite import SqliteStore, StoreInUse
 
 pytestmark = pytest.mark.integration
 
@@ -50,6 +51,46 @@ def test_a_killed_engine_frees_the_file_at_once(tmp_path: Path) -> None:
     finally:
         holder.send_signal(signal.SIGKILL)
         holder.wait(10)
+    assert Path(f"{path}.engine").exists()  # left behind by the kill: a stale file, not a lock
     with Engine(f"sqlite:///{path}") as engine:  # no lease to wait out: the kernel dropped the lock
         arn = engine.service.create_state_machine("m", PASS)
         assert engine.wait(engine.service.start_execution(arn, {}), timeout=10)["status"] == "SUCCEEDED"
+
+
+def test_a_clean_stop_removes_the_lock_file(tmp_path: Path) -> None:
+    lock = tmp_path / "clean.db.engine"
+    engine = Engine(f"sqlite:///{tmp_path / 'clean.db'}").start()
+    assert lock.read_text() == str(os.getpid())
+    engine.stop()
+    assert not lock.exists()
+    with Engine(f"sqlite:///{tmp_path / 'clean.db'}"):  # and the file is taken again as before
+        assert lock.exists()
+    assert not lock.exists()
+
+
+def test_an_engine_that_locks_a_file_removed_meanwhile_takes_the_new_one(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The race a removed lock file opens: B opens `<file>.engine`, A stops (removes the file and drops
+    its lock), B locks the removed file. B must not count as the engine then, or a third engine would
+    create a new file, lock it too, and run beside B."""
+    path = tmp_path / "raced.db"
+    first, second, third = SqliteStore(path), SqliteStore(path), SqliteStore(path)
+    first.claim_engine()
+    real_flock = fcntl.flock
+    stopped: list[bool] = []
+
+    def first_stops_meanwhile(fd: int, operation: int) -> None:
+        if not stopped:
+            stopped.append(True)
+            first.release_engine()  # after `second` opened the file, before it locks it
+        real_flock(fd, operation)
+
+    monkeypatch.setattr(fcntl, "flock", first_stops_meanwhile)
+    second.claim_engine()
+    monkeypatch.setattr(fcntl, "flock", real_flock)
+    assert stopped and Path(f"{path}.engine").read_text() == str(os.getpid())
+    with pytest.raises(StoreInUse):
+        third.claim_engine()
+    second.release_engine()
+    third.claim_engine()
+    third.release_engine()

@@ -1,4 +1,4 @@
-"""How the pure core records a stop (StopExecution) and an execution timeout in history."""
+"""How the pure core records a stop (StopExecution), an execution timeout and a deleted state machine in history."""
 
 from __future__ import annotations
 
@@ -8,7 +8,14 @@ from typing import Any
 import pytest
 
 from stateway.asl import interpreter
-from stateway.asl.events import ExecutionInfo, StopRequested, TaskStarted, TimerFired
+from stateway.asl.events import (
+    CancelTask,
+    ExecutionInfo,
+    StateMachineDeleted,
+    StopRequested,
+    TaskStarted,
+    TimerFired,
+)
 from stateway.asl.parse import parse_machine
 from stateway.engine.env import ShellEnv
 from tests.conformance.corpus import DEFAULT_CORPUS_DIR
@@ -60,3 +67,16 @@ def test_execution_timed_out_still_follows_the_latest_event() -> None:
     timer_id = next(t for t, frame in first.snapshot.timers.items() if frame == "")  # the execution's own
     timed_out = interpreter.advance(parse_machine(definition), first.snapshot, TimerFired(timer_id), ShellEnv(NOW))
     assert chain(timed_out)[-1] == (3, 2, "ExecutionTimedOut")
+
+
+def test_a_deleted_state_machine_fails_the_execution_in_aws_words() -> None:
+    """DeleteStateMachine: the shell hands over StateMachineDeleted instead of the next transition."""
+    machine = parse_machine(TASK)
+    first = start(TASK)
+    (task_id,) = first.snapshot.tasks
+    ended = interpreter.advance(machine, first.snapshot, StateMachineDeleted(), ShellEnv(NOW + 1))
+    cause = "State machine M has been deleted."
+    assert chain(ended) == [(4, 3, "ExecutionFailed")]
+    assert ended.events[0]["executionFailedEventDetails"] == {"error": "States.Runtime", "cause": cause}
+    assert (ended.snapshot.status, ended.snapshot.error, ended.snapshot.cause) == ("FAILED", "States.Runtime", cause)
+    assert CancelTask(task_id) in ended.commands and ended.snapshot.tasks == {}

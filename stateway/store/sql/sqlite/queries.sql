@@ -14,7 +14,7 @@ DELETE FROM state_machines WHERE arn = :arn;
 
 -- name: get_state_machine
 SELECT arn, name, type, definition, role_arn, description, revision_id, created_ms, updated_ms,
-       logging_configuration, tracing_configuration, last_version
+       logging_configuration, tracing_configuration, last_version, status
 FROM state_machines WHERE arn = :arn;
 
 -- name: list_state_machines

@@ -67,7 +67,7 @@ from stateway.engine.rounds import (
     Written,
     write_batch,
 )
-from stateway.engine.service import NewExecution, Service, execution_description, now_ms
+from stateway.engine.service import MAX_DURATION_SECONDS, NewExecution, Service, execution_description, now_ms
 from stateway.engine.writer import Writer
 from stateway.store.sqlite import SqliteStore, open_store
 from stateway.workers.python import Handler
@@ -103,9 +103,6 @@ MAX_UNWRITTEN_ROUNDS = 64
 MAX_UNWRITTEN_CHARS = 256 * 1024
 # The longest pause between retries of a store that keeps refusing writes.
 WRITE_RETRY_MAX_SECONDS = 2.0
-# AWS's limit on a Standard execution's duration: one year (365 days). Beyond it, the execution times
-# out as its TimeoutSeconds would (`StateMachine.lasting_at_most`); a longer TimeoutSeconds is cut to it.
-MAX_DURATION_SECONDS = 365 * 24 * 3600
 
 
 class Engine:

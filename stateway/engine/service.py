@@ -8,7 +8,7 @@ import random
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -39,6 +39,13 @@ _ISSUED_TOKEN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-
 _ACTIVITY_TOKEN = re.compile(rb"[0-9a-f]{64}\|.+", re.DOTALL)
 _ALIAS_NAME = re.compile(r"(?=.*[a-zA-Z_\-.])[a-zA-Z0-9_\-.]+")
 
+
+# AWS's limit on a Standard execution's duration: one year (365 days). Beyond it, the execution times
+# out as its TimeoutSeconds would (`StateMachine.lasting_at_most`); a longer TimeoutSeconds is cut to it,
+# and an execution open that long can no longer be redriven.
+MAX_DURATION_SECONDS = 365 * 24 * 3600
+# RedriveExecution's redrivable period: 14 days from the end of the execution.
+REDRIVABLE_PERIOD_MS = 14 * 24 * 3600 * 1000
 
 def now_ms() -> int:
     return int(time.time() * 1000)
@@ -345,7 +352,8 @@ class Service:
         row = self._execution(arn)
         if arns.split(arn)[5] == "express":
             raise api.ExecutionNotRedrivable(f"Execution {arn} is of type EXPRESS and cannot be redriven")
-        reason = not_redrivable_reason(row["status"], row["error"], row["cause"])
+        machine = self.store.one("get_state_machine", {"arn": row["state_machine_arn"]})
+        reason = not_redrivable_reason(row, now_ms(), machine["status"] if machine is not None else None)
         if reason is not None:
             raise api.ExecutionNotRedrivable(reason)
         stamp = now_ms()
@@ -900,7 +908,7 @@ def execution_description(row: dict[str, Any]) -> dict[str, Any]:
     }
     if ":express:" not in row["arn"]:
         out["redriveCount"] = 0
-        out.update(redrive_status(row["status"], "redriveStatus", "redriveStatusReason", row["error"], row["cause"]))
+        out.update(redrive_status(row, now_ms(), "redriveStatus", "redriveStatusReason", row.get("machine_status", "")))
     if row.get("version_arn"):
         out["stateMachineVersionArn"] = row["version_arn"]
     if row.get("stop_ms") is not None:
@@ -944,21 +952,30 @@ def page_size(max_results: int | None) -> int:
     return max_results
 
 
-def redrive_status(status: str, status_key: str, reason_key: str, error: str | None = None,
-                   cause: str | None = None) -> dict[str, str]:
-    """Whether an execution in `status` (that ended with `error` and `cause`) can be redriven, under the
-    keys of the response that says it (DescribeExecution's `redriveStatus`, a `.sync` task's `RedriveStatus`)."""
-    reason = not_redrivable_reason(status, error, cause)
+def redrive_status(execution: Mapping[str, Any], now: int, status_key: str, reason_key: str,
+                   machine_status: str | None = "") -> dict[str, str]:
+    """Whether an execution can be redriven at `now` (see `not_redrivable_reason`), under the keys of the
+    response that says it (DescribeExecution's `redriveStatus`, a `.sync` task's `RedriveStatus`)."""
+    reason = not_redrivable_reason(execution, now, machine_status)
     return {status_key: "REDRIVABLE"} if reason is None else {status_key: "NOT_REDRIVABLE", reason_key: reason}
 
 
-def not_redrivable_reason(status: str, error: str | None = None, cause: str | None = None) -> str | None:
-    """Why a Standard execution in `status` cannot be redriven, in AWS's words; None when it can."""
-    if status == "FAILED" and error == ErrorName.RUNTIME and cause == interpreter.HISTORY_LIMIT_CAUSE:
+def not_redrivable_reason(execution: Mapping[str, Any], now: int, machine_status: str | None = "") -> str | None:
+    """Why a Standard execution (its `status`, `error`, `cause`, `start_ms` and `stop_ms`) cannot be
+    redriven at `now`, in AWS's words (RedriveExecution's conditions); None when it can. `machine_status`
+    is its state machine's (None: removed; "": not known to the caller)."""
+    status = execution["status"]
+    if status not in ("FAILED", "ABORTED", "TIMED_OUT"):
+        return f"Execution is {status} and cannot be redriven"
+    if machine_status is None or machine_status == deletion.DELETING:
+        return "State machine is in DELETING status"
+    if execution["error"] == ErrorName.RUNTIME and execution["cause"] == interpreter.HISTORY_LIMIT_CAUSE:
         return "Execution history event limit exceeded"  # a redrive would go on in the same full history
-    if status in ("FAILED", "ABORTED", "TIMED_OUT"):
-        return None
-    return f"Execution is {status} and cannot be redriven"
+    if now - execution["start_ms"] >= MAX_DURATION_SECONDS * 1000:
+        return "Execution has exceeded the max execution time"
+    if execution["stop_ms"] is not None and now - execution["stop_ms"] > REDRIVABLE_PERIOD_MS:
+        return "Execution redrivable period exceeded"
+    return None
 
 
 def stored_event(stored: list[Any], include_data: bool = True, raw_timestamps: bool = False) -> dict[str, Any]:

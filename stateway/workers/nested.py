@@ -79,7 +79,9 @@ def nested_result(child: ExecutionInfo, parent: dict[str, Any], done: CompleteEx
     }
     if ":express:" not in child.execution_arn:  # as DescribeExecution: an Express execution has no redrive
         body["RedriveCount"] = child.redrive_count
-        body.update(redrive_status(done.status, "RedriveStatus", "RedriveStatusReason", done.error, done.cause))
+        body.update(redrive_status({"status": done.status, "error": done.error, "cause": done.cause,
+                                    "start_ms": child.start_time_ms, "stop_ms": now}, now,
+                                   "RedriveStatus", "RedriveStatusReason"))
     if parent.get("pattern") == "sync:2":
         body["Input"] = jsontext.loads(body["Input"])
     if done.status == "SUCCEEDED":

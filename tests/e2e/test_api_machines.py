@@ -140,6 +140,9 @@ def test_delete_state_machine_with_running_executions_is_deleting_until_the_last
     assert events[-1]["executionFailedEventDetails"] == {
         "error": "States.Runtime", "cause": "State machine retiring has been deleted."}
     assert sfn.describe_state_machine(stateMachineArn=arn)["status"] == "DELETING"  # the second still runs
+    deleting = ("NOT_REDRIVABLE", "State machine is in DELETING status")
+    assert (ended["redriveStatus"], ended["redriveStatusReason"]) == deleting
+    assert error_of(sfn.redrive_execution, executionArn=first)[:2] == ("ExecutionNotRedrivable", deleting[1])
 
     sfn.stop_execution(executionArn=second)  # a stop is no transition: it aborts as ever
     assert wait_done(sfn, second)["status"] == "ABORTED"
@@ -147,6 +150,8 @@ def test_delete_state_machine_with_running_executions_is_deleting_until_the_last
     code, message, _ = error_of(sfn.describe_state_machine, stateMachineArn=arn)
     assert (code, message) == ("StateMachineDoesNotExist", f"State Machine Does Not Exist: '{arn}'")
     assert error_of(sfn.describe_state_machine, stateMachineArn=f"{arn}:1")[0] == "StateMachineDoesNotExist"
+    gone = sfn.describe_execution(executionArn=second)
+    assert (gone["redriveStatus"], gone["redriveStatusReason"]) == deleting
     assert error_of(sfn.describe_state_machine_alias, stateMachineAliasArn=alias)[0] == "ResourceNotFound"
     assert sfn.describe_execution(executionArn=first)["status"] == "FAILED"  # executions stay described
 

@@ -148,10 +148,15 @@ class CompleteExecution:
     cause: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Resumed:
+    """Go on with the states a step left to run when it paused (`Step.paused`); any event does that too."""
+
+
 Command = ScheduleTask | StartTimer | CancelTask | CancelTimer | CompleteExecution
 Event = (
     ExecutionStarted | TaskStarted | TaskSubmitted | TaskSucceeded | TaskFailed | TaskTimedOut
-    | TimerFired | StopRequested | RedriveRequested | StateMachineDeleted
+    | TimerFired | StopRequested | RedriveRequested | StateMachineDeleted | Resumed
 )
 
 
@@ -162,3 +167,6 @@ class Step:
     snapshot: Any
     events: list[dict[str, Any]] = field(default_factory=list)
     commands: list[Command] = field(default_factory=list)
+    # The step stopped after its event budget with states still to run: the shell advances the
+    # execution again (with `Resumed`, or a due timer first) before waiting for the world.
+    paused: bool = False

@@ -212,6 +212,8 @@ class Snapshot:
     output: str | None = None
     error: str | None = None
     cause: str | None = None
+    # Frames a paused step left to run, in order (only executions without a history quota pause).
+    ready: list[str] = field(default_factory=list)
 
 
 ROOT = "root"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
@@ -13,7 +14,7 @@ from stateway.asl.resources import ResourceRef
 CLOSING_EVENTS = frozenset({"ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut"})
 
 
-def stop_ms(events: list[dict[str, Any]], default: int) -> int:
+def stop_ms(events: Sequence[dict[str, Any]], default: int) -> int:
     """The timestamp of the event among `events` that ended the execution, else `default`."""
     return next((e["timestamp"] for e in reversed(events) if e["type"] in CLOSING_EVENTS), default)
 

@@ -54,6 +54,9 @@ DEFAULT_PAYLOAD_LIMIT_BYTES = 262_144
 # Step Functions' hard quota of events in a Standard execution's history: event 25,000 may only end it.
 MAX_HISTORY_EVENTS = 25_000
 HISTORY_LIMIT_CAUSE = f"The execution reached the maximum number of history events ({MAX_HISTORY_EVENTS})."
+# An execution without that quota (Express) pauses a step after this many events, so that a loop that
+# never waits gives its shell the turn (to time it out, say) instead of running on in one call.
+STEP_EVENT_BUDGET = 10_000
 # The largest Java long: AWS reads seconds as one.
 LONG_MAX = 2**63 - 1
 # From this length an execution input that a Map runs on is kept as text (`first_input`); a shorter one
@@ -83,7 +86,7 @@ def advance(machine: StateMachine, snapshot: Snapshot, event: Event, env: Env) -
     except _HistoryLimitReached:
         run.history_limit_reached()
     run.settle_inputs()
-    return Step(snapshot=snapshot, events=run.events, commands=run.commands)
+    return Step(snapshot=snapshot, events=run.events, commands=run.commands, paused=bool(snapshot.ready))
 
 
 class _HistoryLimitReached(Exception):
@@ -100,11 +103,13 @@ class _Run(ContainerStates, JsonataStates):
         self.now = env.now_ms
         self.events: list[dict[str, Any]] = []
         self.commands: list[Command] = []
-        self.queue: list[str] = []
         self._texts: dict[int, tuple[Any, str]] = {}
         self.payload_limit = getattr(env, "payload_limit_bytes", DEFAULT_PAYLOAD_LIMIT_BYTES)
         # Express executions have no history quota (they are limited by their five minutes instead).
         self.history_limit = None if ":express:" in snapshot.execution.execution_arn else MAX_HISTORY_EVENTS
+        self.budget = STEP_EVENT_BUDGET if self.history_limit is None else None
+        # What a paused step left to run goes first, whatever event comes next.
+        self.queue, snapshot.ready = snapshot.ready, []
         # Frames whose join ended without reading back their input, which the shell had stored apart
         # (a Map's output does not need it): read back only if Retry, Catch or a failure needs it.
         self.unread_inputs: dict[str, Join] = {}
@@ -214,6 +219,9 @@ class _Run(ContainerStates, JsonataStates):
 
     def drain(self) -> None:
         while self.queue:
+            if self.budget is not None and len(self.events) >= self.budget and self.snap.status == RUNNING:
+                self.snap.ready, self.queue = self.queue, []
+                return
             frame_id = self.queue.pop(0)
             frame = self.snap.frames.get(frame_id)
             if frame is not None and not frame.done and frame.waiting is None and self.snap.status == RUNNING:

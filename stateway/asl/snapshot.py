@@ -70,6 +70,8 @@ def dumps(snapshot: Snapshot, *, external: Callable[[Join], None] | None = None,
         "error": snapshot.error,
         "cause": snapshot.cause,
     }
+    if snapshot.ready:
+        body["ready"] = snapshot.ready
     return _encode(body)
 
 
@@ -161,6 +163,7 @@ def loads(text: str, *, join_store: Callable[[str], JoinStore] | None = None, in
         output=body.get("output") if body.get("output") is not None else output,
         error=body.get("error"),
         cause=body.get("cause"),
+        ready=list(body.get("ready") or ()),
     )
 
 

@@ -13,7 +13,7 @@ import queue
 import threading
 import time
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -25,6 +25,7 @@ from stateway.asl.events import (
     CancelTimer,
     CompleteExecution,
     ExecutionInfo,
+    Resumed,
     ScheduleTask,
     StartTimer,
     TaskFailed,
@@ -41,6 +42,9 @@ from stateway.workers.function_task import function_target, run_function_task
 
 # AWS's limit on an Express execution's duration.
 MAX_DURATION_SECONDS = 300
+# An Express execution has no history quota, and a loop may record millions of events in its five
+# minutes: its in-memory log keeps the latest this many (the ids say what was let go of).
+LOGGED_EVENTS = 25_000
 
 if TYPE_CHECKING:
     from stateway.engine.service import Service
@@ -61,7 +65,7 @@ class ExpressExecution:
     output: str | None = None
     error: str | None = None
     cause: str | None = None
-    events: list[dict[str, Any]] = field(default_factory=list)
+    events: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=LOGGED_EVENTS))
     done: threading.Event = field(default_factory=threading.Event)
 
     def describe(self) -> dict[str, Any]:
@@ -166,9 +170,11 @@ class ExpressRunner:
         timers: list[tuple[int, str]] = []
         live: set[str] = set()
         done: CompleteExecution | None = None
+        paused = False
 
         def absorb(step: interpreter.Step) -> None:
-            nonlocal done
+            nonlocal done, paused
+            paused = step.paused
             record.events.extend(step.events)
             for command in step.commands:
                 if isinstance(command, ScheduleTask):
@@ -192,6 +198,8 @@ class ExpressRunner:
             if timers and timers[0][0] <= now:
                 _, timer_id = heapq.heappop(timers)
                 event: Any = TimerFired(timer_id)
+            elif paused:  # states left to run: a due timer (the five minutes) goes first, nothing waits
+                event = Resumed()
             else:
                 wait = (timers[0][0] - now) / 1000 if timers else None
                 if wait is None and not live:

@@ -5,8 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from stateway.asl import interpreter
-from stateway.asl.events import CancelTask, ExecutionInfo, ScheduleTask, StartTimer, TaskSucceeded
+from stateway.asl import interpreter, snapshot
+from stateway.asl.events import (
+    CancelTask,
+    ExecutionInfo,
+    Resumed,
+    ScheduleTask,
+    StartTimer,
+    TaskSucceeded,
+    TimerFired,
+)
 from stateway.asl.parse import parse_machine
 from stateway.engine.env import ShellEnv
 
@@ -86,7 +94,38 @@ def test_what_the_cut_step_scheduled_never_reaches_the_world_and_earlier_tasks_a
     assert not step.snapshot.tasks and not step.snapshot.timers
 
 
-def test_express_executions_have_no_history_quota() -> None:
+def test_express_executions_have_no_history_quota_and_pause_after_a_budget_of_events() -> None:
+    machine = parse_machine(counting_loop(6300))
     step = start(counting_loop(6300), arn=EXPRESS)
+    events = list(step.events)
+    while step.paused:
+        assert len(step.events) == interpreter.STEP_EVENT_BUDGET and step.snapshot.status == "RUNNING"
+        step = interpreter.advance(machine, step.snapshot, Resumed(), ShellEnv(NOW))
+        events += step.events
     assert step.snapshot.status == "SUCCEEDED"
-    assert len(step.events) > interpreter.MAX_HISTORY_EVENTS
+    assert [e["id"] for e in events] == list(range(1, 1 + 4 * 6300 + 4))
+
+
+def test_a_paused_execution_times_out_when_its_timer_comes_first() -> None:
+    spin = {"TimeoutSeconds": 5, "StartAt": "Spin", "States": {
+        "Spin": {"Type": "Pass", "Next": "Loop"},
+        "Loop": {"Type": "Choice", "Choices": [{"Variable": "$.n", "NumericEquals": 0, "Next": "Spin"}],
+                 "Default": "Done"},
+        "Done": {"Type": "Succeed"}}}
+    step = start(spin, arn=EXPRESS)
+    assert step.paused
+    (timer,) = (c for c in step.commands if isinstance(c, StartTimer))
+    timed_out = interpreter.advance(parse_machine(spin), step.snapshot, TimerFired(timer.timer_id), ShellEnv(NOW))
+    assert (timed_out.snapshot.status, timed_out.paused) == ("TIMED_OUT", False)
+    assert timed_out.events[-1]["id"] == interpreter.STEP_EVENT_BUDGET + 1
+
+
+def test_a_standard_step_never_pauses() -> None:
+    assert not start(counting_loop(6249)).paused
+
+
+def test_a_paused_snapshot_keeps_what_is_left_to_run_when_stored() -> None:
+    step = start(counting_loop(6300), arn=EXPRESS)
+    again = snapshot.loads(snapshot.dumps(step.snapshot))
+    assert again.ready == step.snapshot.ready == ["root"]
+    assert snapshot.loads(snapshot.dumps(start(counting_loop(1)).snapshot)).ready == []

@@ -8,7 +8,12 @@ from typing import Any
 import pytest
 
 from stateway.asl.interpreter import HISTORY_LIMIT_CAUSE
-from stateway.engine.service import MAX_DURATION_SECONDS, REDRIVABLE_PERIOD_MS, not_redrivable_reason, redrive_status
+from stateway.engine.service import (
+    MAX_DURATION_SECONDS,
+    REDRIVABLE_PERIOD_MS,
+    not_redrivable_reason,
+    redrive_status,
+)
 
 START = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 STOP = START + 60_000

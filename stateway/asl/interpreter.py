@@ -265,11 +265,7 @@ class _Run(ContainerStates, JsonataStates):
         root = Frame(id=ROOT, program="")
         self.snap.frames[ROOT] = root
         # The first state's events chain to 0, not to ExecutionStarted, as AWS records them.
-        self.emit(root, "ExecutionStarted", {
-            "input": ex.input_text,
-            "inputDetails": {"truncated": False},
-            "roleArn": ex.role_arn,
-        }, move=False)
+        self.emit(root, "ExecutionStarted", history.execution_started_details(ex.input_text, ex.role_arn), move=False)
         if self.machine.timeout_seconds:
             timer_id = self.next_id("t")
             self.snap.timers[timer_id] = ""

@@ -570,6 +570,8 @@ class Engine:
                 new = work.starts.get(arn)
                 info = self._new_info(new) if new is not None else self._execution_info(arn, env.now_ms)
                 step = interpreter.start(loaded.machine, info, env)
+                if new is None:
+                    self._drop_recorded(arn, step.events)
             else:
                 if loaded.snapshot is None:
                     continue
@@ -697,6 +699,32 @@ class Engine:
             self._cache.pop(arn, None)
             self._started.difference_update(work.started_tasks[mark[_STARTED_TASKS]:])
             work.undo(mark, arn)
+            if any(event == START for event, _ in items):
+                self._record_start(arn, env, work)
+
+    def _record_start(self, arn: str, env: ShellEnv, work: Round) -> None:
+        """An execution quarantined on its first step has started all the same (StartExecution said so):
+        its history begins with ExecutionStarted, as every other's does, and nothing else is stored
+        for it. Its first step is computed again after a restart, which does not record the event twice."""
+        try:
+            if self.store.scalar("last_event_id", {"arn": arn}) is not None:
+                return  # recorded already: by an earlier quarantine, or it was not its first step
+            new = work.starts.get(arn)
+            info = self._new_info(new) if new is not None else self._execution_info(arn, env.now_ms)
+            details = asl_history.execution_started_details(info.input_text, info.role_arn)
+            piece = _json([[1, 0, "ExecutionStarted", env.now_ms, details]])
+            piece.encode("utf-8")  # what would fail every commit is left out (the row holds the input already)
+        except Exception:
+            traceback.print_exc(file=sys.stderr)
+            return
+        work.history.append((arn, 1, 1, piece))
+
+    def _drop_recorded(self, arn: str, events: list[dict[str, Any]]) -> None:
+        """Leave out of a first step computed again the events its history holds already: the
+        ExecutionStarted of an execution that was quarantined on its first step (`_record_start`)."""
+        recorded = self.store.scalar("last_event_id", {"arn": arn})
+        if recorded is not None:
+            events[:] = [e for e in events if e["id"] > recorded]
 
     def _execution_info(self, arn: str, now: int) -> ExecutionInfo:
         row = self.store.one("get_execution", {"arn": arn})

@@ -81,6 +81,9 @@ SELECT events FROM history_chunks WHERE execution_arn = :arn AND last_id > :afte
 SELECT events FROM history_chunks WHERE execution_arn = :arn AND last_id < :before
 ORDER BY last_id DESC LIMIT :limit;
 
+-- name: last_event_id
+SELECT MAX(last_id) FROM history_chunks WHERE execution_arn = :arn;
+
 -- name: history_chunk_holding
 SELECT first_id, events FROM history_chunks WHERE execution_arn = :arn AND last_id >= :id AND first_id <= :id
 ORDER BY last_id LIMIT 1;

@@ -47,7 +47,7 @@ from stateway.asl.events import (
 from stateway.asl.model import StateMachine
 from stateway.asl.parse import parse_machine
 from stateway.asl.timestamps import clamp_ms
-from stateway.engine import arns, map_runs
+from stateway.engine import arns, invocations, map_runs
 from stateway.engine.codec import START, command_from_json, command_to_json, event_from_json, event_to_json
 from stateway.engine.dispatch import TaskDispatcher
 from stateway.engine.env import ShellEnv
@@ -68,6 +68,7 @@ from stateway.engine.rounds import (
 from stateway.engine.service import NewExecution, Service, execution_description, now_ms
 from stateway.engine.writer import Writer
 from stateway.store.sqlite import SqliteStore, open_store
+from stateway.workers.function_task import EventInvocation
 from stateway.workers.python import Handler
 
 
@@ -143,6 +144,9 @@ class Engine:
         self._started: set[tuple[str, str]] = set()
         # Nested-execution tasks whose worker has not posted TaskSubmitted yet (see `_advance`).
         self.nested_in_flight: set[tuple[str, str]] = set()
+        # Stored Event invocations handed to the workers, until the round that records their end is
+        # durable: the store still shows them due meanwhile.
+        self._invoking: set[invocations.Key] = set()
         self._done = threading.Condition()
         self._running = False
         self._thread: threading.Thread | None = None
@@ -356,12 +360,18 @@ class Engine:
                 work.stops.append(event)
                 inputs[arn].append((event.event, ("stop", event)))
                 continue
+            if isinstance(event, invocations.Ran):
+                work.ran.append(event)
+                continue
+            if isinstance(event, invocations.Queued):
+                inputs[arn].append((event.outcome, ("invocation", event.invocation)))
+                continue
             inputs[arn].append((event, None))
             if self.nested_in_flight and not isinstance(event, TaskStarted):
                 self.nested_in_flight.discard((arn, getattr(event, "task_id", "")))
         if read_store:
             self._read_store(now, inputs)
-        if not inputs and not work.starts:
+        if not inputs and not work.starts and not work.ran:
             return settled
         env = ShellEnv(now, self.payload_limit_bytes)
         try:
@@ -436,6 +446,9 @@ class Engine:
         for arn, command in work.tasks:
             if not self.dispatcher.runs_in_process(command):
                 self.dispatcher.dispatch(arn, command)
+        for arn, task_id, invocation in work.invocations:
+            self._invoke((arn, task_id), invocation, 0)
+        self._invoking.difference_update(ran.key for ran in work.ran)  # deleted, or stored with a later due time
         for arn, _ in work.completed:
             self._cache.pop(arn, None)
         for arn in work.snapshots:
@@ -506,8 +519,13 @@ class Engine:
             heartbeat = row["heartbeat_deadline_ms"] is not None and row["heartbeat_deadline_ms"] <= now
             error = "States.HeartbeatTimeout" if heartbeat else "States.Timeout"
             inputs[row["execution_arn"]].append((TaskTimedOut(row["id"], error), ("task", row["id"])))
+        for row in self.store.all("due_invocations", {"now": now, "limit": self.batch_size}):
+            key, invocation, attempts = invocations.from_row(row)
+            if key not in self._invoking:  # queued before a restart, or due for a retry
+                self._invoke(key, invocation, attempts)
         # A full batch may leave more behind: read again next round.
-        dues = [v for v in (self.store.scalar("next_timer"), self.store.scalar("next_task_deadline"))
+        dues = [v for v in (self.store.scalar("next_timer"), self.store.scalar("next_task_deadline"),
+                            self.store.scalar("next_invocation", {"now": now}))
                 if v is not None and v < 2**62]
         self._next_due_ms = min(dues) if dues else None
         if any(len(v) >= self.batch_size for v in inputs.values()):
@@ -593,6 +611,9 @@ class Engine:
                     if event.task_id in loaded.snapshot.tasks:  # a late start of a finished task records nothing
                         self._started.add((arn, event.task_id))
                         work.started_tasks.append((arn, event.task_id))
+                if consumed is not None and consumed[0] == "invocation" and event.task_id in loaded.snapshot.tasks:
+                    # Lambda's 202: the invocation it queued is stored with the answer that records it.
+                    work.invocations.append((arn, event.task_id, consumed[1]))
                 step = interpreter.advance(loaded.machine, loaded.snapshot, event, env)
             loaded.snapshot = step.snapshot
             work.snapshots[arn] = step.snapshot
@@ -775,15 +796,23 @@ class Engine:
         size = sum(len(snap.output or "") for snap in work.snapshots.values()) \
             + sum(len(state["snapshot"]) for state in states) + sum(len(row[2]) for row in apart.frame_rows) \
             + sum(len(row[4]) for row in apart.join_rows) + sum(len(piece[3]) for piece in work.history)
+        queue = invocations.changes(work.invocations, work.ran, now)
+        for retried in queue.retried:
+            self._due(retried[1])
         return Write(work=work, taken=taken, now=now, states=states, apart=apart, finished=finished,
                      tasks=tasks, timers=timers, map_runs=map_runs.changes(work.map_run_events, work.snapshots, now),
-                     size=size)
+                     invocations=queue, size=size)
 
     def _write(self, db: Any, batch: list[Write | StartWrite]) -> None:
         """Store a batch of starts or rounds in the writer's transaction (in the writer thread)."""
         write_batch(db, self.store.q, batch, self._known)
 
     # ---- helpers for workers ----------------------------------------------------------------
+
+    def _invoke(self, key: invocations.Key, invocation: EventInvocation, attempts: int) -> None:
+        """Hand a stored Event invocation to a worker; a later round records how it ended."""
+        self._invoking.add(key)
+        self.dispatcher.run_invocation(key, invocation, attempts)
 
     def mark_waiting(self, execution_arn: str, task_id: str) -> None:
         with self.store.write() as db:

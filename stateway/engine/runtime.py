@@ -47,7 +47,7 @@ from stateway.asl.events import (
 from stateway.asl.model import StateMachine
 from stateway.asl.parse import parse_machine
 from stateway.asl.timestamps import clamp_ms
-from stateway.engine import arns, invocations, map_runs
+from stateway.engine import arns, consistency, invocations, map_runs
 from stateway.engine.codec import START, command_from_json, command_to_json, event_from_json, event_to_json
 from stateway.engine.dispatch import TaskDispatcher
 from stateway.engine.env import ShellEnv
@@ -131,7 +131,7 @@ class Engine:
         self._results: deque[tuple[str, Any]] = deque()
         self._starts: deque[NewExecution] = deque()
         self._restarts: list[str] = []  # stored executions without a snapshot: their START is due
-        self._quarantined: set[str] = set()
+        self._quarantined: set[str] = set()  # executions the decider leaves alone until restart
         # Per execution: the text of each frame as the store holds it now (table `frames`), so that a
         # commit rewrites only the frames that changed.
         self._frame_texts: dict[str, dict[str, str]] = {}
@@ -216,8 +216,11 @@ class Engine:
         return self.service.description_of(row)  # the row just read: no second read
 
     def _recover(self) -> None:
-        """Re-dispatch every task that was stored but not finished: at-least-once, same idempotency key;
-        start the executions stored without their first step; stop the `.sync` children nothing waits for."""
+        """Quarantine the executions whose rows disagree; re-dispatch every other task that was stored but
+        not finished: at-least-once, same idempotency key; start the executions stored without their first
+        step; stop the `.sync` children nothing waits for."""
+        for arn, problem in consistency.disagreements(self.store).items():
+            self._quarantine(arn, f"because its stored rows disagree: {problem}")
         self._resync()
         for row in self.store.all("orphaned_children"):
             # Its parent's task timed out or was cancelled while it was being started, and the process
@@ -227,7 +230,7 @@ class Engine:
         # the execution's tasks: they are not run again meanwhile.
         stopping = {row["execution_arn"] for row in self.store.all("queued_stops")}
         for row in self.store.all("unfinished_tasks"):
-            if row["execution_arn"] not in stopping:
+            if row["execution_arn"] not in stopping and row["execution_arn"] not in self._quarantined:
                 self.dispatcher.dispatch(row["execution_arn"], command_from_json(row["command"]))
 
     # ---- the decider ------------------------------------------------------------------------
@@ -511,24 +514,30 @@ class Engine:
         """Inbox rows, due timers and expired task deadlines, and when the next one falls due."""
         self._inbox_dirty = False
         self._next_poll = time.monotonic() + self.poll_interval
+        read: dict[str, list[tuple[Any, Any]]] = defaultdict(list)
         for row in self.store.all("pending_inbox", {"limit": self.batch_size}):
-            inputs[row["execution_arn"]].append((event_from_json(row["event"]), ("inbox", row["seq"])))
+            read[row["execution_arn"]].append((event_from_json(row["event"]), ("inbox", row["seq"])))
         for row in self.store.all("due_timers", {"now": now, "limit": self.batch_size}):
-            inputs[row["execution_arn"]].append((TimerFired(row["id"]), ("timer", row["id"])))
+            read[row["execution_arn"]].append((TimerFired(row["id"]), ("timer", row["id"])))
         for row in self.store.all("expired_tasks", {"now": now, "limit": self.batch_size}):
             heartbeat = row["heartbeat_deadline_ms"] is not None and row["heartbeat_deadline_ms"] <= now
             error = "States.HeartbeatTimeout" if heartbeat else "States.Timeout"
-            inputs[row["execution_arn"]].append((TaskTimedOut(row["id"], error), ("task", row["id"])))
+            read[row["execution_arn"]].append((TaskTimedOut(row["id"], error), ("task", row["id"])))
+        for arn, items in read.items():
+            if arn not in self._quarantined:  # theirs stay stored, due, for after the restart
+                inputs[arn] += items
         for row in self.store.all("due_invocations", {"now": now, "limit": self.batch_size}):
             key, invocation, attempts = invocations.from_row(row)
             if key not in self._invoking:  # queued before a restart, or due for a retry
                 self._invoke(key, invocation, attempts)
-        # A full batch may leave more behind: read again next round.
-        dues = [v for v in (self.store.scalar("next_timer"), self.store.scalar("next_task_deadline"),
-                            self.store.scalar("next_invocation", {"now": now}))
+        # Only what falls due later is waited for: a timer or deadline due already was read just now, or
+        # belongs to a quarantined execution (waiting for it would read the store in a loop).
+        dues = [v for v in (self.store.scalar(name, {"now": now})
+                            for name in ("next_timer", "next_task_deadline", "next_invocation"))
                 if v is not None and v < 2**62]
         self._next_due_ms = min(dues) if dues else None
-        if any(len(v) >= self.batch_size for v in inputs.values()):
+        # A full batch may leave more behind: read again next round.
+        if any(len(v) >= self.batch_size for v in read.values()):
             self._inbox_dirty = True
 
     def _take_starts(self, work: Round) -> None:
@@ -714,14 +723,17 @@ class Engine:
             _check_storable(work, mark)
         except Exception:
             traceback.print_exc(file=sys.stderr)
-            print(f"stateway: execution {arn} is quarantined until restart after an internal error",
-                  file=sys.stderr)
-            self._quarantined.add(arn)
+            self._quarantine(arn, "after an internal error")
             self._cache.pop(arn, None)
             self._started.difference_update(work.started_tasks[mark[_STARTED_TASKS]:])
             work.undo(mark, arn)
             if any(event == START for event, _ in items):
                 self._record_start(arn, env, work)
+
+    def _quarantine(self, arn: str, reason: str) -> None:
+        """Leave an execution alone until restart, and say why; its rows stay as they are."""
+        print(f"stateway: execution {arn} is quarantined until restart {reason}", file=sys.stderr)
+        self._quarantined.add(arn)
 
     def _record_start(self, arn: str, env: ShellEnv, work: Round) -> None:
         """An execution quarantined on its first step has started all the same (StartExecution said so):

@@ -126,8 +126,10 @@ WHERE (timeout_deadline_ms IS NOT NULL AND timeout_deadline_ms <= :now)
 LIMIT :limit;
 
 -- name: next_task_deadline
-SELECT MIN(MIN(COALESCE(timeout_deadline_ms, 9223372036854775807),
-               COALESCE(heartbeat_deadline_ms, 9223372036854775807))) FROM tasks;
+-- The next deadline after :now (those before it were read as expired, or are a quarantined execution's).
+SELECT MIN(deadline) FROM (SELECT MIN(COALESCE(timeout_deadline_ms, 9223372036854775807),
+                                      COALESCE(heartbeat_deadline_ms, 9223372036854775807)) AS deadline FROM tasks)
+WHERE deadline > :now;
 
 -- name: insert_timer
 INSERT OR REPLACE INTO timers (execution_arn, id, due_ms, purpose) VALUES (?, ?, ?, ?);
@@ -139,7 +141,8 @@ DELETE FROM timers WHERE execution_arn = ? AND id = ?;
 SELECT execution_arn, id, due_ms, purpose FROM timers WHERE due_ms <= :now ORDER BY due_ms LIMIT :limit;
 
 -- name: next_timer
-SELECT MIN(due_ms) FROM timers;
+-- The next due time after :now (timers due before it were read, or are a quarantined execution's).
+SELECT MIN(due_ms) FROM timers WHERE due_ms > :now;
 
 -- name: insert_inbox
 INSERT INTO inbox (execution_arn, event, created_ms) VALUES (:execution_arn, :event, :created_ms);

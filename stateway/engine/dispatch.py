@@ -4,14 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from stateway.asl.events import (
-    ScheduleTask,
-    TaskFailed,
-    TaskStarted,
-    TaskSubmitted,
-    TaskSucceeded,
-    TaskTimedOut,
-)
+from stateway.asl.events import ScheduleTask, TaskFailed, TaskStarted, TaskSubmitted, TaskTimedOut
 from stateway.asl.timestamps import clamp_ms
 from stateway.engine import invocations
 from stateway.workers.function_task import EventInvocation, function_target, run_function_task
@@ -64,10 +57,8 @@ class TaskDispatcher:
             heartbeat=lambda: self._heartbeat(execution_arn, command), queue=queued.append)
         if isinstance(outcome, TaskTimedOut):
             return  # the engine's deadline turns into TaskTimedOut; a late result is never read
-        if queued and isinstance(outcome, TaskSucceeded | TaskSubmitted):
-            engine.post(execution_arn, invocations.Queued(outcome, queued[0]))  # stored with the 202
-        else:
-            engine.post(execution_arn, outcome)
+        # An Event invocation is stored with the 202 that answers its task.
+        engine.post(execution_arn, invocations.Queued(outcome, queued[0]) if queued else outcome)
         if isinstance(outcome, TaskSubmitted):
             engine.mark_waiting(execution_arn, command.task_id)
 

@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stateway.asl import jsontext
-from stateway.asl.events import TaskSubmitted, TaskSucceeded
 from stateway.workers import python as pyfunctions
-from stateway.workers.function_task import EventInvocation
+from stateway.workers.function_task import EventInvocation, Outcome
 
 log = logging.getLogger("stateway.functions")
 
@@ -35,7 +34,7 @@ class Queued:
     """A worker's answer to a task that invoked a function with InvocationType Event: the task's result
     (Lambda's 202) and the invocation to store with it."""
 
-    outcome: TaskSucceeded | TaskSubmitted
+    outcome: Outcome
     invocation: EventInvocation
 
 
@@ -55,9 +54,6 @@ class Changes:
     queued: list[tuple[Any, ...]] = field(default_factory=list)
     retried: list[tuple[int, int, str, str]] = field(default_factory=list)  # (attempts, due, *key)
     done: list[Key] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(self.queued or self.retried or self.done)
 
 
 def changes(queued: Sequence[tuple[str, str, EventInvocation]], ran: Sequence[Ran], now: int) -> Changes:

@@ -441,7 +441,8 @@ class Engine:
         return True
 
     def _acknowledge(self, write: Write | StartWrite) -> None:
-        """A round is durable: dispatch its out-of-process tasks, forget the executions it ended."""
+        """A round is durable: dispatch its out-of-process tasks and the invocations it stored, forget
+        the executions it ended."""
         if isinstance(write, StartWrite):
             return  # its caller was answered by the writer thread
         work = write.work
@@ -511,7 +512,8 @@ class Engine:
         self._restarts = [row["arn"] for row in self.store.all("unstarted_executions")]
 
     def _read_store(self, now: int, inputs: dict[str, list[tuple[Any, Any]]]) -> None:
-        """Inbox rows, due timers and expired task deadlines, and when the next one falls due."""
+        """Inbox rows, due timers and expired task deadlines, and when the next one falls due; the Event
+        invocations that fall due go to the workers."""
         self._inbox_dirty = False
         self._next_poll = time.monotonic() + self.poll_interval
         read: dict[str, list[tuple[Any, Any]]] = defaultdict(list)

@@ -42,6 +42,11 @@ def event(event_id: int, previous_event_id: int, timestamp_ms: int, event_type: 
     return out
 
 
+def execution_started_details(input_text: str, role_arn: str) -> dict[str, Any]:
+    """The details of ExecutionStarted, the first event of every execution's history."""
+    return {"input": input_text, "inputDetails": {"truncated": False}, "roleArn": role_arn}
+
+
 def task_family(ref: ResourceRef) -> str:
     """The event-name family: `LambdaFunction…` for Lambda ARNs, `Activity…`, else `Task…`."""
     if ref.kind == "lambda":

@@ -293,11 +293,7 @@ class _Run(ContainerStates, JsonataStates):
         root = Frame(id=ROOT, program="")
         self.snap.frames[ROOT] = root
         # The first state's events chain to 0, not to ExecutionStarted, as AWS records them.
-        self.emit(root, "ExecutionStarted", {
-            "input": ex.input_text,
-            "inputDetails": {"truncated": False},
-            "roleArn": ex.role_arn,
-        }, move=False)
+        self.emit(root, "ExecutionStarted", history.execution_started_details(ex.input_text, ex.role_arn), move=False)
         self.start_execution_timeout(ex.start_time_ms)
         self.enter(root, self.machine.program.start_at, self.first_input())
         self.queue.append(ROOT)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import MISSING, fields
+from dataclasses import MISSING, dataclass, fields
 from typing import Any
 
 from stateway.asl import jsontext
@@ -228,3 +228,51 @@ def _written_joins(snapshot: Snapshot, written: Mapping[str, Iterable[int]]) -> 
             join = getattr(frame, name)
             if join is not None and join.id in written:
                 yield frame, name, join
+
+
+@dataclass(frozen=True)
+class JoinApart:
+    """A join whose data a snapshot's text leaves to the shell (`dumps(..., external=...)`): the shell
+    stored its input with it, and the inputs of the children not started then."""
+
+    join_id: str
+    next_child: int | None  # the child a step starts next (its input is stored apart), if any
+
+
+@dataclass(frozen=True)
+class Outline:
+    """What a stored snapshot's text says is stored beside it, for the shell to check against its rows."""
+
+    execution_arn: str
+    last_event_id: int  # the last event of its history
+    tasks: frozenset[str]
+    timers: frozenset[str]
+    frame_ids: frozenset[str]  # the frames `dumps` handed to `frame_text`
+    joins: list[JoinApart]  # those of the frames in the text itself (the root)
+
+
+def outline(text: str) -> Outline:
+    """The outline of a snapshot's text as `dumps` wrote it; raises ValueError, KeyError or TypeError
+    for text that is not one."""
+    body = json.loads(text)
+    return Outline(execution_arn=body["execution"]["execution_arn"], last_event_id=body["next_event_id"] - 1,
+                   tasks=frozenset(body["tasks"]), timers=frozenset(body["timers"]),
+                   frame_ids=frozenset(body.get("frame_ids") or ()),
+                   joins=[join for data in body["frames"].values() for join in _joins_apart(data)])
+
+
+def frame_joins(text: str) -> list[JoinApart]:
+    """The joins stored apart of a frame's text as `dumps` handed it to `frame_text`."""
+    return list(_joins_apart(json.loads(text)))
+
+
+def _joins_apart(frame: dict[str, Any]) -> Iterator[JoinApart]:
+    for name in _JOIN_VALUED:
+        data = frame.get(name)
+        if not data or data.get("inputs") is not None:
+            continue  # no join, or one held in the text (see `_load_join`)
+        # Only the running join starts children; one kept for a redrive is read back only as results.
+        order, at = data.get("order"), data.get("next_index", 0)
+        count = len(order) if order is not None else data.get("size", data.get("external_size", 0))
+        starts_next = name == "join" and at < count
+        yield JoinApart(data["id"], (order[at] if order is not None else at) if starts_next else None)

@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 from stateway.asl.events import ScheduleTask, TaskFailed, TaskStarted, TaskSubmitted, TaskTimedOut
 from stateway.asl.timestamps import clamp_ms
-from stateway.workers.function_task import function_target, run_function_task
+from stateway.engine import invocations
+from stateway.workers.function_task import EventInvocation, function_target, run_function_task
 
 if TYPE_CHECKING:
     from stateway.engine.runtime import Engine
@@ -52,15 +53,29 @@ class TaskDispatcher:
     def _invoke(self, execution_arn: str, command: ScheduleTask) -> None:
         engine = self.engine
         engine.post(execution_arn, TaskStarted(command.task_id))
+        queued: list[EventInvocation] = []
         outcome = run_function_task(
             command, engine.functions, region=engine.service.region, account=engine.service.account,
             idempotency_key=f"{execution_arn}/{command.frame_id}/{command.state_name}/{command.attempt}",
-            heartbeat=lambda: self._heartbeat(execution_arn, command))
+            heartbeat=lambda: self._heartbeat(execution_arn, command), queue=queued.append)
         if isinstance(outcome, TaskTimedOut):
             return  # the engine's deadline turns into TaskTimedOut; a late result is never read
-        engine.post(execution_arn, outcome)
+        # An Event invocation is stored with the 202 that answers its task.
+        engine.post(execution_arn, invocations.Queued(outcome, queued[0]) if queued else outcome)
         if isinstance(outcome, TaskSubmitted):
             engine.mark_waiting(execution_arn, command.task_id)
+
+    def run_invocation(self, key: invocations.Key, invocation: EventInvocation, attempts: int) -> None:
+        """Run a stored Event invocation on a worker; its end comes back to the engine as `Ran`."""
+        self.engine.run_in_pool(self._run_invocation, key, invocation, attempts)
+
+    def _run_invocation(self, key: invocations.Key, invocation: EventInvocation, attempts: int) -> None:
+        try:
+            ran = invocations.run(self.engine.functions, key, invocation, attempts)
+        except Exception as exc:  # a bug here must not leave the invocation unfinished until a restart
+            invocations.log.exception("asynchronous invocation of %s: %s", invocation.function_name, exc)
+            ran = invocations.Ran(key, attempts, failed=True)
+        self.engine.post(key[0], ran)
 
     def _heartbeat(self, execution_arn: str, command: ScheduleTask) -> None:
         if command.heartbeat_seconds:

@@ -11,10 +11,12 @@ from typing import Any
 
 from stateway.asl import interpreter
 from stateway.asl.events import CompleteExecution, ScheduleTask, StartTimer, StopRequested
-from stateway.engine import deletion, map_runs
+from stateway.engine import deletion, invocations, map_runs
 from stateway.engine.codec import event_to_json
+from stateway.engine.invocations import Ran
 from stateway.engine.join_data import JoinRow
 from stateway.engine.service import NewExecution
+from stateway.workers.function_task import EventInvocation
 
 
 @dataclass
@@ -42,6 +44,9 @@ class Round:
     stop_ms: dict[str, int] = field(default_factory=dict)
     # StopExecution calls waiting for this round (see `StopWaiter`); kept when an execution's share is undone.
     stops: list[StopWaiter] = field(default_factory=list)
+    # Event invocations answered 202 in this round, by (execution, task): stored with that answer.
+    invocations: list[tuple[str, str, EventInvocation]] = field(default_factory=list)
+    ran: list[Ran] = field(default_factory=list)  # stored invocations the workers ran
 
     def mark(self) -> tuple[int, ...]:
         """Where the lists stand now, to `undo` one execution's share of the round back to."""
@@ -57,7 +62,7 @@ class Round:
 
 # The lists of a Round that each execution advanced in it appends to.
 SHARES = ("history", "map_run_events", "tasks", "deleted_tasks", "started_tasks", "timers", "deleted_timers",
-          "inbox_done", "inbox_new", "completed", "redriven", "cancelled", "timed_out")
+          "inbox_done", "inbox_new", "completed", "redriven", "cancelled", "timed_out", "invocations")
 _shares = attrgetter(*SHARES)
 
 
@@ -110,6 +115,7 @@ class Write:
     tasks: list[tuple[Any, ...]]
     timers: list[tuple[str, str, int, str]]
     map_runs: map_runs.Changes
+    invocations: invocations.Changes
     stopped_children: bool = False
     size: int = 0  # characters of text it writes: what it holds in memory until then
     # Tasks the decider hands over only once the round is durable (nested executions, tokens, …).
@@ -117,10 +123,10 @@ class Write:
 
     @property
     def acknowledges_work(self) -> bool:
-        """Whether acknowledging the round does more than forget ended executions: dispatch tasks,
-        release join data, read the inbox it wrote to."""
+        """Whether acknowledging the round does more than forget ended executions: dispatch tasks or
+        invocations, release join data, read the inbox it wrote to."""
         return self.durable_tasks or bool(self.work.inbox_new) or self.stopped_children \
-            or any(self.apart.joins_written.values())
+            or any(self.apart.joins_written.values()) or bool(self.work.invocations)
 
 
 class NetRows:
@@ -198,6 +204,7 @@ def write_batch(db: Any, q: dict[str, str], batch: Sequence[Write | StartWrite],
         # Map Runs (DescribeMapRun/ListMapRuns): rows follow the MapRun* events and the
         # distributed Maps' joins in the snapshots, in this same transaction.
         map_runs.record(db, q, write.map_runs)
+        invocations.record(db, q, write.invocations)
         redriven += work.redriven
         states.update((state["arn"], state) for state in write.states)
         join_rows += write.apart.join_rows

@@ -48,7 +48,7 @@ from stateway.asl.events import (
 from stateway.asl.model import StateMachine
 from stateway.asl.parse import parse_machine
 from stateway.asl.timestamps import clamp_ms
-from stateway.engine import arns, map_runs
+from stateway.engine import arns, consistency, invocations, map_runs
 from stateway.engine.activity_bell import ActivityBell
 from stateway.engine.codec import START, command_from_json, command_to_json, event_from_json, event_to_json
 from stateway.engine.dispatch import TaskDispatcher
@@ -70,6 +70,7 @@ from stateway.engine.rounds import (
 from stateway.engine.service import MAX_DURATION_SECONDS, NewExecution, Service, execution_description, now_ms
 from stateway.engine.writer import Writer
 from stateway.store.sqlite import SqliteStore, open_store
+from stateway.workers.function_task import EventInvocation
 from stateway.workers.python import Handler
 
 
@@ -133,7 +134,7 @@ class Engine:
         self._results: deque[tuple[str, Any]] = deque()
         self._starts: deque[NewExecution] = deque()
         self._restarts: list[str] = []  # stored executions without a snapshot: their START is due
-        self._quarantined: set[str] = set()
+        self._quarantined: set[str] = set()  # executions the decider leaves alone until restart
         # State machines being deleted (DeleteStateMachine with running executions), as last read from
         # the store: their executions end at their next state transition.
         self._deleting: frozenset[str] = frozenset()
@@ -149,6 +150,9 @@ class Engine:
         self._started: set[tuple[str, str]] = set()
         # Nested-execution tasks whose worker has not posted TaskSubmitted yet (see `_advance`).
         self.nested_in_flight: set[tuple[str, str]] = set()
+        # Stored Event invocations handed to the workers, until the round that records their end is
+        # durable: the store still shows them due meanwhile.
+        self._invoking: set[invocations.Key] = set()
         self._done = threading.Condition()
         self._running = False
         self._thread: threading.Thread | None = None
@@ -220,8 +224,11 @@ class Engine:
         return self.service.description_of(row)  # the row just read: no second read
 
     def _recover(self) -> None:
-        """Re-dispatch every task that was stored but not finished: at-least-once, same idempotency key;
-        start the executions stored without their first step; stop the `.sync` children nothing waits for."""
+        """Quarantine the executions whose rows disagree; re-dispatch every other task that was stored but
+        not finished: at-least-once, same idempotency key; start the executions stored without their first
+        step; stop the `.sync` children nothing waits for."""
+        for arn, problem in consistency.disagreements(self.store).items():
+            self._quarantine(arn, f"because its stored rows disagree: {problem}")
         self._resync()
         for row in self.store.all("orphaned_children"):
             # Its parent's task timed out or was cancelled while it was being started, and the process
@@ -231,7 +238,7 @@ class Engine:
         # the execution's tasks: they are not run again meanwhile.
         stopping = {row["execution_arn"] for row in self.store.all("queued_stops")}
         for row in self.store.all("unfinished_tasks"):
-            if row["execution_arn"] not in stopping:
+            if row["execution_arn"] not in stopping and row["execution_arn"] not in self._quarantined:
                 self.dispatcher.dispatch(row["execution_arn"], command_from_json(row["command"]))
 
     # ---- the decider ------------------------------------------------------------------------
@@ -364,12 +371,18 @@ class Engine:
                 work.stops.append(event)
                 inputs[arn].append((event.event, ("stop", event)))
                 continue
+            if isinstance(event, invocations.Ran):
+                work.ran.append(event)
+                continue
+            if isinstance(event, invocations.Queued):
+                inputs[arn].append((event.outcome, ("invocation", event.invocation)))
+                continue
             inputs[arn].append((event, None))
             if self.nested_in_flight and not isinstance(event, TaskStarted):
                 self.nested_in_flight.discard((arn, getattr(event, "task_id", "")))
         if read_store:
             self._read_store(now, inputs)
-        if not inputs and not work.starts:
+        if not inputs and not work.starts and not work.ran:
             return settled
         env = ShellEnv(now, self.payload_limit_bytes)
         try:
@@ -436,7 +449,8 @@ class Engine:
         return True
 
     def _acknowledge(self, write: Write | StartWrite) -> None:
-        """A round is durable: dispatch its out-of-process tasks, forget the executions it ended."""
+        """A round is durable: dispatch its out-of-process tasks and the invocations it stored, forget
+        the executions it ended."""
         if isinstance(write, StartWrite):
             return  # its caller was answered by the writer thread
         work = write.work
@@ -444,6 +458,9 @@ class Engine:
         for arn, command in work.tasks:
             if not self.dispatcher.runs_in_process(command):
                 self.dispatcher.dispatch(arn, command)
+        for arn, task_id, invocation in work.invocations:
+            self._invoke((arn, task_id), invocation, 0)
+        self._invoking.difference_update(ran.key for ran in work.ran)  # deleted, or stored with a later due time
         for arn, _ in work.completed:
             self._cache.pop(arn, None)
         for arn in work.snapshots:
@@ -508,22 +525,34 @@ class Engine:
         self._deleting = frozenset(row["arn"] for row in self.store.all("deleting_state_machines"))
 
     def _read_store(self, now: int, inputs: dict[str, list[tuple[Any, Any]]]) -> None:
-        """Inbox rows, due timers and expired task deadlines, and when the next one falls due."""
+        """Inbox rows, due timers and expired task deadlines, and when the next one falls due; the Event
+        invocations that fall due go to the workers."""
         self._inbox_dirty = False
         self._next_poll = time.monotonic() + self.poll_interval
+        read: dict[str, list[tuple[Any, Any]]] = defaultdict(list)
         for row in self.store.all("pending_inbox", {"limit": self.batch_size}):
-            inputs[row["execution_arn"]].append((event_from_json(row["event"]), ("inbox", row["seq"])))
+            read[row["execution_arn"]].append((event_from_json(row["event"]), ("inbox", row["seq"])))
         for row in self.store.all("due_timers", {"now": now, "limit": self.batch_size}):
-            inputs[row["execution_arn"]].append((TimerFired(row["id"]), ("timer", row["id"])))
+            read[row["execution_arn"]].append((TimerFired(row["id"]), ("timer", row["id"])))
         for row in self.store.all("expired_tasks", {"now": now, "limit": self.batch_size}):
             heartbeat = row["heartbeat_deadline_ms"] is not None and row["heartbeat_deadline_ms"] <= now
             error = "States.HeartbeatTimeout" if heartbeat else "States.Timeout"
-            inputs[row["execution_arn"]].append((TaskTimedOut(row["id"], error), ("task", row["id"])))
-        # A full batch may leave more behind: read again next round.
-        dues = [v for v in (self.store.scalar("next_timer"), self.store.scalar("next_task_deadline"))
+            read[row["execution_arn"]].append((TaskTimedOut(row["id"], error), ("task", row["id"])))
+        for arn, items in read.items():
+            if arn not in self._quarantined:  # theirs stay stored, due, for after the restart
+                inputs[arn] += items
+        for row in self.store.all("due_invocations", {"now": now, "limit": self.batch_size}):
+            key, invocation, attempts = invocations.from_row(row)
+            if key not in self._invoking:  # queued before a restart, or due for a retry
+                self._invoke(key, invocation, attempts)
+        # Only what falls due later is waited for: a timer or deadline due already was read just now, or
+        # belongs to a quarantined execution (waiting for it would read the store in a loop).
+        dues = [v for v in (self.store.scalar(name, {"now": now})
+                            for name in ("next_timer", "next_task_deadline", "next_invocation"))
                 if v is not None and v < 2**62]
         self._next_due_ms = min(dues) if dues else None
-        if any(len(v) >= self.batch_size for v in inputs.values()):
+        # A full batch may leave more behind: read again next round.
+        if any(len(v) >= self.batch_size for v in read.values()):
             self._inbox_dirty = True
         # Read after the inbox: an answer stored after a DeleteStateMachine finds the machine DELETING.
         # (An in-process delete notifies as an inbox write does; other processes' are polled.)
@@ -586,6 +615,8 @@ class Engine:
                 new = work.starts.get(arn)
                 info = self._new_info(new) if new is not None else self._execution_info(arn, env.now_ms)
                 step = interpreter.start(loaded.machine, info, env)
+                if new is None:
+                    self._drop_recorded(arn, step.events)
             else:
                 if loaded.snapshot is None:
                     continue
@@ -607,6 +638,9 @@ class Engine:
                     if event.task_id in loaded.snapshot.tasks:  # a late start of a finished task records nothing
                         self._started.add((arn, event.task_id))
                         work.started_tasks.append((arn, event.task_id))
+                if consumed is not None and consumed[0] == "invocation" and event.task_id in loaded.snapshot.tasks:
+                    # Lambda's 202: the invocation it queued is stored with the answer that records it.
+                    work.invocations.append((arn, event.task_id, consumed[1]))
                 if self._deleting and self._moves_deleted(loaded.snapshot, event):
                     event = StateMachineDeleted()  # AWS ends it instead of making the transition
                 step = interpreter.advance(loaded.machine, loaded.snapshot, event, env)
@@ -718,12 +752,41 @@ class Engine:
             _check_storable(work, mark)
         except Exception:
             traceback.print_exc(file=sys.stderr)
-            print(f"stateway: execution {arn} is quarantined until restart after an internal error",
-                  file=sys.stderr)
-            self._quarantined.add(arn)
+            self._quarantine(arn, "after an internal error")
             self._cache.pop(arn, None)
             self._started.difference_update(work.started_tasks[mark[_STARTED_TASKS]:])
             work.undo(mark, arn)
+            if any(event == START for event, _ in items):
+                self._record_start(arn, env, work)
+
+    def _quarantine(self, arn: str, reason: str) -> None:
+        """Leave an execution alone until restart, and say why; its rows stay as they are."""
+        print(f"stateway: execution {arn} is quarantined until restart {reason}", file=sys.stderr)
+        self._quarantined.add(arn)
+
+    def _record_start(self, arn: str, env: ShellEnv, work: Round) -> None:
+        """An execution quarantined on its first step has started all the same (StartExecution said so):
+        its history begins with ExecutionStarted, as every other's does, and nothing else is stored
+        for it. Its first step is computed again after a restart, which does not record the event twice."""
+        try:
+            if self.store.scalar("last_event_id", {"arn": arn}) is not None:
+                return  # recorded already: by an earlier quarantine, or it was not its first step
+            new = work.starts.get(arn)
+            info = self._new_info(new) if new is not None else self._execution_info(arn, env.now_ms)
+            details = asl_history.execution_started_details(info.input_text, info.role_arn)
+            piece = _json([[1, 0, "ExecutionStarted", env.now_ms, details]])
+            piece.encode("utf-8")  # what would fail every commit is left out (the row holds the input already)
+        except Exception:
+            traceback.print_exc(file=sys.stderr)
+            return
+        work.history.append((arn, 1, 1, piece))
+
+    def _drop_recorded(self, arn: str, events: list[dict[str, Any]]) -> None:
+        """Leave out of a first step computed again the events its history holds already: the
+        ExecutionStarted of an execution that was quarantined on its first step (`_record_start`)."""
+        recorded = self.store.scalar("last_event_id", {"arn": arn})
+        if recorded is not None:
+            events[:] = [e for e in events if e["id"] > recorded]
 
     def _execution_info(self, arn: str, now: int) -> ExecutionInfo:
         row = self.store.one("get_execution", {"arn": arn})
@@ -774,15 +837,23 @@ class Engine:
         size = sum(len(snap.output or "") for snap in work.snapshots.values()) \
             + sum(len(state["snapshot"]) for state in states) + sum(len(row[2]) for row in apart.frame_rows) \
             + sum(len(row[4]) for row in apart.join_rows) + sum(len(piece[3]) for piece in work.history)
+        queue = invocations.changes(work.invocations, work.ran, now)
+        for retried in queue.retried:
+            self._due(retried[1])
         return Write(work=work, taken=taken, now=now, states=states, apart=apart, finished=finished,
                      tasks=tasks, timers=timers, map_runs=map_runs.changes(work.map_run_events, work.snapshots, now),
-                     size=size)
+                     invocations=queue, size=size)
 
     def _write(self, db: Any, batch: list[Write | StartWrite]) -> None:
         """Store a batch of starts or rounds in the writer's transaction (in the writer thread)."""
         write_batch(db, self.store.q, batch, self._known)
 
     # ---- helpers for workers ----------------------------------------------------------------
+
+    def _invoke(self, key: invocations.Key, invocation: EventInvocation, attempts: int) -> None:
+        """Hand a stored Event invocation to a worker; a later round records how it ended."""
+        self._invoking.add(key)
+        self.dispatcher.run_invocation(key, invocation, attempts)
 
     def mark_waiting(self, execution_arn: str, task_id: str) -> None:
         with self.store.write() as db:

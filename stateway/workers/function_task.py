@@ -7,6 +7,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from stateway.asl.events import ScheduleTask, TaskFailed, TaskSubmitted, TaskSucceeded, TaskTimedOut
@@ -29,10 +30,23 @@ def function_target(command: ScheduleTask) -> tuple[str, Any, bool] | None:
     return None
 
 
+@dataclass(frozen=True)
+class EventInvocation:
+    """An Event invocation that Lambda has answered 202 for and not run yet: what its queue holds."""
+
+    function_name: str
+    payload: Any  # the event the handler receives
+    request_id: str  # the 202's, and the context's on every attempt
+    idempotency_key: str  # the task's
+
+
 def run_function_task(command: ScheduleTask, functions: Mapping[str, pyfunctions.Handler], *,
                       region: str, account: str, idempotency_key: str,
-                      heartbeat: Callable[[], None] | None = None) -> Outcome:
-    """Call the task's function now; `command` must be a function task (see `function_target`)."""
+                      heartbeat: Callable[[], None] | None = None,
+                      queue: Callable[[EventInvocation], None] | None = None) -> Outcome:
+    """Call the task's function now; `command` must be a function task (see `function_target`). An
+    Event invocation goes to `queue`, which must run it later (the engine stores it with the 202);
+    without one it starts at once on a thread of its own, as in-memory runs have nothing to store it in."""
     found = function_target(command)
     assert found is not None, f"{command.resource} is not a Python function task"
     target, payload, wrapped = found
@@ -47,9 +61,15 @@ def run_function_task(command: ScheduleTask, functions: Mapping[str, pyfunctions
     if kind not in lambda_invoke.INVOCATION_TYPES:
         return TaskFailed(command.task_id, "Lambda.AWSLambdaException", lambda_invoke.invalid_invocation_type_cause(kind))
     if kind != lambda_invoke.REQUEST_RESPONSE:
+        # Lambda answers an Event invocation once it has queued it, under the request id it runs with.
+        request_id = pyfunctions.new_request_id()
         if kind == lambda_invoke.EVENT:
-            _invoke_in_background(handler, payload, name, idempotency_key)
-        return _answered(command, lambda_invoke.no_body_response(kind))
+            invocation = EventInvocation(name, payload, request_id, idempotency_key)
+            if queue is not None:
+                queue(invocation)
+            else:
+                _invoke_in_background(handler, invocation)
+        return _answered(command, lambda_invoke.no_body_response(kind, request_id))
     result = pyfunctions.invoke(handler, payload, name,
                                 timeout_seconds=command.timeout_seconds, idempotency_key=idempotency_key,
                                 heartbeat=heartbeat)
@@ -67,14 +87,15 @@ def _answered(command: ScheduleTask, output: Any) -> Outcome:
     return TaskSucceeded(command.task_id, output)
 
 
-def _invoke_in_background(handler: pyfunctions.Handler, payload: Any, name: str, idempotency_key: str) -> None:
+def _invoke_in_background(handler: pyfunctions.Handler, invocation: EventInvocation) -> None:
     """Run an Event invocation on a thread of its own: as with Lambda's queue, the task does not wait for
     it, and neither its result nor its failure reaches the execution; a failure is logged."""
 
     def run() -> None:
-        result = pyfunctions.invoke(handler, payload, name, idempotency_key=idempotency_key)
+        result = pyfunctions.invoke(handler, invocation.payload, invocation.function_name,
+                                    idempotency_key=invocation.idempotency_key, request_id=invocation.request_id)
         if not result.ok:
-            log.warning("asynchronous invocation of %s (request %s) failed: %s: %s", name, result.request_id,
-                        result.error, result.cause)
+            log.warning("asynchronous invocation of %s (request %s) failed: %s: %s", invocation.function_name,
+                        result.request_id, result.error, result.cause)
 
-    threading.Thread(target=run, name=f"fn-event-{name}", daemon=True).start()
+    threading.Thread(target=run, name=f"fn-event-{invocation.function_name}", daemon=True).start()

@@ -49,10 +49,9 @@ def invalid_invocation_type_cause(value: Any) -> str:
             f"Code: 400; Error Code: ValidationException; Request ID: {uuid.uuid4()}; Proxy: null)")
 
 
-def no_body_response(kind: str) -> dict[str, Any]:
+def no_body_response(kind: str, request_id: str) -> dict[str, Any]:
     """The result shape of lambda:invoke for an Event (202) or DryRun (204) invocation: an empty Payload
     and no executed version, since nothing has run yet (or will)."""
-    request_id = str(uuid.uuid4())
     now = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
     trace_id = f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}"
     status = _NO_BODY_STATUS[kind]

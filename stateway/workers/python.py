@@ -138,9 +138,11 @@ class Invocation:
 
 
 def invoke(handler: Handler, event: Any, function_name: str, *, timeout_seconds: float | None = None,
-           idempotency_key: str = "", heartbeat: Callable[[], None] | None = None) -> Invocation:
-    """Call a handler the way Lambda does: JSON in, JSON out, an exception becomes an error value."""
-    request_id = new_request_id()
+           idempotency_key: str = "", heartbeat: Callable[[], None] | None = None,
+           request_id: str | None = None) -> Invocation:
+    """Call a handler the way Lambda does: JSON in, JSON out, an exception becomes an error value.
+    A new request id unless one is given (Lambda retries an asynchronous invocation under its own)."""
+    request_id = request_id or new_request_id()
     deadline = int(time.time() * 1000 + timeout_seconds * 1000) if timeout_seconds else None
     context = LambdaContext(function_name, request_id, deadline, idempotency_key, heartbeat_callback=heartbeat)
     payload = jsontext.copy(event)  # the function gets its own copy, as over the wire

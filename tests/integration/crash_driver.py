@@ -1,12 +1,15 @@
 """A process for crash tests to SIGKILL: an Engine on a SQLite file whose task functions log to a side file.
 
-    python crash_driver.py DB SIDE [--mixed N] [--map ITEMS] [--nested N] [--task-sleep S] [--item-sleep S] [--pause S]
+    python crash_driver.py DB SIDE [--mixed N] [--map ITEMS] [--nested N] [--event N] [--task-sleep S]
+                           [--item-sleep S] [--pause S] [--event-sleep S]
 
-With `--mixed`/`--map`/`--nested` it creates the state machines and starts executions (idempotently, by name);
-without, it only resumes what the file holds. It runs until no execution is RUNNING, then exits 0.
+With `--mixed`/`--map`/`--nested`/`--event` it creates the state machines and starts executions (idempotently,
+by name); without, it only resumes what the file holds. It runs until no execution is RUNNING and no Event
+invocation is left to run, then exits 0.
 Every call of a task function appends one JSON line to SIDE when it begins and one when it ends:
 `{"phase", "pid", "exec", "state", "index", "attempt", "key"}` — the test checks at-least-once runs
-and that one (execution, state, index, attempt) never sees two idempotency keys.
+and that one (execution, state, index, attempt) never sees two idempotency keys. The function that
+`--event` executions invoke with InvocationType Event adds the invocation's `request` id.
 """
 
 from __future__ import annotations
@@ -87,6 +90,14 @@ def parent_definition(child_arn: str) -> dict[str, Any]:
     }}
 
 
+def event_definition() -> dict[str, Any]:
+    """One `lambda:invoke` with InvocationType Event: Lambda's 202, and the function runs later."""
+    return {"StartAt": "Fire", "States": {"Fire": {
+        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "ResultPath": "$.invoked",
+        "Parameters": {"FunctionName": "notify", "InvocationType": "Event", "Payload": TASK_PARAMETERS},
+        "OutputPath": "$.invoked.SdkResponseMetadata", "End": True}}}
+
+
 def mixed_input(i: int, task_sleep: float, pause: int) -> dict[str, Any]:
     return {"index": i, "sleep": task_sleep, "pause": pause, "items": list(range(4))}
 
@@ -106,12 +117,13 @@ class SideLog:
         os.write(self.fd, (json.dumps(record, separators=(",", ":")) + "\n").encode())
 
 
-def make_functions(log: SideLog) -> dict[str, Any]:
+def make_functions(log: SideLog, event_sleep: float = 0) -> dict[str, Any]:
     pid = os.getpid()
 
-    def record(phase: str, event: dict[str, Any], context: Any) -> None:
+    def record(phase: str, event: dict[str, Any], context: Any, **extra: Any) -> None:
         log.write({"phase": phase, "pid": pid, "exec": event["exec"], "state": event["state"],
-                   "index": event.get("index"), "attempt": event["attempt"], "key": context.idempotency_key})
+                   "index": event.get("index"), "attempt": event["attempt"], "key": context.idempotency_key,
+                   **extra})
 
     def work(event: dict[str, Any], context: Any) -> Any:
         record("start", event, context)
@@ -126,7 +138,12 @@ def make_functions(log: SideLog) -> dict[str, Any]:
             raise Transient("the first attempt always fails")
         return {"ok": True}
 
-    return {"work": work, "flaky": flaky}
+    def notify(event: dict[str, Any], context: Any) -> Any:
+        record("start", event, context, request=context.aws_request_id)
+        time.sleep(event_sleep)
+        record("end", event, context, request=context.aws_request_id)
+
+    return {"work": work, "flaky": flaky, "notify": notify}
 
 
 class Transient(Exception):
@@ -149,11 +166,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--task-sleep", type=float, default=0.2)
     parser.add_argument("--item-sleep", type=float, default=0.02, help="seconds each big-Map item's task takes")
     parser.add_argument("--pause", type=int, default=1)
+    parser.add_argument("--event", type=int, default=0, help="start this many executions that invoke with Event")
+    parser.add_argument("--event-sleep", type=float, default=0.0, help="seconds the Event-invoked function takes")
     parser.add_argument("--timeout", type=float, default=120.0)
     args = parser.parse_args(argv)
 
-    engine = Engine(f"sqlite:///{args.db}", functions=make_functions(SideLog(args.side)), workers=24,
-                    poll_interval=0.05).start()
+    engine = Engine(f"sqlite:///{args.db}", functions=make_functions(SideLog(args.side), args.event_sleep),
+                    workers=24, poll_interval=0.05).start()
     service = engine.service
     # Starting is idempotent by name, so a driver killed while starting can simply be run again.
     if args.mixed:
@@ -168,10 +187,16 @@ def main(argv: list[str] | None = None) -> int:
         sm = service.create_state_machine("parent", parent_definition(child))
         for i in range(args.nested):
             _start(service, sm, mixed_input(i, args.task_sleep, args.pause), f"parent-{i}")
+    if args.event:
+        sm = service.create_state_machine("event", event_definition())
+        for i in range(args.event):
+            _start(service, sm, mixed_input(i, args.task_sleep, args.pause), f"event-{i}")
     print("started", flush=True)
     deadline = time.monotonic() + args.timeout
     while time.monotonic() < deadline:
-        running = engine.store.reader.execute("SELECT COUNT(*) FROM executions WHERE status = 'RUNNING'").fetchone()[0]
+        running = engine.store.reader.execute(
+            "SELECT (SELECT COUNT(*) FROM executions WHERE status = 'RUNNING') "
+            "+ (SELECT COUNT(*) FROM async_invocations)").fetchone()[0]
         if running == 0:
             engine.stop()
             print("all done", flush=True)

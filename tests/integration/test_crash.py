@@ -319,3 +319,30 @@ def test_a_stop_queued_while_the_engine_is_down_is_applied_before_tasks_are_reru
         "the stopped execution's task ran again after the restart"
     for table in ("tasks", "timers", "inbox"):
         assert run.count(f"SELECT COUNT(*) FROM {table}") == 0, f"rows left in {table}"
+
+
+def test_an_event_invocation_stored_before_a_sigkill_runs_after_the_restart(tmp_path: Path) -> None:
+    """lambda:invoke with InvocationType Event: the 202 and the queued invocation are one commit; the
+    function, still running when the process is killed, runs again after the restart under the same
+    request id and idempotency key, and its row is deleted once it has run."""
+    run = Run(tmp_path)
+    args = ("--event", "2", "--task-sleep", "0")
+    proc = run.spawn(*args, "--event-sleep", "30")
+    run.wait_until(lambda: len([line for line in run.side_lines() if line["phase"] == "start"]) == 2, proc)
+    # Both executions ended with the 202 before their functions ran; their invocations are stored.
+    assert run.query("SELECT status FROM executions") == [("SUCCEEDED",), ("SUCCEEDED",)]
+    stored = {request for request, in run.query("SELECT request_id FROM async_invocations")}
+    run.kill(proc)
+    assert not [line for line in run.side_lines() if line["phase"] == "end"]
+    run.finish(*args)
+    assert run.count("SELECT COUNT(*) FROM async_invocations") == 0
+    lines = run.side_lines()
+    assert {line["request"] for line in lines} == stored and len(stored) == 2
+    for request in stored:
+        mine = [line for line in lines if line["request"] == request]
+        assert [line["phase"] for line in mine] == ["start", "start", "end"], "once before the kill, once after"
+        assert len({line["key"] for line in mine}) == 1 and len({line["pid"] for line in mine}) == 2
+    for arn, output in run.query("SELECT arn, output FROM executions"):
+        kinds = [e["type"] for e in run.history(arn)]
+        assert kinds.count("TaskSucceeded") == 1 and kinds[-1] == "ExecutionSucceeded"
+        assert json.loads(output)["RequestId"] in stored, "the 202 names the request the function ran as"

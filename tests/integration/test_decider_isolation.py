@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support import wait_for
 
 from stateway.asl import interpreter
 from stateway.engine import Engine
@@ -42,7 +44,54 @@ def test_a_failing_execution_is_quarantined_and_the_others_finish(tmp_path: Path
             assert engine.service.describe_execution(quarantined)["status"] == "RUNNING"
         health = engine.health()
         assert health["status"] == "degraded" and health["quarantinedExecutions"] == sorted([poison, poison_start])
-        assert engine.service.get_execution_history(poison_start) == []
+        # Its history starts as any other's does: a half-made execution would have none.
+        assert [e["type"] for e in wait_for(lambda: engine.service.get_execution_history(poison_start))] == \
+            ["ExecutionStarted"]
+
+
+def test_an_execution_quarantined_on_its_first_step_shows_it_started_and_runs_after_a_restart(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real_start = interpreter.start
+    broken = True
+
+    def start(machine: Any, execution: Any, env: Any) -> Any:
+        if broken and execution.name == "poison-start":
+            raise ZeroDivisionError("a bug in the core's first step")
+        return real_start(machine, execution, env)
+
+    monkeypatch.setattr(interpreter, "start", start)
+    db = f"sqlite:///{tmp_path / 'e.db'}"
+    definition = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": TASK, "End": True}}}
+    for restarts in range(2):  # still broken after the first restart: quarantined again, recorded once
+        with Engine(db, functions={"echo": lambda e, c: e}) as engine:
+            if restarts == 0:
+                arn = engine.service.create_state_machine("m", definition)
+                poisoned = engine.service.start_execution(arn, {"n": 0}, name="poison-start")
+                healthy = engine.service.start_execution(arn, {"n": 0}, name="healthy")
+                assert engine.wait(healthy, timeout=10)["status"] == "SUCCEEDED"
+            events = wait_for(partial(_quarantined_history, engine, poisoned))
+            described = engine.service.describe_execution(poisoned)
+        first = engine.service.get_execution_history(healthy)[0]
+        assert [e["type"] for e in events] == ["ExecutionStarted"]
+        assert {k: v for k, v in events[0].items() if k != "timestamp"} == \
+            {k: v for k, v in first.items() if k != "timestamp"}, "the same event a healthy execution records"
+        assert events[0]["timestamp"] >= described["startDate"]
+        assert described["status"] == "RUNNING" and described["input"] == '{"n":0}' and "stopDate" not in described
+    broken = False
+    with Engine(db, functions={"echo": lambda e, c: e}) as engine:
+        assert engine.wait(poisoned, timeout=10)["status"] == "SUCCEEDED"
+        resumed = engine.service.get_execution_history(poisoned)
+        assert not engine.health()["quarantinedExecutions"]
+    assert resumed[0] == events[0], "the event recorded at the quarantine stays; it is not recorded again"
+    assert [e["id"] for e in resumed] == list(range(1, len(resumed) + 1))
+    assert [e["type"] for e in resumed] == [e["type"] for e in engine.service.get_execution_history(healthy)]
+
+
+def _quarantined_history(engine: Engine, arn: str) -> list[dict[str, Any]]:
+    """The execution's history once it is quarantined and its history is stored, else nothing."""
+    if arn not in engine.health()["quarantinedExecutions"]:
+        return []
+    return engine.service.get_execution_history(arn)
 
 
 def test_times_too_far_away_to_store_neither_stall_the_engine_nor_quarantine(tmp_path: Path) -> None:

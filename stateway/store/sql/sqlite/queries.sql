@@ -81,6 +81,9 @@ SELECT events FROM history_chunks WHERE execution_arn = :arn AND last_id > :afte
 SELECT events FROM history_chunks WHERE execution_arn = :arn AND last_id < :before
 ORDER BY last_id DESC LIMIT :limit;
 
+-- name: last_event_id
+SELECT MAX(last_id) FROM history_chunks WHERE execution_arn = :arn;
+
 -- name: history_chunk_holding
 SELECT first_id, events FROM history_chunks WHERE execution_arn = :arn AND last_id >= :id AND first_id <= :id
 ORDER BY last_id LIMIT 1;
@@ -123,8 +126,10 @@ WHERE (timeout_deadline_ms IS NOT NULL AND timeout_deadline_ms <= :now)
 LIMIT :limit;
 
 -- name: next_task_deadline
-SELECT MIN(MIN(COALESCE(timeout_deadline_ms, 9223372036854775807),
-               COALESCE(heartbeat_deadline_ms, 9223372036854775807))) FROM tasks;
+-- The next deadline after :now (those before it were read as expired, or are a quarantined execution's).
+SELECT MIN(deadline) FROM (SELECT MIN(COALESCE(timeout_deadline_ms, 9223372036854775807),
+                                      COALESCE(heartbeat_deadline_ms, 9223372036854775807)) AS deadline FROM tasks)
+WHERE deadline > :now;
 
 -- name: insert_timer
 INSERT OR REPLACE INTO timers (execution_arn, id, due_ms, purpose) VALUES (?, ?, ?, ?);
@@ -136,7 +141,8 @@ DELETE FROM timers WHERE execution_arn = ? AND id = ?;
 SELECT execution_arn, id, due_ms, purpose FROM timers WHERE due_ms <= :now ORDER BY due_ms LIMIT :limit;
 
 -- name: next_timer
-SELECT MIN(due_ms) FROM timers;
+-- The next due time after :now (timers due before it were read, or are a quarantined execution's).
+SELECT MIN(due_ms) FROM timers WHERE due_ms > :now;
 
 -- name: insert_inbox
 INSERT INTO inbox (execution_arn, event, created_ms) VALUES (:execution_arn, :event, :created_ms);

@@ -392,6 +392,8 @@ class Engine:
             # while to wake): their answers are applied in a later round. If the round is not stored,
             # the recomputed one schedules the same tasks under the same ids (task functions are
             # at-least-once in any case).
+            # A task cancelled in the round that scheduled it (a stop applied after its step) never runs.
+            work.tasks = [(arn, c) for arn, c in work.tasks if c.task_id in work.snapshots[arn].tasks]
             durable_tasks = False
             for arn, command in work.tasks:
                 if self.dispatcher.runs_in_process(command):

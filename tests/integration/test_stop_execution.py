@@ -5,12 +5,13 @@ event's timestamp."""
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 import test_frames
-from support import task, wait_for
+from support import rows, task, wait_for
 
 from stateway.engine import Engine
 from stateway.engine.service import Service
@@ -110,6 +111,24 @@ def test_without_an_engine_in_the_process_a_stop_is_queued(db: str, engines: lis
     final = started(engines, db).wait(arn, timeout=10)
     assert (final["status"], final["error"]) == ("ABORTED", "Queued")
     assert alone.get_execution_history(arn)[-1]["timestamp"] == final["stopDate"]
+
+
+def test_a_task_scheduled_and_stopped_in_one_round_never_runs(db: str, engines: list[Engine]) -> None:
+    """An execution stored without its first step and a stop queued for it, both while no engine runs:
+    the next engine's first round starts it (scheduling its task) and applies the stop together. The
+    task's function is never called, and no task row is left."""
+    calls: list[Any] = []
+    alone = Service(open_store(db))
+    machine = alone.create_state_machine("m", {"StartAt": "T", "States": {"T": task("record")}})
+    arn = alone.start_execution(machine, {})
+    alone.stop_execution(arn, error="Early")
+    final = started(engines, db, record=lambda event, context: calls.append(event)).wait(arn, timeout=10)
+    assert (final["status"], final["error"]) == ("ABORTED", "Early")
+    time.sleep(0.2)  # a function handed to a worker would have been called by now
+    assert calls == []
+    assert [e["type"] for e in alone.get_execution_history(arn)] == [
+        "ExecutionStarted", "TaskStateEntered", "LambdaFunctionScheduled", "ExecutionAborted"]
+    assert rows(Path(db.removeprefix("sqlite:///")), "SELECT COUNT(*) FROM tasks") == [(0,)]
 
 
 def test_stop_date_is_the_closing_events_timestamp(db: str, engines: list[Engine]) -> None:

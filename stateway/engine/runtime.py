@@ -384,7 +384,9 @@ class Engine:
             self._read_store(now, inputs)
         if not inputs and not work.starts and not work.ran:
             return settled
-        env = ShellEnv(now, self.payload_limit_bytes)
+        # The round's clock was read before the starts it takes had arrived: an execution's first events
+        # are never older than its startDate.
+        env = ShellEnv(max([now, *(new.start_ms for new in work.starts.values())]), self.payload_limit_bytes)
         try:
             for arn, items in inputs.items():
                 self._advance_isolated(arn, items, env, work)

@@ -219,6 +219,20 @@ def test_short_wait_delays_the_next_state(make: Callable[..., Harness]) -> None:
     assert h.rows("SELECT COUNT(*) FROM timers") == [(0,)]
 
 
+def test_an_executions_first_events_are_not_older_than_its_start_date(
+        make: Callable[..., Harness], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The decider reads its round's clock before it takes the starts that arrived meanwhile; here its
+    clock lags an hour behind the service's, the widest form of that gap."""
+    from stateway.engine import runtime
+
+    h = make()
+    real_now_ms = runtime.now_ms
+    monkeypatch.setattr(runtime, "now_ms", lambda: real_now_ms() - 3_600_000)
+    desc, events = h.run({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}, {})
+    assert desc["status"] == "SUCCEEDED"
+    assert all(e["timestamp"] >= desc["startDate"] for e in events)
+
+
 def test_one_year_wait_holds_no_thread_and_stops(make: Callable[..., Harness]) -> None:
     h = make({"double": double}, workers=1)
     waiter = h.service.start_execution(h.machine(

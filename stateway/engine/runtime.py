@@ -352,6 +352,7 @@ class Engine:
             # computed so far, so that none is applied twice.
             self._writer.wait_below(1 if read_store else MAX_UNWRITTEN_ROUNDS, size=MAX_UNWRITTEN_CHARS)
             settled = self._settle() or settled
+            now = now_ms()  # the wait may have taken a commit's time: the round's events happen after it
         elif not (self._results or self._starts or self._restarts):
             return settled  # the common look after a busy round: nothing came in meanwhile
         inputs: dict[str, list[tuple[Any, Any]]] = defaultdict(list)  # arn -> [(event, consumed-marker)]

@@ -743,20 +743,6 @@ class Service:
         self.notify()
         return token, jsontext.dumps(command.get("input"))
 
-    def get_activity_task(self, activity_arn: str, worker_name: str | None = None, *,
-                          wait_seconds: float = 60.0, interval: float = 0.05) -> tuple[str, str] | None:
-        """GetActivityTask's long poll: wait up to `wait_seconds` for a task, like AWS's 60 s."""
-        deadline = time.monotonic() + wait_seconds
-        while True:
-            claimed = self.claim_activity_task(activity_arn, worker_name)
-            if claimed is not None:
-                return claimed
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            time.sleep(min(interval, remaining))
-            interval = min(interval * 1.5, 0.5)
-
     # ---- tags -------------------------------------------------------------------------------
 
     def _taggable(self, arn: str) -> None:

@@ -592,7 +592,8 @@ class Engine:
                 if isinstance(event, RedriveRequested):
                     if loaded.snapshot.status == interpreter.RUNNING:
                         continue
-                    work.redriven.append((loaded.snapshot.execution.redrive_count + 1, env.now_ms, arn))
+                    redrive_ms = env.now_ms if event.redrive_ms is None else event.redrive_ms
+                    work.redriven.append((loaded.snapshot.execution.redrive_count + 1, redrive_ms, arn))
                 elif loaded.snapshot.status != interpreter.RUNNING:
                     continue
                 if isinstance(event, TaskSucceeded | TaskFailed | TaskTimedOut):

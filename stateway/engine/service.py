@@ -348,20 +348,22 @@ class Service:
         return to_datetime(stamp)
 
     def redrive_execution(self, arn: str) -> datetime:
-        """Continue a FAILED, ABORTED or TIMED_OUT Standard execution from where it stopped."""
+        """Continue a FAILED, ABORTED or TIMED_OUT Standard execution from where it stopped. The answer
+        is the redriveDate stored with it, which ExecutionRedriven records too."""
         row = self._execution(arn)
         if arns.split(arn)[5] == "express":
             raise api.ExecutionNotRedrivable(f"Execution {arn} is of type EXPRESS and cannot be redriven")
         machine = self.store.one("get_state_machine", {"arn": row["state_machine_arn"]})
-        reason = not_redrivable_reason(row, now_ms(), machine["status"] if machine is not None else None)
+        stamp = now_ms()
+        reason = not_redrivable_reason(row, stamp, machine["status"] if machine is not None else None)
         if reason is not None:
             raise api.ExecutionNotRedrivable(reason)
-        stamp = now_ms()
         with self.store.write() as db:
             # RUNNING at once, as AWS reports it; the decider continues the execution from its snapshot.
-            db.execute(self.store.q["reopen_execution"], {"arn": arn})
+            if db.execute(self.store.q["reopen_execution"], {"arn": arn, "redrive_ms": stamp}).rowcount == 0:
+                raise api.ExecutionNotRedrivable("Execution is RUNNING and cannot be redriven")  # a redrive won the race
             db.execute(self.store.q["insert_inbox"], {
-                "execution_arn": arn, "event": event_to_json(RedriveRequested()), "created_ms": stamp})
+                "execution_arn": arn, "event": event_to_json(RedriveRequested(stamp)), "created_ms": stamp})
         self.notify()
         return to_datetime(stamp)
 

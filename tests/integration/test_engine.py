@@ -15,7 +15,7 @@ import pytest
 from support import rows, task, wait_for
 
 from stateway.asl.loader import DefinitionError, load_definition
-from stateway.engine import Engine
+from stateway.engine import Engine, runtime, service
 from stateway.engine import errors as api
 from stateway.testing.local import LocalRunner
 
@@ -476,6 +476,31 @@ def test_list_executions_checks_its_arguments_as_aws_does(make: Callable[..., Ha
         with pytest.raises(api.ValidationException):
             h.service.list_executions(sm, **bad)
     assert h.service.list_executions(sm, redrive_filter="REDRIVEN") == ([], None)
+
+
+def test_redrive_execution_answers_the_redrive_date_it_stores(make: Callable[..., Harness],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    h = make()
+    sm = h.machine({"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "No"}}})
+    arn = h.service.start_execution(sm)
+    assert h.engine.wait(arn, timeout=5)["status"] == "FAILED"
+    # The decider applies the redrive in a later round, on a clock reading of its own: say 250 ms later.
+    monkeypatch.setattr(runtime, "now_ms", lambda: service.now_ms() + 250)
+    answered = h.service.redrive_execution(arn)
+    right_after = h.service.describe_execution(arn)
+    assert (right_after["redriveCount"], right_after["redriveDate"]) == (1, answered)
+    assert h.engine.wait(arn, timeout=5)["status"] == "FAILED"
+    listed, _ = h.service.list_executions(sm, redrive_filter="REDRIVEN")
+    (event,) = [e for e in h.service.get_execution_history(arn) if e["type"] == "ExecutionRedriven"]
+    assert [h.service.describe_execution(arn)["redriveDate"], listed[0]["redriveDate"], event["timestamp"]] == \
+        [answered] * 3
+    h.engine.stop()  # the redrives below stay queued: nothing ends the execution between them
+    h.service.redrive_execution(arn)
+    # A second redrive that checked the execution before the first was stored is refused when it writes.
+    monkeypatch.setattr(service, "not_redrivable_reason", lambda *args: None)
+    with pytest.raises(api.ExecutionNotRedrivable, match="Execution is RUNNING and cannot be redriven"):
+        h.service.redrive_execution(arn)
+    assert h.service.describe_execution(arn)["redriveCount"] == 2
 
 
 def test_history_reverse_and_pagination(make: Callable[..., Harness]) -> None:

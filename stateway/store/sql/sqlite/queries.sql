@@ -158,7 +158,10 @@ UPDATE tasks SET heartbeat_deadline_ms = ? WHERE execution_arn = ? AND id = ?;
 UPDATE executions SET redrive_count = ?, redrive_ms = ? WHERE arn = ?;
 
 -- name: reopen_execution
-UPDATE executions SET status = 'RUNNING', stop_ms = NULL, output = NULL, error = NULL, cause = NULL
+-- RedriveExecution: RUNNING again, with the redrive count and date it answers (the decider's
+-- ExecutionRedriven records the same, from the inbox row written with this).
+UPDATE executions SET status = 'RUNNING', stop_ms = NULL, output = NULL, error = NULL, cause = NULL,
+    redrive_count = redrive_count + 1, redrive_ms = :redrive_ms
 WHERE arn = :arn AND status IN ('FAILED', 'ABORTED', 'TIMED_OUT');
 
 -- name: put_join_data

@@ -786,6 +786,47 @@ def test_lambda_invoke_with_an_unknown_invocation_type_fails_as_lambda_does(make
     assert calls == []
 
 
+@pytest.mark.parametrize("function_name", [
+    "ok", "ok:$LATEST", "ok:prod", "ok:7", "123456789012:function:ok", "123456789012:function:ok:$LATEST",
+    "arn:aws:lambda:us-east-1:123456789012:function:ok", "arn:aws:lambda:us-east-1:123456789012:function:ok:prod"])
+def test_lambda_invoke_takes_every_form_of_function_name(make: Callable[..., Harness], function_name: str) -> None:
+    h = make({"ok": lambda event, context: {"got": event}})
+    desc, _ = h.run(_invoke(function_name, "RequestResponse"))
+    assert desc["status"] == "SUCCEEDED", desc
+    assert json.loads(desc["output"])["Payload"] == {"got": {"n": 1}}
+
+
+def test_lambda_invoke_names_a_missing_function_by_its_qualified_arn(make: Callable[..., Harness]) -> None:
+    h = make()
+    for function_name, arn in [
+            ("nope", "arn:aws:lambda:us-east-1:123456789012:function:nope:$LATEST"),
+            ("nope:v1", "arn:aws:lambda:us-east-1:123456789012:function:nope:v1"),
+            ("111111111111:function:nope", "arn:aws:lambda:us-east-1:111111111111:function:nope:$LATEST"),
+            ("arn:aws:lambda:eu-west-1:111111111111:function:nope:7",
+             "arn:aws:lambda:eu-west-1:111111111111:function:nope:7")]:
+        desc, _ = h.run(_invoke(function_name, "RequestResponse"))
+        assert (desc["status"], desc["error"]) == ("FAILED", "Lambda.ResourceNotFoundException")
+        assert desc["cause"].startswith(f"Function not found: {arn} (Service: AWSLambda; Status Code: 404; "), desc
+
+
+def test_lambda_invoke_refuses_a_malformed_function_name_as_lambda_does(make: Callable[..., Harness]) -> None:
+    calls: list[Any] = []
+    h = make({"ok": lambda event, context: calls.append(event)})
+    pattern = ("(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?"
+               "(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST(\\.PUBLISHED)?|[a-zA-Z0-9-_]+))?")
+    desc, _ = h.run(_invoke("ok:v.1", "RequestResponse"))
+    assert (desc["status"], desc["error"]) == ("FAILED", "Lambda.AWSLambdaException")
+    assert desc["cause"].startswith(
+        "1 validation error detected: Value 'ok:v.1' at 'functionName' failed to satisfy constraint: Member must "
+        f"satisfy regular expression pattern: {pattern} (Service: AWSLambda; Status Code: 400; Error Code: "
+        "ValidationException; Request ID: "), desc["cause"]
+    desc, _ = h.run(_invoke("x" * 257, "Async"))  # every broken member is listed, as Lambda lists them
+    assert desc["cause"].startswith(f"2 validation errors detected: Value '{'x' * 257}' at 'functionName' failed to "
+                                    "satisfy constraint: Member must have length less than or equal to 256; "), desc
+    assert "; Value 'Async' at 'invocationType' failed to satisfy constraint: " in desc["cause"]
+    assert calls == []
+
+
 # ---- nested executions -------------------------------------------------------------------------
 
 

@@ -457,7 +457,8 @@ class Service:
         try:
             value = jsontext.loads(output)
         except ValueError:
-            raise api.InvalidOutput(f"Invalid Output: '{output}'") from None
+            # In Jackson's words, as StartExecution's InvalidExecutionInput says what is wrong with an input.
+            raise api.InvalidOutput(f"Invalid Output: '{json_problem(output)}'") from None
         self._answer(task, token, TaskSucceeded(task["id"], value))
 
     def send_task_failure(self, token: str, error: str | None = None, cause: str | None = None) -> None:

@@ -579,9 +579,14 @@ def test_wait_for_task_token_send_task_success(make: Callable[..., Harness]) -> 
     time.sleep(0.2)
     assert h.service.describe_execution(arn)["status"] == "RUNNING"
     assert h.rows("SELECT status FROM tasks WHERE token = ?", token) == [("WAITING",)]
-    for not_json in ("{not json", '{"a": NaN}', "[" * 5000 + "]" * 5000):  # not JSON as AWS reads it
-        with pytest.raises(api.InvalidOutput):
+    for not_json, words in [  # not JSON as AWS reads it, said in Jackson's words
+            ("{not json", "Unexpected character ('n' (code 110)): was expecting double-quote to start field name"),
+            ('{"a": NaN}', "Non-standard token 'NaN': enable `JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS` to allow"),
+            ("", "No content to map due to end-of-input"),
+            ("[" * 5000 + "]" * 5000, "Document nesting depth exceeds the maximum allowed (1000)")]:
+        with pytest.raises(api.InvalidOutput) as refused:
             h.service.send_task_success(token, not_json)
+        assert refused.value.message.startswith(f"Invalid Output: '{words}"), refused.value.message
     h.service.send_task_success(token, json.dumps({"approved": True}))
     desc = h.engine.wait(arn, timeout=5)
     assert desc["status"] == "SUCCEEDED"

@@ -38,7 +38,7 @@ LONG_RUNNING = frozenset({"StartSyncExecution", "TestState"})
 
 
 class StepFunctionsApp:
-    """`POST /` with `X-Amz-Target: AWSStepFunctions.<Action>`; `GET /health` reports `Engine.health`.
+    """`POST /` with `X-Amz-Target: AWSStepFunctions.<Action>`; `GET /health` (or HEAD) reports `Engine.health`.
 
     Actions block (SQLite, synchronous Express runs), so they run on threads: the short ones on one
     pool, the LONG_RUNNING ones on another. GetActivityTask's long poll waits on the event loop between
@@ -72,12 +72,14 @@ class StepFunctionsApp:
             await self._respond(send, error.status, protocol.error_body(error), request_id, protocol.CONTENT_TYPE,
                                 close=True)
             return
-        if scope["method"] == "GET" and scope["path"] in ("/health", "/"):
+        if scope["method"] in ("GET", "HEAD") and scope["path"] in ("/health", "/"):
             health = self.actions.engine.health()
             # 503 only when nothing moves (a load balancer or supervisor should act); quarantined
-            # executions leave the others running: `degraded`, 200.
+            # executions leave the others running: `degraded`, 200. Load balancers often probe with
+            # HEAD: the same status and headers, no body.
             status = 503 if health["status"] == "failing" else 200
-            await self._respond(send, status, json.dumps(health).encode(), request_id, "application/json")
+            await self._respond(send, status, json.dumps(health).encode(), request_id, "application/json",
+                                head=scope["method"] == "HEAD")
             return
         if scope["method"] != "POST":
             await self._respond(send, 405, b'{"message":"Method Not Allowed"}', request_id, "application/json")
@@ -163,7 +165,8 @@ class StepFunctionsApp:
 
     @staticmethod
     async def _respond(send: Send, status: int, payload: bytes, request_id: str, content_type: str, *,
-                       close: bool = False) -> None:
+                       close: bool = False, head: bool = False) -> None:
+        """Send a response; to a HEAD request, its headers only (Content-Length still that of the body)."""
         headers = [
             (b"content-type", content_type.encode()),
             (b"content-length", str(len(payload)).encode()),
@@ -172,7 +175,7 @@ class StepFunctionsApp:
         if close:
             headers.append((b"connection", b"close"))
         await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": payload})
+        await send({"type": "http.response.body", "body": b"" if head else payload})
 
     def close(self) -> None:
         self.actions.close()

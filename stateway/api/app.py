@@ -16,6 +16,7 @@ from stateway.api import protocol
 from stateway.api.actions import StepFunctionsApi
 from stateway.engine import errors as api
 from stateway.engine.activity_bell import Listener
+from stateway.engine.service import ACTIVITY_STARTED_WAIT_SECONDS
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -127,7 +128,8 @@ class StepFunctionsApp:
             return error.status, protocol.error_body(error)
 
     async def _get_activity_task(self, params: dict[str, Any], receive: Receive) -> dict[str, Any]:
-        """GetActivityTask's long poll: claim attempts on a thread, the waits between them on the event loop.
+        """GetActivityTask's long poll: claim attempts on a thread, the waits between them — and, once a task
+        is claimed, for the round that records its ActivityStarted — on the event loop.
 
         A wait ends when the engine rings the activity's bell for a task it committed
         (stateway.engine.activity_bell), when the poll's turn to look at the store for tasks nothing
@@ -144,7 +146,14 @@ class StepFunctionsApp:
             while True:
                 rung: asyncio.Future[None] = loop.create_future()
                 listener = bell.listen(arn, partial(_wake, loop, rung), loop.time())
-                task = await loop.run_in_executor(self.pool, self.actions.get_activity_task, params)
+                task, started = await loop.run_in_executor(self.pool, self.actions.claim_activity_task, params)
+                if started is not None:
+                    # Answered once ActivityStarted is in the history, as GetExecutionHistory right after shows it.
+                    recorded = asyncio.wrap_future(started)
+                    try:
+                        await asyncio.wait({recorded}, timeout=ACTIVITY_STARTED_WAIT_SECONDS)
+                    finally:
+                        recorded.cancel()  # given up (or done): the engine need not reach back into this loop
                 if task or self.actions.closing.is_set():
                     return task
                 while not rung.done():

@@ -9,6 +9,8 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from concurrent import futures
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -46,6 +48,10 @@ _ALIAS_NAME = re.compile(r"(?=.*[a-zA-Z_\-.])[a-zA-Z0-9_\-.]+")
 MAX_DURATION_SECONDS = 365 * 24 * 3600
 # RedriveExecution's redrivable period: 14 days from the end of the execution.
 REDRIVABLE_PERIOD_MS = 14 * 24 * 3600 * 1000
+# How long GetActivityTask waits for the round that records ActivityStarted before it answers anyway:
+# far beyond a round's time, reached only when no round can be stored (a full disk) or the execution is
+# quarantined. The claim itself is durable, so the event follows when the engine can record it.
+ACTIVITY_STARTED_WAIT_SECONDS = 10.0
 
 def now_ms() -> int:
     return int(time.time() * 1000)
@@ -76,6 +82,9 @@ class Service:
         # Set by an engine running in this process: applies a stop in its next round and returns once
         # that is durable (see `stop_execution`).
         self.stop_in_round: Callable[[str, StopRequested], int | None] | None = None
+        # Set by an engine running in this process: a future done once the inbox row of that number has
+        # been applied in a durable round (see `claim_activity_task`).
+        self.inbox_applied: Callable[[int], Future[None]] | None = None
         self.role_arn = f"arn:aws:iam::{account}:role/stateway"
 
     @cached_property
@@ -718,12 +727,12 @@ class Service:
                  for r in rows[:max_results]]
         return items, self.page_tokens.token(rows[max_results - 1]["name"]) if len(rows) > max_results else None
 
-    def claim_activity_task(self, activity_arn: str, worker_name: str | None = None
-                            ) -> tuple[str, str] | None:
-        """Hand the oldest scheduled task of the activity to one poller: (task token, input) or None.
+    def claim_activity_task(self, activity_arn: str, worker_name: str | None = None) -> ClaimedTask | None:
+        """Hand the oldest scheduled task of the activity to one poller, or None.
 
-        The claim and the ActivityStarted event are written in one transaction, so two pollers never
-        get the same task and a crash never loses a claimed task's start.
+        The claim and the task's start (an inbox row) are written in one transaction, so two pollers
+        never get the same task and a crash never loses a claimed task's start. The engine records
+        ActivityStarted from that row in a later round: `ClaimedTask.started` says when it is durable.
         """
         check_length(worker_name, "workerName", 80)
         self._activity(activity_arn)
@@ -740,19 +749,23 @@ class Service:
             db.execute(self.store.q["claim_activity_task"], {
                 "execution_arn": row["execution_arn"], "id": row["id"], "token": token,
                 "heartbeat_deadline_ms": clamp_ms(stamp + heartbeat * 1000) if heartbeat else None})
-            db.execute(self.store.q["insert_inbox"], {
+            seq = db.execute(self.store.q["insert_inbox"], {
                 "execution_arn": row["execution_arn"], "created_ms": stamp,
-                "event": event_to_json(TaskStarted(row["id"], worker_name))})
+                "event": event_to_json(TaskStarted(row["id"], worker_name))}).lastrowid
+        started = self.inbox_applied(seq) if self.inbox_applied is not None and seq is not None else None
         self.notify()
-        return token, jsontext.dumps(command.get("input"))
+        return ClaimedTask(token, jsontext.dumps(command.get("input")), started)
 
     def get_activity_task(self, activity_arn: str, worker_name: str | None = None, *,
-                          wait_seconds: float = 60.0, interval: float = 0.05) -> tuple[str, str] | None:
-        """GetActivityTask's long poll: wait up to `wait_seconds` for a task, like AWS's 60 s."""
+                          wait_seconds: float = 60.0, interval: float = 0.05) -> ClaimedTask | None:
+        """GetActivityTask's long poll: wait up to `wait_seconds` for a task, like AWS's 60 s, and answer
+        once its ActivityStarted is recorded."""
         deadline = time.monotonic() + wait_seconds
         while True:
             claimed = self.claim_activity_task(activity_arn, worker_name)
             if claimed is not None:
+                if claimed.started is not None:
+                    futures.wait([claimed.started], ACTIVITY_STARTED_WAIT_SECONDS)
                 return claimed
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -830,6 +843,17 @@ class Service:
             raise error_type(exc.message) from None
         except MockSchemaError as exc:
             raise api.ValidationException(exc.message) from None
+
+
+@dataclass(frozen=True)
+class ClaimedTask:
+    """An activity task handed to a poller: its token and input, and `started`, done once the task's
+    ActivityStarted is durable in the history (None without an engine in this process, which cannot
+    tell: the engine that drives the store records it at its next look at the inbox)."""
+
+    token: str
+    input: str
+    started: Future[None] | None = None
 
 
 @dataclass(frozen=True)

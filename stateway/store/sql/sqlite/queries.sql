@@ -151,6 +151,10 @@ SELECT DISTINCT execution_arn FROM inbox WHERE json_extract(event, '$.type') = '
 -- name: delete_inbox
 DELETE FROM inbox WHERE seq = ?;
 
+-- name: inbox_row_pending
+-- Whether an inbox row is still to be applied (the round that applies it deletes it).
+SELECT 1 FROM inbox WHERE seq = :seq;
+
 -- name: heartbeat_task_by_id
 UPDATE tasks SET heartbeat_deadline_ms = ? WHERE execution_arn = ? AND id = ?;
 

@@ -14,6 +14,8 @@ import re
 import threading
 import uuid
 from collections.abc import Callable
+from concurrent import futures
+from concurrent.futures import Future
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +27,7 @@ from stateway.engine import errors as api
 from stateway.engine.constraints import Member
 from stateway.engine.express import ExpressExecution, ExpressRunner
 from stateway.engine.service import (
+    ACTIVITY_STARTED_WAIT_SECONDS,
     EXECUTION_STATUSES,
     MAX_INPUT_BYTES,
     REDRIVE_FILTERS,
@@ -543,17 +546,25 @@ class StepFunctionsApi:
         return _page(items, "activities", token)
 
     def get_activity_task(self, p: Params) -> dict[str, Any]:
-        """One attempt of GetActivityTask's long poll: the activity's oldest task, or {} (no token) for none.
+        """One attempt of GetActivityTask's long poll, answered once the task's ActivityStarted is
+        recorded: the activity's oldest task, or {} (no token) for none (the app waits in `claim`'s way)."""
+        task, started = self.claim_activity_task(p)
+        if started is not None:
+            futures.wait([started], ACTIVITY_STARTED_WAIT_SECONDS)
+        return task
+
+    def claim_activity_task(self, p: Params) -> tuple[dict[str, Any], Future[None] | None]:
+        """One attempt of GetActivityTask's long poll: the activity's oldest task, or {} (no token) for
+        none, and a future done once the task's ActivityStarted is durable.
 
         The app repeats it for up to `activity_wait` seconds, whenever a task of the activity is
-        committed, waiting between attempts without a thread (stateway.api.app), so that idle pollers
-        hold neither the threads other actions need nor the store.
+        committed, and waits between attempts and for that future without a thread (stateway.api.app),
+        so that idle pollers hold neither the threads other actions need nor the store.
         """
         claimed = self.service.claim_activity_task(_require(p, "activityArn"), p.get("workerName"))
         if claimed is None:
-            return {}  # AWS answers an empty poll with no token
-        token, task_input = claimed
-        return {"taskToken": token, "input": task_input}
+            return {}, None  # AWS answers an empty poll with no token
+        return {"taskToken": claimed.token, "input": claimed.input}, claimed.started
 
     # ---- tags -------------------------------------------------------------------------------
 

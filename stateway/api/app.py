@@ -16,6 +16,7 @@ from stateway.api import protocol
 from stateway.api.actions import StepFunctionsApi
 from stateway.engine import errors as api
 from stateway.engine.activity_bell import Listener
+from stateway.engine.service import ACTIVITY_STARTED_WAIT_SECONDS
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -38,7 +39,7 @@ LONG_RUNNING = frozenset({"StartSyncExecution", "TestState"})
 
 
 class StepFunctionsApp:
-    """`POST /` with `X-Amz-Target: AWSStepFunctions.<Action>`; `GET /health` reports `Engine.health`.
+    """`POST /` with `X-Amz-Target: AWSStepFunctions.<Action>`; `GET /health` (or HEAD) reports `Engine.health`.
 
     Actions block (SQLite, synchronous Express runs), so they run on threads: the short ones on one
     pool, the LONG_RUNNING ones on another. GetActivityTask's long poll waits on the event loop between
@@ -72,12 +73,14 @@ class StepFunctionsApp:
             await self._respond(send, error.status, protocol.error_body(error), request_id, protocol.CONTENT_TYPE,
                                 close=True)
             return
-        if scope["method"] == "GET" and scope["path"] in ("/health", "/"):
+        if scope["method"] in ("GET", "HEAD") and scope["path"] in ("/health", "/"):
             health = self.actions.engine.health()
             # 503 only when nothing moves (a load balancer or supervisor should act); quarantined
-            # executions leave the others running: `degraded`, 200.
+            # executions leave the others running: `degraded`, 200. Load balancers often probe with
+            # HEAD: the same status and headers, no body.
             status = 503 if health["status"] == "failing" else 200
-            await self._respond(send, status, json.dumps(health).encode(), request_id, "application/json")
+            await self._respond(send, status, json.dumps(health).encode(), request_id, "application/json",
+                                head=scope["method"] == "HEAD")
             return
         if scope["method"] != "POST":
             await self._respond(send, 405, b'{"message":"Method Not Allowed"}', request_id, "application/json")
@@ -125,7 +128,8 @@ class StepFunctionsApp:
             return error.status, protocol.error_body(error)
 
     async def _get_activity_task(self, params: dict[str, Any], receive: Receive) -> dict[str, Any]:
-        """GetActivityTask's long poll: claim attempts on a thread, the waits between them on the event loop.
+        """GetActivityTask's long poll: claim attempts on a thread, the waits between them — and, once a task
+        is claimed, for the round that records its ActivityStarted — on the event loop.
 
         A wait ends when the engine rings the activity's bell for a task it committed
         (stateway.engine.activity_bell), when the poll's turn to look at the store for tasks nothing
@@ -142,7 +146,14 @@ class StepFunctionsApp:
             while True:
                 rung: asyncio.Future[None] = loop.create_future()
                 listener = bell.listen(arn, partial(_wake, loop, rung), loop.time())
-                task = await loop.run_in_executor(self.pool, self.actions.get_activity_task, params)
+                task, started = await loop.run_in_executor(self.pool, self.actions.claim_activity_task, params)
+                if started is not None:
+                    # Answered once ActivityStarted is in the history, as GetExecutionHistory right after shows it.
+                    recorded = asyncio.wrap_future(started)
+                    try:
+                        await asyncio.wait({recorded}, timeout=ACTIVITY_STARTED_WAIT_SECONDS)
+                    finally:
+                        recorded.cancel()  # given up (or done): the engine need not reach back into this loop
                 if task or self.actions.closing.is_set():
                     return task
                 while not rung.done():
@@ -163,7 +174,8 @@ class StepFunctionsApp:
 
     @staticmethod
     async def _respond(send: Send, status: int, payload: bytes, request_id: str, content_type: str, *,
-                       close: bool = False) -> None:
+                       close: bool = False, head: bool = False) -> None:
+        """Send a response; to a HEAD request, its headers only (Content-Length still that of the body)."""
         headers = [
             (b"content-type", content_type.encode()),
             (b"content-length", str(len(payload)).encode()),
@@ -172,7 +184,7 @@ class StepFunctionsApp:
         if close:
             headers.append((b"connection", b"close"))
         await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": payload})
+        await send({"type": "http.response.body", "body": b"" if head else payload})
 
     def close(self) -> None:
         self.actions.close()

@@ -82,7 +82,10 @@ class TimerFired:
 
 @dataclass(frozen=True, slots=True)
 class RedriveRequested:
-    """Re-run a FAILED, ABORTED or TIMED_OUT execution from the state where it stopped."""
+    """Re-run a FAILED, ABORTED or TIMED_OUT execution from the state where it stopped. `redrive_ms` is
+    when RedriveExecution accepted it, its redriveDate: the time of ExecutionRedriven (None: the step's)."""
+
+    redrive_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -131,7 +131,7 @@ class _Run(ContainerStates, JsonataStates):
         return text
 
     def emit(self, frame: Frame | None, event_type: str, details: dict[str, Any] | None = None,
-             *, prev: int | None = None, move: bool = True) -> int:
+             *, prev: int | None = None, move: bool = True, at: int | None = None) -> int:
         if frame is not None and frame.silent:
             return frame.prev  # inside a Map Run: its events belong to child executions, not here
         event_id = self.snap.next_event_id
@@ -139,7 +139,7 @@ class _Run(ContainerStates, JsonataStates):
             raise _HistoryLimitReached
         self.snap.next_event_id += 1
         previous = prev if prev is not None else (frame.prev if frame is not None else 0)
-        self.events.append(history.event(event_id, previous, self.now, event_type, details))
+        self.events.append(history.event(event_id, previous, self.now if at is None else at, event_type, details))
         if frame is not None and move:
             frame.prev = event_id
         return event_id
@@ -240,7 +240,7 @@ class _Run(ContainerStates, JsonataStates):
             self.on_started(event)
             return
         if isinstance(event, RedriveRequested):
-            self.on_redrive()
+            self.on_redrive(self.now if event.redrive_ms is None else event.redrive_ms)
             return
         if self.snap.status != RUNNING:
             return  # late answers to a finished execution are ignored
@@ -317,8 +317,8 @@ class _Run(ContainerStates, JsonataStates):
                 return jsontext.RawJson(compact)
         return self.execution_input()
 
-    def on_redrive(self) -> None:
-        """Continue a stopped execution from the state where it stopped (RedriveExecution)."""
+    def on_redrive(self, redrive_ms: int) -> None:
+        """Continue a stopped execution from the state where it stopped (RedriveExecution at `redrive_ms`)."""
         if self.snap.status not in ("FAILED", "ABORTED", "TIMED_OUT"):
             return
         root = self.snap.frames[ROOT]
@@ -331,15 +331,17 @@ class _Run(ContainerStates, JsonataStates):
         self.snap.output = self.snap.error = self.snap.cause = None
         count = self.snap.execution.redrive_count + 1
         self.snap.execution = dataclasses.replace(self.snap.execution, redrive_count=count)
-        root.prev = self.emit(None, "ExecutionRedriven", {"redriveCount": count}, prev=self.last_event_id)
+        # Stamped with the redriveDate RedriveExecution answered and stored, not the time of this step.
+        root.prev = self.emit(None, "ExecutionRedriven", {"redriveCount": count}, prev=self.last_event_id,
+                              at=redrive_ms)
         root.done = False
         root.waiting = root.task_id = root.timer_id = None
         root.join = root.failed_join = None
         assert root.state is not None
         self.enter(root, root.state, root.state_input)
         root.redrive_join = retained
-        # AWS resets the state machine's timeout on a redrive: it counts again from now.
-        self.start_execution_timeout(self.now)
+        # AWS resets the state machine's timeout on a redrive: it counts again from the redrive.
+        self.start_execution_timeout(redrive_ms)
         self.queue.append(ROOT)
 
     def on_timer(self, timer_id: str) -> None:

@@ -15,6 +15,7 @@ an execution stored without a snapshot is started from the store after a crash o
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import threading
@@ -22,7 +23,7 @@ import time
 import traceback
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -159,6 +160,8 @@ class Engine:
         self._pool = WorkerPool(workers, "stateway-worker")
         self._writer: Writer[Write | StartWrite] = Writer(self.store, self._write, self._batch_written,
                                                              self._written, _write_size)
+        # Callers waiting for an inbox row to be applied in a durable round (`_inbox_applied`), by its seq.
+        self._inbox_waiters: dict[int, Future[None]] = {}
         # Starts not yet durable, by (state machine, name): a second start of the same name must not be
         # stored twice, nor miss the first when the store cannot show it yet.
         self._unsettled_starts: dict[tuple[str, str], StartWrite] = {}
@@ -187,17 +190,20 @@ class Engine:
         self._thread.start()
         self.service.group_commit = self._start_in_round
         self.service.stop_in_round = self._stop_in_round
+        self.service.inbox_applied = self._inbox_applied
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop taking work; tasks in flight finish or stay stored to be re-run on the next start."""
         self.service.group_commit = None
         self.service.stop_in_round = None
+        self.service.inbox_applied = None
         self._running = False
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
         self._writer.close(timeout)
+        self._applied(list(self._inbox_waiters))  # nothing more is applied: no caller waits in vain
         self._pool.shutdown()
         self.store.release_engine()
 
@@ -270,9 +276,28 @@ class Engine:
         self._wake.set()
         return waiter.future.result(timeout=120)
 
+    def _inbox_applied(self, seq: int) -> Future[None]:
+        """A future done once the inbox row `seq` has been applied in a durable round (GetActivityTask
+        answers when the ActivityStarted it queued is recorded); waiting for it holds no thread."""
+        future: Future[None] = Future()
+        with self._start_lock:
+            self._inbox_waiters[seq] = future
+        # Listened for after the row was written: a round may have applied it since.
+        if self.store.one("inbox_row_pending", {"seq": seq}) is None:
+            self._applied([seq])
+        return future
+
+    def _applied(self, seqs: list[int]) -> None:
+        """Tell who waits for these inbox rows that they are applied (or will not be, the engine stopping)."""
+        with self._start_lock:
+            done = [future for seq in seqs if (future := self._inbox_waiters.pop(seq, None)) is not None]
+        for future in done:
+            with contextlib.suppress(InvalidStateError):  # its waiter gave up and cancelled it
+                future.set_result(None)
+
     def _written(self, item: Write | StartWrite, error: BaseException | None) -> None:
         """In the writer thread, right after the commit: answer a start's caller, wake who waits for
-        an execution's end, at once."""
+        an execution's end or an inbox row's effect, at once."""
         if isinstance(item, Write):
             if error is None:
                 self.rounds += 1
@@ -281,6 +306,8 @@ class Engine:
                         self._done.notify_all()
                 for waiter in item.work.stops:
                     waiter.future.set_result(waiter.stop_ms)
+                if self._inbox_waiters and item.work.inbox_done:
+                    self._applied(item.work.inbox_done)
         else:
             with self._start_lock:
                 self._unsettled_starts.pop((item.new.state_machine_arn, item.new.name), None)
@@ -628,7 +655,8 @@ class Engine:
                 if isinstance(event, RedriveRequested):
                     if loaded.snapshot.status == interpreter.RUNNING:
                         continue
-                    work.redriven.append((loaded.snapshot.execution.redrive_count + 1, env.now_ms, arn))
+                    redrive_ms = env.now_ms if event.redrive_ms is None else event.redrive_ms
+                    work.redriven.append((loaded.snapshot.execution.redrive_count + 1, redrive_ms, arn))
                 elif loaded.snapshot.status != interpreter.RUNNING:
                     continue
                 if isinstance(event, TaskSucceeded | TaskFailed | TaskTimedOut):

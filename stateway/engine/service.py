@@ -9,6 +9,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -46,6 +47,10 @@ _ALIAS_NAME = re.compile(r"(?=.*[a-zA-Z_\-.])[a-zA-Z0-9_\-.]+")
 MAX_DURATION_SECONDS = 365 * 24 * 3600
 # RedriveExecution's redrivable period: 14 days from the end of the execution.
 REDRIVABLE_PERIOD_MS = 14 * 24 * 3600 * 1000
+# How long GetActivityTask waits for the round that records ActivityStarted before it answers anyway:
+# far beyond a round's time, reached only when no round can be stored (a full disk) or the execution is
+# quarantined. The claim itself is durable, so the event follows when the engine can record it.
+ACTIVITY_STARTED_WAIT_SECONDS = 10.0
 
 def now_ms() -> int:
     return int(time.time() * 1000)
@@ -76,6 +81,9 @@ class Service:
         # Set by an engine running in this process: applies a stop in its next round and returns once
         # that is durable (see `stop_execution`).
         self.stop_in_round: Callable[[str, StopRequested], int | None] | None = None
+        # Set by an engine running in this process: a future done once the inbox row of that number has
+        # been applied in a durable round (see `claim_activity_task`).
+        self.inbox_applied: Callable[[int], Future[None]] | None = None
         self.role_arn = f"arn:aws:iam::{account}:role/stateway"
 
     @cached_property
@@ -348,20 +356,22 @@ class Service:
         return to_datetime(stamp)
 
     def redrive_execution(self, arn: str) -> datetime:
-        """Continue a FAILED, ABORTED or TIMED_OUT Standard execution from where it stopped."""
+        """Continue a FAILED, ABORTED or TIMED_OUT Standard execution from where it stopped. The answer
+        is the redriveDate stored with it, which ExecutionRedriven records too."""
         row = self._execution(arn)
         if arns.split(arn)[5] == "express":
             raise api.ExecutionNotRedrivable(f"Execution {arn} is of type EXPRESS and cannot be redriven")
         machine = self.store.one("get_state_machine", {"arn": row["state_machine_arn"]})
-        reason = not_redrivable_reason(row, now_ms(), machine["status"] if machine is not None else None)
+        stamp = now_ms()
+        reason = not_redrivable_reason(row, stamp, machine["status"] if machine is not None else None)
         if reason is not None:
             raise api.ExecutionNotRedrivable(reason)
-        stamp = now_ms()
         with self.store.write() as db:
             # RUNNING at once, as AWS reports it; the decider continues the execution from its snapshot.
-            db.execute(self.store.q["reopen_execution"], {"arn": arn})
+            if db.execute(self.store.q["reopen_execution"], {"arn": arn, "redrive_ms": stamp}).rowcount == 0:
+                raise api.ExecutionNotRedrivable("Execution is RUNNING and cannot be redriven")  # a redrive won the race
             db.execute(self.store.q["insert_inbox"], {
-                "execution_arn": arn, "event": event_to_json(RedriveRequested()), "created_ms": stamp})
+                "execution_arn": arn, "event": event_to_json(RedriveRequested(stamp)), "created_ms": stamp})
         self.notify()
         return to_datetime(stamp)
 
@@ -455,7 +465,8 @@ class Service:
         try:
             value = jsontext.loads(output)
         except ValueError:
-            raise api.InvalidOutput(f"Invalid Output: '{output}'") from None
+            # In Jackson's words, as StartExecution's InvalidExecutionInput says what is wrong with an input.
+            raise api.InvalidOutput(f"Invalid Output: '{json_problem(output)}'") from None
         self._answer(task, token, TaskSucceeded(task["id"], value))
 
     def send_task_failure(self, token: str, error: str | None = None, cause: str | None = None) -> None:
@@ -715,12 +726,12 @@ class Service:
                  for r in rows[:max_results]]
         return items, self.page_tokens.token(rows[max_results - 1]["name"]) if len(rows) > max_results else None
 
-    def claim_activity_task(self, activity_arn: str, worker_name: str | None = None
-                            ) -> tuple[str, str] | None:
-        """Hand the oldest scheduled task of the activity to one poller: (task token, input) or None.
+    def claim_activity_task(self, activity_arn: str, worker_name: str | None = None) -> ClaimedTask | None:
+        """Hand the oldest scheduled task of the activity to one poller, or None.
 
-        The claim and the ActivityStarted event are written in one transaction, so two pollers never
-        get the same task and a crash never loses a claimed task's start.
+        The claim and the task's start (an inbox row) are written in one transaction, so two pollers
+        never get the same task and a crash never loses a claimed task's start. The engine records
+        ActivityStarted from that row in a later round: `ClaimedTask.started` says when it is durable.
         """
         check_length(worker_name, "workerName", 80)
         self._activity(activity_arn)
@@ -737,11 +748,12 @@ class Service:
             db.execute(self.store.q["claim_activity_task"], {
                 "execution_arn": row["execution_arn"], "id": row["id"], "token": token,
                 "heartbeat_deadline_ms": clamp_ms(stamp + heartbeat * 1000) if heartbeat else None})
-            db.execute(self.store.q["insert_inbox"], {
+            seq = db.execute(self.store.q["insert_inbox"], {
                 "execution_arn": row["execution_arn"], "created_ms": stamp,
-                "event": event_to_json(TaskStarted(row["id"], worker_name))})
+                "event": event_to_json(TaskStarted(row["id"], worker_name))}).lastrowid
+        started = self.inbox_applied(seq) if self.inbox_applied is not None and seq is not None else None
         self.notify()
-        return token, jsontext.dumps(command.get("input"))
+        return ClaimedTask(token, jsontext.dumps(command.get("input")), started)
 
     # ---- tags -------------------------------------------------------------------------------
 
@@ -813,6 +825,17 @@ class Service:
             raise error_type(exc.message) from None
         except MockSchemaError as exc:
             raise api.ValidationException(exc.message) from None
+
+
+@dataclass(frozen=True)
+class ClaimedTask:
+    """An activity task handed to a poller: its token and input, and `started`, done once the task's
+    ActivityStarted is durable in the history (None without an engine in this process, which cannot
+    tell: the engine that drives the store records it at its next look at the inbox)."""
+
+    token: str
+    input: str
+    started: Future[None] | None = None
 
 
 @dataclass(frozen=True)

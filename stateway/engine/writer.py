@@ -105,6 +105,8 @@ class Writer(Generic[T]):
         except BaseException:
             with self._cond:
                 self._urgent[:0] = late
+            if not db.in_transaction:
+                raise  # SQLite ended the whole transaction (a full disk): the rounds fail with this error
             db.execute("ROLLBACK TO urgent")
             db.execute("RELEASE urgent")
             return []

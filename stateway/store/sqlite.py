@@ -81,10 +81,16 @@ class SqliteStore:
             connection.execute("BEGIN IMMEDIATE")
             try:
                 yield connection
-            except BaseException:
-                connection.execute("ROLLBACK")
+                connection.execute("COMMIT")
+            except BaseException as error:
+                # After some errors (a full disk, an I/O error) SQLite has rolled the transaction back
+                # itself: the error to report is the one that ended it, not a ROLLBACK with nothing to do.
+                if connection.in_transaction:
+                    try:
+                        connection.execute("ROLLBACK")
+                    except sqlite3.Error as follow_on:
+                        error.add_note(f"and the rollback failed: {follow_on}")
                 raise
-            connection.execute("COMMIT")
 
     def one(self, name: str, params: Any = ()) -> Row | None:
         row = self.reader.execute(self.q[name], params).fetchone()

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stateway.asl.events import ScheduleTask, TaskFailed, TaskSubmitted, TaskSucceeded, TaskTimedOut
-from stateway.workers import lambda_invoke
+from stateway.workers import lambda_invoke, lambda_names
 from stateway.workers import python as pyfunctions
 from stateway.workers.lambda_invoke import request_of
 
@@ -50,16 +50,20 @@ def run_function_task(command: ScheduleTask, functions: Mapping[str, pyfunctions
     found = function_target(command)
     assert found is not None, f"{command.resource} is not a Python function task"
     target, payload, wrapped = found
-    name = pyfunctions.function_name_of(target)
-    handler = functions.get(name)
-    if handler is None:
-        arn = target if target.startswith("arn:") else f"arn:aws:lambda:{region}:{account}:function:{target}"
-        return TaskFailed(command.task_id, "Lambda.ResourceNotFoundException",
-                          f"Function not found: {arn}:$LATEST (Service: AWSLambda; Status Code: 404; Error Code: "
-                          f"ResourceNotFoundException; Request ID: {uuid.uuid4()}; Proxy: null)")
+    # Lambda checks the request (a 400) before it looks the function up (a 404).
+    problems = lambda_names.problems(target)
     kind = lambda_invoke.invocation_type(command) if wrapped else lambda_invoke.REQUEST_RESPONSE
     if kind not in lambda_invoke.INVOCATION_TYPES:
-        return TaskFailed(command.task_id, "Lambda.AWSLambdaException", lambda_invoke.invalid_invocation_type_cause(kind))
+        problems.append(lambda_invoke.invocation_type_problem(kind))
+    function = lambda_names.parse(target)
+    if problems or function is None:
+        return TaskFailed(command.task_id, "Lambda.AWSLambdaException", lambda_invoke.validation_cause(problems))
+    name = function.name  # any version or alias of it runs the one registered function
+    handler = functions.get(name)
+    if handler is None:
+        return TaskFailed(command.task_id, "Lambda.ResourceNotFoundException",
+                          f"Function not found: {function.arn(region, account)} (Service: AWSLambda; Status Code: "
+                          f"404; Error Code: ResourceNotFoundException; Request ID: {uuid.uuid4()}; Proxy: null)")
     if kind != lambda_invoke.REQUEST_RESPONSE:
         # Lambda answers an Event invocation once it has queued it, under the request id it runs with.
         request_id = pyfunctions.new_request_id()

@@ -41,12 +41,18 @@ def invocation_type(command: ScheduleTask) -> Any:
     return params.get("InvocationType", REQUEST_RESPONSE)
 
 
-def invalid_invocation_type_cause(value: Any) -> str:
-    """Lambda's answer to an InvocationType it does not know, as Step Functions reports a Lambda error."""
+def invocation_type_problem(value: Any) -> str:
+    """Lambda's words for an InvocationType it does not know (an item of its ValidationException)."""
     shown = value if isinstance(value, str) else json.dumps(value)
-    return (f"1 validation error detected: Value '{shown}' at 'invocationType' failed to satisfy constraint: "
-            f"Member must satisfy enum value set: [{', '.join(INVOCATION_TYPES)}] (Service: AWSLambda; Status "
-            f"Code: 400; Error Code: ValidationException; Request ID: {uuid.uuid4()}; Proxy: null)")
+    return (f"Value '{shown}' at 'invocationType' failed to satisfy constraint: "
+            f"Member must satisfy enum value set: [{', '.join(INVOCATION_TYPES)}]")
+
+
+def validation_cause(problems: list[str]) -> str:
+    """Lambda's ValidationException for a request it refuses, as Step Functions reports a Lambda error."""
+    count = f"{len(problems)} validation error{'s' if len(problems) > 1 else ''} detected"
+    return (f"{count}: {'; '.join(problems)} (Service: AWSLambda; Status Code: 400; Error Code: "
+            f"ValidationException; Request ID: {uuid.uuid4()}; Proxy: null)")
 
 
 def no_body_response(kind: str, request_id: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -89,14 +89,6 @@ def load_functions(spec: str) -> dict[str, Handler]:
             raise FunctionLoadError(f"{spec}: no callable named {attribute!r}")
         return {**registered(), attribute: handler}
     return {**load_functions_dir(spec), **registered()}
-
-
-def function_name_of(name_or_arn: str) -> str:
-    """`arn:aws:lambda:r:a:function:NAME[:qualifier]` or `NAME` → `NAME`."""
-    if name_or_arn.startswith("arn:"):
-        parts = name_or_arn.split(":")
-        return parts[6] if len(parts) > 6 else name_or_arn
-    return name_or_arn
 
 
 @dataclass
@@ -290,7 +282,3 @@ def _module_line(module_globals: dict[str, Any], lineno: int) -> str | None:
         return None
     line = lines[lineno - 1]
     return line if line.endswith("\n") else line + "\n"
-
-
-def lookup(functions: Mapping[str, Handler], name_or_arn: str) -> Handler | None:
-    return functions.get(function_name_of(name_or_arn))

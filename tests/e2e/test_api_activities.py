@@ -49,6 +49,17 @@ def test_list_activities_pages(sfn: Any) -> None:
     assert [n for n in names if n.startswith("paged-")] == ["paged-0", "paged-1", "paged-2"]
 
 
+def test_activity_started_is_in_the_history_when_the_poll_answers(sfn: Any) -> None:
+    activity = sfn.create_activity(name="recorded-start")["activityArn"]
+    arn = _machine(sfn, "recorded-start", activity)
+    for n in range(10):  # it used to be missing in about every other try
+        execution = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+        task = sfn.get_activity_task(activityArn=activity, workerName=f"w{n}")
+        last = sfn.get_execution_history(executionArn=execution, reverseOrder=True, maxResults=1)["events"][0]
+        assert (last["type"], last["activityStartedEventDetails"]) == ("ActivityStarted", {"workerName": f"w{n}"})
+        sfn.send_task_success(taskToken=task["taskToken"], output="{}")
+
+
 def test_worker_polls_heartbeats_and_succeeds(sfn: Any) -> None:
     activity = sfn.create_activity(name="review")["activityArn"]
     arn = _machine(sfn, "reviewed", activity, HeartbeatSeconds=5, TimeoutSeconds=60)

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -178,6 +179,15 @@ def test_health_reports_a_running_engine(server: Server) -> None:
         assert response.status == 200
         health = json.loads(response.read())
     assert health["status"] == "ok" and health["running"] is True and health["quarantinedExecutions"] == []
+
+
+def test_health_answers_a_head_probe_as_a_get_without_a_body(server: Server) -> None:
+    with urllib.request.urlopen(urllib.request.Request(server.url + "/health", method="HEAD"), timeout=5) as response:
+        assert response.status == 200 and response.headers["Content-Type"] == "application/json"
+        assert int(response.headers["Content-Length"]) > 0 and response.read() == b""
+    with pytest.raises(urllib.error.HTTPError) as refused:  # other paths take POST only, as before
+        urllib.request.urlopen(urllib.request.Request(server.url + "/other", method="HEAD"), timeout=5)
+    assert refused.value.code == 405
 
 
 def test_state_machine_lifecycle(sfn: Any) -> None:

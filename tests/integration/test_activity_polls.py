@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,37 @@ def test_a_waiting_poll_is_answered_when_its_task_is_scheduled(polls: Polls) -> 
         answer = await asyncio.wait_for(poll.answer, 10)
         assert answer["taskToken"] and json.loads(answer["input"]) == {}
         assert polls.claims == 2, "one attempt more, once the task was committed"
+
+    asyncio.run(scenario())
+
+
+def test_a_poll_answers_once_its_tasks_activity_started_is_in_the_history(polls: Polls) -> None:
+    """As on AWS, GetExecutionHistory right after GetActivityTask shows ActivityStarted: the poll waits,
+    on the event loop, for the round that records it to be durable."""
+    arn, machine = polls.activity("recorded")
+    held, release = threading.Event(), threading.Event()
+    write = polls.engine._writer._write
+
+    def holding(db: Any, batch: list[Any]) -> None:  # holds the round that records the start
+        if any(getattr(item, "work", None) is not None and item.work.started_tasks for item in batch):
+            held.set()
+            release.wait(10)
+        write(db, batch)
+
+    polls.engine._writer._write = holding  # type: ignore[method-assign]
+
+    async def scenario() -> None:
+        execution = polls.api.call("StartExecution", {"stateMachineArn": machine})["executionArn"]
+        poll = Poll(polls, arn)
+        while not held.is_set():  # claimed: the round that records ActivityStarted is being written
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(0.3)
+        assert not poll.answer.done(), "no answer while ActivityStarted is not durable"
+        release.set()
+        answer = await asyncio.wait_for(poll.answer, 5)
+        assert answer["taskToken"]
+        events = polls.engine.service.get_execution_history(execution)
+        assert [e["type"] for e in events][-1] == "ActivityStarted"
 
     asyncio.run(scenario())
 

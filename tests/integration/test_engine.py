@@ -15,7 +15,7 @@ import pytest
 from support import rows, task, wait_for
 
 from stateway.asl.loader import DefinitionError, load_definition
-from stateway.engine import Engine
+from stateway.engine import Engine, runtime, service
 from stateway.engine import errors as api
 from stateway.testing.local import LocalRunner
 
@@ -492,6 +492,31 @@ def test_list_executions_checks_its_arguments_as_aws_does(make: Callable[..., Ha
     assert h.service.list_executions(sm, redrive_filter="REDRIVEN") == ([], None)
 
 
+def test_redrive_execution_answers_the_redrive_date_it_stores(make: Callable[..., Harness],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    h = make()
+    sm = h.machine({"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "No"}}})
+    arn = h.service.start_execution(sm)
+    assert h.engine.wait(arn, timeout=5)["status"] == "FAILED"
+    # The decider applies the redrive in a later round, on a clock reading of its own: say 250 ms later.
+    monkeypatch.setattr(runtime, "now_ms", lambda: service.now_ms() + 250)
+    answered = h.service.redrive_execution(arn)
+    right_after = h.service.describe_execution(arn)
+    assert (right_after["redriveCount"], right_after["redriveDate"]) == (1, answered)
+    assert h.engine.wait(arn, timeout=5)["status"] == "FAILED"
+    listed, _ = h.service.list_executions(sm, redrive_filter="REDRIVEN")
+    (event,) = [e for e in h.service.get_execution_history(arn) if e["type"] == "ExecutionRedriven"]
+    assert [h.service.describe_execution(arn)["redriveDate"], listed[0]["redriveDate"], event["timestamp"]] == \
+        [answered] * 3
+    h.engine.stop()  # the redrives below stay queued: nothing ends the execution between them
+    h.service.redrive_execution(arn)
+    # A second redrive that checked the execution before the first was stored is refused when it writes.
+    monkeypatch.setattr(service, "not_redrivable_reason", lambda *args: None)
+    with pytest.raises(api.ExecutionNotRedrivable, match="Execution is RUNNING and cannot be redriven"):
+        h.service.redrive_execution(arn)
+    assert h.service.describe_execution(arn)["redriveCount"] == 2
+
+
 def test_history_reverse_and_pagination(make: Callable[..., Harness]) -> None:
     h = make({"double": double})
     desc, events = h.run({"StartAt": "A", "States": {"A": task("double", "B"), "B": task("double", "C"),
@@ -568,9 +593,14 @@ def test_wait_for_task_token_send_task_success(make: Callable[..., Harness]) -> 
     time.sleep(0.2)
     assert h.service.describe_execution(arn)["status"] == "RUNNING"
     assert h.rows("SELECT status FROM tasks WHERE token = ?", token) == [("WAITING",)]
-    for not_json in ("{not json", '{"a": NaN}', "[" * 5000 + "]" * 5000):  # not JSON as AWS reads it
-        with pytest.raises(api.InvalidOutput):
+    for not_json, words in [  # not JSON as AWS reads it, said in Jackson's words
+            ("{not json", "Unexpected character ('n' (code 110)): was expecting double-quote to start field name"),
+            ('{"a": NaN}', "Non-standard token 'NaN': enable `JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS` to allow"),
+            ("", "No content to map due to end-of-input"),
+            ("[" * 5000 + "]" * 5000, "Document nesting depth exceeds the maximum allowed (1000)")]:
+        with pytest.raises(api.InvalidOutput) as refused:
             h.service.send_task_success(token, not_json)
+        assert refused.value.message.startswith(f"Invalid Output: '{words}"), refused.value.message
     h.service.send_task_success(token, json.dumps({"approved": True}))
     desc = h.engine.wait(arn, timeout=5)
     assert desc["status"] == "SUCCEEDED"
@@ -772,6 +802,47 @@ def test_lambda_invoke_with_an_unknown_invocation_type_fails_as_lambda_does(make
                                     "failed to satisfy constraint: Member must satisfy enum value set: "
                                     "[Event, RequestResponse, DryRun] (Service: AWSLambda; Status Code: 400; "
                                     "Error Code: ValidationException; Request ID: ")
+    assert calls == []
+
+
+@pytest.mark.parametrize("function_name", [
+    "ok", "ok:$LATEST", "ok:prod", "ok:7", "123456789012:function:ok", "123456789012:function:ok:$LATEST",
+    "arn:aws:lambda:us-east-1:123456789012:function:ok", "arn:aws:lambda:us-east-1:123456789012:function:ok:prod"])
+def test_lambda_invoke_takes_every_form_of_function_name(make: Callable[..., Harness], function_name: str) -> None:
+    h = make({"ok": lambda event, context: {"got": event}})
+    desc, _ = h.run(_invoke(function_name, "RequestResponse"))
+    assert desc["status"] == "SUCCEEDED", desc
+    assert json.loads(desc["output"])["Payload"] == {"got": {"n": 1}}
+
+
+def test_lambda_invoke_names_a_missing_function_by_its_qualified_arn(make: Callable[..., Harness]) -> None:
+    h = make()
+    for function_name, arn in [
+            ("nope", "arn:aws:lambda:us-east-1:123456789012:function:nope:$LATEST"),
+            ("nope:v1", "arn:aws:lambda:us-east-1:123456789012:function:nope:v1"),
+            ("111111111111:function:nope", "arn:aws:lambda:us-east-1:111111111111:function:nope:$LATEST"),
+            ("arn:aws:lambda:eu-west-1:111111111111:function:nope:7",
+             "arn:aws:lambda:eu-west-1:111111111111:function:nope:7")]:
+        desc, _ = h.run(_invoke(function_name, "RequestResponse"))
+        assert (desc["status"], desc["error"]) == ("FAILED", "Lambda.ResourceNotFoundException")
+        assert desc["cause"].startswith(f"Function not found: {arn} (Service: AWSLambda; Status Code: 404; "), desc
+
+
+def test_lambda_invoke_refuses_a_malformed_function_name_as_lambda_does(make: Callable[..., Harness]) -> None:
+    calls: list[Any] = []
+    h = make({"ok": lambda event, context: calls.append(event)})
+    pattern = ("(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?"
+               "(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST(\\.PUBLISHED)?|[a-zA-Z0-9-_]+))?")
+    desc, _ = h.run(_invoke("ok:v.1", "RequestResponse"))
+    assert (desc["status"], desc["error"]) == ("FAILED", "Lambda.AWSLambdaException")
+    assert desc["cause"].startswith(
+        "1 validation error detected: Value 'ok:v.1' at 'functionName' failed to satisfy constraint: Member must "
+        f"satisfy regular expression pattern: {pattern} (Service: AWSLambda; Status Code: 400; Error Code: "
+        "ValidationException; Request ID: "), desc["cause"]
+    desc, _ = h.run(_invoke("x" * 257, "Async"))  # every broken member is listed, as Lambda lists them
+    assert desc["cause"].startswith(f"2 validation errors detected: Value '{'x' * 257}' at 'functionName' failed to "
+                                    "satisfy constraint: Member must have length less than or equal to 256; "), desc
+    assert "; Value 'Async' at 'invocationType' failed to satisfy constraint: " in desc["cause"]
     assert calls == []
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import wait_for
 
 from stateway.api.actions import StepFunctionsApi
 from stateway.api.app import StepFunctionsApp
@@ -333,6 +334,30 @@ def test_a_store_that_keeps_failing_is_retried_with_growing_pauses_then_catches_
         assert engine.health()["status"] == "ok" and _get_health(app) == (200, "ok")
         app.close()
     assert engine.health()["status"] == "failing", "a stopped engine runs nothing"
+
+
+def test_a_full_disk_is_reported_as_itself_not_as_the_rollback_after_it(tmp_path: Path) -> None:
+    release = threading.Event()
+
+    def large(event: Any, context: Any) -> Any:
+        release.wait(10)
+        return {"pad": "x" * 200_000}  # its history needs pages the file may not grow by
+
+    with Engine(f"sqlite:///{tmp_path / 'full.db'}", functions={"count": large}, poll_interval=0.05) as engine:
+        machine = engine.service.create_state_machine("chain", CHAIN)
+        arn = engine.service.start_execution(machine, {"n": 1})
+        wait_for(lambda: "LambdaFunctionStarted" in _types(engine, arn))
+        with engine.store._write_lock:  # a full disk, as SQLite sees one: it rolls the transaction back itself
+            pages = engine.store._writer.execute("PRAGMA page_count").fetchone()[0]
+            engine.store._writer.execute(f"PRAGMA max_page_count = {pages}")
+        release.set()
+        health = wait_for(lambda: engine.health().get("lastFailure") and engine.health())
+        assert health["status"] == "failing" and health["storeRefusesWrites"], health
+        assert health["lastFailure"]["error"] == "OperationalError: database or disk is full", health
+        with engine.store._write_lock:
+            engine.store._writer.execute("PRAGMA max_page_count = 1073741823")
+        assert engine.wait(arn, timeout=10)["status"] == "SUCCEEDED"
+        assert engine.health()["status"] == "ok"
 
 
 def _get_health(app: StepFunctionsApp) -> tuple[int, str]:

@@ -22,6 +22,7 @@ from stateway.engine.codec import START, command_from_json, command_to_json, eve
         ev.TimerFired("t1"),
         ev.StopRequested("Err", "why"),
         ev.RedriveRequested(),
+        ev.RedriveRequested(1_767_225_600_000),
     ],
 )
 def test_events_round_trip(event: object) -> None:

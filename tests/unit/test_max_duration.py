@@ -74,3 +74,18 @@ def test_a_redrive_counts_the_timeout_again_from_the_redrive() -> None:
     redriven = interpreter.advance(machine, failed.snapshot, RedriveRequested(), ShellEnv(later))
     assert redriven.snapshot.status == "RUNNING"
     assert execution_timers(redriven) == [later + 60_000]
+
+
+def test_a_redrive_happens_at_its_redrive_date_whenever_the_step_runs() -> None:
+    """RedriveExecution answers the redriveDate it stores; the step that applies it comes later, and its
+    ExecutionRedriven and the new timeout go by that date, not by the step's clock."""
+    definition = {"TimeoutSeconds": 60, "StartAt": "T", "States": {"T": {"Type": "Task", "Resource": FN, "End": True}}}
+    machine = parse_machine(definition).lasting_at_most(MAX_DURATION_SECONDS)
+    first = start(definition)
+    (task_id,) = first.snapshot.tasks
+    failed = interpreter.advance(machine, first.snapshot, TaskFailed(task_id, "Boom", None), ShellEnv(NOW + 1000))
+    requested, applied = NOW + 5000, NOW + 5250
+    redriven = interpreter.advance(machine, failed.snapshot, RedriveRequested(requested), ShellEnv(applied))
+    stamps = {e["type"]: e["timestamp"] for e in redriven.events}
+    assert stamps["ExecutionRedriven"] == requested and stamps["TaskStateEntered"] == applied
+    assert execution_timers(redriven) == [requested + 60_000]

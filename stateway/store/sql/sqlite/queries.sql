@@ -157,6 +157,10 @@ SELECT DISTINCT execution_arn FROM inbox WHERE json_extract(event, '$.type') = '
 -- name: delete_inbox
 DELETE FROM inbox WHERE seq = ?;
 
+-- name: inbox_row_pending
+-- Whether an inbox row is still to be applied (the round that applies it deletes it).
+SELECT 1 FROM inbox WHERE seq = :seq;
+
 -- name: heartbeat_task_by_id
 UPDATE tasks SET heartbeat_deadline_ms = ? WHERE execution_arn = ? AND id = ?;
 
@@ -164,7 +168,10 @@ UPDATE tasks SET heartbeat_deadline_ms = ? WHERE execution_arn = ? AND id = ?;
 UPDATE executions SET redrive_count = ?, redrive_ms = ? WHERE arn = ?;
 
 -- name: reopen_execution
-UPDATE executions SET status = 'RUNNING', stop_ms = NULL, output = NULL, error = NULL, cause = NULL
+-- RedriveExecution: RUNNING again, with the redrive count and date it answers (the decider's
+-- ExecutionRedriven records the same, from the inbox row written with this).
+UPDATE executions SET status = 'RUNNING', stop_ms = NULL, output = NULL, error = NULL, cause = NULL,
+    redrive_count = redrive_count + 1, redrive_ms = :redrive_ms
 WHERE arn = :arn AND status IN ('FAILED', 'ABORTED', 'TIMED_OUT');
 
 -- name: put_join_data

@@ -27,6 +27,7 @@ class UsageError(StatewayError):
 # Arguments that name files: any bytes the OS allows. Every other text argument is stored or sent on.
 _PATH_ARGUMENTS = frozenset({"file", "input_file", "functions", "db"})
 INTERRUPTED = 130  # what a shell reports for a command ended by SIGINT
+OUTPUT_CLOSED = 141  # and by SIGPIPE: what `cat` and `grep` end with when the reader of their output goes
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,7 +36,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         _check_text_arguments(args)
-        return int(args.handler(args))
+        status = int(args.handler(args))
+        sys.stdout.flush()  # so that a reader gone away shows here rather than at exit
+        return status
+    except BrokenPipeError:
+        return _output_closed()
     except KeyboardInterrupt:
         print("stateway: interrupted", file=sys.stderr)
         return INTERRUPTED
@@ -48,6 +53,16 @@ def main(argv: list[str] | None = None) -> int:
     except StatewayError as exc:
         print(f"stateway: {exc}", file=sys.stderr)
         return 2
+
+
+def _output_closed() -> int:
+    """Stop quietly once the reader of stdout has gone (`stateway executions history ARN | head`)."""
+    # Python's recipe: stdout's buffer still holds what could not be written, and the flush at exit
+    # would fail on it again; /dev/null takes it instead.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return OUTPUT_CLOSED
 
 
 def _escape_unprintable() -> None:

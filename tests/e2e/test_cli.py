@@ -181,3 +181,22 @@ def test_ctrl_c_during_run_exits_130_with_a_message(tmp_path: Path, mode: str) -
     finally:
         run.kill()
     assert (run.returncode, stderr) == (130, "stateway: interrupted\n")
+
+
+def test_a_reader_that_goes_away_ends_a_command_quietly_with_status_141(tmp_path: Path) -> None:
+    """`stateway … | head` as with `cat`: no traceback once the pipe closes, and the status of SIGPIPE."""
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    machine = str(write(tmp_path / "wait.asl.json", {"StartAt": "W", "States": {
+        "W": {"Type": "Wait", "Seconds": 0, "End": True}}}))
+    done = cli("run", machine, "--name", "first", "--db", db, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    arn = "arn:aws:states:us-east-1:123456789012:execution:wait:first"
+    for args in (["validate", machine], ["run", machine, "--db", db], ["run", machine, "--json", "--in-memory"],
+                 ["executions", "describe", arn, "--db", db], ["executions", "history", arn, "--db", db],
+                 ["executions", "list", "--state-machine", "wait", "--db", db]):
+        command = subprocess.Popen([sys.executable, "-m", "stateway.cli.main", *args], cwd=tmp_path,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert command.stdout is not None
+        command.stdout.close()  # before the command writes anything: its first write finds no reader
+        _, stderr = command.communicate(timeout=120)
+        assert (command.returncode, stderr.decode()) == (141, ""), args

@@ -252,10 +252,11 @@ def _jsonable(value: Any) -> Any:
 
 
 def _service(args: argparse.Namespace) -> Any:
+    """The service on an existing store: commands that read executions or answer them create none."""
     from stateway.engine.service import Service
     from stateway.store.sqlite import open_store
 
-    return Service(open_store(_db_url(args)))
+    return Service(open_store(_db_url(args), create=False))
 
 
 def _machine_arn(service: Any, name_or_arn: str) -> str:

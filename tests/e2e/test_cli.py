@@ -200,3 +200,20 @@ def test_a_reader_that_goes_away_ends_a_command_quietly_with_status_141(tmp_path
         command.stdout.close()  # before the command writes anything: its first write finds no reader
         _, stderr = command.communicate(timeout=120)
         assert (command.returncode, stderr.decode()) == (141, ""), args
+
+
+def test_commands_that_read_or_answer_executions_refuse_a_missing_database_and_create_none(tmp_path: Path) -> None:
+    arn = "arn:aws:states:us-east-1:123456789012:execution:m:e"
+    commands = [["executions", "list", "--state-machine", "m"], ["executions", "describe", arn],
+                ["executions", "history", arn], ["executions", "stop", arn],
+                ["send-task-success", "--task-token", "T", "--output", "{}"],
+                ["send-task-failure", "--task-token", "T"], ["send-task-heartbeat", "--task-token", "T"]]
+    for command in commands:
+        typo = tmp_path / "typo" / "engine.db"
+        assert one_line_error([*command, "--db", f"sqlite:///{typo}"], tmp_path) == f"stateway: no database at {typo}"
+        assert one_line_error(command, tmp_path) == "stateway: no database at .stateway/stateway.db"  # the default
+    assert list(tmp_path.iterdir()) == []
+    machine = write(tmp_path / "m.asl.json", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    assert cli("run", str(machine), "--name", "e", cwd=tmp_path).returncode == 0  # run creates the default one
+    assert (tmp_path / ".stateway" / "stateway.db").is_file()
+    assert cli("executions", "describe", arn, cwd=tmp_path).returncode == 0

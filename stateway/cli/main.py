@@ -142,7 +142,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the engine and the Step Functions API (boto3, AWS CLI)")
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to bind (default 127.0.0.1: loopback only; 0.0.0.0 for every interface)")
-    serve.add_argument("--port", type=int, default=8083, help="TCP port (default 8083)")
+    serve.add_argument("--port", type=_port, default=8083, help="TCP port (default 8083; 0 for any free one)")
     serve.add_argument("--db", default=None, help=f"database URL (default ${DB_ENV} or {DEFAULT_DB})")
     serve.add_argument("--functions", metavar="DIR",
                        help="folder of Lambda-style task functions: DIR/NAME.py serves function NAME")
@@ -155,6 +155,14 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--type", default="STANDARD", choices=["STANDARD", "EXPRESS"])
     validate.set_defaults(handler=_validate)
     return parser
+
+
+def _port(text: str) -> int:
+    """A TCP port number, checked here so that argparse refuses anything else with the usage."""
+    port = int(text) if text.isdigit() else -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (0-65535)")
+    return port
 
 
 def _read(path: str, what: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import sys
@@ -26,6 +27,7 @@ class UsageError(StatewayError):
 
 # Arguments that name files: any bytes the OS allows. Every other text argument is stored or sent on.
 _PATH_ARGUMENTS = frozenset({"file", "input_file", "functions", "db"})
+STDIN = "-"  # as a file argument: read standard input
 INTERRUPTED = 130  # what a shell reports for a command ended by SIGINT
 OUTPUT_CLOSED = 141  # and by SIGPIPE: what `cat` and `grep` end with when the reader of their output goes
 
@@ -93,10 +95,10 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run a state machine to its end and show its output and timeline")
-    run.add_argument("file", help="definition file (JSON or YAML)")
+    run.add_argument("file", help="definition file (JSON or YAML), or - for stdin")
     source = run.add_mutually_exclusive_group()
     source.add_argument("--input", help="execution input as JSON text (default {})")
-    source.add_argument("--input-file", help="file holding the execution input as JSON")
+    source.add_argument("--input-file", help="file holding the execution input as JSON, or - for stdin")
     run.add_argument("--functions", metavar="DIR|MODULE:FUNCTION", action="append",
                      help="Lambda-style task functions: a folder where DIR/NAME.py serves function NAME, or "
                           "package.module:function; may be repeated")
@@ -151,7 +153,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=_serve)
 
     validate = commands.add_parser("validate", help="check a definition and list every problem")
-    validate.add_argument("file", help="definition file (JSON or YAML)")
+    validate.add_argument("file", help="definition file (JSON or YAML), or - for stdin")
     validate.add_argument("--type", default="STANDARD", choices=["STANDARD", "EXPRESS"])
     validate.set_defaults(handler=_validate)
     return parser
@@ -166,16 +168,25 @@ def _port(text: str) -> int:
 
 
 def _read(path: str, what: str) -> str:
-    file = Path(path)
-    if not file.is_file():
-        raise UsageError(f"{what} not found: {path}")
+    """The text of a file, of stdin for `-`; any path that can be read will do (/dev/stdin, `<(…)`)."""
+    shown = "stdin" if path == STDIN else path
     try:
-        return file.read_bytes().decode("utf-8")
+        data = _stdin_bytes() if path == STDIN else Path(path).read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"{what} not found: {path}") from None
     except OSError as exc:
-        raise UsageError(f"cannot read {what} {path}: {exc.strerror}") from None
+        raise UsageError(f"cannot read {what} {shown}: {exc.strerror}") from None
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise UsageError(f"{what} is not UTF-8 text: {path} (byte 0x{exc.object[exc.start]:02x} at offset "
+        raise UsageError(f"{what} is not UTF-8 text: {shown} (byte 0x{exc.object[exc.start]:02x} at offset "
                          f"{exc.start})") from None
+
+
+def _stdin_bytes() -> bytes:
+    if sys.stdin is None:  # the process was started with its stdin closed
+        raise OSError(errno.EBADF, "stdin is closed")
+    return sys.stdin.buffer.read()
 
 
 def _load_definition(path: str) -> dict[str, Any]:
@@ -200,12 +211,15 @@ def _db_url(args: argparse.Namespace) -> str:
 def _run(args: argparse.Namespace) -> int:
     from stateway.workers.python import load_functions
 
+    if args.file == STDIN and args.input_file == STDIN:
+        raise UsageError("the definition and --input-file cannot both be read from stdin")
     definition = _load_definition(args.file)
     input_text = _input_text(args)
     functions: dict[str, Any] = {}
     for spec in args.functions or []:
         functions.update(load_functions(spec))
-    name = Path(args.file).name.split(".")[0] or "StateMachine"
+    # Named after the file (`orders.asl.json` → orders); a definition from stdin, as from /dev/stdin.
+    name = ("stdin" if args.file == STDIN else Path(args.file).name.split(".")[0]) or "StateMachine"
     if args.in_memory:
         from stateway.testing.local import LocalRunner
 

@@ -217,3 +217,26 @@ def test_commands_that_read_or_answer_executions_refuse_a_missing_database_and_c
     assert cli("run", str(machine), "--name", "e", cwd=tmp_path).returncode == 0  # run creates the default one
     assert (tmp_path / ".stateway" / "stateway.db").is_file()
     assert cli("executions", "describe", arn, cwd=tmp_path).returncode == 0
+
+
+def test_a_definition_or_an_input_is_read_from_stdin_as_dash_or_any_readable_path(tmp_path: Path) -> None:
+    machine = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+
+    def fed(*args: str, stdin: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "stateway.cli.main", *args], input=stdin, capture_output=True,
+                              text=True, timeout=120, cwd=tmp_path)
+
+    for path in ("-", "/dev/stdin"):
+        done = fed("validate", path, stdin=machine)
+        assert (done.returncode, done.stdout) == (0, "OK: the definition is valid\n"), done.stderr
+        done = fed("run", path, "--input", '{"a": 1}', "--in-memory", "--json", stdin=machine)
+        assert done.returncode == 0, done.stderr
+        body = json.loads(done.stdout)
+        assert body["stateMachineArn"].endswith(":stateMachine:stdin") and json.loads(body["output"]) == {"a": 1}
+    write(tmp_path / "m.asl.json", machine)
+    done = fed("run", "m.asl.json", "--input-file", "-", "--in-memory", "--json", stdin='{"b": 2}')
+    assert done.returncode == 0 and json.loads(json.loads(done.stdout)["output"]) == {"b": 2}, done.stderr
+    assert one_line_error(["run", "-", "--input-file", "-"], tmp_path) == (
+        "stateway: the definition and --input-file cannot both be read from stdin")
+    assert one_line_error(["validate", str(tmp_path)], tmp_path) == (
+        f"stateway: cannot read definition file {tmp_path}: Is a directory")

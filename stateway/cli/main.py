@@ -29,7 +29,7 @@ class UsageError(StatewayError):
 _PATH_ARGUMENTS = frozenset({"file", "input_file", "functions", "db"})
 STDIN = "-"  # as a file argument: read standard input
 INTERRUPTED = 130  # what a shell reports for a command ended by SIGINT
-OUTPUT_CLOSED = 141  # and by SIGPIPE: what `cat` and `grep` end with when the reader of their output goes
+OUTPUT_CLOSED = 141  # and by SIGPIPE, as `cat` is when the reader of its output goes away
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -161,7 +161,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def _port(text: str) -> int:
     """A TCP port number, checked here so that argparse refuses anything else with the usage."""
-    port = int(text) if text.isdigit() else -1
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (0-65535)")
     return port

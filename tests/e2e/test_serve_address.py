@@ -25,7 +25,7 @@ def refused(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_a_port_out_of_range_is_a_usage_error(tmp_path: Path) -> None:
-    for port in ("99999", "-1", "http"):
+    for port in ("99999", "-1", "http", "²"):
         done = refused("--port", port, cwd=tmp_path)
         assert done.returncode == 2
         assert done.stderr.splitlines()[-1] == (

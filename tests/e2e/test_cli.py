@@ -19,9 +19,9 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def cli(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "stateway.cli.main", *args], capture_output=True, text=True,
-                          timeout=120, cwd=cwd)
+                          timeout=120, cwd=cwd, input=stdin)
 
 
 def write(path: Path, body: Any) -> Path:
@@ -221,20 +221,15 @@ def test_commands_that_read_or_answer_executions_refuse_a_missing_database_and_c
 
 def test_a_definition_or_an_input_is_read_from_stdin_as_dash_or_any_readable_path(tmp_path: Path) -> None:
     machine = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
-
-    def fed(*args: str, stdin: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "stateway.cli.main", *args], input=stdin, capture_output=True,
-                              text=True, timeout=120, cwd=tmp_path)
-
     for path in ("-", "/dev/stdin"):
-        done = fed("validate", path, stdin=machine)
+        done = cli("validate", path, cwd=tmp_path, stdin=machine)
         assert (done.returncode, done.stdout) == (0, "OK: the definition is valid\n"), done.stderr
-        done = fed("run", path, "--input", '{"a": 1}', "--in-memory", "--json", stdin=machine)
+        done = cli("run", path, "--input", '{"a": 1}', "--in-memory", "--json", cwd=tmp_path, stdin=machine)
         assert done.returncode == 0, done.stderr
         body = json.loads(done.stdout)
         assert body["stateMachineArn"].endswith(":stateMachine:stdin") and json.loads(body["output"]) == {"a": 1}
     write(tmp_path / "m.asl.json", machine)
-    done = fed("run", "m.asl.json", "--input-file", "-", "--in-memory", "--json", stdin='{"b": 2}')
+    done = cli("run", "m.asl.json", "--input-file", "-", "--in-memory", "--json", cwd=tmp_path, stdin='{"b": 2}')
     assert done.returncode == 0 and json.loads(json.loads(done.stdout)["output"]) == {"b": 2}, done.stderr
     assert one_line_error(["run", "-", "--input-file", "-"], tmp_path) == (
         "stateway: the definition and --input-file cannot both be read from stdin")

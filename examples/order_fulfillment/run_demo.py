@@ -3,11 +3,12 @@
 Usage (from the repository root):
 
     make demo
-    .venv/bin/python examples/order_fulfillment/run_demo.py [--order ORD-1005] [--verbose] [--json]
+    .venv/bin/python examples/order_fulfillment/run_demo.py [--order ORD-1005] [--verbose] [--json] [--run-dir DIR]
 
-Each run gets a fresh directory, `.stateway/demo-<timestamp>/`, holding `engine.db` (the engine's
-store: state machines, executions, history, tasks, timers), `shop.db` (the shop's own tables: stock,
-reservations, the carrier outbox, notifications, completions, dead letters) and `carrier.log`.
+Each run gets a fresh directory, `.stateway/demo-<timestamp>/` (or DIR, which must be new or empty),
+holding `engine.db` (the engine's store: state machines, executions, history, tasks, timers),
+`shop.db` (the shop's own tables: stock, reservations, the carrier outbox, notifications, completions,
+dead letters) and `carrier.log`.
 The script starts `stateway.engine.Engine` on engine.db with the task functions, starts the
 carrier/supplier simulator (`carrier.py`) as a separate process, starts all orders concurrently and
 waits for them. Waits and retry back-off are real (seconds), so the whole batch takes about ten
@@ -580,7 +581,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the order-fulfilment example on the durable engine.")
     parser.add_argument("--orders", type=Path, default=ORDERS, help="JSON list of scenarios (default: orders.json)")
     parser.add_argument("--order", action="append", metavar="ORDER_ID", help="run only this order (repeatable)")
-    parser.add_argument("--run-dir", type=Path, help="use this (new) directory instead of .stateway/demo-<timestamp>")
+    parser.add_argument("--run-dir", type=Path, metavar="DIR",
+                        help="use DIR, which must be new or empty, instead of .stateway/demo-<timestamp>")
     parser.add_argument("--verbose", action="store_true", help="also print each full output and timeline")
     parser.add_argument("--json", action="store_true", help="print the reports as JSON, for scripts and tests")
     args = parser.parse_args(argv)
@@ -592,6 +594,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"no order named {', '.join(args.order)} in {args.orders}", file=sys.stderr)
             return 2
     if args.run_dir is not None:
+        # A run's stock, orders and dead letters are its own: a second batch on them would start
+        # executions named like the first's and find the stock the first took.
+        if args.run_dir.exists() and (not args.run_dir.is_dir() or any(args.run_dir.iterdir())):
+            print(f"--run-dir {args.run_dir} is not a new or empty directory: each run needs its own",
+                  file=sys.stderr)
+            return 2
         args.run_dir.mkdir(parents=True, exist_ok=True)
         run_dir = args.run_dir.resolve()
     else:

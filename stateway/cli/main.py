@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import sys
@@ -26,7 +27,9 @@ class UsageError(StatewayError):
 
 # Arguments that name files: any bytes the OS allows. Every other text argument is stored or sent on.
 _PATH_ARGUMENTS = frozenset({"file", "input_file", "functions", "db"})
+STDIN = "-"  # as a file argument: read standard input
 INTERRUPTED = 130  # what a shell reports for a command ended by SIGINT
+OUTPUT_CLOSED = 141  # and by SIGPIPE, as `cat` is when the reader of its output goes away
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,7 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         _check_text_arguments(args)
-        return int(args.handler(args))
+        status = int(args.handler(args))
+        sys.stdout.flush()  # so that a reader gone away shows here rather than at exit
+        return status
+    except BrokenPipeError:
+        return _output_closed()
     except KeyboardInterrupt:
         print("stateway: interrupted", file=sys.stderr)
         return INTERRUPTED
@@ -48,6 +55,16 @@ def main(argv: list[str] | None = None) -> int:
     except StatewayError as exc:
         print(f"stateway: {exc}", file=sys.stderr)
         return 2
+
+
+def _output_closed() -> int:
+    """Stop quietly once the reader of stdout has gone (`stateway executions history ARN | head`)."""
+    # Python's recipe: stdout's buffer still holds what could not be written, and the flush at exit
+    # would fail on it again; /dev/null takes it instead.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return OUTPUT_CLOSED
 
 
 def _escape_unprintable() -> None:
@@ -78,10 +95,10 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run a state machine to its end and show its output and timeline")
-    run.add_argument("file", help="definition file (JSON or YAML)")
+    run.add_argument("file", help="definition file (JSON or YAML), or - for stdin")
     source = run.add_mutually_exclusive_group()
     source.add_argument("--input", help="execution input as JSON text (default {})")
-    source.add_argument("--input-file", help="file holding the execution input as JSON")
+    source.add_argument("--input-file", help="file holding the execution input as JSON, or - for stdin")
     run.add_argument("--functions", metavar="DIR|MODULE:FUNCTION", action="append",
                      help="Lambda-style task functions: a folder where DIR/NAME.py serves function NAME, or "
                           "package.module:function; may be repeated")
@@ -127,7 +144,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the engine and the Step Functions API (boto3, AWS CLI)")
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to bind (default 127.0.0.1: loopback only; 0.0.0.0 for every interface)")
-    serve.add_argument("--port", type=int, default=8083, help="TCP port (default 8083)")
+    serve.add_argument("--port", type=_port, default=8083, help="TCP port (default 8083; 0 for any free one)")
     serve.add_argument("--db", default=None, help=f"database URL (default ${DB_ENV} or {DEFAULT_DB})")
     serve.add_argument("--functions", metavar="DIR",
                        help="folder of Lambda-style task functions: DIR/NAME.py serves function NAME")
@@ -136,23 +153,43 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=_serve)
 
     validate = commands.add_parser("validate", help="check a definition and list every problem")
-    validate.add_argument("file", help="definition file (JSON or YAML)")
+    validate.add_argument("file", help="definition file (JSON or YAML), or - for stdin")
     validate.add_argument("--type", default="STANDARD", choices=["STANDARD", "EXPRESS"])
     validate.set_defaults(handler=_validate)
     return parser
 
 
-def _read(path: str, what: str) -> str:
-    file = Path(path)
-    if not file.is_file():
-        raise UsageError(f"{what} not found: {path}")
+def _port(text: str) -> int:
+    """A TCP port number, checked here so that argparse refuses anything else with the usage."""
     try:
-        return file.read_bytes().decode("utf-8")
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (0-65535)")
+    return port
+
+
+def _read(path: str, what: str) -> str:
+    """The text of a file, of stdin for `-`; any path that can be read will do (/dev/stdin, `<(…)`)."""
+    shown = "stdin" if path == STDIN else path
+    try:
+        data = _stdin_bytes() if path == STDIN else Path(path).read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"{what} not found: {path}") from None
     except OSError as exc:
-        raise UsageError(f"cannot read {what} {path}: {exc.strerror}") from None
+        raise UsageError(f"cannot read {what} {shown}: {exc.strerror}") from None
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise UsageError(f"{what} is not UTF-8 text: {path} (byte 0x{exc.object[exc.start]:02x} at offset "
+        raise UsageError(f"{what} is not UTF-8 text: {shown} (byte 0x{exc.object[exc.start]:02x} at offset "
                          f"{exc.start})") from None
+
+
+def _stdin_bytes() -> bytes:
+    if sys.stdin is None:  # the process was started with its stdin closed
+        raise OSError(errno.EBADF, "stdin is closed")
+    return sys.stdin.buffer.read()
 
 
 def _load_definition(path: str) -> dict[str, Any]:
@@ -177,12 +214,15 @@ def _db_url(args: argparse.Namespace) -> str:
 def _run(args: argparse.Namespace) -> int:
     from stateway.workers.python import load_functions
 
+    if args.file == STDIN and args.input_file == STDIN:
+        raise UsageError("the definition and --input-file cannot both be read from stdin")
     definition = _load_definition(args.file)
     input_text = _input_text(args)
     functions: dict[str, Any] = {}
     for spec in args.functions or []:
         functions.update(load_functions(spec))
-    name = Path(args.file).name.split(".")[0] or "StateMachine"
+    # Named after the file (`orders.asl.json` → orders); a definition from stdin, as from /dev/stdin.
+    name = ("stdin" if args.file == STDIN else Path(args.file).name.split(".")[0]) or "StateMachine"
     if args.in_memory:
         from stateway.testing.local import LocalRunner
 
@@ -237,10 +277,11 @@ def _jsonable(value: Any) -> Any:
 
 
 def _service(args: argparse.Namespace) -> Any:
+    """The service on an existing store: commands that read executions or answer them create none."""
     from stateway.engine.service import Service
     from stateway.store.sqlite import open_store
 
-    return Service(open_store(_db_url(args)))
+    return Service(open_store(_db_url(args), create=False))
 
 
 def _machine_arn(service: Any, name_or_arn: str) -> str:

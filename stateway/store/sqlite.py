@@ -40,9 +40,11 @@ class SqliteStore:
 
     dialect = "sqlite"
 
-    def __init__(self, path: str | Path, *, synchronous: str = "FULL") -> None:
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL", create: bool = True) -> None:
         self.path = str(path)
         if self.path != ":memory:":
+            if not create and not Path(self.path).exists():
+                raise StoreUnavailable(f"no database at {self.path}")
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self.synchronous = synchronous
         self.q = load_queries("sqlite")
@@ -171,12 +173,13 @@ def _names(path: str, fd: int) -> bool:
     return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
 
 
-def open_store(url: str) -> SqliteStore:
-    """`sqlite:///relative.db`, `sqlite:////abs/path.db`, or a plain file path."""
+def open_store(url: str, *, create: bool = True) -> SqliteStore:
+    """`sqlite:///relative.db`, `sqlite:////abs/path.db`, or a plain file path; with `create=False`, only
+    a database that exists (a mistyped path must not leave an empty one behind)."""
     if url.startswith("sqlite:///"):
-        return SqliteStore(url[len("sqlite:///"):] or ":memory:")
+        return SqliteStore(url[len("sqlite:///"):] or ":memory:", create=create)
     if url.startswith(("postgres://", "postgresql://")):
         raise StoreUnavailable("PostgreSQL is not supported yet: this version stores on SQLite (sqlite:///path)")
     if "://" in url:
         raise StoreUnavailable(f"unsupported database URL {url!r} (this version stores on SQLite: sqlite:///path)")
-    return SqliteStore(url)
+    return SqliteStore(url, create=create)

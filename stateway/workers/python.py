@@ -78,6 +78,7 @@ def load_functions(spec: str) -> dict[str, Handler]:
 
     if ":" in spec and not Path(spec).is_dir():
         module_name, _, attribute = spec.partition(":")
+        _current_directory_first()
         try:
             module = importlib.import_module(module_name)
         except ImportError as exc:
@@ -89,6 +90,14 @@ def load_functions(spec: str) -> dict[str, Handler]:
             raise FunctionLoadError(f"{spec}: no callable named {attribute!r}")
         return {**registered(), attribute: handler}
     return {**load_functions_dir(spec), **registered()}
+
+
+def _current_directory_first() -> None:
+    """Import `package.module` from the current directory as `python -m`, uvicorn and gunicorn do: the
+    installed `stateway` script's own sys.path starts with the script's folder instead."""
+    here = os.getcwd()
+    if sys.path[:1] not in ([here], [""]):  # "" is the current directory too (`python -c`)
+        sys.path.insert(0, here)
 
 
 @dataclass

@@ -19,9 +19,9 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def cli(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "stateway.cli.main", *args], capture_output=True, text=True,
-                          timeout=120, cwd=cwd)
+                          timeout=120, cwd=cwd, input=stdin)
 
 
 def write(path: Path, body: Any) -> Path:
@@ -181,3 +181,57 @@ def test_ctrl_c_during_run_exits_130_with_a_message(tmp_path: Path, mode: str) -
     finally:
         run.kill()
     assert (run.returncode, stderr) == (130, "stateway: interrupted\n")
+
+
+def test_a_reader_that_goes_away_ends_a_command_quietly_with_status_141(tmp_path: Path) -> None:
+    """`stateway … | head` as with `cat`: no traceback once the pipe closes, and the status of SIGPIPE."""
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    machine = str(write(tmp_path / "wait.asl.json", {"StartAt": "W", "States": {
+        "W": {"Type": "Wait", "Seconds": 0, "End": True}}}))
+    done = cli("run", machine, "--name", "first", "--db", db, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    arn = "arn:aws:states:us-east-1:123456789012:execution:wait:first"
+    for args in (["validate", machine], ["run", machine, "--db", db], ["run", machine, "--json", "--in-memory"],
+                 ["executions", "describe", arn, "--db", db], ["executions", "history", arn, "--db", db],
+                 ["executions", "list", "--state-machine", "wait", "--db", db]):
+        command = subprocess.Popen([sys.executable, "-m", "stateway.cli.main", *args], cwd=tmp_path,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert command.stdout is not None
+        command.stdout.close()  # before the command writes anything: its first write finds no reader
+        _, stderr = command.communicate(timeout=120)
+        assert (command.returncode, stderr.decode()) == (141, ""), args
+
+
+def test_commands_that_read_or_answer_executions_refuse_a_missing_database_and_create_none(tmp_path: Path) -> None:
+    arn = "arn:aws:states:us-east-1:123456789012:execution:m:e"
+    commands = [["executions", "list", "--state-machine", "m"], ["executions", "describe", arn],
+                ["executions", "history", arn], ["executions", "stop", arn],
+                ["send-task-success", "--task-token", "T", "--output", "{}"],
+                ["send-task-failure", "--task-token", "T"], ["send-task-heartbeat", "--task-token", "T"]]
+    for command in commands:
+        typo = tmp_path / "typo" / "engine.db"
+        assert one_line_error([*command, "--db", f"sqlite:///{typo}"], tmp_path) == f"stateway: no database at {typo}"
+        assert one_line_error(command, tmp_path) == "stateway: no database at .stateway/stateway.db"  # the default
+    assert list(tmp_path.iterdir()) == []
+    machine = write(tmp_path / "m.asl.json", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    assert cli("run", str(machine), "--name", "e", cwd=tmp_path).returncode == 0  # run creates the default one
+    assert (tmp_path / ".stateway" / "stateway.db").is_file()
+    assert cli("executions", "describe", arn, cwd=tmp_path).returncode == 0
+
+
+def test_a_definition_or_an_input_is_read_from_stdin_as_dash_or_any_readable_path(tmp_path: Path) -> None:
+    machine = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    for path in ("-", "/dev/stdin"):
+        done = cli("validate", path, cwd=tmp_path, stdin=machine)
+        assert (done.returncode, done.stdout) == (0, "OK: the definition is valid\n"), done.stderr
+        done = cli("run", path, "--input", '{"a": 1}', "--in-memory", "--json", cwd=tmp_path, stdin=machine)
+        assert done.returncode == 0, done.stderr
+        body = json.loads(done.stdout)
+        assert body["stateMachineArn"].endswith(":stateMachine:stdin") and json.loads(body["output"]) == {"a": 1}
+    write(tmp_path / "m.asl.json", machine)
+    done = cli("run", "m.asl.json", "--input-file", "-", "--in-memory", "--json", cwd=tmp_path, stdin='{"b": 2}')
+    assert done.returncode == 0 and json.loads(json.loads(done.stdout)["output"]) == {"b": 2}, done.stderr
+    assert one_line_error(["run", "-", "--input-file", "-"], tmp_path) == (
+        "stateway: the definition and --input-file cannot both be read from stdin")
+    assert one_line_error(["validate", str(tmp_path)], tmp_path) == (
+        f"stateway: cannot read definition file {tmp_path}: Is a directory")

@@ -354,3 +354,20 @@ def test_cli_run_in_memory_json_reports_a_declined_order_and_files_it(tmp_path: 
     with sqlite3.connect(shop_db) as db:
         rows = db.execute("SELECT order_id, error, execution_arn FROM dead_letters").fetchall()
     assert rows == [("ORD-1003", "PaymentFailed", body["executionArn"])]
+
+
+def test_the_demo_takes_a_new_or_empty_run_dir_and_refuses_one_that_holds_a_run(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    first = _run([sys.executable, str(DEMO), "--json", "--order", "ORD-1003", "--run-dir", str(run_dir)])
+    assert first.returncode == 0, first.stderr or first.stdout
+    assert json.loads(first.stdout)["orders"][0]["status"] == "FAILED"
+    held = sorted((path.name, path.stat().st_mtime_ns) for path in run_dir.iterdir())
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine")
+    for taken in (run_dir, a_file):
+        again = _run([sys.executable, str(DEMO), "--json", "--order", "ORD-1003", "--run-dir", str(taken)])
+        assert (again.returncode, again.stdout) == (2, "")
+        assert again.stderr == f"--run-dir {taken} is not a new or empty directory: each run needs its own\n"
+    assert sorted((path.name, path.stat().st_mtime_ns) for path in run_dir.iterdir()) == held
+    assert a_file.read_text() == "mine"

@@ -91,6 +91,20 @@ def test_cli_accepts_module_function(tmp_path: Path) -> None:
     assert body["status"] == "SUCCEEDED" and json.loads(body["output"]) == {"shipped": 9}
 
 
+def test_cli_imports_a_module_function_from_the_current_directory(tmp_path: Path) -> None:
+    """As `python -m` and uvicorn do; `-P` leaves the current directory off sys.path, as the installed
+    `stateway` script does."""
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "__init__.py").write_text("")
+    (tmp_path / "shop" / "tasks.py").write_text("def ship(event, context):\n    return {'shipped': event['id']}\n")
+    (tmp_path / "ship.asl.json").write_text(json.dumps(_machine("ship")))
+    done = subprocess.run(
+        [sys.executable, "-P", "-m", "stateway.cli.main", "run", "ship.asl.json", "--functions", "shop.tasks:ship",
+         "--input", '{"id": 9}', "--in-memory", "--json"], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(json.loads(done.stdout)["output"]) == {"shipped": 9}
+
+
 def _cyclic(event: object, context: object) -> object:
     loop: list[object] = []
     loop.append(loop)

@@ -81,7 +81,7 @@ def _max_results(p: Params) -> int:
     return page_size(p.get("maxResults"))
 
 
-def _next_token(p: Params, limit: int = 1024) -> str | None:
+def _next_token(p: Params, limit: int = 1024) -> str | None:  # 3096 for ListExecutions, as AWS's model says
     token = p.get("nextToken")
     if token is None:
         return None
@@ -488,7 +488,7 @@ class StepFunctionsApi:
 
     def get_execution_history(self, p: Params) -> dict[str, Any]:
         arn = _require(p, "executionArn")
-        limit, token = _max_results(p), _next_token(p, 3096)
+        limit, token = _max_results(p), _next_token(p)
         reverse = bool(p.get("reverseOrder"))
         include = p.get("includeExecutionData", True) is not False
         tokens = self.service.page_tokens
@@ -513,7 +513,7 @@ class StepFunctionsApi:
     def list_map_runs(self, p: Params) -> dict[str, Any]:
         items, token = map_runs.list_map_runs(
             self.service.store, self.service.page_tokens, _require(p, "executionArn"),
-            max_results=_max_results(p), next_token=_next_token(p, 3096))
+            max_results=_max_results(p), next_token=_next_token(p))
         return _page(items, "mapRuns", token)
 
     # ---- task tokens and activities ---------------------------------------------------------

@@ -224,3 +224,21 @@ def test_a_poll_whose_client_went_away_claims_no_task(server: Server, sfn: Any) 
     assert task.get("taskToken"), "the task waited for a worker that is there"
     sfn.send_task_success(taskToken=task["taskToken"], output="{}")
     assert wait_done(sfn, execution)["status"] == "SUCCEEDED"
+
+
+def test_next_token_lengths_are_those_of_aws_api_model(server: Server, sfn: Any) -> None:
+    """1,024 characters at most, but 3,096 for ListExecutions (botocore's model; its own checks are off)."""
+    loose = server.client(parameter_validation=False)
+    machine = create(sfn, "token-lengths", PASS)
+    execution = sfn.start_execution(stateMachineArn=machine)["executionArn"]
+    wait_done(sfn, execution)
+    calls = {1024: [lambda token: loose.get_execution_history(executionArn=execution, nextToken=token),
+                    lambda token: loose.list_map_runs(executionArn=execution, nextToken=token),
+                    lambda token: loose.list_state_machines(nextToken=token)],
+             3096: [lambda token: loose.list_executions(stateMachineArn=machine, nextToken=token)]}
+    for limit, listed in calls.items():
+        for call in listed:
+            assert error_of(call, token="a" * limit)[0] == "InvalidToken"  # long enough to be read
+            code, message, _ = error_of(call, token="a" * (limit + 1))
+            assert code == "ValidationException"
+            assert message.endswith(f"Member must have length less than or equal to {limit}")

@@ -148,7 +148,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--db", default=None, help=f"database URL (default ${DB_ENV} or {DEFAULT_DB})")
     serve.add_argument("--functions", metavar="DIR",
                        help="folder of Lambda-style task functions: DIR/NAME.py serves function NAME")
-    serve.add_argument("--workers", type=int, default=8, help="task worker threads (default 8)")
+    serve.add_argument("--workers", type=_workers, default=8, help="task worker threads (default 8)")
     serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(handler=_serve)
 
@@ -168,6 +168,17 @@ def _port(text: str) -> int:
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (0-65535)")
     return port
+
+
+def _workers(text: str) -> int:
+    """A number of worker threads: at least one, or no task would ever run."""
+    try:
+        workers = int(text)
+    except ValueError:
+        workers = 0
+    if workers < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of worker threads (1 or more)")
+    return workers
 
 
 def _read(path: str, what: str) -> str:

@@ -1,8 +1,8 @@
 """Every corpus case in the baselines still passes: result for baseline.txt, history for baseline_history.txt.
 
 Cases outside the baselines are not run here (`python -m tests.conformance.report` runs them all).
-Cases whose Lambda handler sleeps (to provoke a task timeout) cost real seconds, so they are skipped
-unless STATEWAY_CONFORMANCE_SLOW=1.
+Cases whose Lambda handler sleeps (to provoke a task timeout) cost real seconds; STATEWAY_CONFORMANCE_SLOW=0
+skips them.
 """
 
 from __future__ import annotations

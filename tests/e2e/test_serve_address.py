@@ -32,6 +32,14 @@ def test_a_port_out_of_range_is_a_usage_error(tmp_path: Path) -> None:
             f"stateway serve: error: argument --port: '{port}' is not a TCP port (0-65535)")
 
 
+def test_workers_below_one_are_a_usage_error(tmp_path: Path) -> None:
+    for workers in ("0", "-3", "many"):
+        done = refused("--workers", workers, cwd=tmp_path)
+        assert done.returncode == 2
+        assert done.stderr.splitlines()[-1] == (
+            f"stateway serve: error: argument --workers: '{workers}' is not a number of worker threads (1 or more)")
+
+
 def test_an_address_that_cannot_be_bound_is_one_line_and_opens_no_database(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -135,7 +135,8 @@ class _Run(ContainerStates, JsonataStates):
         if frame is not None and frame.silent:
             return frame.prev  # inside a Map Run: its events belong to child executions, not here
         event_id = self.snap.next_event_id
-        if event_id == self.history_limit and event_type not in history.CLOSING_EVENTS:
+        if self.history_limit is not None and event_id >= self.history_limit \
+                and event_type not in history.CLOSING_EVENTS:
             raise _HistoryLimitReached
         self.snap.next_event_id += 1
         previous = prev if prev is not None else (frame.prev if frame is not None else 0)

@@ -17,7 +17,7 @@ from typing import Any, overload
 
 from stateway.asl import history as asl_history
 from stateway.asl import interpreter, jsontext
-from stateway.asl.errors import DefinitionError, ErrorName
+from stateway.asl.errors import DefinitionError
 from stateway.asl.events import RedriveRequested, StopRequested, TaskFailed, TaskStarted, TaskSucceeded
 from stateway.asl.loader import json_problem, load_json_definition
 from stateway.asl.timestamps import clamp_ms
@@ -358,12 +358,11 @@ class Service:
     def redrive_execution(self, arn: str) -> datetime:
         """Continue a FAILED, ABORTED or TIMED_OUT Standard execution from where it stopped. The answer
         is the redriveDate stored with it, which ExecutionRedriven records too."""
-        row = self._execution(arn)
+        row = self._execution(arn, "describe_execution")  # with its machine's status and its last event
         if arns.split(arn)[5] == "express":
             raise api.ExecutionNotRedrivable(f"Execution {arn} is of type EXPRESS and cannot be redriven")
-        machine = self.store.one("get_state_machine", {"arn": row["state_machine_arn"]})
         stamp = now_ms()
-        reason = not_redrivable_reason(row, stamp, machine["status"] if machine is not None else None)
+        reason = not_redrivable_reason(row, stamp, row["machine_status"])
         if reason is not None:
             raise api.ExecutionNotRedrivable(reason)
         with self.store.write() as db:
@@ -970,16 +969,18 @@ def redrive_status(execution: Mapping[str, Any], now: int, status_key: str, reas
 
 
 def not_redrivable_reason(execution: Mapping[str, Any], now: int, machine_status: str | None = "") -> str | None:
-    """Why a Standard execution (its `status`, `error`, `cause`, `start_ms` and `stop_ms`) cannot be
-    redriven at `now`, in AWS's words (RedriveExecution's conditions); None when it can. `machine_status`
-    is its state machine's (None: removed; "": not known to the caller)."""
+    """Why a Standard execution (its `status`, `start_ms`, `stop_ms` and `last_event_id`, if known) cannot
+    be redriven at `now`, in AWS's words (RedriveExecution's conditions); None when it can.
+    `machine_status` is its state machine's (None: removed; "": not known to the caller)."""
     status = execution["status"]
     if status not in ("FAILED", "ABORTED", "TIMED_OUT"):
         return f"Execution is {status} and cannot be redriven"
     if machine_status is None or machine_status == deletion.DELETING:
         return "State machine is in DELETING status"
-    if execution["error"] == ErrorName.RUNTIME and execution["cause"] == interpreter.HISTORY_LIMIT_CAUSE:
-        return "Execution history event limit exceeded"  # a redrive would go on in the same full history
+    if (execution.get("last_event_id") or 0) >= interpreter.MAX_HISTORY_EVENTS - 1:
+        # ExecutionRedriven would be event 25,000 or later, which may only end an execution: whatever
+        # ended it (the quota itself, or its own failure, stop or timeout at the last events).
+        return "Execution history event limit exceeded"
     if now - execution["start_ms"] >= MAX_DURATION_SECONDS * 1000:
         return "Execution has exceeded the max execution time"
     if execution["stop_ms"] is not None and now - execution["stop_ms"] > REDRIVABLE_PERIOD_MS:

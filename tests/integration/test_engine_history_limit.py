@@ -64,3 +64,41 @@ def test_a_loop_that_never_waits_does_not_hold_up_other_executions(tmp_path: Pat
     done = engine.service.start_execution(engine.service.create_state_machine("done", SPIN), {"spin": False})
     assert engine.wait(done, timeout=60)["status"] == "SUCCEEDED"
     assert engine.wait(spin, timeout=60)["cause"] == HISTORY_LIMIT_CAUSE
+
+
+def _ends_at(last_state: dict[str, Any], rounds: int, pre: bool = False) -> dict[str, Any]:
+    """Inc and Check `rounds` times (4 events each), after an optional Pass (2), then `last_state`."""
+    states: dict[str, Any] = {
+        "Inc": {"Type": "Pass", "Parameters": {"n.$": "States.MathAdd($.n, 1)"}, "Next": "Check"},
+        "Check": {"Type": "Choice", "Choices": [{"Variable": "$.n", "NumericLessThan": rounds, "Next": "Inc"}],
+                  "Default": "Last"},
+        "Last": last_state}
+    if pre:
+        states["Pre"] = {"Type": "Pass", "Next": "Inc"}
+    return {"StartAt": "Pre" if pre else "Inc", "States": states}
+
+
+@pytest.mark.parametrize(("name", "definition", "last_id"), [
+    # 1 + 4 * 6249 + FailStateEntered + ExecutionFailed
+    ("fail-state", _ends_at({"Type": "Fail", "Error": "Own"}, 6249), 24999),
+    # 1 + 2 + 4 * 6248 + TaskStateEntered, Scheduled, Started, Failed + ExecutionFailed
+    ("failed-task", _ends_at(task("boom"), 6248, pre=True), 25000),
+])
+def test_an_execution_that_failed_at_its_last_events_cannot_be_redriven(
+        tmp_path: Path, engines: list[Engine], name: str, definition: dict[str, Any], last_id: int) -> None:
+    """ExecutionRedriven would be event 25,000 or later, which may only end an execution."""
+    def boom(event: Any, context: Any) -> None:
+        raise ValueError("no")
+
+    engine = Engine(f"sqlite:///{tmp_path / 'last.db'}", functions={"boom": boom}).start()
+    engines.append(engine)
+    arn = engine.service.start_execution(engine.service.create_state_machine(name, definition), {"n": 0})
+    described = engine.wait(arn, timeout=60)
+    history = engine.service.get_execution_history(arn)
+    assert (described["status"], history[-1]["type"], history[-1]["id"]) == ("FAILED", "ExecutionFailed", last_id)
+    assert described["error"] != "States.Runtime"  # its own failure, not the quota's
+    assert (described["redriveStatus"], described["redriveStatusReason"]) == (
+        "NOT_REDRIVABLE", "Execution history event limit exceeded")
+    with pytest.raises(api.ExecutionNotRedrivable, match="Execution history event limit exceeded"):
+        engine.service.redrive_execution(arn)
+    assert len(engine.service.get_execution_history(arn)) == last_id

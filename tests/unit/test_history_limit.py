@@ -129,3 +129,16 @@ def test_a_paused_snapshot_keeps_what_is_left_to_run_when_stored() -> None:
     again = snapshot.loads(snapshot.dumps(step.snapshot))
     assert again.ready == step.snapshot.ready == ["root"]
     assert snapshot.loads(snapshot.dumps(start(counting_loop(1)).snapshot)).ready == []
+
+
+def test_an_execution_already_past_the_quota_fails_at_its_next_event() -> None:
+    """A history longer than 25,000 events (recorded before the quota was kept) ends at its next step."""
+    definition = {"StartAt": "W", "States": {"W": {"Type": "Task", "Resource": FN, "Next": "P"},
+                                             "P": {"Type": "Pass", "End": True}}}
+    first = start(definition)
+    (work,) = (c for c in first.commands if isinstance(c, ScheduleTask))
+    first.snapshot.next_event_id = 25_010
+    step = interpreter.advance(parse_machine(definition), first.snapshot, TaskSucceeded(work.task_id, {}),
+                               ShellEnv(NOW))
+    assert [(e["id"], e["type"]) for e in step.events] == [(25_010, "ExecutionFailed")]
+    assert step.snapshot.cause == interpreter.HISTORY_LIMIT_CAUSE

@@ -52,11 +52,13 @@ def test_an_execution_of_a_machine_being_deleted_cannot(machine_status: str | No
     assert not_redrivable_reason(execution(), STOP, machine_status) == "State machine is in DELETING status"
 
 
-def test_an_execution_that_reached_the_history_quota_cannot() -> None:
-    full = execution(error="States.Runtime", cause=HISTORY_LIMIT_CAUSE)
+def test_an_execution_whose_history_has_no_room_for_execution_redriven_cannot() -> None:
+    """ExecutionRedriven may not be event 25,000 (which may only end an execution), whatever ended it."""
+    full = {**execution(error="States.Runtime", cause=HISTORY_LIMIT_CAUSE), "last_event_id": 25_000}
     assert not_redrivable_reason(full, STOP, "ACTIVE") == "Execution history event limit exceeded"
-    other = execution(error="States.Runtime", cause="Something else")
-    assert not_redrivable_reason(other, STOP, "ACTIVE") is None
+    own_failure = {**execution(), "last_event_id": 24_999}
+    assert not_redrivable_reason(own_failure, STOP, "ACTIVE") == "Execution history event limit exceeded"
+    assert not_redrivable_reason({**own_failure, "last_event_id": 24_998}, STOP, "ACTIVE") is None
 
 
 def test_redrive_status_answers_under_the_keys_asked_for() -> None:

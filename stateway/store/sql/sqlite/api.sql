@@ -42,7 +42,8 @@ SELECT version_arn, alias_arn, redrive_count, redrive_ms FROM executions WHERE a
 -- name: describe_execution
 SELECT arn, state_machine_arn, version_arn, name, status, input, output, error, cause, start_ms, stop_ms,
        parent_task, alias_arn, redrive_count, redrive_ms,
-       (SELECT m.status FROM state_machines m WHERE m.arn = executions.state_machine_arn) AS machine_status
+       (SELECT m.status FROM state_machines m WHERE m.arn = executions.state_machine_arn) AS machine_status,
+       (SELECT MAX(c.last_id) FROM history_chunks c WHERE c.execution_arn = executions.arn) AS last_event_id
 FROM executions WHERE arn = :arn;
 
 -- name: set_execution_alias

@@ -21,7 +21,8 @@ class CannotListen(StatewayError):
 
 
 def serve(host: str = "127.0.0.1", port: int = 8083, db: str = "sqlite:///.stateway/stateway.db", *,
-          functions: Mapping[str, Handler] | None = None, workers: int = 8, log_level: str = "warning") -> int:
+          functions: Mapping[str, Handler] | None = None, workers: int = 8,
+          invocation_timeout_seconds: float = 900.0, log_level: str = "warning") -> int:
     """Run until Ctrl-C or SIGTERM; uvicorn finishes requests in flight, then the engine stops.
 
     Tasks still running when the engine stops stay stored and run again on the next start.
@@ -35,7 +36,8 @@ def serve(host: str = "127.0.0.1", port: int = 8083, db: str = "sqlite:///.state
     # store, and the banner below names a server that clients can already reach.
     sockets = listen(host, port)
     try:
-        engine = Engine(db, functions=functions, workers=workers)
+        engine = Engine(db, functions=functions, workers=workers,
+                        invocation_timeout_seconds=invocation_timeout_seconds)
         engine.start()  # recovers whatever a previous process left running
     except BaseException:
         _close(sockets)

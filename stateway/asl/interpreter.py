@@ -57,6 +57,8 @@ HISTORY_LIMIT_CAUSE = f"The execution reached the maximum number of history even
 # An execution without that quota (Express) pauses a step after this many events, so that a loop that
 # never waits gives its shell the turn (to time it out, say) instead of running on in one call.
 STEP_EVENT_BUDGET = 10_000
+# Data nested deeper than the store can hold (`jsontext.MAX_DEPTH`), in the words of Jackson's limit.
+TOO_DEEP_CAUSE = f"Document nesting depth exceeds the maximum allowed ({jsontext.MAX_DEPTH})"
 # The largest Java long: AWS reads seconds as one.
 LONG_MAX = 2**63 - 1
 # From this length an execution input that a Map runs on is kept as text (`first_input`); a shorter one
@@ -119,14 +121,23 @@ class _Run(ContainerStates, JsonataStates):
     def text(self, value: Any) -> str:
         """JSON text of a value, computed once per object within this step: a state's input is
         usually the TaskScheduled input too, and its output the task's result. The core never
-        mutates a value it has passed on, so an object's text cannot change within a step."""
+        mutates a value it has passed on, so an object's text cannot change within a step.
+
+        Every state's input, output and task result is written to history through here, so this is
+        where data nested deeper than `jsontext.MAX_DEPTH` is stopped (raising `States.Runtime`),
+        before the shell must store it."""
         kind = type(value)
-        if kind is not dict and kind is not list:
+        if kind is not dict and kind is not list and kind is not jsontext.RawJson:
             return jsontext.dumps(value)
         known = self._texts.get(id(value))
         if known is not None and known[0] is value:
             return known[1]
-        text = jsontext.dumps(value)
+        try:
+            text = jsontext.dumps(value)
+        except RecursionError:  # deeper than the encoder goes, so deeper than MAX_DEPTH
+            raise FailureError(ErrorName.RUNTIME.value, TOO_DEEP_CAUSE) from None
+        if jsontext.nests_deeper(text):
+            raise FailureError(ErrorName.RUNTIME.value, TOO_DEEP_CAUSE)
         self._texts[id(value)] = (value, text)
         return text
 
@@ -296,7 +307,11 @@ class _Run(ContainerStates, JsonataStates):
         # The first state's events chain to 0, not to ExecutionStarted, as AWS records them.
         self.emit(root, "ExecutionStarted", history.execution_started_details(ex.input_text, ex.role_arn), move=False)
         self.start_execution_timeout(ex.start_time_ms)
-        self.enter(root, self.machine.program.start_at, self.first_input())
+        try:
+            self.enter(root, self.machine.program.start_at, self.first_input())
+        except FailureError as error:  # an input too deep to hold (StartExecution allows Jackson's depth)
+            self.frame_failed(root, error.failure)
+            return
         self.queue.append(ROOT)
 
     def start_execution_timeout(self, since_ms: int) -> None:
@@ -391,7 +406,12 @@ class _Run(ContainerStates, JsonataStates):
 
     def exit_state(self, frame: Frame, state: State, output: Any, next_name: str | None = None,
                    assigned: dict[str, Any] | None = None) -> None:
-        output_text = self.text(output)
+        try:
+            output_text = self.text(output)
+            assigned_texts = {k: self.text(v) for k, v in assigned.items()} if assigned else {}
+        except FailureError as error:  # nested too deep: as an oversized output, no Catch handles it
+            self.frame_failed(frame, self.with_location(frame, error.failure))
+            return
         if self.too_large(output_text):
             # An oversized state output cannot be recorded or passed on; no Catch can handle it.
             self.frame_failed(frame, Failure(ErrorName.DATA_LIMIT_EXCEEDED.value, limit_cause(state.name)))
@@ -399,7 +419,7 @@ class _Run(ContainerStates, JsonataStates):
         details: dict[str, Any] = {"name": state.name, "output": output_text,
                                    "outputDetails": {"truncated": False}}
         if assigned:
-            details = {"assignedVariables": {k: jsontext.dumps(v) for k, v in assigned.items()},
+            details = {"assignedVariables": assigned_texts,
                        "assignedVariablesDetails": {"truncated": False}, **details}
             frame.variables.update(assigned)
         self.emit(frame, _EXITED[state.type], details)
@@ -414,6 +434,8 @@ class _Run(ContainerStates, JsonataStates):
         """Run a piece of state logic; an ASL failure it raises goes to Retry/Catch."""
         try:
             action()
+        except RecursionError:  # a path, template or expression walking data too deep for Python's stack
+            self.state_failed(frame, self.with_location(frame, Failure(ErrorName.RUNTIME.value, TOO_DEEP_CAUSE)))
         except FailureError as error:
             failure = self.with_location(frame, error.failure)
             if failure.error == ErrorName.QUERY_EVALUATION_ERROR:
@@ -684,7 +706,11 @@ class _Run(ContainerStates, JsonataStates):
         ref = frame.task_resource
         assert ref is not None
         family = history.task_family(ref)
-        output_text = self.text(output)
+        try:
+            output_text = self.text(output)
+        except FailureError as error:  # a result nested too deep: the task fails, as with one too large
+            self.on_task_failed(frame, self.with_location(frame, error.failure), "Failed")
+            return
         if self.too_large(output_text):
             label = ref.arn if ref.kind != "service" else ref.resource_type
             self.on_task_failed(frame, Failure(ErrorName.DATA_LIMIT_EXCEEDED.value, limit_cause(label)), "Failed")

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any, overload
 
-__all__ = ["NumberOutOfRange", "RawJson", "array_runs", "compact", "compact_encoder", "copy", "dumps",
-           "finite_float", "json_type", "loads", "materialize", "storable"]
+__all__ = ["MAX_DEPTH", "NumberOutOfRange", "RawJson", "array_runs", "compact", "compact_encoder", "copy",
+           "dumps", "finite_float", "json_type", "loads", "materialize", "nests_deeper", "storable"]
 
 
 class RawJson:
@@ -187,6 +187,32 @@ def loads(text: str | bytes) -> Any:
         return _decoder.decode(text)
     except RecursionError:
         raise ValueError("JSON nested too deeply to parse") from None
+
+
+# How deeply a state's data may nest (objects and arrays in one another). Jackson, which reads AWS's
+# payloads, allows 1,000 levels; Python's JSON encoder and decoder count each level against the
+# recursion limit (1,000 frames, shared with the stack beneath them), so the data must leave room
+# for the engine's own frames and for the snapshot and rows that hold it a few levels down.
+MAX_DEPTH = 900
+
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]]+")
+_AS_SQUARE = str.maketrans("{}", "[]")
+
+
+def nests_deeper(text: str, depth: int = MAX_DEPTH) -> bool:
+    """Whether JSON text nests objects and arrays more than `depth` levels deep (`[]` is one level).
+    Text with no more than `depth` brackets cannot, and is not looked at further: a state's data
+    usually has a few. Otherwise the strings go, then each round removes the innermost pairs of what is
+    left — one level a round, and the shallow bulk of a large value in the first few."""
+    if text.count("[") + text.count("{") <= depth:
+        return False
+    skeleton = _NOT_BRACKET.sub("", _STRING.sub("", text).translate(_AS_SQUARE))
+    for _ in range(depth):
+        skeleton = skeleton.replace("[]", "")
+        if not skeleton:
+            return False
+    return True
 
 
 # ---- large documents a part at a time -------------------------------------------------------------

@@ -149,6 +149,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--functions", metavar="DIR",
                        help="folder of Lambda-style task functions: DIR/NAME.py serves function NAME")
     serve.add_argument("--workers", type=_workers, default=8, help="task worker threads (default 8)")
+    serve.add_argument("--invocation-timeout", type=_seconds, default=900.0, metavar="SECONDS",
+                       help="how long an InvocationType Event invocation may run before it counts as failed "
+                            "(default 900, Lambda's maximum)")
     serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(handler=_serve)
 
@@ -179,6 +182,17 @@ def _workers(text: str) -> int:
     if workers < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of worker threads (1 or more)")
     return workers
+
+
+def _seconds(text: str) -> float:
+    """A positive number of seconds."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (more than 0)")
+    return seconds
 
 
 def _read(path: str, what: str) -> str:
@@ -345,7 +359,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     functions = load_functions_dir(args.functions) if args.functions else {}
     return serve(args.host, args.port, _db_url(args), functions=functions, workers=args.workers,
-                 log_level=args.log_level)
+                 invocation_timeout_seconds=args.invocation_timeout, log_level=args.log_level)
 
 
 def _validate(args: argparse.Namespace) -> int:

@@ -66,12 +66,13 @@ class TaskDispatcher:
             engine.mark_waiting(execution_arn, command.task_id)
 
     def run_invocation(self, key: invocations.Key, invocation: EventInvocation, attempts: int) -> None:
-        """Run a stored Event invocation on a worker; its end comes back to the engine as `Ran`."""
-        self.engine.run_in_pool(self._run_invocation, key, invocation, attempts)
+        """Run a stored Event invocation on an invocation worker; its end comes back to the engine as `Ran`."""
+        self.engine.run_in_invocation_pool(self._run_invocation, key, invocation, attempts)
 
     def _run_invocation(self, key: invocations.Key, invocation: EventInvocation, attempts: int) -> None:
         try:
-            ran = invocations.run(self.engine.functions, key, invocation, attempts)
+            ran = invocations.run(self.engine.functions, key, invocation, attempts,
+                                  self.engine.invocation_timeout_seconds)
         except Exception as exc:  # a bug here must not leave the invocation unfinished until a restart
             invocations.log.exception("asynchronous invocation of %s: %s", invocation.function_name, exc)
             ran = invocations.Ran(key, attempts, failed=True)

@@ -5,7 +5,10 @@ result, Lambda's 202: a crash before that commit re-runs the task, which queues 
 it finds the invocation stored. The engine's workers run it once that commit is durable, or after a
 restart, and it is deleted in a later commit once it has run — at least once, as on Lambda. A function
 error is retried as Lambda retries it by default: twice, a minute and then two minutes later; after the
-third failure the invocation is discarded, with a warning on `stateway.functions`.
+third failure the invocation is discarded, with a warning on `stateway.functions`. As on Lambda, an
+attempt that runs longer than the function's timeout (`TIMEOUT_SECONDS`, Lambda's maximum, unless the
+engine is given another) is such a failure: its late result is never read, and the thread it hangs in
+is no longer one of the engine's workers.
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ log = logging.getLogger("stateway.functions")
 # Lambda's defaults for a function error: two retries, one minute after the first attempt and two
 # minutes after the second (MaximumRetryAttempts 2).
 RETRY_DELAYS_MS: tuple[int, ...] = (60_000, 120_000)
+# How long an attempt may run: Lambda's largest function timeout (its default, 3 s, is set per function,
+# which a Python function here has no configuration for).
+TIMEOUT_SECONDS = 900.0
 
 Key = tuple[str, str]  # (execution ARN, task id): the task that invoked it
 
@@ -86,16 +92,20 @@ def from_row(row: Mapping[str, Any]) -> tuple[Key, EventInvocation, int]:
     return (row["execution_arn"], row["task_id"]), invocation, row["attempts"]
 
 
-def run(functions: Mapping[str, pyfunctions.Handler], key: Key, invocation: EventInvocation, attempts: int) -> Ran:
-    """Call the function once, as Lambda's queue does; a failure is logged, never raised."""
+def run(functions: Mapping[str, pyfunctions.Handler], key: Key, invocation: EventInvocation, attempts: int,
+        timeout_seconds: float = TIMEOUT_SECONDS) -> Ran:
+    """Call the function once, as Lambda's queue does, for at most `timeout_seconds`; a failure (a
+    timeout too) is logged, never raised."""
     name = invocation.function_name
     handler = functions.get(name)
     if handler is None:  # a process started without it: as if the function had been deleted meanwhile
         failed, error = True, f"Lambda.ResourceNotFoundException: no function {name} in this process"
     else:
-        result = pyfunctions.invoke(handler, invocation.payload, name, idempotency_key=invocation.idempotency_key,
-                                    request_id=invocation.request_id)
+        result = pyfunctions.invoke(handler, invocation.payload, name, timeout_seconds=timeout_seconds,
+                                    idempotency_key=invocation.idempotency_key, request_id=invocation.request_id)
         failed, error = not result.ok, f"{result.error}: {result.cause}"
+        if result.timed_out:  # Lambda's words for it
+            error = f"Task timed out after {timeout_seconds:.2f} seconds"
     if failed:
         then = f"retried in {RETRY_DELAYS_MS[attempts] // 1000} s" if attempts < len(RETRY_DELAYS_MS) \
             else f"discarded after {attempts + 1} attempts"

@@ -114,7 +114,8 @@ class Engine:
                  functions: Mapping[str, Handler] | None = None, workers: int = 8,
                  region: str = "us-east-1", account: str = "123456789012",
                  poll_interval: float = 0.25, payload_limit_bytes: int = 262_144,
-                 batch_size: int = 2000, max_duration_seconds: int = MAX_DURATION_SECONDS) -> None:
+                 batch_size: int = 2000, max_duration_seconds: int = MAX_DURATION_SECONDS,
+                 invocation_timeout_seconds: float = invocations.TIMEOUT_SECONDS) -> None:
         self.store = db if isinstance(db, SqliteStore) else open_store(db)
         self._wake = threading.Event()
         self.service = Service(self.store, region=region, account=account, notify=self._inbox_changed)
@@ -132,6 +133,7 @@ class Engine:
         self.payload_limit_bytes = payload_limit_bytes
         self.batch_size = batch_size
         self.max_duration_seconds = max_duration_seconds
+        self.invocation_timeout_seconds = invocation_timeout_seconds
         self._results: deque[tuple[str, Any]] = deque()
         self._starts: deque[NewExecution] = deque()
         self._restarts: list[str] = []  # stored executions without a snapshot: their START is due
@@ -158,6 +160,9 @@ class Engine:
         self._running = False
         self._thread: threading.Thread | None = None
         self._pool = WorkerPool(workers, "stateway-worker")
+        # Event invocations run on threads of their own, as many: however long they run (a function that
+        # hangs until its timeout), the workers stay free for tasks.
+        self._invocation_pool = WorkerPool(workers, "stateway-invocation")
         self._writer: Writer[Write | StartWrite] = Writer(self.store, self._write, self._batch_written,
                                                              self._written, _write_size)
         # Callers waiting for an inbox row to be applied in a durable round (`_inbox_applied`), by its seq.
@@ -205,6 +210,7 @@ class Engine:
         self._writer.close(timeout)
         self._applied(list(self._inbox_waiters))  # nothing more is applied: no caller waits in vain
         self._pool.shutdown()
+        self._invocation_pool.shutdown()
         self.store.release_engine()
 
     def __enter__(self) -> Engine:
@@ -895,6 +901,10 @@ class Engine:
     def run_in_pool(self, fn: Any, *args: Any) -> None:
         if self._running or self._thread is None:
             self._pool.submit(fn, *args)
+
+    def run_in_invocation_pool(self, fn: Any, *args: Any) -> None:
+        if self._running or self._thread is None:
+            self._invocation_pool.submit(fn, *args)
 
     def output_text(self, value: Any) -> str:
         return jsontext.dumps(value)

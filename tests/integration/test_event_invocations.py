@@ -130,3 +130,46 @@ def test_an_event_invocation_of_a_token_task_can_answer_it(tmp_path: Path) -> No
     assert described["status"] == "SUCCEEDED" and json.loads(described["output"]) == {"done": 1}
     submitted = [e for e in history if e["type"] == "TaskSubmitted"]
     assert len(submitted) == 1 and json.loads(submitted[0]["taskSubmittedEventDetails"]["output"])["StatusCode"] == 202
+
+
+def test_invocations_that_hang_time_out_and_never_take_the_task_workers(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    # Two hung Event invocations on an engine of one worker: tasks still run, and each attempt times
+    # out, is retried as Lambda retries it, and is then discarded — before a restart and after one.
+    db = tmp_path / "e.db"
+    monkeypatch.setattr(invocations, "RETRY_DELAYS_MS", (100, 100))  # Lambda's are 1 and 2 minutes
+    never = threading.Event()
+    attempts: list[str] = []
+
+    def notify(event: Any, context: Any) -> None:
+        attempts.append(context.aws_request_id)
+        never.wait(30)
+
+    plain = {"StartAt": "T", "States": {"T": {
+        "Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:ok", "TimeoutSeconds": 5,
+        "End": True}}}
+    functions = {"notify": notify, "ok": lambda event, context: {"ran": True}}
+    caplog.set_level(logging.WARNING, "stateway.functions")
+    try:
+        with Engine(f"sqlite:///{db}", functions=functions, workers=1, poll_interval=0.05,
+                    invocation_timeout_seconds=60) as engine:
+            machine = engine.service.create_state_machine("m", _machine())
+            for _ in range(2):
+                assert engine.wait(engine.service.start_execution(machine, {}), timeout=10)["status"] == "SUCCEEDED"
+            wait_for(lambda: attempts)  # the invocation workers are as many as the task workers: one
+            arn = engine.service.start_execution(engine.service.create_state_machine("plain", plain), {})
+            described = engine.wait(arn, timeout=10)
+            assert described["status"] == "SUCCEEDED" and json.loads(described["output"]) == {"ran": True}
+        assert len(_queued(db)) == 2, "still hanging when the engine stopped: they run again on the next start"
+        with Engine(f"sqlite:///{db}", functions=functions, workers=1, poll_interval=0.05,
+                    invocation_timeout_seconds=0.2) as engine:
+            wait_for(lambda: len(attempts) >= 2)
+            arn = engine.service.start_execution("arn:aws:states:us-east-1:123456789012:stateMachine:plain", {})
+            assert engine.wait(arn, timeout=10)["status"] == "SUCCEEDED"
+            wait_for(lambda: not _queued(db))
+    finally:
+        never.set()
+    assert len(attempts) == 1 + 6, "one before the restart, whose end was never recorded; then three of each"
+    warnings = [record.getMessage() for record in caplog.records]
+    assert len(warnings) == 6 and all("Task timed out after 0.20 seconds" in w for w in warnings), warnings
+    assert sum("discarded after 3 attempts" in w for w in warnings) == 2

@@ -216,3 +216,21 @@ def test_loads_refuses_a_number_beyond_a_double() -> None:
     with pytest.raises(ValueError, match="out of range"):
         loads('{"a": [1e400]}')
     assert loads("[1e308, -2.5e-10]") == [1e308, -2.5e-10]
+
+
+@pytest.mark.parametrize(("text", "depth", "deeper"), [
+    ("[]", 1, False), ("[[]]", 1, True), ('{"a":[{}]}', 3, False), ('{"a":[{}]}', 2, True),
+    ('["[[[[", "]]"]', 1, False), ('{"a\\"[[":[{}]}', 3, False), ('{"a\\"[[":[{}]}', 2, True),
+    ("[[[]],[[[[]]]],[]]", 5, False), ("[[[]],[[[[]]]],[]]", 4, True), ("1", 0, False),
+])
+def test_nests_deeper_counts_levels_of_objects_and_arrays_outside_strings(text: str, depth: int,
+                                                                          deeper: bool) -> None:
+    assert jsontext.nests_deeper(text, depth) is deeper
+
+
+def test_nests_deeper_at_the_limit() -> None:
+    limit = jsontext.MAX_DEPTH
+    assert not jsontext.nests_deeper("[" * limit + "]" * limit)
+    assert jsontext.nests_deeper("[" * (limit + 1) + "]" * (limit + 1))
+    wide = jsontext.dumps([{"a": [i, {"b": "[x"}]} for i in range(5000)])
+    assert not jsontext.nests_deeper(wide) and jsontext.nests_deeper(wide, 3)

@@ -11,6 +11,7 @@ from types import FrameType
 from stateway.api.actions import StepFunctionsApi
 from stateway.api.app import StepFunctionsApp
 from stateway.asl.errors import StatewayError
+from stateway.engine import invocations
 from stateway.workers.python import Handler
 
 BACKLOG = 2048  # uvicorn's default
@@ -22,7 +23,7 @@ class CannotListen(StatewayError):
 
 def serve(host: str = "127.0.0.1", port: int = 8083, db: str = "sqlite:///.stateway/stateway.db", *,
           functions: Mapping[str, Handler] | None = None, workers: int = 8,
-          invocation_timeout_seconds: float = 900.0, log_level: str = "warning") -> int:
+          invocation_timeout_seconds: float = invocations.TIMEOUT_SECONDS, log_level: str = "warning") -> int:
     """Run until Ctrl-C or SIGTERM; uvicorn finishes requests in flight, then the engine stops.
 
     Tasks still running when the engine stops stay stored and run again on the next start.

@@ -14,6 +14,7 @@ from typing import Any
 from stateway.asl import jsontext
 from stateway.asl.errors import DefinitionError, StatewayError
 from stateway.cli.timeline import render_timeline
+from stateway.engine import invocations
 from stateway.engine.errors import ApiError
 from stateway.engine.service import input_problem
 
@@ -149,9 +150,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--functions", metavar="DIR",
                        help="folder of Lambda-style task functions: DIR/NAME.py serves function NAME")
     serve.add_argument("--workers", type=_workers, default=8, help="task worker threads (default 8)")
-    serve.add_argument("--invocation-timeout", type=_seconds, default=900.0, metavar="SECONDS",
+    serve.add_argument("--invocation-timeout", type=_seconds, default=invocations.TIMEOUT_SECONDS, metavar="SECONDS",
                        help="how long an InvocationType Event invocation may run before it counts as failed "
-                            "(default 900, Lambda's maximum)")
+                            f"(default {invocations.TIMEOUT_SECONDS:g}, Lambda's maximum)")
     serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(handler=_serve)
 

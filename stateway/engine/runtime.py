@@ -46,6 +46,7 @@ from stateway.asl.events import (
     TaskTimedOut,
     TimerFired,
 )
+from stateway.asl.frames import REDRIVABLE_STATUSES
 from stateway.asl.model import StateMachine
 from stateway.asl.parse import parse_machine
 from stateway.asl.timestamps import clamp_ms
@@ -653,8 +654,8 @@ class Engine:
                 if loaded.snapshot is None:
                     continue
                 if isinstance(event, RedriveRequested):
-                    if loaded.snapshot.status == interpreter.RUNNING:
-                        continue
+                    if loaded.snapshot.status not in REDRIVABLE_STATUSES:
+                        continue  # not an execution a redrive continues (RedriveExecution reopens only those)
                     redrive_ms = env.now_ms if event.redrive_ms is None else event.redrive_ms
                     work.redriven.append((loaded.snapshot.execution.redrive_count + 1, redrive_ms, arn))
                 elif loaded.snapshot.status != interpreter.RUNNING:

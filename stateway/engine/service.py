@@ -366,10 +366,9 @@ class Service:
         # DeleteStateMachine commits either before it, and is seen here (RUNNING; DELETING or gone), or
         # after it, and sees the execution RUNNING.
         with self.store.write() as db:
-            row = self._row(db, "get_execution", {"arn": arn})
+            row = self._row(db, "describe_execution", {"arn": arn})
             assert row is not None  # executions are never removed
-            machine = self._row(db, "get_state_machine", {"arn": row["state_machine_arn"]})
-            reason = not_redrivable_reason(row, stamp, machine["status"] if machine is not None else None)
+            reason = not_redrivable_reason(row, stamp, row["machine_status"])
             if reason is not None:
                 raise api.ExecutionNotRedrivable(reason)
             # RUNNING at once, as AWS reports it; the decider continues the execution from its snapshot.

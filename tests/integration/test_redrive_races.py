@@ -159,3 +159,18 @@ def test_the_decider_continues_only_an_execution_that_ended_unsuccessfully(engin
     described = engine.service.describe_execution(execution)
     assert (described["status"], described["redriveCount"]) == ("SUCCEEDED", 1)
     assert redriven_events(engine, execution) == 1
+
+
+def test_an_execution_of_a_deleted_machine_stays_unredrivable_when_its_name_is_taken_again(engine: Engine) -> None:
+    machine, execution = failed_execution(engine, "reborn")
+    engine.service.delete_state_machine(machine)
+    # A new machine of the same name has the same ARN, but it is another machine: not the one that ran it.
+    failing = {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E"}}}
+    assert engine.service.create_state_machine("reborn", failing) == machine
+    described = engine.service.describe_execution(execution)
+    assert (described["redriveStatus"], described["redriveStatusReason"]) == (
+        "NOT_REDRIVABLE", "State machine is in DELETING status")
+    with pytest.raises(api.ExecutionNotRedrivable, match="State machine is in DELETING status"):
+        engine.service.redrive_execution(execution)
+    own = engine.service.start_execution(machine, {})
+    assert engine.wait(own, timeout=10)["redriveStatus"] == "REDRIVABLE"  # the new machine's own execution

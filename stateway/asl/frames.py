@@ -12,6 +12,8 @@ from stateway.asl.events import ExecutionInfo
 from stateway.asl.resources import ResourceRef
 
 RUNNING = "RUNNING"
+# The statuses a redrive continues an execution from (RedriveExecution refuses any other).
+REDRIVABLE_STATUSES = ("FAILED", "ABORTED", "TIMED_OUT")
 
 
 class _Marker:

@@ -38,7 +38,7 @@ from stateway.asl.events import (
     TaskTimedOut,
     TimerFired,
 )
-from stateway.asl.frames import ROOT, RUNNING, STORED, UNPARSED, Frame, Join, Snapshot
+from stateway.asl.frames import REDRIVABLE_STATUSES, ROOT, RUNNING, STORED, UNPARSED, Frame, Join, Snapshot
 from stateway.asl.jsonata_states import JsonataStates
 from stateway.asl.model import UNSET, Program, QueryLanguage, State, StateMachine, StateType, is_set
 from stateway.asl.payload import apply_input_path, apply_result_path, apply_template
@@ -335,7 +335,7 @@ class _Run(ContainerStates, JsonataStates):
 
     def on_redrive(self, redrive_ms: int) -> None:
         """Continue a stopped execution from the state where it stopped (RedriveExecution at `redrive_ms`)."""
-        if self.snap.status not in ("FAILED", "ABORTED", "TIMED_OUT"):
+        if self.snap.status not in REDRIVABLE_STATUSES:
             return
         root = self.snap.frames[ROOT]
         retained = root.join or root.failed_join

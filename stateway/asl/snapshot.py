@@ -221,6 +221,13 @@ def release(snapshot: Snapshot, join_store: Callable[[str], JoinStore], written:
                 frame.state_input = STORED
 
 
+def join_ids(snapshot: Snapshot) -> set[str]:
+    """The ids of the joins the snapshot's frames hold (running ones, and those kept for a redrive): the
+    only joins whose data a step may read back. The data of any other join of the execution has ended."""
+    return {join.id for frame in snapshot.frames.values() for name in _JOIN_VALUED
+            if (join := getattr(frame, name)) is not None and join.id}
+
+
 def _written_joins(snapshot: Snapshot, written: Mapping[str, Iterable[int]]) -> Iterator[tuple[Frame, str, Join]]:
     """(frame, field name, join) of every join of the snapshot named in `written`."""
     for frame in snapshot.frames.values():

@@ -31,6 +31,9 @@ def remove_finished(db: Any, q: dict[str, str]) -> None:
 
 
 def _remove(db: Any, q: dict[str, str], arn: str) -> None:
-    """The machine, its tags and its aliases' tags (its versions and aliases go with it: ON DELETE CASCADE)."""
+    """The machine, its tags and its aliases' tags (its versions and aliases go with it: ON DELETE CASCADE),
+    and the frame and join rows its executions kept for a redrive, which none of them can have now."""
     db.execute(q["delete_tags_of_machine"], {"arn": arn})
+    db.execute(q["delete_scratch_of_machine_joins"], {"arn": arn})
+    db.execute(q["delete_scratch_of_machine_frames"], {"arn": arn})
     db.execute(q["delete_state_machine"], {"arn": arn})

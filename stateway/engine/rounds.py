@@ -73,6 +73,7 @@ class Apart:
     join_rows: list[JoinRow] = field(default_factory=list)
     frame_rows: list[tuple[str, str, str]] = field(default_factory=list)
     frames_gone: list[tuple[str, str]] = field(default_factory=list)
+    joins_gone: list[tuple[str, str]] = field(default_factory=list)  # (execution, join id) of joins that ended
     frame_texts: dict[str, dict[str, str]] = field(default_factory=dict)
     # Per execution: the joins whose data the commit stores, with the indices of the results among it.
     joins_written: dict[str, dict[str, list[int]]] = field(default_factory=dict)
@@ -186,6 +187,7 @@ def write_batch(db: Any, q: dict[str, str], batch: Sequence[Write | StartWrite],
     history: dict[str, list[tuple[str, int, int, str]]] = defaultdict(list)  # execution -> its steps, in order
     states: dict[str, dict[str, Any]] = {}
     join_rows: list[JoinRow] = []
+    joins_gone: list[tuple[str, str]] = []
     frames = NetRows(upserts=True)  # a frame's row is rewritten whenever its text changes
     finished: list[tuple[str]] = []
     redriven: list[tuple[int, int, str]] = []
@@ -208,6 +210,7 @@ def write_batch(db: Any, q: dict[str, str], batch: Sequence[Write | StartWrite],
         redriven += work.redriven
         states.update((state["arn"], state) for state in write.states)
         join_rows += write.apart.join_rows
+        joins_gone += write.apart.joins_gone
         for frame_row in write.apart.frame_rows:
             frames.insert((frame_row[0], frame_row[1]), frame_row)
         for key in write.apart.frames_gone:
@@ -235,8 +238,10 @@ def write_batch(db: Any, q: dict[str, str], batch: Sequence[Write | StartWrite],
     if join_rows:
         known.joinless.difference_update(row[0] for row in join_rows)
         db.executemany(q["put_join_data"], join_rows)
+    if joins_gone:
+        db.executemany(q["delete_join"], joins_gone)
     frames.write(db, q["delete_frame"], q["put_frame"])
-    # A succeeded execution cannot be redriven: its joins' data is not needed.
+    # An execution that succeeded, or that no redrive can continue, needs none of its joins' data.
     with_joins = [key for key in finished if key[0] not in known.joinless]
     # Forgotten once it ends, whatever the status, or failed executions would pile up here; a redriven
     # one is simply looked up again.

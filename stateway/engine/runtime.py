@@ -46,6 +46,7 @@ from stateway.asl.events import (
     TaskTimedOut,
     TimerFired,
 )
+from stateway.asl.frames import REDRIVABLE_STATUSES
 from stateway.asl.model import StateMachine
 from stateway.asl.parse import parse_machine
 from stateway.asl.timestamps import clamp_ms
@@ -68,7 +69,14 @@ from stateway.engine.rounds import (
     Written,
     write_batch,
 )
-from stateway.engine.service import MAX_DURATION_SECONDS, NewExecution, Service, execution_description, now_ms
+from stateway.engine.service import (
+    MAX_DURATION_SECONDS,
+    NewExecution,
+    Service,
+    execution_description,
+    not_redrivable_reason,
+    now_ms,
+)
 from stateway.engine.writer import Writer
 from stateway.store.sqlite import SqliteStore, open_store
 from stateway.workers.function_task import EventInvocation
@@ -85,6 +93,16 @@ class _Loaded:
 _STARTED_TASKS = SHARES.index("started_tasks")
 _HISTORY, _TIMERS = SHARES.index("history"), SHARES.index("timers")
 _INT64 = 2**63
+
+
+def _ended_for_good(snap: interpreter.Snapshot, now: int) -> bool:
+    """Whether an execution has ended and no redrive can continue it (it succeeded, or it cannot be
+    redriven): its joins' data and its frames are not read again."""
+    if snap.status == interpreter.RUNNING:
+        return False
+    execution = {"status": snap.status, "start_ms": snap.execution.start_time_ms, "stop_ms": now,
+                 "last_event_id": snap.next_event_id - 1}
+    return not_redrivable_reason(execution, now) is not None
 
 
 def _check_storable(work: Round, mark: tuple[int, ...]) -> None:
@@ -144,6 +162,9 @@ class Engine:
         # Per execution: the text of each frame as the store holds it now (table `frames`), so that a
         # commit rewrites only the frames that changed.
         self._frame_texts: dict[str, dict[str, str]] = {}
+        # Per execution: the joins whose data the store holds (table `join_data`), so that a commit deletes
+        # the data of the joins that ended.
+        self._join_ids: dict[str, set[str]] = {}
         # Rounds computed but not yet durable, by execution: one with none is as the store has it.
         self._unwritten: Counter[str] = Counter()
         self._cache: dict[str, _Loaded] = {}
@@ -548,11 +569,13 @@ class Engine:
                 return  # a task this engine's workers are about to answer: keep it at hand
         del self._cache[arn]
         self._frame_texts.pop(arn, None)
+        self._join_ids.pop(arn, None)
 
     def _resync(self) -> None:
         """Forget what memory holds beyond the store: executions reload from their stored rows."""
         self._cache.clear()
         self._frame_texts.clear()
+        self._join_ids.clear()
         self._unwritten.clear()
         self._started = {(row["execution_arn"], row["id"]) for row in self.store.all("started_tasks")}
         self._restarts = [row["arn"] for row in self.store.all("unstarted_executions")]
@@ -616,12 +639,17 @@ class Engine:
         if loaded is not None:
             return loaded
         row = self.store.one("load_execution_state", {"arn": arn})
-        if row is None:
+        if row is None or row["status"] != interpreter.RUNNING:
+            # Nothing moves an execution that has ended but a redrive, which reopens its row first: an
+            # event for it (a late answer, a duplicate start) is dropped without reading it, or the frame
+            # and join rows it no longer has (`_ended_for_good`).
             return None
         machine = self._machine(row["definition"])
         snap = snapshot.loads(row["snapshot"], input_text=row["input"], output=row["output"],
                               frame_text=self._read_frames(arn),
                               join_store=self._join_store(arn)) if row["snapshot"] else None
+        if snap is not None:
+            self._join_ids[arn] = snapshot.join_ids(snap)
         parent = json.loads(row["parent_task"]) if row["parent_task"] else None
         loaded = _Loaded(machine, snap, parent)
         self._cache[arn] = loaded
@@ -659,8 +687,8 @@ class Engine:
                 if loaded.snapshot is None:
                     continue
                 if isinstance(event, RedriveRequested):
-                    if loaded.snapshot.status == interpreter.RUNNING:
-                        continue
+                    if loaded.snapshot.status not in REDRIVABLE_STATUSES:
+                        continue  # not an execution a redrive continues (RedriveExecution reopens only those)
                     redrive_ms = env.now_ms if event.redrive_ms is None else event.redrive_ms
                     work.redriven.append((loaded.snapshot.execution.redrive_count + 1, redrive_ms, arn))
                 elif loaded.snapshot.status != interpreter.RUNNING:
@@ -744,11 +772,16 @@ class Engine:
         self._frame_texts[arn] = texts
         return texts.__getitem__
 
-    def _encode(self, arn: str, snap: interpreter.Snapshot, apart: Apart) -> str:
-        """The text of the execution's snapshot; its joins' data and its frames go to `apart`."""
+    def _encode(self, arn: str, snap: interpreter.Snapshot, apart: Apart, *, ended_for_good: bool) -> str:
+        """The text of the execution's snapshot; its joins' data and its frames go to `apart`, and so do
+        the joins that ended since the last commit. An execution `ended_for_good` keeps no frame rows."""
         texts: dict[str, str] = {}
+        written = apart.joins_written.setdefault(arn, {})
         text = snapshot.dumps(snap, frame_text=texts.__setitem__, external=partial(
-            join_rows, arn, rows=apart.join_rows, written=apart.joins_written.setdefault(arn, {})))
+            join_rows, arn, rows=apart.join_rows, written=written))
+        apart.joins_gone.extend((arn, join_id) for join_id in self._join_ids.get(arn, ()) if join_id not in written)
+        if ended_for_good:
+            texts = {}
         last = self._frame_texts.get(arn, {})
         apart.frame_rows.extend((arn, frame_id, body) for frame_id, body in texts.items() if last.get(frame_id) != body)
         apart.frames_gone.extend((arn, frame_id) for frame_id in last if frame_id not in texts)
@@ -765,6 +798,10 @@ class Engine:
                 self._frame_texts[arn] = texts
             else:
                 self._frame_texts.pop(arn, None)
+            if snap.status == interpreter.RUNNING:
+                self._join_ids[arn] = set(apart.joins_written.get(arn, ()))
+            else:
+                self._join_ids.pop(arn, None)
             if apart.joins_written.get(arn):
                 snapshot.attach_stores(snap, self._join_store(arn), apart.joins_written[arn])
 
@@ -850,8 +887,12 @@ class Engine:
         now = now_ms()
         apart = Apart()
         states: list[dict[str, Any]] = []
+        finished: list[tuple[str]] = []
         for arn, snap in work.snapshots.items():
-            text = self._encode(arn, snap, apart)
+            ended_for_good = _ended_for_good(snap, now)
+            if ended_for_good:
+                finished.append((arn,))
+            text = self._encode(arn, snap, apart, ended_for_good=ended_for_good)
             states.append({
                 "arn": arn, "snapshot": text, "status": snap.status, "output": snap.output,
                 # A Fail state's Error or Cause may hold a lone surrogate, which only its escape can store.
@@ -859,7 +900,6 @@ class Engine:
                 # The closing event's timestamp: one clock reading for the history and the row.
                 "stop_ms": work.stop_ms.get(arn, now) if snap.status != interpreter.RUNNING else None,
             })
-        finished = [(arn,) for arn, snap in work.snapshots.items() if snap.status == "SUCCEEDED"]
         tasks = [(arn, c.task_id, command_to_json(c), c.task_token, c.resource if c.kind == "activity" else None,
                   clamp_ms(now + c.timeout_seconds * 1000) if c.timeout_seconds else None,
                   clamp_ms(now + c.heartbeat_seconds * 1000) if c.heartbeat_seconds else None, now, "SCHEDULED")

@@ -358,17 +358,21 @@ class Service:
     def redrive_execution(self, arn: str) -> datetime:
         """Continue a FAILED, ABORTED or TIMED_OUT Standard execution from where it stopped. The answer
         is the redriveDate stored with it, which ExecutionRedriven records too."""
-        row = self._execution(arn, "describe_execution")  # with its machine's status and its last event
+        self._execution(arn)
         if arns.split(arn)[5] == "express":
             raise api.ExecutionNotRedrivable(f"Execution {arn} is of type EXPRESS and cannot be redriven")
         stamp = now_ms()
-        reason = not_redrivable_reason(row, stamp, row["machine_status"])
-        if reason is not None:
-            raise api.ExecutionNotRedrivable(reason)
+        # The conditions, the reopen and the queued redrive in one transaction: a concurrent redrive or
+        # DeleteStateMachine commits either before it, and is seen here (RUNNING; DELETING or gone), or
+        # after it, and sees the execution RUNNING.
         with self.store.write() as db:
+            row = self._row(db, "describe_execution", {"arn": arn})
+            assert row is not None  # executions are never removed
+            reason = not_redrivable_reason(row, stamp, row["machine_status"])
+            if reason is not None:
+                raise api.ExecutionNotRedrivable(reason)
             # RUNNING at once, as AWS reports it; the decider continues the execution from its snapshot.
-            if db.execute(self.store.q["reopen_execution"], {"arn": arn, "redrive_ms": stamp}).rowcount == 0:
-                raise api.ExecutionNotRedrivable("Execution is RUNNING and cannot be redriven")  # a redrive won the race
+            db.execute(self.store.q["reopen_execution"], {"arn": arn, "redrive_ms": stamp})
             db.execute(self.store.q["insert_inbox"], {
                 "execution_arn": arn, "event": event_to_json(RedriveRequested(stamp)), "created_ms": stamp})
         self.notify()

@@ -329,3 +329,61 @@ def test_a_map_stopped_while_running_is_redriven_from_its_stored_input(tmp_path:
     description = engine.wait(arn)
     assert description["status"] == "SUCCEEDED", description
     assert json.loads(description["output"]) == items
+
+
+def scratch_rows(path: Path, arn: str) -> tuple[int, int]:
+    """(join_data rows, frames rows) of an execution."""
+    (joins,), = rows(path, "SELECT count(*) FROM join_data WHERE execution_arn = ?", arn)
+    (frames,), = rows(path, "SELECT count(*) FROM frames WHERE execution_arn = ?", arn)
+    return joins, frames
+
+
+def test_a_map_in_a_loop_leaves_no_rows_of_the_visits_that_ended(tmp_path: Path, engines: list[Engine]) -> None:
+    hold = Gate()
+    engine = start_engine(engines, tmp_path / "loop.db", {"work": lambda event, context: event, "hold": hold})
+    looping = {"StartAt": "Fan", "States": {
+        "Fan": {"Type": "Map", "ItemsPath": "$.items", "ResultPath": None, "Next": "Count",
+                "ItemProcessor": {"StartAt": "Work", "States": {"Work": task("work")}}},
+        "Count": {"Type": "Pass", "Parameters": {"items.$": "$.items", "n.$": "States.MathAdd($.n, 1)"}, "Next": "Again"},
+        "Again": {"Type": "Choice", "Choices": [{"Variable": "$.n", "NumericLessThan": 5, "Next": "Fan"}],
+                  "Default": "Hold"},
+        "Hold": task("hold")}}
+    arn = engine.service.start_execution(engine.service.create_state_machine("loop", looping),
+                                         {"items": [1, 2, 3], "n": 0})
+    wait_for(lambda: hold.calls)
+    assert scratch_rows(tmp_path / "loop.db", arn) == (0, 0)  # five Map visits ended: none kept
+    hold.open.set()
+    assert engine.wait(arn)["status"] == "SUCCEEDED"
+    assert scratch_rows(tmp_path / "loop.db", arn) == (0, 0)
+
+
+def test_a_failed_map_keeps_its_rows_for_a_redrive_until_none_can_come(tmp_path: Path, engines: list[Engine]) -> None:
+    def work(event: Any, context: Any) -> Any:
+        if event == 2:
+            raise RuntimeError("not this one")
+        return event
+
+    engine = start_engine(engines, tmp_path / "failed.db", {"work": work})
+    machine = engine.service.create_state_machine("failing", MAP)
+    arn = engine.service.start_execution(machine, {"items": list(range(100))})
+    assert engine.wait(arn)["status"] == "FAILED"
+    joins, frames = scratch_rows(tmp_path / "failed.db", arn)
+    assert joins > 0  # the results of the iterations that succeeded, which a redrive keeps
+    engine.service.delete_state_machine(machine)  # its executions cannot be redriven any more
+    assert scratch_rows(tmp_path / "failed.db", arn) == (0, 0)
+
+
+def test_an_execution_failed_at_the_history_quota_keeps_no_frames_or_join_rows(tmp_path: Path,
+                                                                                engines: list[Engine]) -> None:
+    spinning = {"StartAt": "Fan", "States": {"Fan": {
+        "Type": "Map", "ItemsPath": "$.items", "End": True, "ItemProcessor": {"StartAt": "Spin", "States": {
+            "Spin": {"Type": "Pass", "Next": "Loop"},
+            "Loop": {"Type": "Choice", "Choices": [{"Variable": "$", "NumericGreaterThan": -1, "Next": "Spin"}],
+                     "Default": "Done"},
+            "Done": {"Type": "Succeed"}}}}}}
+    engine = start_engine(engines, tmp_path / "quota.db", {})
+    arn = engine.service.start_execution(engine.service.create_state_machine("spin", spinning),
+                                         {"items": list(range(200))})
+    described = engine.wait(arn, timeout=120)
+    assert (described["status"], described["redriveStatus"]) == ("FAILED", "NOT_REDRIVABLE")
+    assert scratch_rows(tmp_path / "quota.db", arn) == (0, 0)

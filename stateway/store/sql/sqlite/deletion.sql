@@ -16,3 +16,10 @@ SELECT arn FROM state_machines WHERE status = 'DELETING' AND NOT EXISTS (
 -- name: delete_tags_of_machine
 DELETE FROM tags WHERE resource_arn = :arn
     OR resource_arn IN (SELECT arn FROM state_machine_aliases WHERE state_machine_arn = :arn);
+
+-- name: delete_scratch_of_machine_joins
+-- A removed machine's executions cannot be redriven: their joins' data is not read again.
+DELETE FROM join_data WHERE execution_arn IN (SELECT arn FROM executions WHERE state_machine_arn = :arn);
+
+-- name: delete_scratch_of_machine_frames
+DELETE FROM frames WHERE execution_arn IN (SELECT arn FROM executions WHERE state_machine_arn = :arn);

@@ -180,6 +180,9 @@ INSERT OR REPLACE INTO join_data (execution_arn, join_id, kind, idx, value) VALU
 -- name: delete_join_data
 DELETE FROM join_data WHERE execution_arn = ?;
 
+-- name: delete_join
+DELETE FROM join_data WHERE execution_arn = ? AND join_id = ?;
+
 -- name: running_children
 SELECT arn FROM executions
 WHERE status = 'RUNNING' AND parent_task IS NOT NULL

@@ -195,8 +195,9 @@ def loads(text: str | bytes) -> Any:
 # for the engine's own frames and for the snapshot and rows that hold it a few levels down.
 MAX_DEPTH = 900
 
-_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
-_NOT_BRACKET = re.compile(r"[^\[\]]+")
+# Everything but the brackets outside strings, in one pass: the skeleton left is small even when the
+# text is large (no copy of the whole text is made on the way).
+_NOT_SKELETON = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[^\[\]{}"]+')
 _AS_SQUARE = str.maketrans("{}", "[]")
 
 
@@ -207,7 +208,7 @@ def nests_deeper(text: str, depth: int = MAX_DEPTH) -> bool:
     left — one level a round, and the shallow bulk of a large value in the first few."""
     if text.count("[") + text.count("{") <= depth:
         return False
-    skeleton = _NOT_BRACKET.sub("", _STRING.sub("", text).translate(_AS_SQUARE))
+    skeleton = _NOT_SKELETON.sub("", text).translate(_AS_SQUARE)
     for _ in range(depth):
         skeleton = skeleton.replace("[]", "")
         if not skeleton:

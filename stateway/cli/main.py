@@ -7,6 +7,7 @@ import errno
 import json
 import os
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -163,37 +164,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _port(text: str) -> int:
-    """A TCP port number, checked here so that argparse refuses anything else with the usage."""
-    try:
-        port = int(text)
-    except ValueError:
-        port = -1
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (0-65535)")
-    return port
+def _bounded(parse: Callable[[str], Any], low: float, high: float, what: str) -> Callable[[str], Any]:
+    """An argparse type: `parse(text)` between `low` and `high`; anything else is refused with the usage,
+    saying the text is not `what`."""
+    def check(text: str) -> Any:
+        try:
+            value = parse(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:  # NaN is within no bounds
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+        return value
+    return check
 
 
-def _workers(text: str) -> int:
-    """A number of worker threads: at least one, or no task would ever run."""
-    try:
-        workers = int(text)
-    except ValueError:
-        workers = 0
-    if workers < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of worker threads (1 or more)")
-    return workers
-
-
-def _seconds(text: str) -> float:
-    """A positive number of seconds."""
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = 0.0
-    if not 0 < seconds < float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (more than 0)")
-    return seconds
+_port = _bounded(int, 0, 65535, "a TCP port (0-65535)")
+_workers = _bounded(int, 1, sys.maxsize, "a number of worker threads (1 or more)")  # 0 would run no task
+_seconds = _bounded(float, sys.float_info.min, sys.float_info.max, "a number of seconds (more than 0)")
 
 
 def _read(path: str, what: str) -> str:

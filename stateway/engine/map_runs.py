@@ -53,13 +53,16 @@ def changes(events: Sequence[EventRow], snapshots: Mapping[str, interpreter.Snap
             "max_concurrency": join.max_concurrency,
             "tolerated_failure_percentage": float(join.tolerated_percentage or 0.0),
             "tolerated_failure_count": int(join.tolerated_count or 0)}
+        children = {"succeeded": join.succeeded, "failed": join.failed, "running": len(join.running)}
+        executions = None
         if join.batch_sizes is None:
-            counts = {"succeeded": join.succeeded, "failed": join.failed, "running": len(join.running)}
+            counts = children
         else:  # a batched Map Run counts items: a child execution holds a batch of them
             sizes, frames = join.batch_sizes, snapshots[arn].frames
             counts = {"succeeded": join.items_succeeded, "failed": join.items_failed,
                       "running": sum(sizes[frames[child].index] for child in join.running if child in frames)}
-        progress.append({"execution_arn": arn, "started_event_id": frame.prev, **counts})
+            executions = json.dumps({"total": len(sizes), **children})
+        progress.append({"execution_arn": arn, "started_event_id": frame.prev, "executions": executions, **counts})
     ended = [{"execution_arn": arn, "stop_ms": now} for arn, snap in snapshots.items()
              if snap.status not in (interpreter.RUNNING, "SUCCEEDED")]
     return Changes([e for e in events if e[3] in KINDS], settings, progress, ended)
@@ -150,18 +153,35 @@ def describe_map_run(store: SqliteStore, arn: str) -> dict[str, Any]:
     counts = {"pending": row["pending"], "running": row["running"], "succeeded": row["succeeded"],
               "failed": row["failed"], "timedOut": 0, "aborted": row["aborted"], "total": row["total"],
               "resultsWritten": 0, "failuresNotRedrivable": 0, "pendingRedrive": 0}
+    executions = dict(counts)
+    if row["executions"] is not None:  # batched: its child executions, each of a batch of items
+        executions.update(_ended(json.loads(row["executions"]), row["status"]))
     out: dict[str, Any] = {
         "mapRunArn": row["arn"], "executionArn": row["execution_arn"], "status": row["status"],
         "startDate": _ms(row["start_ms"]), "maxConcurrency": row["max_concurrency"],
         "toleratedFailurePercentage": row["tolerated_failure_percentage"],
         "toleratedFailureCount": row["tolerated_failure_count"],
-        # Both count items; with an ItemBatcher a child execution runs a batch of them, and
-        # executionCounts are not kept apart from itemCounts.
-        "itemCounts": counts, "executionCounts": dict(counts), "redriveCount": 0,
+        "itemCounts": counts, "executionCounts": executions, "redriveCount": 0,
     }
     if row["stop_ms"] is not None:
         out["stopDate"] = _ms(row["stop_ms"])
     return out
+
+
+def _ended(progress: dict[str, int], status: str) -> dict[str, int]:
+    """The counts of a Map Run's last progress as its status leaves them: what the `map_run_*` queries
+    do to its item counts when it ends (`map_runs.sql`), done here to the counts of its executions."""
+    total, succeeded, failed, running = (progress[k] for k in ("total", "succeeded", "failed", "running"))
+    left = max(0, total - succeeded - failed)
+    counts = {"total": total, "succeeded": succeeded, "failed": failed, "running": running, "aborted": 0,
+              "pending": max(0, left - running)}
+    if status == "SUCCEEDED":
+        counts.update(succeeded=total - failed, running=0, pending=0)
+    elif status == "FAILED":
+        counts.update(failed=failed + (1 if left > 0 else 0), aborted=max(0, left - 1), running=0, pending=0)
+    elif status == "ABORTED":
+        counts.update(aborted=left, running=0, pending=0)
+    return counts
 
 
 def map_run_state_machine_arn(map_run_arn: str) -> str:

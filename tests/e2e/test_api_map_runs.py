@@ -89,18 +89,33 @@ def test_a_running_map_run_counts_items_and_is_aborted_with_its_execution(sfn: A
     assert described["status"] == "ABORTED" and described["itemCounts"]["aborted"] == 3
 
 
-def test_a_batched_map_run_counts_items_not_batches(sfn: Any) -> None:
+def test_a_batched_map_run_counts_items_and_executions_apart(sfn: Any) -> None:
+    """itemCounts count the items; executionCounts the child executions, each running a batch of them."""
     definition = distributed_map({"Nap": {"Type": "Wait", "Seconds": 60, "End": True}}, "Nap", MaxConcurrency=1,
                                  ItemBatcher={"MaxItemsPerBatch": 2})
     arn = create(sfn, "map-run-batched-nap", definition)
     execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps([1, 2, 3, 4, 5]))["executionArn"]
     runs = wait_for(lambda: sfn.list_map_runs(executionArn=execution)["mapRuns"])
-    counts = wait_for(lambda: (c := sfn.describe_map_run(mapRunArn=runs[0]["mapRunArn"])["itemCounts"])["running"]
-                      and c)
-    # One child execution runs the batch [1, 2]: two items run, three wait.
-    assert (counts["total"], counts["running"], counts["pending"], counts["succeeded"]) == (5, 2, 3, 0)
+    described = wait_for(lambda: (d := sfn.describe_map_run(mapRunArn=runs[0]["mapRunArn"]))["itemCounts"]["running"]
+                         and d)
+    # One child execution runs the batch [1, 2]: two items run, three wait; of three batches, two wait.
+    shown = ("total", "running", "pending", "succeeded", "aborted")
+    assert tuple(described["itemCounts"][k] for k in shown) == (5, 2, 3, 0, 0)
+    assert tuple(described["executionCounts"][k] for k in shown) == (3, 1, 2, 0, 0)
     sfn.stop_execution(executionArn=execution)
     assert wait_done(sfn, execution)["status"] == "ABORTED"
+    described = sfn.describe_map_run(mapRunArn=runs[0]["mapRunArn"])
+    assert tuple(described["itemCounts"][k] for k in shown) == (5, 0, 0, 0, 5)
+    assert tuple(described["executionCounts"][k] for k in shown) == (3, 0, 0, 0, 3)
+
+    finishing = create(sfn, "map-run-batched-echo", distributed_map(
+        {"Echo": {"Type": "Task", "Resource": lambda_arn("echo"), "End": True}}, "Echo", MaxConcurrency=1,
+        ItemBatcher={"MaxItemsPerBatch": 2}))
+    done = sfn.start_execution(stateMachineArn=finishing, input=json.dumps([1, 2, 3, 4, 5]))["executionArn"]
+    assert wait_done(sfn, done)["status"] == "SUCCEEDED"
+    described = sfn.describe_map_run(mapRunArn=_map_run_arn_in_history(sfn, done))
+    assert tuple(described["itemCounts"][k] for k in shown) == (5, 0, 0, 5, 0)
+    assert tuple(described["executionCounts"][k] for k in shown) == (3, 0, 0, 3, 0)
 
 
 def test_list_map_runs_pages_newest_first(sfn: Any) -> None:

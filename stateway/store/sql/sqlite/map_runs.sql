@@ -8,7 +8,7 @@ VALUES (:arn, :execution_arn, :started_event_id, 'RUNNING', :start_ms, :max_conc
 
 -- name: map_run_progress
 UPDATE map_runs SET succeeded = :succeeded, failed = :failed, running = :running,
-       pending = MAX(0, total - :succeeded - :failed - :running)
+       pending = MAX(0, total - :succeeded - :failed - :running), executions = :executions
 WHERE execution_arn = :execution_arn AND started_event_id = :started_event_id AND status = 'RUNNING';
 
 -- name: map_run_running_of
@@ -36,7 +36,7 @@ SELECT details FROM history_events WHERE execution_arn = :execution_arn AND id =
 
 -- name: map_run_get
 SELECT arn, execution_arn, status, start_ms, stop_ms, max_concurrency, tolerated_failure_percentage,
-       tolerated_failure_count, total, pending, running, succeeded, failed, aborted, error, cause
+       tolerated_failure_count, total, pending, running, succeeded, failed, aborted, error, cause, executions
 FROM map_runs WHERE arn = :arn;
 
 -- name: map_runs_of_execution

@@ -163,8 +163,10 @@ def main(argv: list[str] | None = None) -> int:
     retry.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the end (default 120)")
     args = parser.parse_args(argv)
     run_dir = (args.run or shop.latest_run()).resolve()
-    if not (run_dir / "shop.db").exists():
-        print(f"no demo run at {run_dir}; run `make demo` first", file=sys.stderr)
+    # A demo run holds both databases: a directory without them must not be given an empty one.
+    missing = [name for name in ("shop.db", "engine.db") if not (run_dir / name).exists()]
+    if missing:
+        print(f"no demo run at {run_dir} (no {' or '.join(missing)}); run `make demo` first", file=sys.stderr)
         return 2
     if args.command == "list":
         return cmd_list(run_dir, args.json)

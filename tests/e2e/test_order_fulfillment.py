@@ -267,6 +267,16 @@ def test_labels_are_answered_from_the_carrier_process_through_the_cli(demo: dict
     assert answer["labelledBy"] == {"process": "carrier", "pid": carrier_pid}
 
 
+def test_dead_letters_refuse_a_run_directory_without_both_databases(tmp_path: Path) -> None:
+    """A directory that holds the shop's database but not the engine's is no demo run: the tool says so
+    and leaves no empty engine database behind."""
+    (tmp_path / "shop.db").write_bytes(b"")
+    for command in (["show", "1"], ["retry", "1", "--no-wait"]):
+        done = _run([sys.executable, str(DEAD_LETTERS), "--run", str(tmp_path), *command])
+        assert done.returncode == 2 and "no engine.db" in done.stderr, done.stderr
+    assert not (tmp_path / "engine.db").exists()
+
+
 def test_dead_letters_can_be_listed_shown_and_retried(demo: dict[str, Any]) -> None:
     run = ["--run", str(demo["run_path"])]
     listed = _run([sys.executable, str(DEAD_LETTERS), *run, "--json", "list"])

@@ -326,11 +326,12 @@ class Service:
         self.notify()
         return arn
 
-    def _execution(self, arn: str, query: str = "get_execution") -> dict[str, Any]:
+    def _execution(self, arn: str, query: str = "get_execution", db: Any = None) -> dict[str, Any]:
+        """The execution's row (read in the write transaction `db` if given); the API's errors else."""
         parts = arns.split(arn)
         if not parts or parts[5] not in ("execution", "express"):
             raise api.InvalidArn(f"Invalid Arn: '{arn}'")
-        row = self.store.one(query, {"arn": arn})
+        row = self._row(db, query, {"arn": arn}) if db is not None else self.store.one(query, {"arn": arn})
         if row is None:
             raise api.ExecutionDoesNotExist(f"Execution Does Not Exist: '{arn}'")
         return row
@@ -358,16 +359,13 @@ class Service:
     def redrive_execution(self, arn: str) -> datetime:
         """Continue a FAILED, ABORTED or TIMED_OUT Standard execution from where it stopped. The answer
         is the redriveDate stored with it, which ExecutionRedriven records too."""
-        self._execution(arn)
-        if arns.split(arn)[5] == "express":
-            raise api.ExecutionNotRedrivable(f"Execution {arn} is of type EXPRESS and cannot be redriven")
         stamp = now_ms()
         # The conditions, the reopen and the queued redrive in one transaction: a concurrent redrive or
         # DeleteStateMachine commits either before it, and is seen here (RUNNING; DELETING or gone), or
-        # after it, and sees the execution RUNNING.
+        # after it, and sees the execution RUNNING. (Express executions are not stored: the API answers
+        # for them before this.)
         with self.store.write() as db:
-            row = self._row(db, "describe_execution", {"arn": arn})
-            assert row is not None  # executions are never removed
+            row = self._execution(arn, "describe_execution", db)
             reason = not_redrivable_reason(row, stamp, row["machine_status"])
             if reason is not None:
                 raise api.ExecutionNotRedrivable(reason)

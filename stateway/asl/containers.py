@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from stateway.asl.interpreter import _Run
 
 
+# AWS's hard limit on redrives of one Map Run; past it the redriven Map state fails with States.Runtime.
+MAX_MAP_RUN_REDRIVES = 1000
+
+
 class ContainerStates:
     """The part of an `advance` run that starts, joins and fails child frames."""
 
@@ -106,7 +110,12 @@ class ContainerStates:
         frame.waiting = "children"
         if distributed:
             # A distributed Map runs its items as a Map Run whose iterations are not in this history.
-            self.emit(frame, "MapRunStarted", {"mapRunArn": self.map_run_arn(state)})
+            if not self.start_map_run(frame, state, frame.join):
+                frame.join = None
+                frame.waiting = None
+                self.container_failed(frame, state, "Map", self.with_location(frame, Failure(
+                    ErrorName.RUNTIME.value, f"The Map Run has been redriven {MAX_MAP_RUN_REDRIVES} times, its maximum.")))
+                return
             if is_set(state.item_batcher) and state.item_batcher is not None:
                 try:
                     self.batch_items(frame, state, frame.join, state.item_batcher, effective)
@@ -176,6 +185,21 @@ class ContainerStates:
         join.succeeded = len(done)
         join.order = [i for i in range(join.size) if i not in done]
         return len(join.order)
+
+    def start_map_run(self: _Run, frame: Frame, state: State, join: Join) -> bool:
+        """MapRunStarted; or, when a redrive finds the Map Run this Map started before, MapRunRedriven:
+        AWS redrives that Map Run (same ARN, its own redrive count) rather than starting another.
+        False when that Map Run has been redriven as often as AWS allows."""
+        previous = frame.redrive_join
+        if previous is None or not previous.distributed or not previous.map_run_arn:
+            join.map_run_arn = self.map_run_arn(state)
+            self.emit(frame, "MapRunStarted", {"mapRunArn": join.map_run_arn})
+            return True
+        if previous.map_run_redrives >= MAX_MAP_RUN_REDRIVES:
+            return False
+        join.map_run_arn, join.map_run_redrives = previous.map_run_arn, previous.map_run_redrives + 1
+        self.emit(frame, "MapRunRedriven", {"mapRunArn": join.map_run_arn, "redriveCount": join.map_run_redrives})
+        return True
 
     def map_run_arn(self: _Run, state: State) -> str:
         ex = self.snap.execution

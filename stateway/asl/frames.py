@@ -92,6 +92,10 @@ class Join:
     batch_sizes: list[int] | None = None
     items_succeeded: int = 0
     items_failed: int = 0
+    # A distributed Map's Map Run, and how many times it was redriven: a redrive of the execution
+    # redrives this Map Run (MapRunRedriven) instead of starting another.
+    map_run_arn: str = ""
+    map_run_redrives: int = 0
 
     @property
     def window(self) -> int:

@@ -2,7 +2,7 @@
 
 A distributed Map's iterations are not in the parent's history; AWS runs them as a Map Run whose item
 counts DescribeMapRun reports. Here a Map Run is a `map_runs` row: inserted when the engine commits a
-`MapRunStarted` event, its counts refreshed from the parent frame's join (the Map's children kept as
+`MapRunStarted` event (reopened by a `MapRunRedriven`), its counts refreshed from the parent frame's join (the Map's children kept as
 data in the snapshot) on every commit while it runs, and closed by `MapRunSucceeded`/`MapRunFailed`
 (or the end of the execution: ABORTED). All of it happens inside the engine's commit transaction.
 
@@ -40,7 +40,7 @@ class Changes:
     ended: list[dict[str, Any]]
 
 
-KINDS = frozenset(("MapStateStarted", "MapRunStarted", "MapRunSucceeded", "MapRunFailed"))
+KINDS = frozenset(("MapStateStarted", "MapRunStarted", "MapRunRedriven", "MapRunSucceeded", "MapRunFailed"))
 
 
 def changes(events: Sequence[EventRow], snapshots: Mapping[str, interpreter.Snapshot], now: int) -> Changes:
@@ -75,6 +75,11 @@ def record(db: sqlite3.Connection, q: Mapping[str, str], changes: Changes) -> No
         if kind == "MapRunStarted":
             _started(db, q, arn, event_id, previous, timestamp, details, by_id,
                      changes.settings.get((arn, event_id)))
+        elif kind == "MapRunRedriven":
+            body = json.loads(details or "{}")
+            db.execute(q["map_run_redriven"], {"arn": body.get("mapRunArn"), "execution_arn": arn,
+                                               "started_event_id": event_id, "redrive_ms": timestamp,
+                                               "redrive_count": int(body.get("redriveCount", 0))})
     if changes.progress:
         db.executemany(q["map_run_progress"], changes.progress)
     for arn, _event_id, previous, kind, timestamp, details in changes.events:
@@ -161,8 +166,10 @@ def describe_map_run(store: SqliteStore, arn: str) -> dict[str, Any]:
         "startDate": _ms(row["start_ms"]), "maxConcurrency": row["max_concurrency"],
         "toleratedFailurePercentage": row["tolerated_failure_percentage"],
         "toleratedFailureCount": row["tolerated_failure_count"],
-        "itemCounts": counts, "executionCounts": executions, "redriveCount": 0,
+        "itemCounts": counts, "executionCounts": executions, "redriveCount": row["redrive_count"],
     }
+    if row["redrive_ms"] is not None:
+        out["redriveDate"] = _ms(row["redrive_ms"])
     if row["stop_ms"] is not None:
         out["stopDate"] = _ms(row["stop_ms"])
     return out

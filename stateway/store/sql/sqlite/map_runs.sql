@@ -6,6 +6,14 @@ INSERT OR IGNORE INTO map_runs (arn, execution_arn, started_event_id, status, st
 VALUES (:arn, :execution_arn, :started_event_id, 'RUNNING', :start_ms, :max_concurrency,
         :tolerated_failure_percentage, :tolerated_failure_count, :total, :total);
 
+-- name: map_run_redriven
+-- The Map Run runs again from where it failed: what did not succeed is pending; the redrive's event
+-- is now the one its progress and its end chain to.
+UPDATE map_runs SET status = 'RUNNING', started_event_id = :started_event_id, stop_ms = NULL, error = NULL,
+       cause = NULL, redrive_count = :redrive_count, redrive_ms = :redrive_ms, failed = 0, aborted = 0,
+       running = 0, pending = total - succeeded
+WHERE arn = :arn AND execution_arn = :execution_arn;
+
 -- name: map_run_progress
 UPDATE map_runs SET succeeded = :succeeded, failed = :failed, running = :running,
        pending = MAX(0, total - :succeeded - :failed - :running), executions = :executions
@@ -36,7 +44,8 @@ SELECT details FROM history_events WHERE execution_arn = :execution_arn AND id =
 
 -- name: map_run_get
 SELECT arn, execution_arn, status, start_ms, stop_ms, max_concurrency, tolerated_failure_percentage,
-       tolerated_failure_count, total, pending, running, succeeded, failed, aborted, error, cause, executions
+       tolerated_failure_count, total, pending, running, succeeded, failed, aborted, error, cause, executions,
+       redrive_count, redrive_ms
 FROM map_runs WHERE arn = :arn;
 
 -- name: map_runs_of_execution

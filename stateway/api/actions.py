@@ -186,7 +186,8 @@ class StepFunctionsApi:
         self.engine = engine
         self.service = engine.service
         self.express = ExpressRunner(engine.functions, service=engine.service, region=engine.service.region,
-                                     account=engine.service.account, role_arn=engine.service.role_arn)
+                                     account=engine.service.account, role_arn=engine.service.role_arn,
+                                     function_timeout_seconds=engine.function_timeout_seconds)
         self._machines: dict[str, StateMachine] = {}
         self._machines_lock = threading.Lock()
         self.closing = threading.Event()

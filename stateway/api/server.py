@@ -11,8 +11,7 @@ from types import FrameType
 from stateway.api.actions import StepFunctionsApi
 from stateway.api.app import StepFunctionsApp
 from stateway.asl.errors import StatewayError
-from stateway.engine import invocations
-from stateway.workers.python import Handler
+from stateway.workers.python import DEFAULT_TIMEOUT_SECONDS, Handler
 
 BACKLOG = 2048  # uvicorn's default
 
@@ -23,7 +22,7 @@ class CannotListen(StatewayError):
 
 def serve(host: str = "127.0.0.1", port: int = 8083, db: str = "sqlite:///.stateway/stateway.db", *,
           functions: Mapping[str, Handler] | None = None, workers: int = 8,
-          invocation_timeout_seconds: float = invocations.TIMEOUT_SECONDS, log_level: str = "warning") -> int:
+          function_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS, log_level: str = "warning") -> int:
     """Run until Ctrl-C or SIGTERM; uvicorn finishes requests in flight, then the engine stops.
 
     Tasks still running when the engine stops stay stored and run again on the next start.
@@ -37,8 +36,7 @@ def serve(host: str = "127.0.0.1", port: int = 8083, db: str = "sqlite:///.state
     # store, and the banner below names a server that clients can already reach.
     sockets = listen(host, port)
     try:
-        engine = Engine(db, functions=functions, workers=workers,
-                        invocation_timeout_seconds=invocation_timeout_seconds)
+        engine = Engine(db, functions=functions, workers=workers, function_timeout_seconds=function_timeout_seconds)
         engine.start()  # recovers whatever a previous process left running
     except BaseException:
         _close(sockets)

@@ -15,9 +15,9 @@ from typing import Any
 from stateway.asl import jsontext
 from stateway.asl.errors import DefinitionError, StatewayError
 from stateway.cli.timeline import render_timeline
-from stateway.engine import invocations
 from stateway.engine.errors import ApiError
 from stateway.engine.service import input_problem
+from stateway.workers.python import DEFAULT_TIMEOUT_SECONDS
 
 DB_ENV = "STATEWAY_DB"
 DEFAULT_DB = "sqlite:///.stateway/stateway.db"
@@ -111,6 +111,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--in-memory", action="store_true",
                      help="run in memory with a virtual clock (Waits take no time; nothing is stored)")
     run.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait for the end (default 3600)")
+    _function_timeout_argument(run)
     run.set_defaults(handler=_run)
 
     executions = commands.add_parser("executions", help="list, describe, inspect and stop stored executions")
@@ -151,9 +152,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--functions", metavar="DIR",
                        help="folder of Lambda-style task functions: DIR/NAME.py serves function NAME")
     serve.add_argument("--workers", type=_workers, default=8, help="task worker threads (default 8)")
-    serve.add_argument("--invocation-timeout", type=_seconds, default=invocations.TIMEOUT_SECONDS, metavar="SECONDS",
-                       help="how long an InvocationType Event invocation may run before it counts as failed "
-                            f"(default {invocations.TIMEOUT_SECONDS:g}, Lambda's maximum)")
+    _function_timeout_argument(serve, "--invocation-timeout")  # its former name, for Event invocations only
     serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(handler=_serve)
 
@@ -162,6 +161,13 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--type", default="STANDARD", choices=["STANDARD", "EXPRESS"])
     validate.set_defaults(handler=_validate)
     return parser
+
+
+def _function_timeout_argument(parser: argparse.ArgumentParser, *aliases: str) -> None:
+    parser.add_argument("--function-timeout", *aliases, dest="function_timeout", type=_seconds,
+                        default=DEFAULT_TIMEOUT_SECONDS, metavar="SECONDS",
+                        help="how long a Python function may run, unless it sets a timeout of its own, before "
+                             f"it fails as Lambda's do (default {DEFAULT_TIMEOUT_SECONDS:g}, Lambda's maximum)")
 
 
 def _bounded(parse: Callable[[str], Any], low: float, high: float, what: str) -> Callable[[str], Any]:
@@ -239,7 +245,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.in_memory:
         from stateway.testing.local import LocalRunner
 
-        result = LocalRunner(functions).run(definition, input_text=input_text, name=args.name,
+        result = LocalRunner(functions, function_timeout_seconds=args.function_timeout).run(definition, input_text=input_text, name=args.name,
                                             state_machine_name=name)
         description, events = result.describe(), result.events
     else:
@@ -267,7 +273,7 @@ def _run_durable(args: argparse.Namespace, definition: dict[str, Any], input_tex
     from stateway.engine import Engine
     from stateway.engine.errors import StateMachineAlreadyExists
 
-    with Engine(_db_url(args), functions=functions) as engine:
+    with Engine(_db_url(args), functions=functions, function_timeout_seconds=args.function_timeout) as engine:
         service = engine.service
         try:
             arn = service.create_state_machine(name, definition)
@@ -347,7 +353,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     functions = load_functions_dir(args.functions) if args.functions else {}
     return serve(args.host, args.port, _db_url(args), functions=functions, workers=args.workers,
-                 invocation_timeout_seconds=args.invocation_timeout, log_level=args.log_level)
+                 function_timeout_seconds=args.function_timeout, log_level=args.log_level)
 
 
 def _validate(args: argparse.Namespace) -> int:

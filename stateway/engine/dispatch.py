@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from stateway.asl.events import ScheduleTask, TaskFailed, TaskStarted, TaskSubmitted, TaskTimedOut
 from stateway.asl.timestamps import clamp_ms
 from stateway.engine import invocations
-from stateway.workers.function_task import EventInvocation, function_target, run_function_task
+from stateway.workers.function_task import EventInvocation, Outcome, function_target, run_function_task
 
 if TYPE_CHECKING:
     from stateway.engine.runtime import Engine
@@ -57,13 +57,22 @@ class TaskDispatcher:
         outcome = run_function_task(
             command, engine.functions, region=engine.service.region, account=engine.service.account,
             idempotency_key=f"{execution_arn}/{command.frame_id}/{command.state_name}/{command.attempt}",
-            heartbeat=lambda: self._heartbeat(execution_arn, command), queue=queued.append)
-        if isinstance(outcome, TaskTimedOut):
-            return  # the engine's deadline turns into TaskTimedOut; a late result is never read
+            heartbeat=lambda: self._heartbeat(execution_arn, command), queue=queued.append,
+            default_timeout_seconds=engine.function_timeout_seconds, watch=engine.limit_worker,
+            on_timeout=lambda timed_out: self._timed_out(execution_arn, timed_out))
+        if outcome is None:
+            return  # it outlived its timeout, reported then (`_timed_out`): its late result is never read
         # An Event invocation is stored with the 202 that answers its task.
         engine.post(execution_arn, invocations.Queued(outcome, queued[0]) if queued else outcome)
         if isinstance(outcome, TaskSubmitted):
             engine.mark_waiting(execution_arn, command.task_id)
+
+    def _timed_out(self, execution_arn: str, outcome: Outcome) -> None:
+        """A function ran out of time (on the workers' watchdog, while it may still hang): its own timeout
+        fails the task as Lambda's does; the task's `TimeoutSeconds` is the engine's stored deadline, which
+        turns into TaskTimedOut by itself, after a restart too."""
+        if not isinstance(outcome, TaskTimedOut):
+            self.engine.post(execution_arn, outcome)
 
     def run_invocation(self, key: invocations.Key, invocation: EventInvocation, attempts: int) -> None:
         """Run a stored Event invocation on an invocation worker; its end comes back to the engine as `Ran`."""
@@ -72,7 +81,7 @@ class TaskDispatcher:
     def _run_invocation(self, key: invocations.Key, invocation: EventInvocation, attempts: int) -> None:
         try:
             ran = invocations.run(self.engine.functions, key, invocation, attempts,
-                                  self.engine.invocation_timeout_seconds)
+                                  self.engine.function_timeout_seconds)
         except Exception as exc:  # a bug here must not leave the invocation unfinished until a restart
             invocations.log.exception("asynchronous invocation of %s: %s", invocation.function_name, exc)
             ran = invocations.Ran(key, attempts, failed=True)

@@ -15,7 +15,6 @@ import time
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +35,7 @@ from stateway.asl.events import (
 from stateway.asl.model import StateMachine
 from stateway.asl.timestamps import format_timestamp
 from stateway.engine.env import ShellEnv
+from stateway.engine.pool import WorkerPool
 from stateway.engine.service import execution_description
 from stateway.workers import python as pyfunctions
 from stateway.workers.function_task import function_target, run_function_task
@@ -92,8 +92,10 @@ class ExpressRunner:
     def __init__(self, functions: Mapping[str, pyfunctions.Handler], *, service: Service | None = None,
                  region: str = "us-east-1", account: str = "123456789012", role_arn: str = "",
                  log_size: int = 10_000, workers: int = 32, payload_limit_bytes: int = 262_144,
-                 max_duration_seconds: int = MAX_DURATION_SECONDS) -> None:
+                 max_duration_seconds: int = MAX_DURATION_SECONDS,
+                 function_timeout_seconds: float = pyfunctions.DEFAULT_TIMEOUT_SECONDS) -> None:
         self.functions = functions
+        self.function_timeout_seconds = function_timeout_seconds
         self.max_duration_seconds = max_duration_seconds
         self.service = service
         self.region = region
@@ -103,10 +105,11 @@ class ExpressRunner:
         self.payload_limit_bytes = payload_limit_bytes
         self._log: OrderedDict[str, ExpressExecution] = OrderedDict()
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="stateway-express")
+        # A function that outlives its timeout is given up on, and its thread no longer counts among these.
+        self._pool = WorkerPool(workers, "stateway-express")
 
     def shutdown(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool.shutdown()
 
     def execution_arn(self, machine_name: str, name: str) -> str:
         return f"arn:aws:states:{self.region}:{self.account}:express:{machine_name}:{name}:{uuid.uuid4()}"
@@ -222,7 +225,7 @@ class ExpressRunner:
 
     def _perform(self, command: ScheduleTask, execution_arn: str, inbox: queue.Queue[Any]) -> None:
         try:
-            for event in self._task_events(command, execution_arn):
+            for event in self._task_events(command, execution_arn, inbox):
                 inbox.put(event)
         except Exception as exc:
             inbox.put(TaskFailed(command.task_id, "States.Runtime", f"{type(exc).__name__}: {exc}"))
@@ -234,7 +237,10 @@ class ExpressRunner:
         except Exception as exc:
             return [TaskFailed(command.task_id, "States.Runtime", f"{type(exc).__name__}: {exc}")]
 
-    def _task_events(self, command: ScheduleTask, execution_arn: str) -> list[Any]:
+    def _task_events(self, command: ScheduleTask, execution_arn: str,
+                     inbox: queue.Queue[Any] | None = None) -> list[Any]:
+        """The task's events; on a worker of the pool (`inbox` given), a function that outlives its timeout
+        reports it to `inbox` at once and its late result is dropped."""
         started = TaskStarted(command.task_id)
         if command.resource_type == "states" and command.service_resource == "startExecution" \
                 and self.service is not None:
@@ -252,5 +258,12 @@ class ExpressRunner:
             return [started, TaskFailed(command.task_id, "States.Runtime",
                                         f"No task handler is configured for the resource '{command.resource}'.")]
         key = f"{execution_arn}/{command.frame_id}/{command.state_name}/{command.attempt}"
-        return [started, run_function_task(command, self.functions, region=self.region, account=self.account,
-                                           idempotency_key=key)]
+        if inbox is None:
+            outcome = run_function_task(command, self.functions, region=self.region, account=self.account,
+                                        idempotency_key=key, default_timeout_seconds=self.function_timeout_seconds)
+            return [started, outcome]
+        inbox.put(started)  # before a timeout can be reported
+        outcome = run_function_task(command, self.functions, region=self.region, account=self.account,
+                                    idempotency_key=key, default_timeout_seconds=self.function_timeout_seconds,
+                                    watch=self._pool.limit, on_timeout=inbox.put)
+        return [] if outcome is None else [outcome]

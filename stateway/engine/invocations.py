@@ -6,8 +6,8 @@ it finds the invocation stored. The engine's workers run it once that commit is 
 restart, and it is deleted in a later commit once it has run — at least once, as on Lambda. A function
 error is retried as Lambda retries it by default: twice, a minute and then two minutes later; after the
 third failure the invocation is discarded, with a warning on `stateway.functions`. As on Lambda, an
-attempt that runs longer than the function's timeout (`TIMEOUT_SECONDS`, Lambda's maximum, unless the
-engine is given another) is such a failure: its late result is never read, and the thread it hangs in
+attempt that runs longer than the function's timeout (its own, or the engine's default for every
+function: Lambda's maximum unless the engine is given another) is such a failure: its late result is never read, and the thread it hangs in
 is no longer one of the engine's workers.
 """
 
@@ -28,9 +28,8 @@ log = logging.getLogger("stateway.functions")
 # Lambda's defaults for a function error: two retries, one minute after the first attempt and two
 # minutes after the second (MaximumRetryAttempts 2).
 RETRY_DELAYS_MS: tuple[int, ...] = (60_000, 120_000)
-# How long an attempt may run: Lambda's largest function timeout (its default, 3 s, is set per function,
-# which a Python function here has no configuration for).
-TIMEOUT_SECONDS = 900.0
+# How long an attempt of a function without a timeout of its own may run, unless the engine says otherwise.
+TIMEOUT_SECONDS = pyfunctions.DEFAULT_TIMEOUT_SECONDS
 
 Key = tuple[str, str]  # (execution ARN, task id): the task that invoked it
 
@@ -94,13 +93,14 @@ def from_row(row: Mapping[str, Any]) -> tuple[Key, EventInvocation, int]:
 
 def run(functions: Mapping[str, pyfunctions.Handler], key: Key, invocation: EventInvocation, attempts: int,
         timeout_seconds: float = TIMEOUT_SECONDS) -> Ran:
-    """Call the function once, as Lambda's queue does, for at most `timeout_seconds`; a failure (a
-    timeout too) is logged, never raised."""
+    """Call the function once, as Lambda's queue does, for at most its timeout (`timeout_seconds` for a
+    function without one of its own); a failure (a timeout too) is logged, never raised."""
     name = invocation.function_name
     handler = functions.get(name)
     if handler is None:  # a process started without it: as if the function had been deleted meanwhile
         failed, error = True, f"Lambda.ResourceNotFoundException: no function {name} in this process"
     else:
+        timeout_seconds = pyfunctions.timeout_of(handler, timeout_seconds)
         result = pyfunctions.invoke(handler, invocation.payload, name, timeout_seconds=timeout_seconds,
                                     idempotency_key=invocation.idempotency_key, request_id=invocation.request_id)
         failed, error = not result.ok, f"{result.error}: {result.cause}"

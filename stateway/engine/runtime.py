@@ -57,7 +57,7 @@ from stateway.engine.dispatch import TaskDispatcher
 from stateway.engine.env import ShellEnv
 from stateway.engine.errors import ExecutionAlreadyExists
 from stateway.engine.join_data import StoredJoin, join_rows
-from stateway.engine.pool import WorkerPool
+from stateway.engine.pool import Limit, WorkerPool
 from stateway.engine.rounds import (
     SHARES,
     AnsweredMeanwhile,
@@ -80,7 +80,7 @@ from stateway.engine.service import (
 from stateway.engine.writer import Writer
 from stateway.store.sqlite import SqliteStore, open_store
 from stateway.workers.function_task import EventInvocation
-from stateway.workers.python import Handler
+from stateway.workers.python import DEFAULT_TIMEOUT_SECONDS, Handler, valid_timeout
 
 
 @dataclass
@@ -133,7 +133,10 @@ class Engine:
                  region: str = "us-east-1", account: str = "123456789012",
                  poll_interval: float = 0.25, payload_limit_bytes: int = 262_144,
                  batch_size: int = 2000, max_duration_seconds: int = MAX_DURATION_SECONDS,
-                 invocation_timeout_seconds: float = invocations.TIMEOUT_SECONDS) -> None:
+                 function_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+                 invocation_timeout_seconds: float | None = None) -> None:
+        """`function_timeout_seconds`: how long a Python function without a timeout of its own may run,
+        as a task or an Event invocation (`invocation_timeout_seconds` is its former name)."""
         self.store = db if isinstance(db, SqliteStore) else open_store(db)
         self._wake = threading.Event()
         self.service = Service(self.store, region=region, account=account, notify=self._inbox_changed)
@@ -151,7 +154,8 @@ class Engine:
         self.payload_limit_bytes = payload_limit_bytes
         self.batch_size = batch_size
         self.max_duration_seconds = max_duration_seconds
-        self.invocation_timeout_seconds = invocation_timeout_seconds
+        self.function_timeout_seconds = valid_timeout(
+            function_timeout_seconds if invocation_timeout_seconds is None else invocation_timeout_seconds)
         self._results: deque[tuple[str, Any]] = deque()
         self._starts: deque[NewExecution] = deque()
         self._restarts: list[str] = []  # stored executions without a snapshot: their START is due
@@ -941,6 +945,11 @@ class Engine:
     def run_in_pool(self, fn: Any, *args: Any) -> None:
         if self._running or self._thread is None:
             self._pool.submit(fn, *args)
+
+    def limit_worker(self, seconds: float, on_expiry: Callable[[], None]) -> Limit:
+        """Bound the calling task worker's current call (see `WorkerPool.limit`): a call that outlives it no
+        longer takes one of the `workers`."""
+        return self._pool.limit(seconds, on_expiry)
 
     def run_in_invocation_pool(self, fn: Any, *args: Any) -> None:
         if self._running or self._thread is None:

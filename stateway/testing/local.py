@@ -80,8 +80,11 @@ class LocalRunner:
     def __init__(self, functions: Mapping[str, pyfunctions.Handler] | None = None, *,
                  region: str = DEFAULT_REGION, account: str = DEFAULT_ACCOUNT,
                  role_arn: str | None = None, max_steps: int = 1_000_000,
-                 store_snapshots: bool = False) -> None:
+                 store_snapshots: bool = False,
+                 function_timeout_seconds: float = pyfunctions.DEFAULT_TIMEOUT_SECONDS) -> None:
         self.functions = dict(functions or {})
+        # How long a function without a timeout of its own may run (on the real clock, as on Lambda).
+        self.function_timeout_seconds = pyfunctions.valid_timeout(function_timeout_seconds)
         self.region = region
         self.account = account
         self.role_arn = role_arn or f"arn:aws:iam::{account}:role/stateway-local"
@@ -170,7 +173,9 @@ class LocalRunner:
         # (execution, frame, state, attempt): the same work re-run gets the same key.
         outcome = run_function_task(
             command, self.functions, region=self.region, account=self.account,
-            idempotency_key=f"{execution_arn}/{command.frame_id}/{command.state_name}/{command.attempt}")
+            idempotency_key=f"{execution_arn}/{command.frame_id}/{command.state_name}/{command.attempt}",
+            default_timeout_seconds=self.function_timeout_seconds)
+        assert outcome is not None  # only a call bounded by a watch ends without one
         env.now_ms += int((time.monotonic() - before) * 1000)
         return [started, outcome]
 

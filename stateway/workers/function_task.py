@@ -43,10 +43,18 @@ class EventInvocation:
 def run_function_task(command: ScheduleTask, functions: Mapping[str, pyfunctions.Handler], *,
                       region: str, account: str, idempotency_key: str,
                       heartbeat: Callable[[], None] | None = None,
-                      queue: Callable[[EventInvocation], None] | None = None) -> Outcome:
+                      queue: Callable[[EventInvocation], None] | None = None,
+                      default_timeout_seconds: float = pyfunctions.DEFAULT_TIMEOUT_SECONDS,
+                      watch: pyfunctions.Watch | None = None,
+                      on_timeout: Callable[[Outcome], None] | None = None) -> Outcome | None:
     """Call the task's function now; `command` must be a function task (see `function_target`). An
     Event invocation goes to `queue`, which must run it later (the engine stores it with the 202);
-    without one it starts at once on a thread of its own, as in-memory runs have nothing to store it in."""
+    without one it starts at once on a thread of its own, as in-memory runs have nothing to store it in.
+
+    The call is bounded by the function's timeout (`default_timeout_seconds` for a function without its
+    own) or the task's `TimeoutSeconds`, whichever is shorter. The function's fails the task as Lambda's
+    does, with `Sandbox.Timedout`; the task's is a TaskTimedOut. With `watch` (see `pyfunctions.invoke`),
+    that outcome goes to `on_timeout` when the bound passes, and None is returned once the hung call ends."""
     found = function_target(command)
     assert found is not None, f"{command.resource} is not a Python function task"
     target, payload, wrapped = found
@@ -72,13 +80,22 @@ def run_function_task(command: ScheduleTask, functions: Mapping[str, pyfunctions
             if queue is not None:
                 queue(invocation)
             else:
-                _invoke_in_background(handler, invocation)
+                _invoke_in_background(handler, invocation,
+                                      pyfunctions.timeout_of(handler, default_timeout_seconds))
         return _answered(command, lambda_invoke.no_body_response(kind, request_id))
-    result = pyfunctions.invoke(handler, payload, name,
-                                timeout_seconds=command.timeout_seconds, idempotency_key=idempotency_key,
-                                heartbeat=heartbeat)
+    function_timeout = pyfunctions.timeout_of(handler, default_timeout_seconds)
+    # At equal bounds the task's wins: its clock started first, when the task was scheduled.
+    task_bound = command.timeout_seconds is not None and command.timeout_seconds <= function_timeout
+    bound = command.timeout_seconds if task_bound else function_timeout
+
+    def timed_out(result: pyfunctions.Invocation) -> Outcome:
+        return TaskTimedOut(command.task_id) if task_bound else TaskFailed(command.task_id, result.error, result.cause)
+
+    result = pyfunctions.invoke(handler, payload, name, timeout_seconds=bound, idempotency_key=idempotency_key,
+                                heartbeat=heartbeat, watch=watch,
+                                on_timeout=(lambda late: on_timeout(timed_out(late))) if on_timeout else None)
     if result.timed_out:
-        return TaskTimedOut(command.task_id)
+        return None if watch is not None else timed_out(result)
     if not result.ok:
         return TaskFailed(command.task_id, result.error, result.cause)
     output = lambda_invoke.invoke_response(result.output, command.input) if wrapped else result.output
@@ -91,13 +108,14 @@ def _answered(command: ScheduleTask, output: Any) -> Outcome:
     return TaskSucceeded(command.task_id, output)
 
 
-def _invoke_in_background(handler: pyfunctions.Handler, invocation: EventInvocation) -> None:
+def _invoke_in_background(handler: pyfunctions.Handler, invocation: EventInvocation, timeout_seconds: float) -> None:
     """Run an Event invocation on a thread of its own: as with Lambda's queue, the task does not wait for
     it, and neither its result nor its failure reaches the execution; a failure is logged."""
 
     def run() -> None:
         result = pyfunctions.invoke(handler, invocation.payload, invocation.function_name,
-                                    idempotency_key=invocation.idempotency_key, request_id=invocation.request_id)
+                                    timeout_seconds=timeout_seconds, idempotency_key=invocation.idempotency_key,
+                                    request_id=invocation.request_id)
         if not result.ok:
             log.warning("asynchronous invocation of %s (request %s) failed: %s: %s", invocation.function_name,
                         result.request_id, result.error, result.cause)

@@ -17,12 +17,20 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 from stateway.asl import jsontext
 from stateway.asl.errors import StatewayError
 
 Handler = Callable[[Any, Any], Any]
+
+# How long a function may run unless it says otherwise: Lambda's maximum. Lambda's own default, 3 s, would
+# fail functions that ran for longer before functions here had a timeout at all.
+DEFAULT_TIMEOUT_SECONDS = 900.0
+# The module attribute that sets the timeout of a function loaded from a file or `module:function`.
+TIMEOUT_ATTRIBUTE = "STATEWAY_TIMEOUT"
+# What Lambda reports for an invocation that outlives its function's timeout.
+TIMED_OUT_ERROR = "Sandbox.Timedout"
 
 
 class FunctionLoadError(StatewayError):
@@ -30,7 +38,8 @@ class FunctionLoadError(StatewayError):
 
 
 def load_functions_dir(directory: str | Path) -> dict[str, Handler]:
-    """Every `NAME.py` defining `handler(event, context)` in `directory`, keyed by NAME."""
+    """Every `NAME.py` defining `handler(event, context)` in `directory`, keyed by NAME, with the timeout
+    its module's `STATEWAY_TIMEOUT` sets."""
     folder = Path(directory)
     if not folder.is_dir():
         raise FunctionLoadError(f"functions directory not found: {folder}")
@@ -41,9 +50,10 @@ def load_functions_dir(directory: str | Path) -> dict[str, Handler]:
     try:
         for path in sorted(folder.glob("*.py")):
             if not path.name.startswith("_"):
-                handler = getattr(_load_module(path), "handler", None)
+                module = _load_module(path)
+                handler = getattr(module, "handler", None)
                 if callable(handler):
-                    functions[path.stem] = handler
+                    functions[path.stem] = _with_module_timeout(handler, module, str(path))
     finally:
         sys.path.remove(root)
     return functions
@@ -88,8 +98,48 @@ def load_functions(spec: str) -> dict[str, Handler]:
         handler = getattr(module, attribute, None)
         if not callable(handler):
             raise FunctionLoadError(f"{spec}: no callable named {attribute!r}")
-        return {**registered(), attribute: handler}
+        functions = registered()
+        declared = functions.get(attribute)
+        if not (isinstance(declared, TimedHandler) and declared.handler is handler):  # its decorator's timeout
+            functions[attribute] = _with_module_timeout(handler, module, spec)
+        return functions
     return {**load_functions_dir(spec), **registered()}
+
+
+def _with_module_timeout(handler: Handler, module: Any, where: str) -> Handler:
+    """The handler, with the timeout its module sets (`STATEWAY_TIMEOUT = 30`), if it sets one."""
+    value = getattr(module, TIMEOUT_ATTRIBUTE, None)
+    if value is None:
+        return handler
+    try:
+        return TimedHandler(handler, valid_timeout(value))
+    except (TypeError, ValueError) as exc:
+        raise FunctionLoadError(f"{where}: {TIMEOUT_ATTRIBUTE} {exc}") from None
+
+
+def valid_timeout(value: Any) -> float:
+    """A function timeout as given (a positive, finite number of seconds), or TypeError/ValueError."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"must be a number of seconds, not {type(value).__name__}")
+    if not (value > 0 and math.isfinite(value)):
+        raise ValueError(f"must be a positive number of seconds, not {value!r}")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class TimedHandler:
+    """A handler with its own timeout, as a Lambda function is configured with one."""
+
+    handler: Handler
+    timeout_seconds: float
+
+    def __call__(self, event: Any, context: Any) -> Any:
+        return self.handler(event, context)
+
+
+def timeout_of(handler: Handler, default: float = DEFAULT_TIMEOUT_SECONDS) -> float:
+    """How long the handler may run: its own timeout, or the default for every function."""
+    return handler.timeout_seconds if isinstance(handler, TimedHandler) else default
 
 
 def _current_directory_first() -> None:
@@ -138,17 +188,40 @@ class Invocation:
     request_id: str = ""
 
 
+class Bound(Protocol):
+    """A call bounded in time by a `Watch`: `finish()` says whether it returned before its bound."""
+
+    def finish(self) -> bool: ...
+
+
+# Bounds the calling thread's current call: `watch(seconds, on_expiry)` runs `on_expiry` once `seconds` have
+# passed unless the call finishes first, and frees the thread's place (a `WorkerPool.limit`).
+Watch = Callable[[float, Callable[[], None]], Bound]
+
+
 def invoke(handler: Handler, event: Any, function_name: str, *, timeout_seconds: float | None = None,
            idempotency_key: str = "", heartbeat: Callable[[], None] | None = None,
-           request_id: str | None = None) -> Invocation:
+           request_id: str | None = None, watch: Watch | None = None,
+           on_timeout: Callable[[Invocation], None] | None = None) -> Invocation:
     """Call a handler the way Lambda does: JSON in, JSON out, an exception becomes an error value.
-    A new request id unless one is given (Lambda retries an asynchronous invocation under its own)."""
+    A new request id unless one is given (Lambda retries an asynchronous invocation under its own).
+
+    A call that outlives `timeout_seconds` fails as Lambda's do (`Sandbox.Timedout`, `timed_out`) and its
+    late result is never read. With `watch`, the handler runs in this thread and the timeout is reported
+    to `on_timeout` as it happens, while the thread may still hang (the returned value is then the same
+    timeout, to be ignored); without, the handler runs on a thread of its own, left behind at the timeout."""
     request_id = request_id or new_request_id()
     deadline = int(time.time() * 1000 + timeout_seconds * 1000) if timeout_seconds else None
     context = LambdaContext(function_name, request_id, deadline, idempotency_key, heartbeat_callback=heartbeat)
     payload = jsontext.copy(event)  # the function gets its own copy, as over the wire
     if timeout_seconds is None:
         return _call(handler, payload, context, request_id)
+    timed_out = Invocation(ok=False, error=TIMED_OUT_ERROR, cause=timed_out_cause(request_id, timeout_seconds),
+                           timed_out=True, request_id=request_id)
+    if watch is not None:
+        bound = watch(timeout_seconds, lambda: on_timeout(timed_out) if on_timeout is not None else None)
+        result = _call(handler, payload, context, request_id)
+        return result if bound.finish() else timed_out
     box: dict[str, Invocation] = {}
 
     def call() -> None:
@@ -159,8 +232,15 @@ def invoke(handler: Handler, event: Any, function_name: str, *, timeout_seconds:
     worker.start()
     worker.join(min(timeout_seconds, threading.TIMEOUT_MAX))
     if worker.is_alive():
-        return Invocation(ok=False, error="States.Timeout", timed_out=True, request_id=request_id)
+        return timed_out
     return box["result"]
+
+
+def timed_out_cause(request_id: str, timeout_seconds: float) -> str:
+    """Lambda's error payload for an invocation that ran out of time, which Step Functions reports as the cause."""
+    return json.dumps({"errorType": TIMED_OUT_ERROR,
+                       "errorMessage": f"RequestId: {request_id} Error: Task timed out after {timeout_seconds:.2f} seconds"},
+                      separators=(",", ":"))
 
 
 def new_request_id() -> str:

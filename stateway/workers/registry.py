@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, overload
 
+from stateway.workers.python import TimedHandler, valid_timeout
+
 Handler = Callable[[Any, Any], Any]
 
 _REGISTRY: dict[str, Handler] = {}
@@ -13,27 +15,34 @@ _REGISTRY: dict[str, Handler] = {}
 @overload
 def function(name: Handler, /) -> Handler: ...
 @overload
-def function(name: str | None = None, /) -> Callable[[Handler], Handler]: ...
-def function(name: str | Handler | None = None, /) -> Handler | Callable[[Handler], Handler]:
+def function(name: str | None = None, /, *, timeout: float | None = None) -> Callable[[Handler], Handler]: ...
+def function(name: str | Handler | None = None, /, *,
+             timeout: float | None = None) -> Handler | Callable[[Handler], Handler]:
     """Register a `handler(event, context)` as the Lambda function `name` (default: its own name), as
-    `@function("name")`, `@function()` or `@function`."""
+    `@function("name")`, `@function()` or `@function`; `timeout` is how many seconds it may run (default:
+    the engine's, for every function), as a Lambda function's Timeout is."""
     if callable(name):
-        return _register(None, name)  # used bare: `name` is the handler itself
+        return _register(None, name, None)  # used bare: `name` is the handler itself
     if name is not None and not isinstance(name, str):
         raise TypeError(f"stateway.function takes a function name (a str), not {type(name).__name__}")
+    if timeout is not None:
+        try:
+            timeout = valid_timeout(timeout)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"stateway.function's timeout {exc}") from None
 
     def register(handler: Handler) -> Handler:
-        return _register(name, handler)
+        return _register(name, handler, timeout)
 
     return register
 
 
-def _register(name: str | None, handler: Handler) -> Handler:
+def _register(name: str | None, handler: Handler, timeout: float | None) -> Handler:
     name = name or getattr(handler, "__name__", None)
     if not name:
         raise TypeError(f"{handler!r} has no __name__: register it as @stateway.function(\"name\")")
-    _REGISTRY[name] = handler
-    return handler
+    _REGISTRY[name] = handler if timeout is None else TimedHandler(handler, timeout)
+    return handler  # as it was: calling it yourself calls your function
 
 
 def registered() -> dict[str, Handler]:

@@ -81,9 +81,10 @@ class TaskDispatcher:
     def _run_invocation(self, key: invocations.Key, invocation: EventInvocation, attempts: int) -> None:
         try:
             ran = invocations.run(self.engine.functions, key, invocation, attempts,
-                                  self.engine.function_timeout_seconds)
+                                  self.engine.function_timeout_seconds, region=self.engine.service.region,
+                                  account=self.engine.service.account)
         except Exception as exc:  # a bug here must not leave the invocation unfinished until a restart
-            invocations.log.exception("asynchronous invocation of %s: %s", invocation.function_name, exc)
+            invocations.log.exception("asynchronous invocation of %s: %s", invocation.function, exc)
             ran = invocations.Ran(key, attempts, failed=True)
         self.engine.post(key[0], ran)
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stateway.asl import jsontext
+from stateway.workers import function_task, lambda_names
 from stateway.workers import python as pyfunctions
 from stateway.workers.function_task import EventInvocation, Outcome
 
@@ -63,7 +64,7 @@ class Changes:
 
 def changes(queued: Sequence[tuple[str, str, EventInvocation]], ran: Sequence[Ran], now: int) -> Changes:
     """The rows a round writes: the invocations it queued, and what becomes of those that ran."""
-    out = Changes(queued=[(arn, task_id, inv.function_name, jsontext.dumps(inv.payload), inv.request_id,
+    out = Changes(queued=[(arn, task_id, inv.function, jsontext.dumps(inv.payload), inv.request_id,
                            inv.idempotency_key, now) for arn, task_id, inv in queued])
     for result in ran:
         if result.failed and result.attempts < len(RETRY_DELAYS_MS):
@@ -85,30 +86,33 @@ def record(db: Any, q: Mapping[str, str], changes: Changes) -> None:
 
 
 def from_row(row: Mapping[str, Any]) -> tuple[Key, EventInvocation, int]:
-    """(key, invocation, failed attempts) of an `async_invocations` row."""
+    """(key, invocation, failed attempts) of an `async_invocations` row (its `function_name` holds the
+    ARN the function was invoked by)."""
     invocation = EventInvocation(row["function_name"], json.loads(row["payload"]), row["request_id"],
                                  row["idempotency_key"])
     return (row["execution_arn"], row["task_id"]), invocation, row["attempts"]
 
 
 def run(functions: Mapping[str, pyfunctions.Handler], key: Key, invocation: EventInvocation, attempts: int,
-        timeout_seconds: float = TIMEOUT_SECONDS) -> Ran:
+        timeout_seconds: float = TIMEOUT_SECONDS, *, region: str, account: str) -> Ran:
     """Call the function once, as Lambda's queue does, for at most its timeout (`timeout_seconds` for a
-    function without one of its own); a failure (a timeout too) is logged, never raised."""
-    name = invocation.function_name
-    handler = functions.get(name)
-    if handler is None:  # a process started without it: as if the function had been deleted meanwhile
-        failed, error = True, f"Lambda.ResourceNotFoundException: no function {name} in this process"
+    function without one of its own); a failure (a timeout too) is logged, never raised. `region` and
+    `account` are this server's, for an invocation stored by name only."""
+    shown = invocation.function
+    function = lambda_names.parse(shown)
+    handler = functions.get(function.registered_as) if function is not None else None
+    if function is None or handler is None:  # a process started without it: as if deleted meanwhile
+        failed, error = True, f"Lambda.ResourceNotFoundException: no function {shown} in this process"
     else:
-        timeout_seconds = pyfunctions.timeout_of(handler, timeout_seconds)
-        result = pyfunctions.invoke(handler, invocation.payload, name, timeout_seconds=timeout_seconds,
-                                    idempotency_key=invocation.idempotency_key, request_id=invocation.request_id)
+        result = function_task.invoke(handler, invocation.payload, function, region=region, account=account,
+                                      timeout_seconds=pyfunctions.timeout_of(handler, timeout_seconds),
+                                      idempotency_key=invocation.idempotency_key, request_id=invocation.request_id)
         failed, error = not result.ok, f"{result.error}: {result.cause}"
         if result.timed_out:  # Lambda's words for it
             error = f"Task timed out after {timeout_seconds:.2f} seconds"
     if failed:
         then = f"retried in {RETRY_DELAYS_MS[attempts] // 1000} s" if attempts < len(RETRY_DELAYS_MS) \
             else f"discarded after {attempts + 1} attempts"
-        log.warning("asynchronous invocation of %s (request %s) failed: %s; %s", name, invocation.request_id,
+        log.warning("asynchronous invocation of %s (request %s) failed: %s; %s", shown, invocation.request_id,
                     error, then)
     return Ran(key, attempts, failed)

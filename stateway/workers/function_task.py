@@ -34,7 +34,7 @@ def function_target(command: ScheduleTask) -> tuple[str, Any, bool] | None:
 class EventInvocation:
     """An Event invocation that Lambda has answered 202 for and not run yet: what its queue holds."""
 
-    function_name: str
+    function: str  # the ARN it was invoked by, qualified as it was (invocations stored earlier: a bare name)
     payload: Any  # the event the handler receives
     request_id: str  # the 202's, and the context's on every attempt
     idempotency_key: str  # the task's
@@ -60,27 +60,34 @@ def run_function_task(command: ScheduleTask, functions: Mapping[str, pyfunctions
     target, payload, wrapped = found
     # Lambda checks the request (a 400) before it looks the function up (a 404).
     problems = lambda_names.problems(target)
+    qualifier = lambda_invoke.qualifier_of(command) if wrapped else None
+    if qualifier is not None:
+        problems += lambda_names.qualifier_problems(qualifier)
     kind = lambda_invoke.invocation_type(command) if wrapped else lambda_invoke.REQUEST_RESPONSE
     if kind not in lambda_invoke.INVOCATION_TYPES:
         problems.append(lambda_invoke.invocation_type_problem(kind))
-    function = lambda_names.parse(target)
-    if problems or function is None:
+    named = lambda_names.parse(target)
+    if problems or named is None:
         return TaskFailed(command.task_id, "Lambda.AWSLambdaException", lambda_invoke.validation_cause(problems))
-    name = function.name  # any version or alias of it runs the one registered function
-    handler = functions.get(name)
+    function = named.with_qualifier(qualifier)
+    if function is None:
+        return TaskFailed(command.task_id, "Lambda.InvalidParameterValueException",
+                          _lambda_cause(lambda_names.QUALIFIER_MISMATCH, 400, "InvalidParameterValueException"))
+    # A version or alias is a function of its own: `NAME:prod` runs what is registered under that name.
+    handler = functions.get(function.registered_as)
     if handler is None:
         return TaskFailed(command.task_id, "Lambda.ResourceNotFoundException",
-                          f"Function not found: {function.arn(region, account)} (Service: AWSLambda; Status Code: "
-                          f"404; Error Code: ResourceNotFoundException; Request ID: {uuid.uuid4()}; Proxy: null)")
+                          _lambda_cause(f"Function not found: {function.arn(region, account)}", 404,
+                                        "ResourceNotFoundException"))
     if kind != lambda_invoke.REQUEST_RESPONSE:
         # Lambda answers an Event invocation once it has queued it, under the request id it runs with.
         request_id = pyfunctions.new_request_id()
         if kind == lambda_invoke.EVENT:
-            invocation = EventInvocation(name, payload, request_id, idempotency_key)
+            invocation = EventInvocation(function.invoked_arn(region, account), payload, request_id, idempotency_key)
             if queue is not None:
                 queue(invocation)
             else:
-                _invoke_in_background(handler, invocation,
+                _invoke_in_background(handler, invocation, function, region, account,
                                       pyfunctions.timeout_of(handler, default_timeout_seconds))
         return _answered(command, lambda_invoke.no_body_response(kind, request_id))
     function_timeout = pyfunctions.timeout_of(handler, default_timeout_seconds)
@@ -91,15 +98,30 @@ def run_function_task(command: ScheduleTask, functions: Mapping[str, pyfunctions
     def timed_out(result: pyfunctions.Invocation) -> Outcome:
         return TaskTimedOut(command.task_id) if task_bound else TaskFailed(command.task_id, result.error, result.cause)
 
-    result = pyfunctions.invoke(handler, payload, name, timeout_seconds=bound, idempotency_key=idempotency_key,
-                                heartbeat=heartbeat, watch=watch,
-                                on_timeout=(lambda late: on_timeout(timed_out(late))) if on_timeout else None)
+    result = invoke(handler, payload, function, region=region, account=account, timeout_seconds=bound,
+                    idempotency_key=idempotency_key, heartbeat=heartbeat, watch=watch,
+                    on_timeout=(lambda late: on_timeout(timed_out(late))) if on_timeout else None)
     if result.timed_out:
         return None if watch is not None else timed_out(result)
     if not result.ok:
         return TaskFailed(command.task_id, result.error, result.cause)
-    output = lambda_invoke.invoke_response(result.output, command.input) if wrapped else result.output
+    output = lambda_invoke.invoke_response(result.output, command.input, function.executed_version) if wrapped \
+        else result.output
     return _answered(command, output)
+
+
+def invoke(handler: pyfunctions.Handler, payload: Any, function: lambda_names.FunctionName, *, region: str,
+           account: str, **options: Any) -> pyfunctions.Invocation:
+    """Call `function`'s handler with the context Lambda gives it: the unqualified name, the version that
+    runs and the ARN it was invoked by (this server's region and account where the name gives none)."""
+    return pyfunctions.invoke(handler, payload, function.name, function_version=function.executed_version,
+                              invoked_function_arn=function.invoked_arn(region, account), **options)
+
+
+def _lambda_cause(message: str, status: int, code: str) -> str:
+    """A Lambda error as Step Functions reports it: the SDK's message for the service's answer."""
+    return (f"{message} (Service: AWSLambda; Status Code: {status}; Error Code: {code}; "
+            f"Request ID: {uuid.uuid4()}; Proxy: null)")
 
 
 def _answered(command: ScheduleTask, output: Any) -> Outcome:
@@ -108,16 +130,18 @@ def _answered(command: ScheduleTask, output: Any) -> Outcome:
     return TaskSucceeded(command.task_id, output)
 
 
-def _invoke_in_background(handler: pyfunctions.Handler, invocation: EventInvocation, timeout_seconds: float) -> None:
+def _invoke_in_background(handler: pyfunctions.Handler, invocation: EventInvocation,
+                          function: lambda_names.FunctionName, region: str, account: str,
+                          timeout_seconds: float) -> None:
     """Run an Event invocation on a thread of its own: as with Lambda's queue, the task does not wait for
     it, and neither its result nor its failure reaches the execution; a failure is logged."""
 
     def run() -> None:
-        result = pyfunctions.invoke(handler, invocation.payload, invocation.function_name,
-                                    timeout_seconds=timeout_seconds, idempotency_key=invocation.idempotency_key,
-                                    request_id=invocation.request_id)
+        result = invoke(handler, invocation.payload, function, region=region, account=account,
+                        timeout_seconds=timeout_seconds, idempotency_key=invocation.idempotency_key,
+                        request_id=invocation.request_id)
         if not result.ok:
-            log.warning("asynchronous invocation of %s (request %s) failed: %s: %s", invocation.function_name,
+            log.warning("asynchronous invocation of %s (request %s) failed: %s: %s", invocation.function,
                         result.request_id, result.error, result.cause)
 
-    threading.Thread(target=run, name=f"fn-event-{invocation.function_name}", daemon=True).start()
+    threading.Thread(target=run, name=f"fn-event-{function.name}", daemon=True).start()

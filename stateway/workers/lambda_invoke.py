@@ -26,6 +26,16 @@ def request_of(command: ScheduleTask) -> tuple[str, Any]:
     return str(params.get("FunctionName", "")), payload
 
 
+def qualifier_of(command: ScheduleTask) -> str | None:
+    """The task's `Qualifier` parameter (a version or alias), None when it has none. A value that is not
+    a string is read as its JSON text, as a string member is (`3` is version 3)."""
+    params = command.input if isinstance(command.input, dict) else {}
+    qualifier = params.get("Qualifier")
+    if qualifier is None or isinstance(qualifier, str):
+        return qualifier
+    return json.dumps(qualifier, separators=(",", ":"))
+
+
 # Lambda's invocation types; RequestResponse (waiting for the result) is the default.
 REQUEST_RESPONSE = "RequestResponse"
 EVENT = "Event"
@@ -89,18 +99,19 @@ def no_body_response(kind: str, request_id: str) -> dict[str, Any]:
     }
 
 
-def invoke_response(payload: Any, request: Any) -> Any:
-    """The result shape of the optimised `arn:aws:states:::lambda:invoke` integration."""
+def invoke_response(payload: Any, request: Any, executed_version: str) -> Any:
+    """The result shape of the optimised `arn:aws:states:::lambda:invoke` integration, for an invocation
+    that ran `executed_version` of the function."""
     # Lambda's Python runtime writes the response with json.dumps' default separators.
     body = json.dumps(payload)
     request_id = str(uuid.uuid4())
     now = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
     response: dict[str, Any] = {
-        "ExecutedVersion": "$LATEST",
+        "ExecutedVersion": executed_version,
         "Payload": payload,
         "SdkHttpMetadata": {
             "AllHttpHeaders": {
-                "X-Amz-Executed-Version": ["$LATEST"],
+                "X-Amz-Executed-Version": [executed_version],
                 "x-amzn-Remapped-Content-Length": ["0"],
                 "Connection": ["keep-alive"],
                 "x-amzn-RequestId": [request_id],
@@ -114,7 +125,7 @@ def invoke_response(payload: Any, request: Any) -> Any:
                 "Content-Length": str(len(body.encode())),
                 "Content-Type": "application/json",
                 "Date": now,
-                "X-Amz-Executed-Version": "$LATEST",
+                "X-Amz-Executed-Version": executed_version,
                 "x-amzn-Remapped-Content-Length": "0",
                 "x-amzn-RequestId": request_id,
                 "X-Amzn-Trace-Id": f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}",
@@ -126,7 +137,7 @@ def invoke_response(payload: Any, request: Any) -> Any:
     }
     if isinstance(request, dict) and request.get("LogType") == "Tail":
         # Lambda returns the tail of the invocation's log, base64-encoded, when asked.
-        log = f"START RequestId: {request_id} Version: $LATEST\nEND RequestId: {request_id}\n"
+        log = f"START RequestId: {request_id} Version: {executed_version}\nEND RequestId: {request_id}\n"
         response["LogResult"] = base64.b64encode(log.encode()).decode()
         response["SdkHttpMetadata"]["AllHttpHeaders"]["X-Amz-Log-Result"] = [response["LogResult"]]
         response["SdkHttpMetadata"]["HttpHeaders"]["X-Amz-Log-Result"] = response["LogResult"]

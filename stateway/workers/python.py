@@ -202,9 +202,12 @@ Watch = Callable[[float, Callable[[], None]], Bound]
 def invoke(handler: Handler, event: Any, function_name: str, *, timeout_seconds: float | None = None,
            idempotency_key: str = "", heartbeat: Callable[[], None] | None = None,
            request_id: str | None = None, watch: Watch | None = None,
-           on_timeout: Callable[[Invocation], None] | None = None) -> Invocation:
+           on_timeout: Callable[[Invocation], None] | None = None, function_version: str = "$LATEST",
+           invoked_function_arn: str = "") -> Invocation:
     """Call a handler the way Lambda does: JSON in, JSON out, an exception becomes an error value.
     A new request id unless one is given (Lambda retries an asynchronous invocation under its own).
+    `function_name` is the unqualified name; the version that runs and the ARN it was invoked by go to
+    the context as Lambda gives them.
 
     A call that outlives `timeout_seconds` fails as Lambda's do (`Sandbox.Timedout`, `timed_out`) and its
     late result is never read. With `watch`, the handler runs in this thread and the timeout is reported
@@ -212,7 +215,8 @@ def invoke(handler: Handler, event: Any, function_name: str, *, timeout_seconds:
     timeout, to be ignored); without, the handler runs on a thread of its own, left behind at the timeout."""
     request_id = request_id or new_request_id()
     deadline = int(time.time() * 1000 + timeout_seconds * 1000) if timeout_seconds else None
-    context = LambdaContext(function_name, request_id, deadline, idempotency_key, heartbeat_callback=heartbeat)
+    context = LambdaContext(function_name, request_id, deadline, idempotency_key, function_version=function_version,
+                            invoked_function_arn=invoked_function_arn, heartbeat_callback=heartbeat)
     payload = jsontext.copy(event)  # the function gets its own copy, as over the wire
     if timeout_seconds is None:
         return _call(handler, payload, context, request_id)

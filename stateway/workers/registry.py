@@ -20,7 +20,8 @@ def function(name: str | Handler | None = None, /, *,
              timeout: float | None = None) -> Handler | Callable[[Handler], Handler]:
     """Register a `handler(event, context)` as the Lambda function `name` (default: its own name), as
     `@function("name")`, `@function()` or `@function`; `timeout` is how many seconds it may run (default:
-    the engine's, for every function), as a Lambda function's Timeout is."""
+    the engine's, for every function), as a Lambda function's Timeout is. `name:QUALIFIER` registers it
+    as a version (`name:3`) or alias (`name:prod`) of `name`, which only a task that names that qualifier runs."""
     if callable(name):
         return _register(None, name, None)  # used bare: `name` is the handler itself
     if name is not None and not isinstance(name, str):
@@ -41,8 +42,21 @@ def _register(name: str | None, handler: Handler, timeout: float | None) -> Hand
     name = name or getattr(handler, "__name__", None)
     if not name:
         raise TypeError(f"{handler!r} has no __name__: register it as @stateway.function(\"name\")")
-    _REGISTRY[name] = handler if timeout is None else TimedHandler(handler, timeout)
+    _REGISTRY[_registered_as(name)] = handler if timeout is None else TimedHandler(handler, timeout)
     return handler  # as it was: calling it yourself calls your function
+
+
+def _registered_as(name: str) -> str:
+    """The name a task looks `name` up by: `NAME` or `NAME:QUALIFIER`, with `NAME:$LATEST` as `NAME`."""
+    if ":" not in name:
+        return name
+    from stateway.workers import lambda_names  # not at the top: `stateway` imports this module first
+
+    function = lambda_names.parse(name)
+    if function is None or name != f"{function.name}:{function.qualifier}":
+        raise ValueError(f"stateway.function: {name!r} is no function name: use NAME, or NAME:QUALIFIER for a "
+                         "version or alias (a qualifier of letters, digits, - and _)")
+    return function.registered_as
 
 
 def registered() -> dict[str, Handler]:

@@ -807,7 +807,10 @@ def test_lambda_invoke_with_an_unknown_invocation_type_fails_as_lambda_does(make
     "ok", "ok:$LATEST", "ok:prod", "ok:7", "123456789012:function:ok", "123456789012:function:ok:$LATEST",
     "arn:aws:lambda:us-east-1:123456789012:function:ok", "arn:aws:lambda:us-east-1:123456789012:function:ok:prod"])
 def test_lambda_invoke_takes_every_form_of_function_name(make: Callable[..., Harness], function_name: str) -> None:
-    h = make({"ok": lambda event, context: {"got": event}})
+    def ok(event: Any, context: Any) -> Any:
+        return {"got": event}
+
+    h = make({"ok": ok, "ok:prod": ok, "ok:7": ok})  # a version or alias runs what is registered under it
     desc, _ = h.run(_invoke(function_name, "RequestResponse"))
     assert desc["status"] == "SUCCEEDED", desc
     assert json.loads(desc["output"])["Payload"] == {"got": {"n": 1}}

@@ -278,17 +278,16 @@ class Engine:
 
     def _start_in_round(self, new: NewExecution) -> str:
         """Store a start ahead of the queued rounds and return once it is durable; the decider computes
-        its first step meanwhile. A second start of the same name behaves as AWS's does."""
+        its first step once the row is stored (`_written`): a start refused in its transaction (its state
+        machine deleted meanwhile) has no step to undo. A second start of the same name behaves as AWS's does."""
         key = (new.state_machine_arn, new.name)
         with self._start_lock:
             first = self._unsettled_starts.get(key)
             if first is None:
                 first = self._unsettled_starts[key] = StartWrite(new, Future())
                 self._writer.submit(first, urgent=True)
-                self._starts.append(new)
             elif first.new.input != new.input:
                 raise ExecutionAlreadyExists(f"Execution Already Exists: '{first.new.arn}'")
-        self._wake.set()
         return first.future.result(timeout=120)
 
     def _stop_in_round(self, execution_arn: str, event: StopRequested) -> int | None:
@@ -336,12 +335,16 @@ class Engine:
                 if self._inbox_waiters and item.work.inbox_done:
                     self._applied(item.work.inbox_done)
         else:
-            with self._start_lock:
+            stored = error is None and item.refused is None
+            with self._start_lock:  # one step with `_resync`'s look at the starts not yet begun
                 self._unsettled_starts.pop((item.new.state_machine_arn, item.new.name), None)
-            if error is None:
+                if stored:
+                    self._starts.append(item.new)  # the decider computes its first step in its next round
+            if stored:
+                self._wake.set()
                 item.future.set_result(item.new.arn)
             else:
-                item.future.set_exception(error)
+                item.future.set_exception(error or item.refused or RuntimeError("start not stored"))
 
     def _batch_written(self, batch: list[Write | StartWrite], error: BaseException | None) -> None:
         """In the writer thread, once the batch is listed as finished: wake the decider only if
@@ -578,7 +581,11 @@ class Engine:
         self._join_ids.clear()
         self._unwritten.clear()
         self._started = {(row["execution_arn"], row["id"]) for row in self.store.all("started_tasks")}
-        self._restarts = [row["arn"] for row in self.store.all("unstarted_executions")]
+        with self._start_lock:
+            # A start stored but not yet taken into a round is begun from `_starts`, not a second time
+            # from the store (its row is read under the lock that `_written` lists it under).
+            pending = {new.arn for new in self._starts} | {w.new.arn for w in self._unsettled_starts.values()}
+            self._restarts = [row["arn"] for row in self.store.all("unstarted_executions") if row["arn"] not in pending]
         self._read_deleting()
 
     def _read_deleting(self) -> None:

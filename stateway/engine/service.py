@@ -856,6 +856,17 @@ class NewExecution:
     role_arn: str
 
     def insert(self, db: Any, q: dict[str, str]) -> None:
+        """Store the execution in the caller's write transaction, if its state machine (and version) still
+        exist and the machine is not being deleted; AWS's error else, with nothing written. StartExecution
+        looked at the machine before, outside the transaction: a DeleteStateMachine may have come between,
+        and it must either see this execution running or have refused it."""
+        machine = db.execute(q["machine_status"], {"arn": self.state_machine_arn}).fetchone()
+        if machine is None:
+            raise api.StateMachineDoesNotExist(f"State Machine Does Not Exist: '{self.state_machine_arn}'")
+        if machine["status"] == deletion.DELETING:
+            raise _deleting(self.state_machine_arn)
+        if self.version_arn is not None and db.execute(q["get_version"], {"arn": self.version_arn}).fetchone() is None:
+            raise api.StateMachineDoesNotExist(f"State Machine Does Not Exist: '{self.version_arn}'")
         db.execute(q["insert_execution"], {
             "arn": self.arn, "state_machine_arn": self.state_machine_arn, "version_arn": self.version_arn,
             "name": self.name, "definition": self.definition, "input": self.input, "start_ms": self.start_ms,

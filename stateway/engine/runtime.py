@@ -50,7 +50,7 @@ from stateway.asl.frames import REDRIVABLE_STATUSES
 from stateway.asl.model import StateMachine
 from stateway.asl.parse import parse_machine
 from stateway.asl.timestamps import clamp_ms
-from stateway.engine import arns, consistency, invocations, map_runs
+from stateway.engine import arns, consistency, invocations, map_runs, sweep
 from stateway.engine.activity_bell import ActivityBell
 from stateway.engine.codec import START, command_from_json, command_to_json, event_from_json, event_to_json
 from stateway.engine.dispatch import TaskDispatcher
@@ -123,6 +123,9 @@ MAX_UNWRITTEN_ROUNDS = 64
 MAX_UNWRITTEN_CHARS = 256 * 1024
 # The longest pause between retries of a store that keeps refusing writes.
 WRITE_RETRY_MAX_SECONDS = 2.0
+# How often the decider sweeps the rows kept for a redrive that can no longer come (`engine/sweep.py`);
+# a full batch is followed by the next at once, between rounds.
+SWEEP_INTERVAL_SECONDS = 60.0
 
 
 class Engine:
@@ -133,7 +136,8 @@ class Engine:
                  region: str = "us-east-1", account: str = "123456789012",
                  poll_interval: float = 0.25, payload_limit_bytes: int = 262_144,
                  batch_size: int = 2000, max_duration_seconds: int = MAX_DURATION_SECONDS,
-                 invocation_timeout_seconds: float = invocations.TIMEOUT_SECONDS) -> None:
+                 invocation_timeout_seconds: float = invocations.TIMEOUT_SECONDS,
+                 sweep_interval_seconds: float = SWEEP_INTERVAL_SECONDS) -> None:
         self.store = db if isinstance(db, SqliteStore) else open_store(db)
         self._wake = threading.Event()
         self.service = Service(self.store, region=region, account=account, notify=self._inbox_changed)
@@ -152,6 +156,8 @@ class Engine:
         self.batch_size = batch_size
         self.max_duration_seconds = max_duration_seconds
         self.invocation_timeout_seconds = invocation_timeout_seconds
+        self.sweep_interval_seconds = sweep_interval_seconds
+        self._next_sweep = 0.0  # monotonic; the first turn of the decider sweeps (start-up)
         self._results: deque[tuple[str, Any]] = deque()
         self._starts: deque[NewExecution] = deque()
         self._restarts: list[str] = []  # stored executions without a snapshot: their START is due
@@ -371,6 +377,8 @@ class Engine:
                 time.sleep(0.5)
                 continue
             self._failed_rounds = 0
+            if time.monotonic() >= self._next_sweep:
+                worked = self._sweep() or worked
             if not worked:
                 self._wake.wait(self._idle_wait())
             self._wake.clear()
@@ -381,6 +389,19 @@ class Engine:
             for _, waiter in self._results:
                 if isinstance(waiter, StopWaiter):
                     waiter.future.set_result(None)
+
+    def _sweep(self) -> bool:
+        """Delete a batch of the frame and join rows kept for redrives that can no longer come. The rounds
+        computed so far are made durable first, so that every execution they end is judged by a later clock
+        reading than the sweep's. Returns whether it deleted any."""
+        self._writer.wait_below(1)
+        try:
+            swept = sweep.sweep(self.store, now_ms())
+        except Exception:  # a store refusing writes is the rounds' concern; the sweep tries again later
+            traceback.print_exc(file=sys.stderr)
+            swept = 0
+        self._next_sweep = time.monotonic() + (0.0 if swept >= sweep.BATCH else self.sweep_interval_seconds)
+        return swept > 0
 
     def _inbox_changed(self) -> None:
         self._inbox_dirty = True

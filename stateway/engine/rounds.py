@@ -13,6 +13,7 @@ from stateway.asl import interpreter
 from stateway.asl.events import CompleteExecution, ScheduleTask, StartTimer, StopRequested
 from stateway.engine import deletion, invocations, map_runs
 from stateway.engine.codec import event_to_json
+from stateway.engine.errors import ApiError
 from stateway.engine.invocations import Ran
 from stateway.engine.join_data import JoinRow
 from stateway.engine.service import NewExecution
@@ -97,10 +98,13 @@ class StopWaiter:
 
 @dataclass
 class StartWrite:
-    """A new execution's row, written ahead of the rounds; its caller waits on `future`."""
+    """A new execution's row, written ahead of the rounds; its caller waits on `future`. `refused` is the
+    API's error when its state machine was deleted (or began to be) since StartExecution looked at it: the
+    row is not written, and nothing else in the transaction is undone for it."""
 
     new: NewExecution
     future: Future[str]
+    refused: ApiError | None = None
 
 
 @dataclass
@@ -197,7 +201,11 @@ def write_batch(db: Any, q: dict[str, str], batch: Sequence[Write | StartWrite],
     rounds = [write for write in batch if isinstance(write, Write)]
     for write in batch:
         if isinstance(write, StartWrite):
-            write.new.insert(db, q)
+            try:
+                write.new.insert(db, q)
+            except ApiError as refusal:  # checked before anything is written: nothing to undo
+                write.refused = refusal
+                continue
             known.joinless.add(write.new.arn)
     for write in rounds:
         work = write.work

@@ -50,7 +50,7 @@ from stateway.asl.frames import REDRIVABLE_STATUSES
 from stateway.asl.model import StateMachine
 from stateway.asl.parse import parse_machine
 from stateway.asl.timestamps import clamp_ms
-from stateway.engine import arns, consistency, invocations, map_runs
+from stateway.engine import arns, consistency, invocations, map_runs, sweep
 from stateway.engine.activity_bell import ActivityBell
 from stateway.engine.codec import START, command_from_json, command_to_json, event_from_json, event_to_json
 from stateway.engine.dispatch import TaskDispatcher
@@ -123,6 +123,9 @@ MAX_UNWRITTEN_ROUNDS = 64
 MAX_UNWRITTEN_CHARS = 256 * 1024
 # The longest pause between retries of a store that keeps refusing writes.
 WRITE_RETRY_MAX_SECONDS = 2.0
+# How often the decider sweeps the rows kept for a redrive that can no longer come (`engine/sweep.py`);
+# a full batch is followed by the next at once, between rounds.
+SWEEP_INTERVAL_SECONDS = 60.0
 
 
 class Engine:
@@ -134,9 +137,11 @@ class Engine:
                  poll_interval: float = 0.25, payload_limit_bytes: int = 262_144,
                  batch_size: int = 2000, max_duration_seconds: int = MAX_DURATION_SECONDS,
                  function_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
-                 invocation_timeout_seconds: float | None = None) -> None:
+                 invocation_timeout_seconds: float | None = None,
+                 sweep_interval_seconds: float = SWEEP_INTERVAL_SECONDS) -> None:
         """`function_timeout_seconds`: how long a Python function without a timeout of its own may run,
-        as a task or an Event invocation (`invocation_timeout_seconds` is its former name)."""
+        as a task or an Event invocation (`invocation_timeout_seconds` is its former name);
+        `sweep_interval_seconds`: how often the rows kept for redrives that can no longer come are swept."""
         self.store = db if isinstance(db, SqliteStore) else open_store(db)
         self._wake = threading.Event()
         self.service = Service(self.store, region=region, account=account, notify=self._inbox_changed)
@@ -156,6 +161,8 @@ class Engine:
         self.max_duration_seconds = max_duration_seconds
         self.function_timeout_seconds = valid_timeout(
             function_timeout_seconds if invocation_timeout_seconds is None else invocation_timeout_seconds)
+        self.sweep_interval_seconds = sweep_interval_seconds
+        self._next_sweep = 0.0  # monotonic; the first turn of the decider sweeps (start-up)
         self._results: deque[tuple[str, Any]] = deque()
         self._starts: deque[NewExecution] = deque()
         self._restarts: list[str] = []  # stored executions without a snapshot: their START is due
@@ -282,17 +289,16 @@ class Engine:
 
     def _start_in_round(self, new: NewExecution) -> str:
         """Store a start ahead of the queued rounds and return once it is durable; the decider computes
-        its first step meanwhile. A second start of the same name behaves as AWS's does."""
+        its first step once the row is stored (`_written`): a start refused in its transaction (its state
+        machine deleted meanwhile) has no step to undo. A second start of the same name behaves as AWS's does."""
         key = (new.state_machine_arn, new.name)
         with self._start_lock:
             first = self._unsettled_starts.get(key)
             if first is None:
                 first = self._unsettled_starts[key] = StartWrite(new, Future())
                 self._writer.submit(first, urgent=True)
-                self._starts.append(new)
             elif first.new.input != new.input:
                 raise ExecutionAlreadyExists(f"Execution Already Exists: '{first.new.arn}'")
-        self._wake.set()
         return first.future.result(timeout=120)
 
     def _stop_in_round(self, execution_arn: str, event: StopRequested) -> int | None:
@@ -340,12 +346,16 @@ class Engine:
                 if self._inbox_waiters and item.work.inbox_done:
                     self._applied(item.work.inbox_done)
         else:
-            with self._start_lock:
+            stored = error is None and item.refused is None
+            with self._start_lock:  # one step with `_resync`'s look at the starts not yet begun
                 self._unsettled_starts.pop((item.new.state_machine_arn, item.new.name), None)
-            if error is None:
+                if stored:
+                    self._starts.append(item.new)  # the decider computes its first step in its next round
+            if stored:
+                self._wake.set()
                 item.future.set_result(item.new.arn)
             else:
-                item.future.set_exception(error)
+                item.future.set_exception(error or item.refused or RuntimeError("start not stored"))
 
     def _batch_written(self, batch: list[Write | StartWrite], error: BaseException | None) -> None:
         """In the writer thread, once the batch is listed as finished: wake the decider only if
@@ -372,6 +382,8 @@ class Engine:
                 time.sleep(0.5)
                 continue
             self._failed_rounds = 0
+            if time.monotonic() >= self._next_sweep:
+                worked = self._sweep() or worked
             if not worked:
                 self._wake.wait(self._idle_wait())
             self._wake.clear()
@@ -382,6 +394,19 @@ class Engine:
             for _, waiter in self._results:
                 if isinstance(waiter, StopWaiter):
                     waiter.future.set_result(None)
+
+    def _sweep(self) -> bool:
+        """Delete a batch of the frame and join rows kept for redrives that can no longer come. The rounds
+        computed so far are made durable first, so that every execution they end is judged by a later clock
+        reading than the sweep's. Returns whether it deleted any."""
+        self._writer.wait_below(1)
+        try:
+            swept = sweep.sweep(self.store, now_ms())
+        except Exception:  # a store refusing writes is the rounds' concern; the sweep tries again later
+            traceback.print_exc(file=sys.stderr)
+            swept = 0
+        self._next_sweep = time.monotonic() + (0.0 if swept >= sweep.BATCH else self.sweep_interval_seconds)
+        return swept > 0
 
     def _inbox_changed(self) -> None:
         self._inbox_dirty = True
@@ -582,7 +607,11 @@ class Engine:
         self._join_ids.clear()
         self._unwritten.clear()
         self._started = {(row["execution_arn"], row["id"]) for row in self.store.all("started_tasks")}
-        self._restarts = [row["arn"] for row in self.store.all("unstarted_executions")]
+        with self._start_lock:
+            # A start stored but not yet taken into a round is begun from `_starts`, not a second time
+            # from the store (its row is read under the lock that `_written` lists it under).
+            pending = {new.arn for new in self._starts} | {w.new.arn for w in self._unsettled_starts.values()}
+            self._restarts = [row["arn"] for row in self.store.all("unstarted_executions") if row["arn"] not in pending]
         self._read_deleting()
 
     def _read_deleting(self) -> None:

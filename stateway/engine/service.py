@@ -22,7 +22,7 @@ from stateway.asl.events import RedriveRequested, StopRequested, TaskFailed, Tas
 from stateway.asl.loader import json_problem, load_json_definition
 from stateway.asl.timestamps import clamp_ms
 from stateway.asl.validate import validate_definition
-from stateway.engine import arns, constraints, deletion, paging
+from stateway.engine import arns, constraints, deletion, paging, sweep
 from stateway.engine import errors as api
 from stateway.engine.codec import START, event_to_json
 from stateway.engine.constraints import Member
@@ -367,6 +367,12 @@ class Service:
         with self.store.write() as db:
             row = self._execution(arn, "describe_execution", db)
             reason = not_redrivable_reason(row, stamp, row["machine_status"])
+            if reason is None:
+                until = redrivable_until_ms(row["start_ms"], row["stop_ms"])
+                if sweep.swept(db, self.store.q, until, arn):
+                    # The engine's clock, ahead of this one, found the execution past its redrivable moment
+                    # and swept its rows: refused as it would be a moment after it, in AWS's words.
+                    reason = not_redrivable_reason(row, until + 1, row["machine_status"])
             if reason is not None:
                 raise api.ExecutionNotRedrivable(reason)
             # RUNNING at once, as AWS reports it; the decider continues the execution from its snapshot.
@@ -856,6 +862,17 @@ class NewExecution:
     role_arn: str
 
     def insert(self, db: Any, q: dict[str, str]) -> None:
+        """Store the execution in the caller's write transaction, if its state machine (and version) still
+        exist and the machine is not being deleted; AWS's error else, with nothing written. StartExecution
+        looked at the machine before, outside the transaction: a DeleteStateMachine may have come between,
+        and it must either see this execution running or have refused it."""
+        machine = db.execute(q["machine_status"], {"arn": self.state_machine_arn}).fetchone()
+        if machine is None:
+            raise api.StateMachineDoesNotExist(f"State Machine Does Not Exist: '{self.state_machine_arn}'")
+        if machine["status"] == deletion.DELETING:
+            raise _deleting(self.state_machine_arn)
+        if self.version_arn is not None and db.execute(q["get_version"], {"arn": self.version_arn}).fetchone() is None:
+            raise api.StateMachineDoesNotExist(f"State Machine Does Not Exist: '{self.version_arn}'")
         db.execute(q["insert_execution"], {
             "arn": self.arn, "state_machine_arn": self.state_machine_arn, "version_arn": self.version_arn,
             "name": self.name, "definition": self.definition, "input": self.input, "start_ms": self.start_ms,
@@ -968,6 +985,14 @@ def redrive_status(execution: Mapping[str, Any], now: int, status_key: str, reas
     response that says it (DescribeExecution's `redriveStatus`, a `.sync` task's `RedriveStatus`)."""
     reason = not_redrivable_reason(execution, now, machine_status)
     return {status_key: "REDRIVABLE"} if reason is None else {status_key: "NOT_REDRIVABLE", reason_key: reason}
+
+
+def redrivable_until_ms(start_ms: int, stop_ms: int) -> int:
+    """The last moment at which an ended execution may still be redriven, as far as time goes: its
+    redrivable period (14 days from its stop) or a year from its start, whichever ends first. Later than
+    this, `not_redrivable_reason` has a reason (the period or the max execution time), and the redrive
+    sweep (`engine/sweep.py`, whose index computes the same) deletes the rows kept for a redrive."""
+    return min(stop_ms + REDRIVABLE_PERIOD_MS, start_ms + MAX_DURATION_SECONDS * 1000 - 1)
 
 
 def not_redrivable_reason(execution: Mapping[str, Any], now: int, machine_status: str | None = "") -> str | None:

@@ -1,7 +1,10 @@
 -- Named queries for the Step Functions API: activities, versions, aliases, tags, paging.
 
 -- name: list_state_machines_page
-SELECT arn, name, type, created_ms FROM state_machines WHERE name > :after ORDER BY name LIMIT :limit;
+-- A machine being deleted (DELETING) is left out: DeleteStateMachine was accepted, and a listing item has
+-- no status that would tell it apart from a machine one can start.
+SELECT arn, name, type, created_ms FROM state_machines WHERE name > :after AND status = 'ACTIVE'
+ORDER BY name LIMIT :limit;
 
 -- name: version_of_machine
 SELECT arn, state_machine_arn, version, definition, revision_id, description, created_ms

@@ -3,6 +3,10 @@
 -- name: running_execution_of_machine
 SELECT 1 FROM executions WHERE state_machine_arn = :arn AND status = 'RUNNING' LIMIT 1;
 
+-- name: machine_status
+-- StartExecution's look at the machine, in the transaction that stores the execution.
+SELECT status FROM state_machines WHERE arn = :arn;
+
 -- name: mark_state_machine_deleting
 UPDATE state_machines SET status = 'DELETING' WHERE arn = :arn;
 

@@ -18,7 +18,9 @@ SELECT arn, name, type, definition, role_arn, description, revision_id, created_
 FROM state_machines WHERE arn = :arn;
 
 -- name: list_state_machines
-SELECT arn, name, type, created_ms FROM state_machines WHERE name > :after ORDER BY name LIMIT :limit;
+-- As ListStateMachines lists them (`list_state_machines_page`): DELETING machines left out.
+SELECT arn, name, type, created_ms FROM state_machines WHERE name > :after AND status = 'ACTIVE'
+ORDER BY name LIMIT :limit;
 
 -- name: insert_version
 INSERT INTO state_machine_versions (arn, state_machine_arn, version, definition, revision_id, description, created_ms,

@@ -1,0 +1,22 @@
+-- The redrive sweep (`engine/sweep.py`). The expression is the index's (migration 0017), word for word:
+-- SQLite uses an expression index only for the same expression.
+
+-- name: sweepable_executions
+-- The next executions, after the cursor, whose redrivable moment has passed, oldest first.
+SELECT arn, min(stop_ms + 1209600000, start_ms + 31535999999) AS until_ms FROM executions
+WHERE status IN ('FAILED', 'ABORTED', 'TIMED_OUT')
+  AND min(stop_ms + 1209600000, start_ms + 31535999999) >= :after_ms
+  AND min(stop_ms + 1209600000, start_ms + 31535999999) < :now
+  AND (min(stop_ms + 1209600000, start_ms + 31535999999) > :after_ms OR arn > :after_arn)
+ORDER BY min(stop_ms + 1209600000, start_ms + 31535999999), arn
+LIMIT :limit;
+
+-- name: redrivable_until
+-- What the index holds for one execution (a test compares it with `service.redrivable_until_ms`).
+SELECT min(stop_ms + 1209600000, start_ms + 31535999999) FROM executions WHERE arn = :arn;
+
+-- name: delete_frames_of_execution
+DELETE FROM frames WHERE execution_arn = ?;
+
+-- name: put_setting
+INSERT INTO settings (name, value) VALUES (:name, :value) ON CONFLICT (name) DO UPDATE SET value = excluded.value;

@@ -73,19 +73,19 @@ class FunctionName:
 
 def problems(value: str) -> list[str]:
     """Lambda's words for what makes `value` no FunctionName (its ValidationException's items); [] if none."""
-    found = constraints.problems("functionName", value, _LENGTH)
-    if _FORM.fullmatch(value) is None:
-        found.append(f"Value '{value}' at 'functionName' failed to satisfy constraint: Member must satisfy "
-                     f"regular expression pattern: {PATTERN}")
-    return found
+    return _member_problems("functionName", value, _LENGTH, _FORM, PATTERN)
 
 
 def qualifier_problems(value: str) -> list[str]:
     """Lambda's words for what makes `value` no Qualifier (its ValidationException's items); [] if none."""
-    found = constraints.problems("qualifier", value, _QUALIFIER_LENGTH)
-    if _QUALIFIER_FORM.fullmatch(value) is None:
-        found.append(f"Value '{value}' at 'qualifier' failed to satisfy constraint: Member must satisfy "
-                     f"regular expression pattern: {QUALIFIER_PATTERN}")
+    return _member_problems("qualifier", value, _QUALIFIER_LENGTH, _QUALIFIER_FORM, QUALIFIER_PATTERN)
+
+
+def _member_problems(member: str, value: str, length: Member, form: re.Pattern[str], pattern: str) -> list[str]:
+    found = constraints.problems(member, value, length)
+    if form.fullmatch(value) is None:
+        found.append(f"Value '{value}' at '{member}' failed to satisfy constraint: Member must satisfy "
+                     f"regular expression pattern: {pattern}")
     return found
 
 

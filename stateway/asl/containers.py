@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from stateway.asl import batches, jsonata, jsontext, paths
 from stateway.asl.causes import error_details, shown
 from stateway.asl.errors import ErrorName, Failure, FailureError
-from stateway.asl.events import CancelTask, CancelTimer
+from stateway.asl.events import CancelTask, CancelTimer, MapRunEnded
 from stateway.asl.frames import ITEMS_PER_RUN, STORED, Frame, Join
 from stateway.asl.model import UNSET, QueryLanguage, State, StateType, is_set
 from stateway.asl.payload import apply_input_path
@@ -123,6 +123,7 @@ class ContainerStates:
                     failure = self.with_location(frame, error.failure)
                     if failure.error == ErrorName.QUERY_EVALUATION_ERROR:
                         self.evaluation_failed(frame, failure, error.location)
+                    self.map_run_ended(frame, frame.join, "FAILED", batched=True)
                     frame.join = None
                     frame.waiting = None
                     self.emit(frame, "MapRunFailed", error_details(failure))
@@ -183,6 +184,7 @@ class ContainerStates:
         done = previous.succeeded_results()
         join.results.update(done)
         join.succeeded = len(done)
+        join.items_succeeded = sum(join.batch_sizes[i] for i in done) if join.batch_sizes is not None else len(done)
         join.order = [i for i in range(join.size) if i not in done]
         return len(join.order)
 
@@ -312,6 +314,7 @@ class ContainerStates:
                 failure = Failure(ErrorName.EXCEED_TOLERATED_FAILURE_THRESHOLD.value,
                                   "The specified tolerated failure threshold was exceeded")
             if join.distributed:
+                self.map_run_ended(parent, join, "FAILED")
                 self.emit(parent, "MapRunFailed", error_details(failure))
             self.container_failed(parent, state, kind, failure)
             return
@@ -348,6 +351,7 @@ class ContainerStates:
             self.unread_inputs[parent.id] = join  # read back only if a failure needs it (`settle_input`)
         kind = "Map" if join.kind == "map" else "Parallel"
         if join.distributed:
+            self.map_run_ended(parent, join, "SUCCEEDED")
             self.emit(parent, "MapRunSucceeded")
         last = self.last_event_id
         # AWS chains both the Succeeded and the Exited event to the last event of the children.
@@ -391,11 +395,26 @@ class ContainerStates:
             self.snap.timers.pop(frame.timer_id, None)
             self.commands.append(CancelTimer(frame.timer_id))
         if frame.join is not None:
+            self.map_run_ended(frame, frame.join, "ABORTED")
             for child_id in frame.join.running:
                 self.abort_frame(child_id)
 
-
-
+    def map_run_ended(self: _Run, frame: Frame, join: Join, status: str, *, batched: bool = False) -> None:
+        """Tell the shell how a distributed Map's Map Run ended (`MapRunEnded`): what its child
+        executions did is not in this history. `batched`: it has an ItemBatcher that made no batches.
+        A silent frame's Map Run (in a child execution) has no MapRunStarted here."""
+        if not join.distributed or frame.silent:
+            return
+        items, executions = (join.succeeded, join.failed), None
+        if join.batch_sizes is not None:
+            items = (join.items_succeeded, join.items_failed)
+            executions = (join.size, join.succeeded, join.failed)
+        elif batched:
+            executions = (0, 0, 0)
+        self.commands.append(MapRunEnded(
+            started_event_id=frame.prev, status=status, items=items, executions=executions,
+            max_concurrency=join.max_concurrency, tolerated_failure_percentage=float(join.tolerated_percentage or 0.0),
+            tolerated_failure_count=int(join.tolerated_count or 0)))
 
 
 # An ItemsPath that names object members only (`$`, `$.items`, `$.order.lines`): one `array_runs` reads.

@@ -152,11 +152,30 @@ class CompleteExecution:
 
 
 @dataclass(frozen=True, slots=True)
+class MapRunEnded:
+    """A distributed Map's Map Run ended: succeeded or failed (its MapRunSucceeded/MapRunFailed is in
+    the same step) or ABORTED, cut short by the failure of a Parallel branch or Map iteration around it.
+    Its child executions are not in this history, so this is how the shell learns what they did: how
+    many items succeeded and failed (the rest did not finish), and with an ItemBatcher how many child
+    executions it had, each of a batch of items, and how many of them succeeded and failed (None
+    without one: an item each). Its settings come along, for a Map Run that ends in the step that
+    starts it."""
+
+    started_event_id: int  # its MapRunStarted
+    status: str  # "SUCCEEDED" | "FAILED" | "ABORTED"
+    items: tuple[int, int]  # (succeeded, failed)
+    executions: tuple[int, int, int] | None  # (total, succeeded, failed)
+    max_concurrency: int
+    tolerated_failure_percentage: float
+    tolerated_failure_count: int
+
+
+@dataclass(frozen=True, slots=True)
 class Resumed:
     """Go on with the states a step left to run when it paused (`Step.paused`); any event does that too."""
 
 
-Command = ScheduleTask | StartTimer | CancelTask | CancelTimer | CompleteExecution
+Command = ScheduleTask | StartTimer | CancelTask | CancelTimer | CompleteExecution | MapRunEnded
 Event = (
     ExecutionStarted | TaskStarted | TaskSubmitted | TaskSucceeded | TaskFailed | TaskTimedOut
     | TimerFired | StopRequested | RedriveRequested | StateMachineDeleted | Resumed

@@ -266,8 +266,14 @@ class _Run(ContainerStates, JsonataStates):
             frame = self.task_frame(event.task_id)
             if frame is not None and frame.task_resource is not None and not frame.task_submitted:
                 frame.task_submitted = True  # a re-run after a crash may report it twice
-                self.emit(frame, "TaskSubmitted",
-                          history.task_result_details(frame.task_resource, jsontext.dumps(event.output)))
+                try:
+                    output_text = self.text(event.output)
+                except FailureError as error:  # nested too deep to record: the state fails, as with a result
+                    self.pop_task(event.task_id)
+                    self.commands.append(CancelTask(event.task_id))  # no answer to its token is taken
+                    self.on_task_failed(frame, self.with_location(frame, error.failure), "Failed")
+                    return
+                self.emit(frame, "TaskSubmitted", history.task_result_details(frame.task_resource, output_text))
         elif isinstance(event, TaskFailed):
             frame = self.pop_task(event.task_id)
             if frame is not None:

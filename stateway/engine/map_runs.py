@@ -4,11 +4,13 @@ A distributed Map's iterations are not in the parent's history; AWS runs them as
 counts DescribeMapRun reports. Here a Map Run is a `map_runs` row: inserted when the engine commits a
 `MapRunStarted` event (reopened by a `MapRunRedriven`), its counts refreshed from the parent frame's join (the Map's children kept as
 data in the snapshot) on every commit while it runs, and closed by `MapRunSucceeded`/`MapRunFailed`
-(or the end of the execution: ABORTED). All of it happens inside the engine's commit transaction.
+(or the end of the execution, or a failure around the Map that cuts it short: ABORTED). All of it
+happens inside the engine's commit transaction.
 
-Counts are exact while the Map Run runs and at its end except for the items that finish in the very
-round that ends it: those count as succeeded when it succeeds (even a tolerated failure), and when it
-fails the failing item counts as failed and the other unfinished ones as aborted.
+When a Map Run ends the join is gone from the snapshot; the core says how it ended instead (the
+`MapRunEnded` command, in the same step as the closing event), so the counts are exact at the end
+too, even for a Map Run that starts and ends in one step: what finished is counted as it finished,
+and whatever had not finished when it failed or was aborted counts as aborted.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from stateway.asl import interpreter, jsontext
+from stateway.asl.events import MapRunEnded
 from stateway.engine import arns, paging
 from stateway.engine import errors as api
 from stateway.store.sqlite import SqliteStore
@@ -32,18 +35,21 @@ STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "ABORTED")
 
 @dataclass
 class Changes:
-    """What one commit changes about Map Runs, taken from the round's events and live snapshots."""
+    """What one commit changes about Map Runs, taken from the round's events, the Map Runs that ended
+    in it (`MapRunEnded`) and live snapshots."""
 
     events: list[EventRow]  # the round's MapRunStarted/Succeeded/Failed events and their MapStateStarted
     settings: dict[tuple[str, int], dict[str, Any]]  # (execution, MapRunStarted id) -> the Map's limits
-    progress: list[dict[str, Any]]
+    progress: list[dict[str, Any]]  # running Map Runs' counts, then the final counts of those that ended
+    aborted: list[dict[str, Any]]  # Map Runs cut short by a failure around their Map
     ended: list[dict[str, Any]]
 
 
 KINDS = frozenset(("MapStateStarted", "MapRunStarted", "MapRunRedriven", "MapRunSucceeded", "MapRunFailed"))
 
 
-def changes(events: Sequence[EventRow], snapshots: Mapping[str, interpreter.Snapshot], now: int) -> Changes:
+def changes(events: Sequence[EventRow], ended_runs: Sequence[tuple[str, MapRunEnded]],
+            snapshots: Mapping[str, interpreter.Snapshot], now: int) -> Changes:
     """Read what `record` will write while the snapshots are still this round's (the decider goes on
     changing them while the writer thread stores the round)."""
     settings: dict[tuple[str, int], dict[str, Any]] = {}
@@ -63,9 +69,23 @@ def changes(events: Sequence[EventRow], snapshots: Mapping[str, interpreter.Snap
                       "running": sum(sizes[frames[child].index] for child in join.running if child in frames)}
             executions = json.dumps({"total": len(sizes), **children})
         progress.append({"execution_arn": arn, "started_event_id": frame.prev, "executions": executions, **counts})
+    aborted = []
+    for arn, run in ended_runs:
+        key: dict[str, Any] = {"execution_arn": arn, "started_event_id": run.started_event_id}
+        settings.setdefault((arn, run.started_event_id), {
+            "max_concurrency": run.max_concurrency, "tolerated_failure_percentage": run.tolerated_failure_percentage,
+            "tolerated_failure_count": run.tolerated_failure_count})
+        executions = None
+        if run.executions is not None:
+            total, succeeded, failed = run.executions
+            executions = json.dumps({"total": total, "succeeded": succeeded, "failed": failed, "running": 0})
+        progress.append({**key, "succeeded": run.items[0], "failed": run.items[1], "running": 0,
+                         "executions": executions})
+        if run.status == "ABORTED":
+            aborted.append({**key, "stop_ms": now})
     ended = [{"execution_arn": arn, "stop_ms": now} for arn, snap in snapshots.items()
              if snap.status not in (interpreter.RUNNING, "SUCCEEDED")]
-    return Changes([e for e in events if e[3] in KINDS], settings, progress, ended)
+    return Changes([e for e in events if e[3] in KINDS], settings, progress, aborted, ended)
 
 
 def record(db: sqlite3.Connection, q: Mapping[str, str], changes: Changes) -> None:
@@ -94,6 +114,8 @@ def record(db: sqlite3.Connection, q: Mapping[str, str], changes: Changes) -> No
                 db.execute(q["map_run_failed"], {"arn": run_arn, "stop_ms": timestamp,
                                                  "error": jsontext.storable(body.get("error")),
                                                  "cause": jsontext.storable(body.get("cause"))})
+    if changes.aborted:
+        db.executemany(q["map_run_aborted"], changes.aborted)
     if changes.ended:  # stopped, timed out or failed (another Parallel branch) while a Map Run still ran
         db.executemany(q["map_run_abort_of_execution"], changes.ended)
 
@@ -184,9 +206,7 @@ def _ended(progress: dict[str, int], status: str) -> dict[str, int]:
               "pending": max(0, left - running)}
     if status == "SUCCEEDED":
         counts.update(succeeded=total - failed, running=0, pending=0)
-    elif status == "FAILED":
-        counts.update(failed=failed + (1 if left > 0 else 0), aborted=max(0, left - 1), running=0, pending=0)
-    elif status == "ABORTED":
+    elif status in ("FAILED", "ABORTED"):
         counts.update(aborted=left, running=0, pending=0)
     return counts
 

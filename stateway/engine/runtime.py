@@ -35,6 +35,7 @@ from stateway.asl.events import (
     CancelTimer,
     CompleteExecution,
     ExecutionInfo,
+    MapRunEnded,
     RedriveRequested,
     ScheduleTask,
     StartTimer,
@@ -763,6 +764,8 @@ class Engine:
                     work.cancelled.append((arn, command.task_id))
                 elif isinstance(command, CancelTimer):
                     work.deleted_timers.append((arn, command.timer_id))
+                elif isinstance(command, MapRunEnded):
+                    work.map_runs_ended.append((arn, command))
                 elif isinstance(command, CompleteExecution):
                     work.completed.append((arn, command))
                     if loaded.parent_task:
@@ -952,9 +955,9 @@ class Engine:
         queue = invocations.changes(work.invocations, work.ran, now)
         for retried in queue.retried:
             self._due(retried[1])
+        ran_maps = map_runs.changes(work.map_run_events, work.map_runs_ended, work.snapshots, now)
         return Write(work=work, taken=taken, now=now, states=states, apart=apart, finished=finished,
-                     tasks=tasks, timers=timers, map_runs=map_runs.changes(work.map_run_events, work.snapshots, now),
-                     invocations=queue, size=size)
+                     tasks=tasks, timers=timers, map_runs=ran_maps, invocations=queue, size=size)
 
     def _write(self, db: Any, batch: list[Write | StartWrite]) -> None:
         """Store a batch of starts or rounds in the writer's transaction (in the writer thread)."""

@@ -47,6 +47,13 @@ CASES = {
         "Parameters": {"FunctionName": "answer", "Payload": {"token.$": "$$.Task.Token"}},
         "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}]}, "Caught": {"Type": "Succeed"}}},
         {}, "T"),
+    # A token task's submission: the function's result (within the limit) under the invoke response's
+    # Payload nests a level deeper, in the TaskSubmitted event.
+    "task submitted": ({"StartAt": "T", "States": {"T": {
+        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken", "End": True,
+        "Parameters": {"FunctionName": "deep", "Payload": {"token.$": "$$.Task.Token"}},
+        "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}]}, "Caught": {"Type": "Succeed"}}},
+        {}, "T"),
     "first input": ({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}, nested(DEPTH + 1), None),
 }
 
@@ -55,7 +62,10 @@ def _functions(engines: list[Engine]) -> dict[str, Any]:
     def answer(event: Any, context: Any) -> None:
         engines[0].service.send_task_success(event["token"], json.dumps(nested(DEPTH + 1)))
 
-    return {"answer": answer}
+    def deep(event: Any, context: Any) -> Any:
+        return ("[" * DEPTH + "]" * DEPTH).encode()  # bytes go as they are: no marshalling depth
+
+    return {"answer": answer, "deep": deep}
 
 
 @pytest.mark.parametrize("case", CASES)

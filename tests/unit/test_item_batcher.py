@@ -6,9 +6,19 @@ from typing import Any
 
 import pytest
 
-from stateway.asl import jsontext
+from stateway.asl import interpreter, jsontext
 from stateway.asl.batches import group
 from stateway.asl.errors import FailureError
+from stateway.asl.events import (
+    ExecutionInfo,
+    MapRunEnded,
+    RedriveRequested,
+    ScheduleTask,
+    TaskFailed,
+    TaskSucceeded,
+)
+from stateway.asl.parse import parse_machine
+from stateway.engine.env import ShellEnv
 from stateway.testing.local import LocalRunner
 
 
@@ -150,3 +160,26 @@ def test_a_jsonata_limit_that_is_not_a_number_is_an_evaluation_failure() -> None
     assert result.cause is not None and "Expected 'integer', but was 'string'" in result.cause
     assert [e["type"] for e in result.events][-5:] == ["MapRunStarted", "EvaluationFailed", "MapRunFailed",
                                                        "MapStateFailed", "ExecutionFailed"]
+
+
+def test_a_redriven_batched_map_run_reports_the_items_of_the_batches_it_kept() -> None:
+    """`MapRunEnded` counts items: after a redrive, those of the batches that succeeded before count too."""
+    machine = parse_machine(batched_map({"MaxItemsPerBatch": 2}, processor={"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:f", "End": True}}}))
+    info = ExecutionInfo("arn:aws:states:us-east-1:1:execution:M:x", "x", "arn:aws:states:us-east-1:1:stateMachine:M",
+                         "M", "role", '{"items": [1, 2, 3, 4, 5]}', 0)
+    step = interpreter.start(machine, info, ShellEnv(0))
+    first, second, third = (c for c in step.commands if isinstance(c, ScheduleTask))
+    outcomes = (TaskSucceeded(first.task_id, 1), TaskSucceeded(third.task_id, 3), TaskFailed(second.task_id, "E", None))
+    for event in outcomes:
+        step = interpreter.advance(machine, step.snapshot, event, ShellEnv(1))
+    assert step.snapshot.status == "FAILED"
+    (ended,) = (c for c in step.commands if isinstance(c, MapRunEnded))
+    assert (ended.status, ended.items, ended.executions) == ("FAILED", (3, 2), (3, 2, 1))
+
+    step = interpreter.advance(machine, step.snapshot, RedriveRequested(), ShellEnv(2))
+    (again,) = (c for c in step.commands if isinstance(c, ScheduleTask))  # only the failed batch runs again
+    step = interpreter.advance(machine, step.snapshot, TaskSucceeded(again.task_id, 2), ShellEnv(3))
+    assert step.snapshot.status == "SUCCEEDED"
+    (ended,) = (c for c in step.commands if isinstance(c, MapRunEnded))
+    assert (ended.status, ended.items, ended.executions) == ("SUCCEEDED", (5, 0), (3, 3, 0))

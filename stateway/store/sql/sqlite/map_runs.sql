@@ -30,9 +30,13 @@ WHERE arn = :arn AND status = 'RUNNING';
 
 -- name: map_run_failed
 UPDATE map_runs SET status = 'FAILED', stop_ms = :stop_ms, error = :error, cause = :cause,
-       failed = failed + (CASE WHEN total - succeeded - failed > 0 THEN 1 ELSE 0 END),
-       aborted = MAX(0, total - succeeded - failed - 1), running = 0, pending = 0
+       aborted = MAX(0, total - succeeded - failed), running = 0, pending = 0
 WHERE arn = :arn AND status = 'RUNNING';
+
+-- name: map_run_aborted
+UPDATE map_runs SET status = 'ABORTED', stop_ms = :stop_ms, aborted = MAX(0, total - succeeded - failed),
+       running = 0, pending = 0
+WHERE execution_arn = :execution_arn AND started_event_id = :started_event_id AND status = 'RUNNING';
 
 -- name: map_run_abort_of_execution
 UPDATE map_runs SET status = 'ABORTED', stop_ms = :stop_ms, aborted = total - succeeded - failed,

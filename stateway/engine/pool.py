@@ -145,7 +145,11 @@ class Limit:
 class _Watchdog:
     """One thread that expires the limits whose deadline has passed. It sleeps until the earliest
     deadline it knows of, and is woken only by a limit due before that: with one timeout for most calls,
-    hardly ever."""
+    hardly ever. With no limit to watch it still looks every `IDLE_LOOK_SECONDS`: were it to sleep until
+    woken, every call that follows an idle moment (one call at a time, say) would wake it, a thread
+    switch per call."""
+
+    IDLE_LOOK_SECONDS = 1.0
 
     def __init__(self, name: str) -> None:
         self._limits: set[Limit] = set()
@@ -175,8 +179,8 @@ class _Watchdog:
             with self._lock:
                 due = [limit for limit in self._limits if limit.deadline <= now]
                 self._limits.difference_update(due)
-                self._wake_at = min((limit.deadline for limit in self._limits), default=float("inf"))
+                self._wake_at = min((limit.deadline for limit in self._limits), default=now + self.IDLE_LOOK_SECONDS)
             for limit in due:
                 limit._expire()
-            self._wake.wait(None if self._wake_at == float("inf") else max(0.0, self._wake_at - time.monotonic()))
+            self._wake.wait(max(0.0, self._wake_at - time.monotonic()))
             self._wake.clear()

@@ -105,8 +105,8 @@ def run_function_task(command: ScheduleTask, functions: Mapping[str, pyfunctions
         return None if watch is not None else timed_out(result)
     if not result.ok:
         return TaskFailed(command.task_id, result.error, result.cause)
-    output = lambda_invoke.invoke_response(result.output, command.input, function.executed_version) if wrapped \
-        else result.output
+    output = lambda_invoke.invoke_response(result.output, command.input, function.executed_version,
+                                           result.request_id) if wrapped else result.output
     return _answered(command, output)
 
 

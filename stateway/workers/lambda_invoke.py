@@ -69,7 +69,7 @@ def no_body_response(kind: str, request_id: str) -> dict[str, Any]:
     """The result shape of lambda:invoke for an Event (202) or DryRun (204) invocation: an empty Payload
     and no executed version, since nothing has run yet (or will)."""
     now = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
-    trace_id = f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}"
+    trace_id = _trace_id()
     status = _NO_BODY_STATUS[kind]
     return {
         "Payload": "",
@@ -99,13 +99,14 @@ def no_body_response(kind: str, request_id: str) -> dict[str, Any]:
     }
 
 
-def invoke_response(payload: Any, request: Any, executed_version: str) -> Any:
+def invoke_response(payload: Any, request: Any, executed_version: str, request_id: str) -> Any:
     """The result shape of the optimised `arn:aws:states:::lambda:invoke` integration, for an invocation
-    that ran `executed_version` of the function."""
+    that ran `executed_version` of the function under `request_id`: as on Lambda, the one id of the
+    invocation is the handler's `context.aws_request_id`, the response's and its log's."""
     # Lambda's Python runtime writes the response with json.dumps' default separators.
     body = json.dumps(payload)
-    request_id = str(uuid.uuid4())
     now = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
+    trace_id = _trace_id()
     response: dict[str, Any] = {
         "ExecutedVersion": executed_version,
         "Payload": payload,
@@ -117,7 +118,7 @@ def invoke_response(payload: Any, request: Any, executed_version: str) -> Any:
                 "x-amzn-RequestId": [request_id],
                 "Content-Length": [str(len(body.encode()))],
                 "Date": [now],
-                "X-Amzn-Trace-Id": [f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}"],
+                "X-Amzn-Trace-Id": [trace_id],
                 "Content-Type": ["application/json"],
             },
             "HttpHeaders": {
@@ -128,7 +129,7 @@ def invoke_response(payload: Any, request: Any, executed_version: str) -> Any:
                 "X-Amz-Executed-Version": executed_version,
                 "x-amzn-Remapped-Content-Length": "0",
                 "x-amzn-RequestId": request_id,
-                "X-Amzn-Trace-Id": f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}",
+                "X-Amzn-Trace-Id": trace_id,
             },
             "HttpStatusCode": 200,
         },
@@ -144,3 +145,8 @@ def invoke_response(payload: Any, request: Any, executed_version: str) -> Any:
     return response
 
 
+
+
+def _trace_id() -> str:
+    """An X-Ray trace id for a response's `X-Amzn-Trace-Id` header (both header maps show the same one)."""
+    return f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}"

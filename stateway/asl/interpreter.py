@@ -266,12 +266,11 @@ class _Run(ContainerStates, JsonataStates):
             frame = self.task_frame(event.task_id)
             if frame is not None and frame.task_resource is not None and not frame.task_submitted:
                 frame.task_submitted = True  # a re-run after a crash may report it twice
-                try:
-                    output_text = self.text(event.output)
-                except FailureError as error:  # nested too deep to record: the state fails, as with a result
+                output_text = self.result_text(frame, event.output)
+                if isinstance(output_text, Failure):  # too deep or too large to record: as with a result
                     self.pop_task(event.task_id)
                     self.commands.append(CancelTask(event.task_id))  # no answer to its token is taken
-                    self.on_task_failed(frame, self.with_location(frame, error.failure), "Failed")
+                    self.on_task_failed(frame, output_text, "Failed")
                     return
                 self.emit(frame, "TaskSubmitted", history.task_result_details(frame.task_resource, output_text))
         elif isinstance(event, TaskFailed):
@@ -712,17 +711,27 @@ class _Run(ContainerStates, JsonataStates):
         ref = frame.task_resource
         assert ref is not None
         family = history.task_family(ref)
-        try:
-            output_text = self.text(output)
-        except FailureError as error:  # a result nested too deep: the task fails, as with one too large
-            self.on_task_failed(frame, self.with_location(frame, error.failure), "Failed")
-            return
-        if self.too_large(output_text):
-            label = ref.arn if ref.kind != "service" else ref.resource_type
-            self.on_task_failed(frame, Failure(ErrorName.DATA_LIMIT_EXCEEDED.value, limit_cause(label)), "Failed")
+        output_text = self.result_text(frame, output)
+        if isinstance(output_text, Failure):
+            self.on_task_failed(frame, output_text, "Failed")
             return
         self.emit(frame, f"{family}Succeeded", history.task_result_details(ref, output_text))
         self.guarded(frame, lambda: self.finish_result(frame, state, output))
+
+    def result_text(self, frame: Frame, output: Any) -> str | Failure:
+        """The JSON text of what a task's service answered (its result, or what it answered as it took a
+        token task: TaskSubmitted), or the failure of a task whose answer is nested too deep
+        (`States.Runtime`) or over the payload limit (`States.DataLimitExceeded`) to be recorded."""
+        ref = frame.task_resource
+        assert ref is not None
+        try:
+            output_text = self.text(output)
+        except FailureError as error:
+            return self.with_location(frame, error.failure)
+        if self.too_large(output_text):
+            label = ref.arn if ref.kind != "service" else ref.resource_type
+            return Failure(ErrorName.DATA_LIMIT_EXCEEDED.value, limit_cause(label))
+        return output_text
 
     def on_task_failed(self, frame: Frame, failure: Failure, how: str) -> None:
         ref = frame.task_resource

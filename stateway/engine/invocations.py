@@ -104,12 +104,13 @@ def run(functions: Mapping[str, pyfunctions.Handler], key: Key, invocation: Even
     if function is None or handler is None:  # a process started without it: as if deleted meanwhile
         failed, error = True, f"Lambda.ResourceNotFoundException: no function {shown} in this process"
     else:
+        bound = pyfunctions.timeout_of(handler, timeout_seconds)  # the function's own, else the default
         result = function_task.invoke(handler, invocation.payload, function, region=region, account=account,
-                                      timeout_seconds=pyfunctions.timeout_of(handler, timeout_seconds),
-                                      idempotency_key=invocation.idempotency_key, request_id=invocation.request_id)
+                                      timeout_seconds=bound, idempotency_key=invocation.idempotency_key,
+                                      request_id=invocation.request_id)
         failed, error = not result.ok, f"{result.error}: {result.cause}"
         if result.timed_out:  # Lambda's words for it
-            error = f"Task timed out after {timeout_seconds:.2f} seconds"
+            error = f"Task timed out after {bound:.2f} seconds"
     if failed:
         then = f"retried in {RETRY_DELAYS_MS[attempts] // 1000} s" if attempts < len(RETRY_DELAYS_MS) \
             else f"discarded after {attempts + 1} attempts"

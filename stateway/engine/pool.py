@@ -182,5 +182,7 @@ class _Watchdog:
                 self._wake_at = min((limit.deadline for limit in self._limits), default=now + self.IDLE_LOOK_SECONDS)
             for limit in due:
                 limit._expire()
-            self._wake.wait(max(0.0, self._wake_at - time.monotonic()))
+            # A timeout may be longer than a wait can be (a function's of 10**10 s, say); waiting that
+            # long would raise OverflowError and end the watchdog, leaving every later call unbounded.
+            self._wake.wait(min(max(0.0, self._wake_at - time.monotonic()), threading.TIMEOUT_MAX))
             self._wake.clear()

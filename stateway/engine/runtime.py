@@ -143,6 +143,11 @@ class Engine:
         """`function_timeout_seconds`: how long a Python function without a timeout of its own may run,
         as a task or an Event invocation (`invocation_timeout_seconds` is its former name);
         `sweep_interval_seconds`: how often the rows kept for redrives that can no longer come are swept."""
+        from stateway.workers.registry import keyed, registered
+
+        # Functions registered with @stateway.function, overridden by the ones passed here; a key no task
+        # could name is refused before the store is opened.
+        self.functions = {**registered(), **keyed(functions)}
         self.store = db if isinstance(db, SqliteStore) else open_store(db)
         self._wake = threading.Event()
         self.service = Service(self.store, region=region, account=account, notify=self._inbox_changed)
@@ -152,10 +157,6 @@ class Engine:
         self._inbox_dirty = True
         self._next_poll = 0.0
         self._next_due_ms: int | None = 0
-        from stateway.workers.registry import registered
-
-        # Functions registered with @stateway.function, overridden by the ones passed here.
-        self.functions = {**registered(), **(functions or {})}
         self.poll_interval = poll_interval
         self.payload_limit_bytes = payload_limit_bytes
         self.batch_size = batch_size

@@ -369,7 +369,7 @@ class Service:
             reason = not_redrivable_reason(row, stamp, row["machine_status"])
             if reason is None:
                 until = redrivable_until_ms(row["start_ms"], row["stop_ms"])
-                if sweep.swept(db, self.store.q, until, arn):
+                if sweep.swept(db, self.store.q, sweep.sweepable_after_ms(until, row["stop_ms"]), arn):
                     # The engine's clock, ahead of this one, found the execution past its redrivable moment
                     # and swept its rows: refused as it would be a moment after it, in AWS's words.
                     reason = not_redrivable_reason(row, until + 1, row["machine_status"])

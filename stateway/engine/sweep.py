@@ -4,7 +4,9 @@ redrive can continue it.
 A FAILED, ABORTED or TIMED_OUT Standard execution keeps its frames and its joins' data (a redrive re-runs
 only the branches and iterations that did not succeed) until `service.redrivable_until_ms`: 14 days after
 its stop, or a year after its start, whichever comes first. The sweep walks the executions in the order of
-that moment through an index (migration 0017), from a cursor stored in `settings` in the same transaction as
+that moment — or of their stop, for one that ended after it (timed out at its year), which a sweep that looked
+before the end would otherwise have passed for good (`sweepable_after_ms`) — through an index (migration
+0018), from a cursor stored in `settings` in the same transaction as
 the deletions, a bounded batch at a time: a restart goes on where it stopped, and each look reads only the
 executions whose moment has passed since the last. Their `executions` row, history and Map Runs stay.
 
@@ -21,7 +23,7 @@ from typing import Any
 
 from stateway.store.sqlite import SqliteStore
 
-CURSOR = "redrive_sweep"  # the settings row: [redrivable-until ms, execution ARN] of the last execution swept
+CURSOR = "redrive_sweep"  # the settings row: [`sweepable_after_ms`, execution ARN] of the last execution swept
 BATCH = 100  # executions a transaction
 _BEFORE_ALL = (-(2**62), "")
 
@@ -33,6 +35,13 @@ def cursor(db: Any, q: dict[str, str]) -> tuple[int, str]:
         return _BEFORE_ALL
     until_ms, arn = json.loads(row[0])
     return int(until_ms), str(arn)
+
+
+def sweepable_after_ms(redrivable_until_ms: int, stop_ms: int) -> int:
+    """Where the sweep finds an ended execution (the index's key): its last redrivable moment, or its stop
+    if it ended later than that. A sweep reads its clock only after the rounds computed before it are
+    stored, so an execution that ends later is never behind the cursor that sweep leaves."""
+    return max(stop_ms, redrivable_until_ms)
 
 
 def swept(db: Any, q: dict[str, str], until_ms: int, arn: str) -> bool:

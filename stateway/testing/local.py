@@ -34,6 +34,7 @@ from stateway.engine.env import ShellEnv
 from stateway.engine.runtime import MAX_DURATION_SECONDS
 from stateway.engine.service import execution_description
 from stateway.workers import python as pyfunctions
+from stateway.workers import registry
 from stateway.workers.function_task import function_target, run_function_task
 
 DEFAULT_REGION = "us-east-1"
@@ -82,7 +83,7 @@ class LocalRunner:
                  role_arn: str | None = None, max_steps: int = 1_000_000,
                  store_snapshots: bool = False,
                  function_timeout_seconds: float = pyfunctions.DEFAULT_TIMEOUT_SECONDS) -> None:
-        self.functions = dict(functions or {})
+        self.functions = registry.keyed(functions)
         # How long a function without a timeout of its own may run (on the real clock, as on Lambda).
         self.function_timeout_seconds = pyfunctions.valid_timeout(function_timeout_seconds)
         self.region = region

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, overload
 
 from stateway.workers.python import TimedHandler, valid_timeout
@@ -46,17 +46,25 @@ def _register(name: str | None, handler: Handler, timeout: float | None) -> Hand
     return handler  # as it was: calling it yourself calls your function
 
 
-def _registered_as(name: str) -> str:
+def _registered_as(name: str, where: str = "stateway.function") -> str:
     """The name a task looks `name` up by: `NAME` or `NAME:QUALIFIER`, with `NAME:$LATEST` as `NAME`."""
+    if not isinstance(name, str):
+        raise TypeError(f"{where}: a function name is a str, not {type(name).__name__}")
     if ":" not in name:
         return name
     from stateway.workers import lambda_names  # not at the top: `stateway` imports this module first
 
     function = lambda_names.parse(name)
     if function is None or name != f"{function.name}:{function.qualifier}":
-        raise ValueError(f"stateway.function: {name!r} is no function name: use NAME, or NAME:QUALIFIER for a "
+        raise ValueError(f"{where}: {name!r} is no function name: use NAME, or NAME:QUALIFIER for a "
                          "version or alias (a qualifier of letters, digits, - and _)")
     return function.registered_as
+
+
+def keyed(functions: Mapping[str, Handler] | None) -> dict[str, Handler]:
+    """`functions={name: handler}` as the decorator registers them: a `NAME:QUALIFIER` key is a version or
+    alias of NAME, `NAME:$LATEST` is NAME itself, and a key of another form raises ValueError."""
+    return {_registered_as(name, "functions"): handler for name, handler in (functions or {}).items()}
 
 
 def registered() -> dict[str, Handler]:

@@ -13,6 +13,7 @@ import pytest
 from support import rows, wait_for
 
 from stateway.engine import Engine, invocations
+from stateway.workers.python import TimedHandler
 
 pytestmark = pytest.mark.integration
 
@@ -173,3 +174,31 @@ def test_invocations_that_hang_time_out_and_never_take_the_task_workers(
     warnings = [record.getMessage() for record in caplog.records]
     assert len(warnings) == 6 and all("Task timed out after 0.20 seconds" in w for w in warnings), warnings
     assert sum("discarded after 3 attempts" in w for w in warnings) == 2
+
+
+def test_the_warning_for_an_invocation_that_timed_out_names_the_functions_own_timeout(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """A function with a timeout of its own is bounded by it, not by the engine's default, and the warning
+    says so in Lambda's words (it named the default, 60 s here, for an attempt given up on after 0.2 s)."""
+    monkeypatch.setattr(invocations, "RETRY_DELAYS_MS", ())  # one attempt, then discarded
+    never = threading.Event()
+    calls: list[str] = []
+
+    def notify(event: Any, context: Any) -> None:
+        calls.append(context.aws_request_id)
+        never.wait(30)
+
+    db = tmp_path / "e.db"
+    caplog.set_level(logging.WARNING, "stateway.functions")
+    try:
+        with Engine(f"sqlite:///{db}", functions={"notify": TimedHandler(notify, 0.2)}, poll_interval=0.05,
+                    function_timeout_seconds=60) as engine:
+            described = engine.wait(engine.service.start_execution(
+                engine.service.create_state_machine("m", _machine()), {}), timeout=10)
+            assert described["status"] == "SUCCEEDED"
+            wait_for(lambda: calls and not _queued(db))
+    finally:
+        never.set()
+    warnings = [record.getMessage() for record in caplog.records]
+    assert len(warnings) == 1 and "Task timed out after 0.20 seconds; discarded after 1 attempts" in warnings[0], \
+        warnings

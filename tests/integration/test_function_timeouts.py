@@ -290,3 +290,31 @@ def test_a_bounded_call_that_hangs_is_replaced_in_the_pool(release: threading.Ev
         assert len([t for t in threading.enumerate() if t.name.startswith("bounded-test_")]) == 1
     finally:
         pool.shutdown()
+
+
+def test_a_timeout_longer_than_a_thread_can_wait_leaves_the_other_timeouts_working(
+        tmp_path: Path, release: threading.Event) -> None:
+    """A valid timeout (positive, finite) longer than `threading.TIMEOUT_MAX` (some 292 years), as one may
+    write for a function that should never time out, must not stop the watchdog that times out the others."""
+    patient, hang = _unique("patient"), _unique("hang")
+    waiting = threading.Event()
+
+    @stateway.function(patient, timeout=1e10)
+    def waits(event: Any, context: Any) -> dict[str, bool]:
+        waiting.set()
+        release.wait(60)
+        return {"patient": True}
+
+    @stateway.function(hang, timeout=0.2)
+    def hangs(event: Any, context: Any) -> dict[str, bool]:
+        release.wait(60)
+        return {"late": True}
+
+    with Engine(f"sqlite:///{tmp_path / 'e.db'}", workers=2, poll_interval=0.05) as engine:
+        service = engine.service
+        service.start_execution(service.create_state_machine("patient", _legacy(patient)), {})
+        assert waiting.wait(30)
+        machine = service.create_state_machine("hung", _legacy(hang))
+        for _ in range(2):  # the watchdog looks again after the first expiry: the long limit is its next then
+            failed = engine.wait(service.start_execution(machine, {}), timeout=30)
+            assert (failed["status"], failed.get("error")) == ("FAILED", "Sandbox.Timedout")

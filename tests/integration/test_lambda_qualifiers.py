@@ -234,3 +234,25 @@ def test_an_event_invocation_whose_arn_is_longer_than_its_name_may_be_runs(tmp_p
         wait_for(lambda: contexts)
         wait_for(lambda: not rows(db, "SELECT 1 FROM async_invocations"))
     assert contexts == [f"arn:aws:lambda:us-east-1:123456789012:function:{name}"]
+
+
+def test_the_functions_mapping_reads_its_keys_as_the_decorator_reads_names(tmp_path: Path) -> None:
+    """`functions={"NAME:$LATEST": …}` is NAME itself, as `@stateway.function("NAME:$LATEST")` is; a key of
+    another form is refused where it is given, by the engine and the in-memory runner alike, instead of
+    being kept under a name no task can reach."""
+    calls: list[str] = []
+    functions = {"pay:$LATEST": _handler("pay:$LATEST", calls), "pay:prod": _handler("pay:prod", calls)}
+    with Engine(f"sqlite:///{tmp_path / 'e.db'}", functions=functions, poll_interval=0.05) as engine:
+        assert "pay:$LATEST" not in engine.functions
+        for function_name in ["pay", "pay:$LATEST", "pay:prod"]:
+            described = _run(engine, _invoke(function_name))
+            assert described["status"] == "SUCCEEDED", described
+    assert calls == ["pay:$LATEST", "pay:$LATEST", "pay:prod"]
+    runner = LocalRunner(functions)
+    assert "pay:$LATEST" not in runner.functions and "pay" in runner.functions
+    for bad in ["pay:v.1", "pay:prod:extra", "arn:aws:lambda:us-east-1:123456789012:function:pay"]:
+        with pytest.raises(ValueError, match="is no function name: use NAME, or NAME:QUALIFIER"):
+            Engine(f"sqlite:///{tmp_path / 'bad.db'}", functions={bad: _handler(bad)})
+        assert not (tmp_path / "bad.db").exists()
+        with pytest.raises(ValueError, match="is no function name"):
+            LocalRunner({bad: _handler(bad)})

@@ -183,8 +183,9 @@ def test_the_sweep_goes_in_batches_from_a_cursor_that_survives_a_restart(tmp_pat
 
 
 def test_the_index_and_python_agree_on_the_last_redrivable_moment(tmp_path: Path) -> None:
-    """The index's expression (migration 0017) is `redrivable_until_ms`, and `not_redrivable_reason` turns
-    exactly after it — for the period and for the year, whichever ends first."""
+    """The index's expression (migration 0018) is `redrivable_until_ms` for an execution that ended before
+    it, and `not_redrivable_reason` turns exactly after it — for the period and for the year, whichever ends
+    first."""
     store = SqliteStore(tmp_path / "moments.db")
     year_ms = MAX_DURATION_SECONDS * 1000
     cases = {"period": (0, 5 * DAY_MS), "year": (0, year_ms - DAY_MS), "both": (0, year_ms - REDRIVABLE_PERIOD_MS - 1)}
@@ -194,7 +195,7 @@ def test_the_index_and_python_agree_on_the_last_redrivable_moment(tmp_path: Path
                        "stop_ms) VALUES (?, 'm', ?, '{}', 'FAILED', '{}', ?, ?)", (name, name, start, stop))
     for name, (start, stop) in cases.items():
         until = redrivable_until_ms(start, stop)
-        assert store.scalar("redrivable_until", {"arn": name}) == until
+        assert store.scalar("redrivable_until", {"arn": name}) == sweep.sweepable_after_ms(until, stop) == until
         execution = {"status": "FAILED", "start_ms": start, "stop_ms": stop}
         assert not_redrivable_reason(execution, until, "ACTIVE") is None
         assert not_redrivable_reason(execution, until + 1, "ACTIVE") is not None
@@ -205,7 +206,36 @@ def test_the_index_and_python_agree_on_the_last_redrivable_moment(tmp_path: Path
         "EXPLAIN QUERY PLAN " + store.q["sweepable_executions"],
         {"after_ms": 0, "after_arn": "", "now": 1, "limit": 1}))
     # A range of the index from the cursor to now: no scan of the executions swept before, nor of the table.
-    assert "USING INDEX executions_redrivable_until (<expr>>? AND <expr><?)" in plan, plan
+    assert "USING INDEX executions_sweepable (<expr>>? AND <expr><?)" in plan, plan
     store.close()
     with sqlite3.connect(tmp_path / "moments.db") as db:
         assert db.execute("SELECT count(*) FROM executions").fetchone() == (3,)
+
+
+def test_an_execution_that_ends_past_its_last_redrivable_moment_is_still_swept(tmp_path: Path) -> None:
+    """One timed out at its year (by a timer that fired late, or in the round after a sweep looked) ends past
+    the last moment it could be redriven, and after the sweep may have moved its cursor beyond that moment
+    (past another execution's period that ended between): it is swept all the same, after its stop."""
+    path = tmp_path / "late.db"
+    store = SqliteStore(path)
+    year_ms = MAX_DURATION_SECONDS * 1000
+
+    def ended(arn: str, status: str, start: int, stop: int) -> None:
+        with store.write() as db:
+            db.execute("INSERT INTO executions (arn, state_machine_arn, name, definition, status, input, start_ms, "
+                       "stop_ms) VALUES (?, 'm', ?, '{}', ?, '{}', ?, ?)", (arn, arn, status, start, stop))
+            db.execute("INSERT INTO join_data (execution_arn, join_id, kind, idx, value) VALUES (?, 'j1', 'result', 0, '1')",
+                       (arn,))
+
+    ended("failed", "FAILED", 0, 5 * DAY_MS)  # its period ends on day 19
+    assert sweep.sweep(store, 20 * DAY_MS) == 1  # the cursor passes day 19
+    # Started a year before day 18: its year ended on day 18, and it timed out just after the sweep looked.
+    ended("year", "TIMED_OUT", 18 * DAY_MS - year_ms, 20 * DAY_MS + 1)
+    until = redrivable_until_ms(18 * DAY_MS - year_ms, 20 * DAY_MS + 1)
+    assert until < 19 * DAY_MS  # behind the cursor: never redrivable once ended
+    assert not_redrivable_reason({"status": "TIMED_OUT", "start_ms": 18 * DAY_MS - year_ms,
+                                  "stop_ms": 20 * DAY_MS + 1}, 20 * DAY_MS + 1, "ACTIVE") == \
+        "Execution has exceeded the max execution time"
+    assert sweep.sweep(store, 20 * DAY_MS + 2) == 1
+    assert rows(path, "SELECT count(*) FROM join_data") == [(0,)]
+    store.close()

@@ -1,19 +1,20 @@
--- The redrive sweep (`engine/sweep.py`). The expression is the index's (migration 0017), word for word:
--- SQLite uses an expression index only for the same expression.
+-- The redrive sweep (`engine/sweep.py`). The expression is the index's (migration 0018), word for word:
+-- SQLite uses an expression index only for the same expression. It is `service.redrivable_until_ms`, or the
+-- execution's stop when that is later (an execution timed out at its year).
 
 -- name: sweepable_executions
 -- The next executions, after the cursor, whose redrivable moment has passed, oldest first.
-SELECT arn, min(stop_ms + 1209600000, start_ms + 31535999999) AS until_ms FROM executions
+SELECT arn, max(stop_ms, min(stop_ms + 1209600000, start_ms + 31535999999)) AS until_ms FROM executions
 WHERE status IN ('FAILED', 'ABORTED', 'TIMED_OUT')
-  AND min(stop_ms + 1209600000, start_ms + 31535999999) >= :after_ms
-  AND min(stop_ms + 1209600000, start_ms + 31535999999) < :now
-  AND (min(stop_ms + 1209600000, start_ms + 31535999999) > :after_ms OR arn > :after_arn)
-ORDER BY min(stop_ms + 1209600000, start_ms + 31535999999), arn
+  AND max(stop_ms, min(stop_ms + 1209600000, start_ms + 31535999999)) >= :after_ms
+  AND max(stop_ms, min(stop_ms + 1209600000, start_ms + 31535999999)) < :now
+  AND (max(stop_ms, min(stop_ms + 1209600000, start_ms + 31535999999)) > :after_ms OR arn > :after_arn)
+ORDER BY max(stop_ms, min(stop_ms + 1209600000, start_ms + 31535999999)), arn
 LIMIT :limit;
 
 -- name: redrivable_until
--- What the index holds for one execution (a test compares it with `service.redrivable_until_ms`).
-SELECT min(stop_ms + 1209600000, start_ms + 31535999999) FROM executions WHERE arn = :arn;
+-- What the index holds for one execution (a test compares it with `sweep.sweepable_after_ms`).
+SELECT max(stop_ms, min(stop_ms + 1209600000, start_ms + 31535999999)) FROM executions WHERE arn = :arn;
 
 -- name: delete_frames_of_execution
 DELETE FROM frames WHERE execution_arn = ?;

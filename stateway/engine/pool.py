@@ -70,8 +70,10 @@ class WorkerPool:
         while not self._calls.empty():
             self._calls.get_nowait()
         with self._start_lock:
-            for _ in self._threads:
-                self._calls.put(None)  # one per thread: each ends on the first it takes
+            # One per thread: each ends on the first it takes. Threads given up on count too: one whose call
+            # returned just as it expired may be taking calls still, and must not take another's stop.
+            for _ in range(len(self._threads) + len(self._given_up)):
+                self._calls.put(None)
             if self._watchdog is not None:
                 self._watchdog.close()
 

@@ -219,9 +219,12 @@ class Engine:
     # ---- lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> Engine:
-        """Recover what a previous process left and start the decider thread."""
+        """Recover what a previous process left and start the decider thread. An Engine runs once: after
+        `stop` (its writer and worker pools are closed) a new Engine takes over the store."""
         if self._running:
             return self
+        if self._thread is not None:
+            raise RuntimeError("this Engine was stopped and cannot be started again: create a new Engine")
         self.store.claim_engine()
         self._running = True
         self._recover()

@@ -94,3 +94,16 @@ def test_an_engine_that_locks_a_file_removed_meanwhile_takes_the_new_one(tmp_pat
     second.release_engine()
     third.claim_engine()
     third.release_engine()
+
+
+def test_a_stopped_engine_is_not_started_again_but_a_new_one_runs(tmp_path: Path) -> None:
+    """A stopped Engine's pools are closed: starting it again would take executions it never runs."""
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    engine = Engine(db, functions={"ok": lambda event, context: event}).start()
+    engine.stop()
+    with pytest.raises(RuntimeError, match="create a new Engine"):
+        engine.start()
+    with Engine(db, functions={"ok": lambda event, context: event}) as fresh:
+        arn = fresh.service.create_state_machine("m", {"StartAt": "T", "States": {"T": {
+            "Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:ok", "End": True}}})
+        assert fresh.wait(fresh.service.start_execution(arn, {"a": 1}))["status"] == "SUCCEEDED"

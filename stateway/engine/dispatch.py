@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from stateway.asl.events import ScheduleTask, TaskFailed, TaskStarted, TaskSubmitted, TaskTimedOut
+from stateway.asl.events import ScheduleTask, TaskFailed, TaskStarted, TaskTimedOut
 from stateway.asl.timestamps import clamp_ms
 from stateway.engine import invocations
 from stateway.workers.function_task import EventInvocation, Outcome, function_target, run_function_task
 
 if TYPE_CHECKING:
     from stateway.engine.runtime import Engine
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A worker's event after which its task waits for an answer from elsewhere, where the event alone does
+    not say so (a TaskSubmitted does): the round that records it marks the task WAITING in its transaction."""
+
+    event: TaskStarted
 
 
 class TaskDispatcher:
@@ -36,8 +45,7 @@ class TaskDispatcher:
         elif command.task_token is not None:
             # Any other resource with `.waitForTaskToken`: nothing to call here; the answer arrives
             # through SendTaskSuccess/SendTaskFailure with the token the definition passed on.
-            self.engine.post(execution_arn, TaskStarted(command.task_id))
-            self.engine.mark_waiting(execution_arn, command.task_id)
+            self.engine.post(execution_arn, Waiting(TaskStarted(command.task_id)))
         else:
             self.engine.post(execution_arn, TaskStarted(command.task_id))
             self.engine.post(execution_arn, TaskFailed(
@@ -62,10 +70,9 @@ class TaskDispatcher:
             on_timeout=lambda timed_out: self._timed_out(execution_arn, timed_out))
         if outcome is None:
             return  # it outlived its timeout, reported then (`_timed_out`): its late result is never read
-        # An Event invocation is stored with the 202 that answers its task.
+        # An Event invocation is stored with the 202 that answers its task; a token task's TaskSubmitted
+        # marks it WAITING in the same round (until then a restart runs it again, under the same key).
         engine.post(execution_arn, invocations.Queued(outcome, queued[0]) if queued else outcome)
-        if isinstance(outcome, TaskSubmitted):
-            engine.mark_waiting(execution_arn, command.task_id)
 
     def _timed_out(self, execution_arn: str, outcome: Outcome) -> None:
         """A function ran out of time (on the workers' watchdog, while it may still hang): its own timeout

@@ -33,6 +33,10 @@ class Round:
     tasks: list[tuple[str, ScheduleTask]] = field(default_factory=list)
     deleted_tasks: list[tuple[str, str]] = field(default_factory=list)
     started_tasks: list[tuple[str, str]] = field(default_factory=list)
+    # Tasks that wait from this round on for an answer from elsewhere (their token's, a nested execution's):
+    # marked WAITING in the transaction that records the event they wait after, TaskSubmitted (or a token
+    # task's TaskStarted when there is nothing to call), so that a restart finds both or neither.
+    waiting_tasks: list[tuple[str, str]] = field(default_factory=list)
     timers: list[tuple[str, StartTimer]] = field(default_factory=list)
     deleted_timers: list[tuple[str, str]] = field(default_factory=list)
     inbox_done: list[int] = field(default_factory=list)
@@ -63,8 +67,9 @@ class Round:
 
 
 # The lists of a Round that each execution advanced in it appends to.
-SHARES = ("history", "map_run_events", "map_runs_ended", "tasks", "deleted_tasks", "started_tasks", "timers",
-          "deleted_timers", "inbox_done", "inbox_new", "completed", "redriven", "cancelled", "timed_out", "invocations")
+SHARES = ("history", "map_run_events", "map_runs_ended", "tasks", "deleted_tasks", "started_tasks", "waiting_tasks",
+          "timers", "deleted_timers", "inbox_done", "inbox_new", "completed", "redriven", "cancelled", "timed_out",
+          "invocations")
 _shares = attrgetter(*SHARES)
 
 
@@ -143,17 +148,20 @@ class NetRows:
     def __init__(self, *, upserts: bool = False) -> None:
         self.upserts = upserts
         self.inserted: dict[tuple[str, str], tuple[Any, ...]] = {}
-        self.updated: dict[tuple[str, str], None] = {}  # rows stored before the batch, in order
+        # Rows stored before the batch, in order, with how each is updated (the last update's `how`).
+        self.updated: dict[tuple[str, str], Any] = {}
         self.deleted: list[tuple[str, str]] = []
         self.vanished: list[tuple[Any, ...]] = []  # rows created and removed within the batch
 
     def insert(self, key: tuple[str, str], row: tuple[Any, ...]) -> None:
         self.inserted[key] = row
 
-    def update(self, key: tuple[str, str], change: Any) -> None:
+    def update(self, key: tuple[str, str], change: Any, how: Any = None) -> None:
+        """Apply `change` to a row created in the batch; a row stored before it is updated by the statement
+        that `how` names."""
         row = self.inserted.get(key)
         if row is None:
-            self.updated[key] = None
+            self.updated[key] = how
         else:
             self.inserted[key] = change(row)
 
@@ -228,7 +236,10 @@ def write_batch(db: Any, q: dict[str, str], batch: Sequence[Write | StartWrite],
         for row in write.tasks:
             tasks.insert((row[0], row[1]), row)
         for key in work.started_tasks:
-            tasks.update(key, lambda row: (*row[:-1], "RUNNING") if row[-1] != "RUNNING" else row)
+            if tasks.updated.get(key) != "WAITING":  # a task waits from then on: no later start undoes it
+                tasks.update(key, lambda row: (*row[:-1], "RUNNING") if row[-1] == "SCHEDULED" else row, "RUNNING")
+        for key in work.waiting_tasks:
+            tasks.update(key, lambda row: (*row[:-1], "WAITING"), "WAITING")
         for key in work.deleted_tasks:
             tasks.delete(key)
         for timer_row in write.timers:
@@ -270,7 +281,10 @@ def write_batch(db: Any, q: dict[str, str], batch: Sequence[Write | StartWrite],
     # An activity task gets its token when a worker claims it (GetActivityTask), not here.
     known.tokenless_tasks.update(key for key, row in tasks.inserted.items() if row[3] is None and row[4] is None)
     if tasks.updated:
-        db.executemany(q["task_started"], list(tasks.updated))
+        for how, query in (("RUNNING", "task_started"), ("WAITING", "task_waiting")):
+            keys = [key for key, status in tasks.updated.items() if status == how]
+            if keys:
+                db.executemany(q[query], keys)
     tasks.write(db, q["delete_task"], q["insert_task"])
     # A token task answered within the batch never had a row: its token is buried all the same.
     buried = [(row[3], now) for row in tasks.vanished if row[3] is not None]

@@ -43,6 +43,7 @@ from stateway.asl.events import (
     StopRequested,
     TaskFailed,
     TaskStarted,
+    TaskSubmitted,
     TaskSucceeded,
     TaskTimedOut,
     TimerFired,
@@ -54,7 +55,7 @@ from stateway.asl.timestamps import clamp_ms
 from stateway.engine import arns, consistency, invocations, map_runs, sweep
 from stateway.engine.activity_bell import ActivityBell
 from stateway.engine.codec import START, command_from_json, command_to_json, event_from_json, event_to_json
-from stateway.engine.dispatch import TaskDispatcher
+from stateway.engine.dispatch import TaskDispatcher, Waiting
 from stateway.engine.env import ShellEnv
 from stateway.engine.errors import ExecutionAlreadyExists
 from stateway.engine.join_data import StoredJoin, join_rows
@@ -466,6 +467,9 @@ class Engine:
             if isinstance(event, invocations.Queued):
                 inputs[arn].append((event.outcome, ("invocation", event.invocation)))
                 continue
+            if isinstance(event, Waiting):
+                inputs[arn].append((event.event, ("waiting", None)))
+                continue
             inputs[arn].append((event, None))
             if self.nested_in_flight and not isinstance(event, TaskStarted):
                 self.nested_in_flight.discard((arn, getattr(event, "task_id", "")))
@@ -738,6 +742,8 @@ class Engine:
                         work.cancelled.append((arn, event.task_id))
                         work.timed_out.append((arn, event.task_id))
                 elif isinstance(event, TaskStarted):
+                    if consumed is not None and consumed[0] == "waiting" and event.task_id in loaded.snapshot.tasks:
+                        work.waiting_tasks.append((arn, event.task_id))  # a token task with nothing to call
                     if (arn, event.task_id) in self._started:
                         continue  # a re-run after a crash: its first start is already recorded
                     if event.task_id in loaded.snapshot.tasks:  # a late start of a finished task records nothing
@@ -749,6 +755,9 @@ class Engine:
                 if self._deleting and self._moves_deleted(loaded.snapshot, event):
                     event = StateMachineDeleted()  # AWS ends it instead of making the transition
                 step = interpreter.advance(loaded.machine, loaded.snapshot, event, env)
+                if isinstance(event, TaskSubmitted) and event.task_id in step.snapshot.tasks:
+                    # Handed over: its answer comes from elsewhere, and a restart must not run it again.
+                    work.waiting_tasks.append((arn, event.task_id))
             loaded.snapshot = step.snapshot
             work.snapshots[arn] = step.snapshot
             if step.snapshot.status != interpreter.RUNNING:
@@ -973,10 +982,6 @@ class Engine:
         """Hand a stored Event invocation to a worker; a later round records how it ended."""
         self._invoking.add(key)
         self.dispatcher.run_invocation(key, invocation, attempts)
-
-    def mark_waiting(self, execution_arn: str, task_id: str) -> None:
-        with self.store.write() as db:
-            db.execute(self.store.q["task_waiting"], (execution_arn, task_id))
 
     def run_in_pool(self, fn: Any, *args: Any) -> None:
         if self._running or self._thread is None:

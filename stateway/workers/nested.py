@@ -57,8 +57,7 @@ def start_nested(engine: Engine, execution_arn: str, command: ScheduleTask) -> N
     started = engine.service.describe_execution(child_arn)["startDate"]
     response = {"ExecutionArn": child_arn, "StartDate": format_timestamp(int(started.timestamp() * 1000))}
     if pattern.startswith("sync") or pattern == "waitForTaskToken":
-        engine.post(execution_arn, TaskSubmitted(command.task_id, response))
-        engine.mark_waiting(execution_arn, command.task_id)
+        engine.post(execution_arn, TaskSubmitted(command.task_id, response))  # which marks the task WAITING
     else:
         engine.post(execution_arn, TaskSucceeded(command.task_id, response))
 

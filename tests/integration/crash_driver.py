@@ -1,11 +1,18 @@
 """A process for crash tests to SIGKILL: an Engine on a SQLite file whose task functions log to a side file.
 
-    python crash_driver.py DB SIDE [--mixed N] [--map ITEMS] [--nested N] [--event N] [--task-sleep S]
-                           [--item-sleep S] [--pause S] [--event-sleep S]
+    python crash_driver.py DB SIDE [--mixed N] [--map ITEMS] [--nested N] [--event N] [--tokens N]
+                           [--task-sleep S] [--item-sleep S] [--pause S] [--event-sleep S] [--stall-from TYPE]
 
-With `--mixed`/`--map`/`--nested`/`--event` it creates the state machines and starts executions (idempotently,
-by name); without, it only resumes what the file holds. It runs until no execution is RUNNING and no Event
-invocation is left to run, then exits 0.
+With `--mixed`/`--map`/`--nested`/`--event`/`--tokens` it creates the state machines and starts executions
+(idempotently, by name); without, it only resumes what the file holds. It runs until no execution is RUNNING
+and no Event invocation is left to run, then exits 0. With `--tokens` (and no `--stall-from`) it answers
+(SendTaskSuccess) every task that waits for its token.
+
+`--stall-from TYPE` stops the engine's writing as a process that dies does: the first round that records
+a history event of that type, and every round after it, is never written (new executions still are). The
+driver then never ends by itself; it logs `{"phase": "stalled"}` once, and `{"phase": "returned", "via",
+"state"}` whenever the dispatcher's `dispatch` or `_run_function` has returned, so that a test knows all a
+task's worker did before it kills the process.
 Every call of a task function appends one JSON line to SIDE when it begins and one when it ends:
 `{"phase", "pid", "exec", "state", "index", "attempt", "key"}` — the test checks at-least-once runs
 and that one (execution, state, index, attempt) never sees two idempotency keys. The function that
@@ -98,6 +105,27 @@ def event_definition() -> dict[str, Any]:
         "OutputPath": "$.invoked.SdkResponseMetadata", "End": True}}}
 
 
+def token_definition() -> dict[str, Any]:
+    """A Parallel of three `.waitForTaskToken` tasks, answered by the driver: a function that runs and hands
+    its token on (its result is the TaskSubmitted), a function invoked with InvocationType Event (the 202 is
+    the TaskSubmitted, and the invocation runs later), and a resource with nothing to call."""
+    payload = {**TASK_PARAMETERS, "token.$": "$$.Task.Token"}
+
+    def branch(name: str, resource: str, parameters: dict[str, Any]) -> dict[str, Any]:
+        return {"StartAt": name, "States": {name: {"Type": "Task", "Resource": resource, "Parameters": parameters,
+                                                   "End": True}}}
+
+    return {"StartAt": "Fan", "States": {"Fan": {"Type": "Parallel", "ResultPath": None, "End": True, "Branches": [
+        branch("Handed", "arn:aws:states:::lambda:invoke.waitForTaskToken",
+               {"FunctionName": "work", "Payload": payload}),
+        branch("Queued", "arn:aws:states:::lambda:invoke.waitForTaskToken",
+               {"FunctionName": "notify", "InvocationType": "Event", "Payload": payload}),
+        branch("Asked", "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+               {"QueueUrl": "https://sqs.us-east-1.amazonaws.com/123456789012/asks",
+                "MessageBody": {"token.$": "$$.Task.Token"}}),
+    ]}}}
+
+
 def mixed_input(i: int, task_sleep: float, pause: int) -> dict[str, Any]:
     return {"index": i, "sleep": task_sleep, "pause": pause, "items": list(range(4))}
 
@@ -156,6 +184,43 @@ def _start(service: Any, machine_arn: str, input: dict[str, Any], name: str) -> 
         service.start_execution(machine_arn, input, name=name)
 
 
+def stall_writer(engine: Engine, event_type: str, log: SideLog) -> None:
+    """Never write the first round that records an `event_type` event, nor any round after it."""
+    submit = engine._writer.submit
+    stalled = False
+
+    def submit_until_stalled(item: Any, *, urgent: bool = False) -> None:
+        nonlocal stalled
+        if not urgent and not stalled and any(f'"{event_type}"' in piece[3] for piece in item.work.history):
+            stalled = True
+            log.write({"phase": "stalled"})
+        if urgent or not stalled:
+            submit(item, urgent=urgent)
+
+    engine._writer.submit = submit_until_stalled  # type: ignore[method-assign]
+
+
+def report_returns(engine: Engine, log: SideLog) -> None:
+    """Log each return of the dispatcher's `dispatch` and `_run_function`: all a task's worker did is done."""
+    def reporting(name: str, call: Any) -> Any:
+        def returning(arn: str, command: Any) -> None:
+            call(arn, command)
+            log.write({"phase": "returned", "via": name, "state": command.state_name})
+        return returning
+
+    for name in ("dispatch", "_run_function"):
+        setattr(engine.dispatcher, name, reporting(name, getattr(engine.dispatcher, name)))
+
+
+def answer_waiting(engine: Engine, answered: set[str]) -> None:
+    """SendTaskSuccess for every task that waits for its token and has not been answered yet."""
+    for (token,) in engine.store.reader.execute(
+            "SELECT token FROM tasks WHERE status = 'WAITING' AND token IS NOT NULL").fetchall():
+        if token not in answered:
+            answered.add(token)
+            engine.service.send_task_success(token, '{"answered": true}')
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("db")
@@ -168,11 +233,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pause", type=int, default=1)
     parser.add_argument("--event", type=int, default=0, help="start this many executions that invoke with Event")
     parser.add_argument("--event-sleep", type=float, default=0.0, help="seconds the Event-invoked function takes")
+    parser.add_argument("--tokens", type=int, default=0, help="start this many executions of the token machine")
+    parser.add_argument("--stall-from", help="write no round from the first that records this type of event on")
     parser.add_argument("--timeout", type=float, default=120.0)
     args = parser.parse_args(argv)
 
-    engine = Engine(f"sqlite:///{args.db}", functions=make_functions(SideLog(args.side), args.event_sleep),
-                    workers=24, poll_interval=0.05).start()
+    log = SideLog(args.side)
+    engine = Engine(f"sqlite:///{args.db}", functions=make_functions(log, args.event_sleep),
+                    workers=24, poll_interval=0.05)
+    if args.stall_from:
+        stall_writer(engine, args.stall_from, log)
+        report_returns(engine, log)
+    engine.start()
     service = engine.service
     # Starting is idempotent by name, so a driver killed while starting can simply be run again.
     if args.mixed:
@@ -191,9 +263,16 @@ def main(argv: list[str] | None = None) -> int:
         sm = service.create_state_machine("event", event_definition())
         for i in range(args.event):
             _start(service, sm, mixed_input(i, args.task_sleep, args.pause), f"event-{i}")
+    if args.tokens:
+        sm = service.create_state_machine("tokens", token_definition())
+        for i in range(args.tokens):
+            _start(service, sm, mixed_input(i, args.task_sleep, args.pause), f"tokens-{i}")
     print("started", flush=True)
+    answered: set[str] = set()
     deadline = time.monotonic() + args.timeout
     while time.monotonic() < deadline:
+        if args.tokens and not args.stall_from:
+            answer_waiting(engine, answered)
         running = engine.store.reader.execute(
             "SELECT (SELECT COUNT(*) FROM executions WHERE status = 'RUNNING') "
             "+ (SELECT COUNT(*) FROM async_invocations)").fetchone()[0]

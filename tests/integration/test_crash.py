@@ -346,3 +346,78 @@ def test_an_event_invocation_stored_before_a_sigkill_runs_after_the_restart(tmp_
         kinds = [e["type"] for e in run.history(arn)]
         assert kinds.count("TaskSucceeded") == 1 and kinds[-1] == "ExecutionSucceeded"
         assert json.loads(output)["RequestId"] in stored, "the 202 names the request the function ran as"
+
+
+def test_a_token_task_is_waiting_only_once_its_round_is_stored(tmp_path: Path) -> None:
+    """Three `.waitForTaskToken` tasks whose workers have all returned (a function that ran, an Event
+    invocation answered 202, a resource with nothing to call) while the rounds that record them are never
+    written: none of them is WAITING, so after a SIGKILL and a restart each runs again — the function under
+    its one idempotency key — and the execution records each TaskStarted and TaskSubmitted once, with one
+    Event invocation, run once under the request id of the recorded 202."""
+    run = Run(tmp_path)
+    args = ("--tokens", "1", "--task-sleep", "0")
+    proc = run.spawn(*args, "--stall-from", "TaskStarted")
+
+    def all_returned() -> bool:
+        returned = {(line["via"], line["state"]) for line in run.side_lines() if line["phase"] == "returned"}
+        stalled = any(line["phase"] == "stalled" for line in run.side_lines())
+        return stalled and {("_run_function", "Handed"), ("_run_function", "Queued"), ("dispatch", "Asked")} <= returned
+
+    run.wait_until(all_returned, proc)
+    statuses = run.query("SELECT status FROM tasks")
+    run.kill(proc)
+    assert len(statuses) == 3 and not {status for status, in statuses} - {"SCHEDULED", "RUNNING"}, statuses
+    assert history_count(run, "TaskSubmitted") == 0 and run.count("SELECT COUNT(*) FROM async_invocations") == 0
+    run.finish(*args)
+
+    [(arn, status)] = run.query("SELECT arn, status FROM executions")
+    assert status == "SUCCEEDED"
+    events = run.history(arn)
+    assert [e["id"] for e in events] == list(range(1, len(events) + 1))
+    kinds = Counter(e["type"] for e in events)
+    assert (kinds["TaskStarted"], kinds["TaskSubmitted"], kinds["TaskSucceeded"]) == (3, 2, 3), kinds
+    for table in ("tasks", "timers", "inbox", "async_invocations"):
+        assert run.count(f"SELECT COUNT(*) FROM {table}") == 0, f"rows left in {table}"
+    lines = [line for line in run.side_lines() if line["phase"] in ("start", "end")]
+    handed = [line for line in lines if line["state"] == "Handed"]
+    assert [line["phase"] for line in handed] == ["start", "end", "start", "end"], "once before the kill, once after"
+    assert len({line["key"] for line in handed}) == 1 and len({line["pid"] for line in handed}) == 2
+    queued = [line for line in lines if line["state"] == "Queued"]
+    assert [line["phase"] for line in queued] == ["start", "end"], "the Event invocation ran once"
+    submitted = [json.dumps(e["details"]) for e in events if e["type"] == "TaskSubmitted"]
+    assert len([text for text in submitted if queued[0]["request"] in text]) == 1, \
+        "it ran under the request id of the 202 recorded"
+
+
+def test_a_token_task_stored_waiting_is_not_run_again_after_a_sigkill(tmp_path: Path) -> None:
+    """The other side of the same commit: once the rounds recording the three tasks' TaskStarted and
+    TaskSubmitted are stored, every task is WAITING and the Event invocation is stored with its 202; after a
+    SIGKILL nothing runs again but that invocation (at-least-once, under the same request id)."""
+    run = Run(tmp_path)
+    args = ("--tokens", "1", "--task-sleep", "0")
+    # Nothing answers the tokens while the writer stalls at a TaskSucceeded that never comes.
+    proc = run.spawn(*args, "--event-sleep", "30", "--stall-from", "TaskSucceeded")
+
+    def handed_over() -> bool:
+        return history_count(run, "TaskStarted") == 3 and history_count(run, "TaskSubmitted") == 2 \
+            and any(line["phase"] == "start" and line["state"] == "Queued" for line in run.side_lines())
+
+    run.wait_until(handed_over, proc)
+    statuses = run.query("SELECT status FROM tasks")
+    stored = run.query("SELECT request_id FROM async_invocations")
+    run.kill(proc)
+    assert statuses == [("WAITING",)] * 3
+    assert len(stored) == 1
+    run.finish(*args)
+
+    [(arn, status)] = run.query("SELECT arn, status FROM executions")
+    assert status == "SUCCEEDED"
+    kinds = Counter(e["type"] for e in run.history(arn))
+    assert (kinds["TaskStarted"], kinds["TaskSubmitted"], kinds["TaskSucceeded"]) == (3, 2, 3), kinds
+    lines = [line for line in run.side_lines() if line["phase"] in ("start", "end")]
+    assert [line["phase"] for line in lines if line["state"] == "Handed"] == ["start", "end"], "it ran once"
+    queued = [line for line in lines if line["state"] == "Queued"]
+    assert [line["phase"] for line in queued] == ["start", "start", "end"], "once before the kill, once after"
+    assert {line["request"] for line in queued} == {stored[0][0]} and len({line["pid"] for line in queued}) == 2
+    for table in ("tasks", "timers", "inbox", "async_invocations"):
+        assert run.count(f"SELECT COUNT(*) FROM {table}") == 0, f"rows left in {table}"

@@ -281,6 +281,10 @@ def test_a_batch_writes_only_its_net_effect_on_task_and_timer_rows() -> None:
     assert list(rows.updated) == [("e", "t0")]
     assert rows.deleted == [("e", "t9"), ("e", "t8")]
     assert rows.vanished == [("e", "t1", "token-1", "RUNNING")]
+    # A stored row's update is named by its last `how` (the statement it takes): a task started, then waiting.
+    rows.update(("e", "t7"), lambda row: row, "RUNNING")
+    rows.update(("e", "t7"), lambda row: row, "WAITING")
+    assert rows.updated[("e", "t7")] == "WAITING"
     upserts = NetRows(upserts=True)  # rows rewritten in place (frames): one stored before may exist
     upserts.insert(("e", "f1"), ("e", "f1", "new text"))
     upserts.delete(("e", "f1"))

@@ -41,6 +41,9 @@ class TaskDispatcher:
         if function_target(command) is not None:
             self.engine.run_in_pool(self._run_function, execution_arn, command)
         elif command.resource_type == "states" and command.service_resource.startswith("startExecution"):
+            # In flight from now, before a worker takes it: the decider's next look at the inbox (after a
+            # restart, a child that ended already) must not apply the child's answer before TaskSubmitted.
+            self.engine.nested_in_flight.add((execution_arn, command.task_id))
             self.engine.run_in_pool(self._run_nested, execution_arn, command)
         elif command.task_token is not None:
             # Any other resource with `.waitForTaskToken`: nothing to call here; the answer arrives
@@ -106,8 +109,6 @@ class TaskDispatcher:
     def _run_nested(self, execution_arn: str, command: ScheduleTask) -> None:
         from stateway.workers.nested import start_failed, start_nested
 
-        in_flight = (execution_arn, command.task_id)
-        self.engine.nested_in_flight.add(in_flight)
         try:
             start_nested(self.engine, execution_arn, command)
         except Exception as exc:  # reported as the task's failure, as AWS does for a bad StartExecution

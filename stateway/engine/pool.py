@@ -112,9 +112,11 @@ class WorkerPool:
 
 
 class Limit:
-    """One bounded call (see `WorkerPool.limit`): it either finishes or expires, never both."""
+    """One bounded call (see `WorkerPool.limit`): it either finishes or expires, never both. Which one is
+    settled by the watchdog's set of limits: `finish` and the watchdog each take the limit out of it,
+    under its lock, and only one of them finds it there."""
 
-    __slots__ = ("deadline", "_on_expiry", "_pool", "_thread", "_settled")
+    __slots__ = ("deadline", "_on_expiry", "_pool", "_thread")
 
     def __init__(self, deadline: float, on_expiry: Callable[[], None], pool: WorkerPool,
                  thread: threading.Thread) -> None:
@@ -122,21 +124,14 @@ class Limit:
         self._on_expiry = on_expiry
         self._pool = pool
         self._thread = thread
-        self._settled = threading.Lock()  # taken once, by whichever of finish and expiry comes first
 
     def finish(self) -> bool:
         """The call has returned: True if in time, False if it had expired (its result is to be ignored)."""
-        if not self._settled.acquire(blocking=False):
-            return False
         watchdog = self._pool._watchdog
-        if watchdog is not None:
-            watchdog.forget(self)
-        return True
+        return watchdog is not None and watchdog.forget(self)
 
     def _expire(self) -> None:
-        """On the watchdog thread, once the deadline has passed."""
-        if not self._settled.acquire(blocking=False):
-            return  # finished meanwhile
+        """On the watchdog thread, once the deadline has passed and the watchdog has taken it out of its set."""
         try:
             self._on_expiry()
         except Exception:  # the watchdog must live on; the caller reports its own errors
@@ -167,9 +162,13 @@ class _Watchdog:
         if limit.deadline < self._wake_at:
             self._wake.set()
 
-    def forget(self, limit: Limit) -> None:
+    def forget(self, limit: Limit) -> bool:
+        """Take a finished call's limit out: True if it was still watched (the call ended in time)."""
         with self._lock:
-            self._limits.discard(limit)
+            if limit in self._limits:
+                self._limits.remove(limit)
+                return True
+            return False
 
     def close(self) -> None:
         self._closed = True

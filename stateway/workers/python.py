@@ -220,12 +220,14 @@ def invoke(handler: Handler, event: Any, function_name: str, *, timeout_seconds:
     payload = jsontext.copy(event)  # the function gets its own copy, as over the wire
     if timeout_seconds is None:
         return _call(handler, payload, context, request_id)
-    timed_out = Invocation(ok=False, error=TIMED_OUT_ERROR, cause=timed_out_cause(request_id, timeout_seconds),
-                           timed_out=True, request_id=request_id)
+    def timed_out() -> Invocation:  # built only for a call that ran out of time: most never do
+        return Invocation(ok=False, error=TIMED_OUT_ERROR, cause=timed_out_cause(request_id, timeout_seconds),
+                          timed_out=True, request_id=request_id)
+
     if watch is not None:
-        bound = watch(timeout_seconds, lambda: on_timeout(timed_out) if on_timeout is not None else None)
+        bound = watch(timeout_seconds, (lambda: on_timeout(timed_out())) if on_timeout is not None else _nothing)
         result = _call(handler, payload, context, request_id)
-        return result if bound.finish() else timed_out
+        return result if bound.finish() else timed_out()
     box: dict[str, Invocation] = {}
 
     def call() -> None:
@@ -236,8 +238,12 @@ def invoke(handler: Handler, event: Any, function_name: str, *, timeout_seconds:
     worker.start()
     worker.join(min(timeout_seconds, threading.TIMEOUT_MAX))
     if worker.is_alive():
-        return timed_out
+        return timed_out()
     return box["result"]
+
+
+def _nothing() -> None:
+    """What a bounded call without `on_timeout` does when it runs out of time: only the returned value says so."""
 
 
 def timed_out_cause(request_id: str, timeout_seconds: float) -> str:

@@ -146,6 +146,7 @@ class Service:
                     "arn": arn, "name": name, "type": type, "definition": text,
                     "role_arn": role_arn or self.role_arn, "description": description,
                     "revision_id": str(uuid.uuid4()), "created_ms": stamp, "updated_ms": stamp,
+                    "incarnation": uuid.uuid4().hex,  # a machine created again under this name is another one
                 })
                 db.execute(self.store.q["set_machine_settings"], {
                     "arn": arn, "logging_configuration": logging_text, "tracing_configuration": tracing_text})
@@ -315,7 +316,8 @@ class Service:
         new = NewExecution(
             arn=arn, state_machine_arn=machine_arn, version_arn=version_arn, name=name, definition=definition,
             input=input_text, start_ms=now_ms(), parent_task=json.dumps(parent_task) if parent_task else None,
-            alias_arn=alias_arn, machine_name=machine["name"], role_arn=role_arn)
+            alias_arn=alias_arn, machine_name=machine["name"], role_arn=role_arn,
+            machine_incarnation=machine["incarnation"])
         if self.group_commit is not None:
             # A running engine stores the start in its next group commit and begins the execution in it.
             return self.group_commit(new)
@@ -860,14 +862,19 @@ class NewExecution:
     alias_arn: str | None
     machine_name: str
     role_arn: str
+    machine_incarnation: str  # of the machine whose definition (or version) the start read
 
     def insert(self, db: Any, q: dict[str, str]) -> None:
         """Store the execution in the caller's write transaction, if its state machine (and version) still
         exist and the machine is not being deleted; AWS's error else, with nothing written. StartExecution
         looked at the machine before, outside the transaction: a DeleteStateMachine may have come between,
-        and it must either see this execution running or have refused it."""
+        and it must either see this execution running or have refused it. A machine deleted and created
+        again meanwhile has the same ARN but is another machine: the one the start read is gone, so the
+        start is refused as for a removed machine rather than stored with the old machine's definition.
+        That covers a version too: its number is never given again within one incarnation of the machine,
+        so a version that exists in the same incarnation is the version the start read."""
         machine = db.execute(q["machine_status"], {"arn": self.state_machine_arn}).fetchone()
-        if machine is None:
+        if machine is None or machine["incarnation"] != self.machine_incarnation:
             raise api.StateMachineDoesNotExist(f"State Machine Does Not Exist: '{self.state_machine_arn}'")
         if machine["status"] == deletion.DELETING:
             raise _deleting(self.state_machine_arn)

@@ -148,3 +148,26 @@ def test_history_chunks_move_to_a_table_in_write_order_and_read_back_the_same(
                                  {"arn": b, "after": 0, "limit": 10}).fetchall()
     assert "history_chunks_by_execution" in " ".join(str(tuple(row)) for row in plan)
     store.close()
+
+
+def test_machines_stored_before_incarnations_get_one_each_and_start_executions(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from stateway.engine.service import Service
+    from stateway.store.sqlite import SqliteStore
+
+    path = tmp_path / "incarnations.db"
+    connection = _connect(path)
+    _migrate_up_to(connection, 18, monkeypatch)
+    definition = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    for name in ("a", "b"):  # as an older stateway stored them
+        connection.execute("INSERT INTO state_machines (arn, name, type, definition, role_arn, revision_id, "
+                           "created_ms, updated_ms) VALUES (?, ?, 'STANDARD', ?, 'r', 'rev', 1000, 1000)",
+                           (f"arn:aws:states:us-east-1:123456789012:stateMachine:{name}", name, definition))
+    connection.close()
+    service = Service(SqliteStore(path))  # applies 0019
+    arns = [f"arn:aws:states:us-east-1:123456789012:stateMachine:{name}" for name in ("a", "b")]
+    incarnations = [service.store.one("get_state_machine", {"arn": arn})["incarnation"] for arn in arns]
+    assert all(incarnations) and len(set(incarnations)) == 2
+    # A start compares the incarnation it read with the stored one: the same, so the execution is stored.
+    execution = service.start_execution(arns[0], {})
+    assert service.describe_execution(execution)["status"] == "RUNNING"

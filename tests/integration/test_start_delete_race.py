@@ -1,10 +1,12 @@
 """StartExecution beside DeleteStateMachine, on a real SQLite file: the check that the machine exists (and is
 not DELETING) and the insert of the execution are one transaction, so either the start comes first and the
 delete waits for the execution (DELETING), or the start is refused with AWS's error; never an execution
-stored for a machine already removed."""
+stored for a machine already removed, nor for a machine created again under the same name (the same ARN)
+with the definition of the one the start looked at."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -152,3 +154,97 @@ def test_a_refused_start_does_not_fail_the_starts_written_with_it(tmp_path: Path
         # Nothing of the refused execution was stored: no history, task or timer rows.
         assert rows(path, "SELECT count(DISTINCT execution_arn) FROM history_chunks") == [(8,)]
         assert rows(path, "SELECT count(*) FROM timers") == [(0,)]
+
+
+# What a machine created again under a removed machine's name runs: told apart from WAITING in the store.
+REBORN = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": "reborn", "End": True}}}
+
+
+def created_again(service: Service, machine: str, *, alias: str | None = None) -> Callable[[], None]:
+    """DeleteStateMachine and CreateStateMachine of the same name with another definition, publishing its
+    version 1 again (and routing an alias of the same name to it): the same ARNs, another machine."""
+    def action() -> None:
+        name = machine.rsplit(":", 1)[1]
+        service.delete_state_machine(machine)
+        assert service.create_state_machine(name, REBORN, publish=True) == machine
+        if alias is not None:
+            service.create_state_machine_alias(alias, [{"stateMachineVersionArn": f"{machine}:1", "weight": 100}])
+    return action
+
+
+def after_version_look(service: Service, monkeypatch: pytest.MonkeyPatch, version_arn: str,
+                       action: Callable[[], Any]) -> None:
+    """Run `action` once, right after StartExecution has read the version `version_arn` it will run (the
+    machine read before it) and before it stores the execution."""
+    one = service.store.one
+    done: list[bool] = []
+
+    def looked(query: str, params: Any = ()) -> Any:
+        row = one(query, params)
+        if query == "get_version" and params.get("arn") == version_arn and not done:
+            done.append(True)
+            action()
+        return row
+
+    monkeypatch.setattr(service.store, "one", looked)
+
+
+def stored(service: Service) -> list[tuple[str, str]]:
+    return rows(Path(service.store.path), "SELECT name, definition FROM executions ORDER BY name")
+
+
+def test_a_machine_created_again_between_the_look_and_the_insert_refuses_the_start(
+        service: Service, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The start read the old machine's definition: it is refused as for a removed machine, not stored
+    against the new machine (same ARN) with a definition that machine never had."""
+    machine = service.create_state_machine("reborn", WAITING)
+    racing(service, monkeypatch, machine, created_again(service, machine))
+    with pytest.raises(api.StateMachineDoesNotExist) as refused:
+        service.start_execution(machine, {}, name="late")
+    assert refused.value.message == f"State Machine Does Not Exist: '{machine}'"
+    assert stored(service) == []
+    # A start that looks at the new machine runs it.
+    service.start_execution(machine, {}, name="after")
+    assert stored(service) == [("after", json.dumps(REBORN))]
+
+
+def test_an_update_between_the_look_and_the_insert_does_not_refuse_the_start(
+        service: Service, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same machine, updated: the start is stored with the definition it read, as a start just before the
+    update would be (AWS: an update does not change the executions already started)."""
+    machine = service.create_state_machine("updated", WAITING)
+    racing(service, monkeypatch, machine, lambda: service.update_state_machine(machine, definition=REBORN))
+    service.start_execution(machine, {}, name="raced")
+    assert stored(service) == [("raced", json.dumps(WAITING))]
+
+
+@pytest.mark.parametrize("seam", ["after the machine's look", "after the version's look"])
+def test_a_version_published_again_under_its_number_refuses_the_start(
+        service: Service, monkeypatch: pytest.MonkeyPatch, seam: str) -> None:
+    """A version's number is given again once its machine is created again: `reborn:1` is then another
+    version. A start of the old one, at either of the looks, is refused."""
+    machine = service.create_state_machine("reborn", WAITING, publish=True)
+    version = f"{machine}:1"
+    if seam == "after the machine's look":
+        racing(service, monkeypatch, machine, created_again(service, machine))
+    else:
+        after_version_look(service, monkeypatch, version, created_again(service, machine))
+    with pytest.raises(api.StateMachineDoesNotExist):
+        service.start_execution(version, {}, name="late")
+    assert stored(service) == []
+    service.start_execution(version, {}, name="after")
+    assert rows(Path(service.store.path), "SELECT name, version_arn, definition FROM executions") == [
+        ("after", version, json.dumps(REBORN))]
+
+
+def test_an_alias_routing_to_a_version_published_again_refuses_the_start(
+        service: Service, monkeypatch: pytest.MonkeyPatch) -> None:
+    machine = service.create_state_machine("reborn", WAITING, publish=True)
+    alias, _ = service.create_state_machine_alias("live", [{"stateMachineVersionArn": f"{machine}:1",
+                                                            "weight": 100}])
+    racing(service, monkeypatch, machine, created_again(service, machine, alias="live"))
+    with pytest.raises(api.StateMachineDoesNotExist):
+        service.start_execution(alias, {}, name="late")
+    assert stored(service) == []
+    service.start_execution(alias, {}, name="after")
+    assert stored(service) == [("after", json.dumps(REBORN))]

@@ -4,8 +4,9 @@
 SELECT 1 FROM executions WHERE state_machine_arn = :arn AND status = 'RUNNING' LIMIT 1;
 
 -- name: machine_status
--- StartExecution's look at the machine, in the transaction that stores the execution.
-SELECT status FROM state_machines WHERE arn = :arn;
+-- StartExecution's look at the machine, in the transaction that stores the execution: still there, not
+-- DELETING, and the same machine (incarnation) as the one whose definition the start read.
+SELECT status, incarnation FROM state_machines WHERE arn = :arn;
 
 -- name: mark_state_machine_deleting
 UPDATE state_machines SET status = 'DELETING' WHERE arn = :arn;

@@ -1,8 +1,10 @@
 -- Named queries for the SQLite store. Each block starts with `-- name: <name>`.
 
 -- name: insert_state_machine
-INSERT INTO state_machines (arn, name, type, definition, role_arn, description, revision_id, created_ms, updated_ms)
-VALUES (:arn, :name, :type, :definition, :role_arn, :description, :revision_id, :created_ms, :updated_ms);
+INSERT INTO state_machines (arn, name, type, definition, role_arn, description, revision_id, created_ms, updated_ms,
+                            incarnation)
+VALUES (:arn, :name, :type, :definition, :role_arn, :description, :revision_id, :created_ms, :updated_ms,
+        :incarnation);
 
 -- name: update_state_machine
 UPDATE state_machines SET definition = :definition, role_arn = :role_arn, description = :description,
@@ -14,7 +16,7 @@ DELETE FROM state_machines WHERE arn = :arn;
 
 -- name: get_state_machine
 SELECT arn, name, type, definition, role_arn, description, revision_id, created_ms, updated_ms,
-       logging_configuration, tracing_configuration, last_version, status
+       logging_configuration, tracing_configuration, last_version, status, incarnation
 FROM state_machines WHERE arn = :arn;
 
 -- name: list_state_machines

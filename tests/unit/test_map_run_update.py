@@ -7,7 +7,15 @@ import json
 from typing import Any
 
 from stateway.asl import interpreter, snapshot
-from stateway.asl.events import Event, ExecutionInfo, MapRunEnded, MapRunUpdated, ScheduleTask, TaskFailed, TaskSucceeded
+from stateway.asl.events import (
+    Event,
+    ExecutionInfo,
+    MapRunEnded,
+    MapRunUpdated,
+    ScheduleTask,
+    TaskFailed,
+    TaskSucceeded,
+)
 from stateway.asl.parse import parse_machine
 from stateway.engine.codec import event_from_json, event_to_json
 from stateway.engine.env import ShellEnv

@@ -55,7 +55,7 @@ ACTIONS = frozenset({
     "CreateStateMachineAlias", "UpdateStateMachineAlias", "DescribeStateMachineAlias",
     "ListStateMachineAliases", "DeleteStateMachineAlias",
     "StartExecution", "StartSyncExecution", "StopExecution", "RedriveExecution", "DescribeExecution",
-    "ListExecutions", "GetExecutionHistory", "DescribeMapRun", "ListMapRuns",
+    "ListExecutions", "GetExecutionHistory", "DescribeMapRun", "ListMapRuns", "UpdateMapRun",
     "SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat",
     "CreateActivity", "DeleteActivity", "DescribeActivity", "ListActivities", "GetActivityTask",
     "TagResource", "UntagResource", "ListTagsForResource",
@@ -510,6 +510,13 @@ class StepFunctionsApi:
 
     def describe_map_run(self, p: Params) -> dict[str, Any]:
         return map_runs.describe_map_run(self.service.store, _require(p, "mapRunArn"))
+
+    def update_map_run(self, p: Params) -> dict[str, Any]:
+        self.service.update_map_run(
+            _require(p, "mapRunArn"), max_concurrency=p.get("maxConcurrency"),
+            tolerated_failure_percentage=p.get("toleratedFailurePercentage"),
+            tolerated_failure_count=p.get("toleratedFailureCount"))
+        return {}
 
     def list_map_runs(self, p: Params) -> dict[str, Any]:
         items, token = map_runs.list_map_runs(

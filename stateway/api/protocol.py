@@ -110,4 +110,7 @@ def encode_body(value: dict[str, Any]) -> bytes:
 
 
 def error_body(error: api.ApiError) -> bytes:
-    return json.dumps({"__type": error.type_name, "message": error.message}, ensure_ascii=False).encode("utf-8")
+    body = {"__type": error.type_name, "message": error.message}
+    if error.reason is not None:
+        body["reason"] = error.reason
+    return json.dumps(body, ensure_ascii=False).encode("utf-8")

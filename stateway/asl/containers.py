@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from stateway.asl import batches, jsonata, jsontext, paths
 from stateway.asl.causes import error_details, shown
 from stateway.asl.errors import ErrorName, Failure, FailureError
-from stateway.asl.events import CancelTask, CancelTimer, MapRunEnded
+from stateway.asl.events import CancelTask, CancelTimer, MapRunEnded, MapRunUpdated
 from stateway.asl.frames import ITEMS_PER_RUN, STORED, Frame, Join
 from stateway.asl.model import UNSET, QueryLanguage, State, StateType, is_set
 from stateway.asl.payload import apply_input_path
@@ -303,22 +303,49 @@ class ContainerStates:
                     return
             if not join.distributed:
                 parent.prev = child.prev
-            self.restore_input(parent, join)
-            self.abort_children(parent)
-            parent.join = None
-            parent.failed_join = join
-            parent.waiting = None
-            kind = "Map" if join.kind == "map" else "Parallel"
-            thresholds = join.tolerated_count is not None or join.tolerated_percentage is not None
-            if join.kind == "map" and (thresholds or join.distributed):
-                failure = Failure(ErrorName.EXCEED_TOLERATED_FAILURE_THRESHOLD.value,
-                                  "The specified tolerated failure threshold was exceeded")
-            if join.distributed:
-                self.map_run_ended(parent, join, "FAILED")
-                self.emit(parent, "MapRunFailed", error_details(failure))
-            self.container_failed(parent, state, kind, failure)
+            self.join_failed(parent, state, join, failure)
             return
         self.continue_join(parent, state)
+
+    def join_failed(self: _Run, parent: Frame, state: State, join: Join, failure: Failure) -> None:
+        """A child failed beyond what the join tolerates: stop the others and fail the Map or Parallel
+        state (a Map with thresholds, or a distributed one, fails with ExceedToleratedFailureThreshold)."""
+        self.restore_input(parent, join)
+        self.abort_children(parent)
+        parent.join = None
+        parent.failed_join = join
+        parent.waiting = None
+        kind = "Map" if join.kind == "map" else "Parallel"
+        thresholds = join.tolerated_count is not None or join.tolerated_percentage is not None
+        if join.kind == "map" and (thresholds or join.distributed):
+            failure = Failure(ErrorName.EXCEED_TOLERATED_FAILURE_THRESHOLD.value,
+                              "The specified tolerated failure threshold was exceeded")
+        if join.distributed:
+            self.map_run_ended(parent, join, "FAILED")
+            self.emit(parent, "MapRunFailed", error_details(failure))
+        self.container_failed(parent, state, kind, failure)
+
+    def update_map_run(self: _Run, event: MapRunUpdated) -> None:
+        """UpdateMapRun: the running distributed Map whose Map Run it names takes the new settings. A
+        larger MaxConcurrency starts more children now; a smaller one stops none, and starts no other
+        until fewer run. A smaller tolerance that the failures so far exceed fails the Map Run now."""
+        for frame in list(self.snap.frames.values()):
+            join = frame.join
+            if frame.done or join is None or not join.distributed or join.map_run_arn != event.map_run_arn:
+                continue
+            if event.max_concurrency is not None:
+                join.max_concurrency = event.max_concurrency
+            if event.tolerated_count is not None:
+                join.tolerated_count = event.tolerated_count
+            if event.tolerated_percentage is not None:
+                join.tolerated_percentage = event.tolerated_percentage
+            state = self.current(frame)
+            if (join.items_failed if join.batch_sizes is not None else join.failed) and not self.tolerated(join):
+                self.join_failed(frame, state, join, Failure(ErrorName.EXCEED_TOLERATED_FAILURE_THRESHOLD.value,
+                                                             "The specified tolerated failure threshold was exceeded"))
+            else:
+                self.continue_join(frame, state)
+            return
 
     def tolerated(self: _Run, join: Join) -> bool:
         """Within every configured threshold (a Map fails when either one is exceeded)."""
@@ -335,9 +362,12 @@ class ContainerStates:
     def continue_join(self: _Run, parent: Frame, state: State) -> None:
         join = parent.join
         assert join is not None
-        if join.next_index < (len(join.order) if join.order is not None else join.size):
+        total = len(join.order) if join.order is not None else join.size
+        # As many as MaxConcurrency allows (0: no limit): one for the child that ended, more if an
+        # UpdateMapRun raised it, none while more run than it now allows.
+        while join.next_index < total and (join.max_concurrency <= 0 or len(join.running) < join.max_concurrency):
             self.start_child(parent, state)
-        elif not join.running:
+        if join.next_index >= total and not join.running:
             self.join_finished(parent, state)
 
     def join_finished(self: _Run, parent: Frame, state: State) -> None:

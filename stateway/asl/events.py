@@ -95,6 +95,19 @@ class StopRequested:
 
 
 @dataclass(frozen=True, slots=True)
+class MapRunUpdated:
+    """UpdateMapRun changed a running distributed Map's settings: the join whose `map_run_arn` this is
+    takes them from now on (None leaves a setting as it is). A larger MaxConcurrency starts more
+    children at once; a smaller one stops none; a smaller tolerance fails the Map Run at once if the
+    failures so far exceed it."""
+
+    map_run_arn: str
+    max_concurrency: int | None = None
+    tolerated_percentage: float | None = None
+    tolerated_count: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class StateMachineDeleted:
     """The execution's state machine is being deleted (DeleteStateMachine): the shell hands this over
     instead of the event that would make the next state transition, which AWS does not make."""
@@ -178,7 +191,7 @@ class Resumed:
 Command = ScheduleTask | StartTimer | CancelTask | CancelTimer | CompleteExecution | MapRunEnded
 Event = (
     ExecutionStarted | TaskStarted | TaskSubmitted | TaskSucceeded | TaskFailed | TaskTimedOut
-    | TimerFired | StopRequested | RedriveRequested | StateMachineDeleted | Resumed
+    | TimerFired | StopRequested | RedriveRequested | MapRunUpdated | StateMachineDeleted | Resumed
 )
 
 

@@ -25,6 +25,7 @@ from stateway.asl.events import (
     Event,
     ExecutionInfo,
     ExecutionStarted,
+    MapRunUpdated,
     RedriveRequested,
     ScheduleTask,
     StartTimer,
@@ -283,6 +284,8 @@ class _Run(ContainerStates, JsonataStates):
                 self.on_task_failed(frame, Failure(event.error, event.cause), "TimedOut")
         elif isinstance(event, TimerFired):
             self.on_timer(event.timer_id)
+        elif isinstance(event, MapRunUpdated):
+            self.update_map_run(event)
         elif isinstance(event, StopRequested):
             details = {k: v for k, v in (("error", event.error), ("cause", event.cause)) if v is not None}
             self.finish_execution("ABORTED", None, event.error, event.cause, "ExecutionAborted", details)

@@ -14,7 +14,7 @@ START = "ExecutionStarted"  # the inbox row that asks the decider to begin an ex
 _EVENT_TYPES: dict[str, type] = {
     cls.__name__: cls
     for cls in (ev.TaskStarted, ev.TaskSubmitted, ev.TaskSucceeded, ev.TaskFailed, ev.TaskTimedOut,
-                ev.TimerFired, ev.StopRequested, ev.RedriveRequested)
+                ev.TimerFired, ev.StopRequested, ev.RedriveRequested, ev.MapRunUpdated)
 }
 _encode = compact_encoder(allow_nan=True)
 # Field names per event class, read shallowly: `asdict` deep-copies a task's whole output first.

@@ -11,9 +11,11 @@ class ApiError(StatewayError):
     type_name = "InternalServerError"
     status = 400
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        # AWS's `reason` member, which some errors carry (ValidationException's CANNOT_UPDATE_COMPLETED_MAP_RUN).
+        self.reason = reason
 
 
 def _error(name: str, status: int = 400) -> type[ApiError]:

@@ -165,7 +165,7 @@ def _ms(ms: int | None) -> datetime | None:
     return datetime.fromtimestamp(ms / 1000, tz=UTC) if ms is not None else None
 
 
-def _check_map_run_arn(arn: str) -> None:
+def check_map_run_arn(arn: str) -> None:
     parts = arns.split(arn)
     if len(parts) != 8 or parts[5] != "mapRun" or "/" not in parts[6]:
         raise api.InvalidArn(f"Invalid Arn: '{arn}'")
@@ -173,7 +173,7 @@ def _check_map_run_arn(arn: str) -> None:
 
 def describe_map_run(store: SqliteStore, arn: str) -> dict[str, Any]:
     """DescribeMapRun's response."""
-    _check_map_run_arn(arn)
+    check_map_run_arn(arn)
     row = store.one("map_run_get", {"arn": arn})
     if row is None:
         raise api.ResourceNotFound(f"Resource not found: '{arn}'")

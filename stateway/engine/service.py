@@ -18,11 +18,18 @@ from typing import Any, overload
 from stateway.asl import history as asl_history
 from stateway.asl import interpreter, jsontext
 from stateway.asl.errors import DefinitionError
-from stateway.asl.events import RedriveRequested, StopRequested, TaskFailed, TaskStarted, TaskSucceeded
+from stateway.asl.events import (
+    MapRunUpdated,
+    RedriveRequested,
+    StopRequested,
+    TaskFailed,
+    TaskStarted,
+    TaskSucceeded,
+)
 from stateway.asl.loader import json_problem, load_json_definition
 from stateway.asl.timestamps import clamp_ms
 from stateway.asl.validate import validate_definition
-from stateway.engine import arns, constraints, deletion, paging, sweep
+from stateway.engine import arns, constraints, deletion, map_runs, paging, sweep
 from stateway.engine import errors as api
 from stateway.engine.codec import START, event_to_json
 from stateway.engine.constraints import Member
@@ -383,6 +390,38 @@ class Service:
                 "execution_arn": arn, "event": event_to_json(RedriveRequested(stamp)), "created_ms": stamp})
         self.notify()
         return to_datetime(stamp)
+
+    def update_map_run(self, arn: str, *, max_concurrency: int | None = None,
+                       tolerated_failure_percentage: float | None = None,
+                       tolerated_failure_count: int | None = None) -> None:
+        """UpdateMapRun: a running Map Run's MaxConcurrency and tolerated failures. Its row shows them and
+        the decider's inbox holds them (`MapRunUpdated`, for the execution that runs the Map Run) in one
+        transaction: DescribeMapRun answers the new values at once, and an update accepted before a
+        crash is applied after it. A setting left out (None) stays as it is."""
+        constraints.refuse(
+            constraints.problems("mapRunArn", arn, Member(required=True, min_length=1, max_length=2000))
+            + constraints.problems("maxConcurrency", max_concurrency, Member(minimum=0))
+            + _percentage_problems(tolerated_failure_percentage)
+            + constraints.problems("toleratedFailureCount", tolerated_failure_count, Member(minimum=0)))
+        map_runs.check_map_run_arn(arn)
+        percentage = None if tolerated_failure_percentage is None else float(tolerated_failure_percentage)
+        settings = {"max_concurrency": max_concurrency, "tolerated_failure_percentage": percentage,
+                    "tolerated_failure_count": tolerated_failure_count}
+        with self.store.write() as db:
+            row = self._row(db, "map_run_get", {"arn": arn})
+            if row is None:
+                raise api.ResourceNotFound(f"Resource not found: '{arn}'")
+            if row["status"] != "RUNNING":
+                raise api.ValidationException(
+                    f"Map Run '{arn}' is {row['status']}: only a running Map Run can be updated",
+                    reason="CANNOT_UPDATE_COMPLETED_MAP_RUN")
+            if all(value is None for value in settings.values()):
+                return  # nothing to change
+            db.execute(self.store.q["map_run_update"], {"arn": arn, **settings})
+            event = MapRunUpdated(arn, max_concurrency, percentage, tolerated_failure_count)
+            db.execute(self.store.q["insert_inbox"], {
+                "execution_arn": row["execution_arn"], "event": event_to_json(event), "created_ms": now_ms()})
+        self.notify()
 
     def describe_execution(self, arn: str) -> dict[str, Any]:
         return self.description_of(self._execution(arn, "describe_execution"))
@@ -890,6 +929,18 @@ class NewExecution:
 
 
 MAX_TAGS = 50
+
+
+def _percentage_problems(value: Any) -> list[str]:
+    """UpdateMapRun's toleratedFailurePercentage: a number from 0 to 100, in AWS's words."""
+    if value is None:
+        return []
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise api.SerializationException("Unexpected value for 'toleratedFailurePercentage': expected number")
+    checks = [(not value >= 0, "Member must have value greater than or equal to 0"),  # NaN too
+              (value > 100, "Member must have value less than or equal to 100")]
+    return [f"Value '{value}' at 'toleratedFailurePercentage' failed to satisfy constraint: {text}"
+            for broken, text in checks if broken]
 
 
 def _check_tag_count(arn: str, tags: list[dict[str, str]]) -> None:

@@ -19,6 +19,13 @@ UPDATE map_runs SET succeeded = :succeeded, failed = :failed, running = :running
        pending = MAX(0, total - :succeeded - :failed - :running), executions = :executions
 WHERE execution_arn = :execution_arn AND started_event_id = :started_event_id AND status = 'RUNNING';
 
+-- name: map_run_update
+-- UpdateMapRun: the settings it gives (NULL: as they were), for a Map Run that still runs.
+UPDATE map_runs SET max_concurrency = COALESCE(:max_concurrency, max_concurrency),
+       tolerated_failure_percentage = COALESCE(:tolerated_failure_percentage, tolerated_failure_percentage),
+       tolerated_failure_count = COALESCE(:tolerated_failure_count, tolerated_failure_count)
+WHERE arn = :arn AND status = 'RUNNING';
+
 -- name: map_run_running_of
 SELECT arn, started_event_id FROM map_runs
 WHERE execution_arn = :execution_arn AND status = 'RUNNING' ORDER BY started_event_id DESC;

@@ -97,9 +97,14 @@ def record(db: sqlite3.Connection, q: Mapping[str, str], changes: Changes) -> No
                      changes.settings.get((arn, event_id)))
         elif kind == "MapRunRedriven":
             body = json.loads(details or "{}")
+            # The redriven Map reads its settings from the definition again (an UpdateMapRun is undone).
+            settings = changes.settings.get((arn, event_id)) or {}
             db.execute(q["map_run_redriven"], {"arn": body.get("mapRunArn"), "execution_arn": arn,
                                                "started_event_id": event_id, "redrive_ms": timestamp,
-                                               "redrive_count": int(body.get("redriveCount", 0))})
+                                               "redrive_count": int(body.get("redriveCount", 0)),
+                                               "max_concurrency": settings.get("max_concurrency"),
+                                               "tolerated_failure_percentage": settings.get("tolerated_failure_percentage"),
+                                               "tolerated_failure_count": settings.get("tolerated_failure_count")})
     if changes.progress:
         db.executemany(q["map_run_progress"], changes.progress)
     for arn, _event_id, previous, kind, timestamp, details in changes.events:

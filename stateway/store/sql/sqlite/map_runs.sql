@@ -11,7 +11,10 @@ VALUES (:arn, :execution_arn, :started_event_id, 'RUNNING', :start_ms, :max_conc
 -- is now the one its progress and its end chain to.
 UPDATE map_runs SET status = 'RUNNING', started_event_id = :started_event_id, stop_ms = NULL, error = NULL,
        cause = NULL, redrive_count = :redrive_count, redrive_ms = :redrive_ms, failed = 0, aborted = 0,
-       running = 0, pending = total - succeeded
+       running = 0, pending = total - succeeded,
+       max_concurrency = COALESCE(:max_concurrency, max_concurrency),
+       tolerated_failure_percentage = COALESCE(:tolerated_failure_percentage, tolerated_failure_percentage),
+       tolerated_failure_count = COALESCE(:tolerated_failure_count, tolerated_failure_count)
 WHERE arn = :arn AND execution_arn = :execution_arn;
 
 -- name: map_run_progress

@@ -28,6 +28,7 @@ class Member:
     maximum: int | None = None
     sensitive: bool = False
     tag_text: bool = False  # AWS's tag pattern: letters, digits, spaces and _ . : / = + - @
+    bits: int = 64  # an integer member's width: AWS's Integer is 32 bits, its Long 64
 
 
 def check(at: str, value: Any, member: Member) -> None:
@@ -50,6 +51,9 @@ def problems(at: str, value: Any, member: Member) -> list[str]:
     if member.minimum is not None:
         if isinstance(value, bool) or not isinstance(value, int):  # `true` is no integer, as for the top level
             raise api.SerializationException(f"Unexpected value for '{at}': expected integer")
+        if not -(2 ** (member.bits - 1)) <= value < 2 ** (member.bits - 1):  # AWS cannot read it as its type
+            raise api.SerializationException(
+                f"Unexpected value for '{at}': {value} does not fit a {member.bits}-bit integer")
         return _failed(at, value, member, [
             (value < member.minimum, f"Member must have value greater than or equal to {member.minimum}"),
             (member.maximum is not None and value > member.maximum,

@@ -400,7 +400,7 @@ class Service:
         crash is applied after it. A setting left out (None) stays as it is."""
         constraints.refuse(
             constraints.problems("mapRunArn", arn, Member(required=True, min_length=1, max_length=2000))
-            + constraints.problems("maxConcurrency", max_concurrency, Member(minimum=0))
+            + constraints.problems("maxConcurrency", max_concurrency, Member(minimum=0, bits=32))
             + _percentage_problems(tolerated_failure_percentage)
             + constraints.problems("toleratedFailureCount", tolerated_failure_count, Member(minimum=0)))
         map_runs.check_map_run_arn(arn)

@@ -146,6 +146,11 @@ def test_update_map_run_errors(server: Server, sfn: Any, tmp_path: Path) -> None
         assert next(iter(bad)) in message
     code, _, _ = error_of(raw.update_map_run, mapRunArn=map_run, maxConcurrency="many")
     assert code == "SerializationException"
+    # Numbers wider than AWS's types (maxConcurrency an Integer, toleratedFailureCount a Long) cannot be read.
+    for bad in ({"maxConcurrency": 2**31}, {"maxConcurrency": 10**30}, {"toleratedFailureCount": 2**63}):
+        code, message, status = error_of(raw.update_map_run, mapRunArn=map_run, **bad)
+        assert (code, status) == ("SerializationException", 400), bad
+        assert next(iter(bad)) in message
     # Nothing of it was stored, and the Map Run goes on as it was.
     described = sfn.describe_map_run(mapRunArn=map_run)
     assert (described["status"], described["maxConcurrency"], described["toleratedFailureCount"],

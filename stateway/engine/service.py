@@ -278,9 +278,14 @@ class Service:
 
     def start_execution(self, state_machine_arn: str, input: Any = None, *, name: str | None = None,
                         input_text: str | None = None, parent_task: dict[str, Any] | None = None) -> str:
+        # An alias is read before its machine: the machine is looked at first, so that an alias read from a
+        # machine created again after this look (another incarnation) refuses the start at its insert.
+        owner = _alias_owner(state_machine_arn)
+        first_look = self.store.one("get_state_machine", {"arn": owner}) if owner is not None else None
         state_machine_arn, alias_arn = self._route_alias(state_machine_arn)
         machine_arn, version = arns.machine_of_version(state_machine_arn)
         machine = self._active_machine(machine_arn)
+        incarnation = machine["incarnation"] if first_look is None else first_look["incarnation"]
         definition, role_arn = machine["definition"], machine["role_arn"]
         version_arn = None
         if version is not None:
@@ -324,7 +329,7 @@ class Service:
             arn=arn, state_machine_arn=machine_arn, version_arn=version_arn, name=name, definition=definition,
             input=input_text, start_ms=now_ms(), parent_task=json.dumps(parent_task) if parent_task else None,
             alias_arn=alias_arn, machine_name=machine["name"], role_arn=role_arn,
-            machine_incarnation=machine["incarnation"])
+            machine_incarnation=incarnation)
         if self.group_commit is not None:
             # A running engine stores the start in its next group commit and begins the execution in it.
             return self.group_commit(new)
@@ -715,8 +720,7 @@ class Service:
 
     def _route_alias(self, arn: str) -> tuple[str, str | None]:
         """An alias ARN → one of its versions, chosen by weight; any other ARN is returned as it is."""
-        parts = arns.split(arn)
-        if len(parts) != 8 or parts[5] != "stateMachine" or parts[7].isdigit():
+        if _alias_owner(arn) is None:
             return arn, None
         row = self.store.one("get_alias", {"arn": arn})
         if row is None:
@@ -929,6 +933,14 @@ class NewExecution:
 
 
 MAX_TAGS = 50
+
+
+def _alias_owner(arn: str) -> str | None:
+    """The state machine ARN of an alias ARN (`…:stateMachine:NAME:ALIAS`); None for any other ARN."""
+    parts = arns.split(arn)
+    if len(parts) == 8 and parts[5] == "stateMachine" and not parts[7].isdigit():
+        return ":".join(parts[:7])
+    return None
 
 
 def _percentage_problems(value: Any) -> list[str]:

@@ -248,3 +248,27 @@ def test_an_alias_routing_to_a_version_published_again_refuses_the_start(
     assert stored(service) == []
     service.start_execution(alias, {}, name="after")
     assert stored(service) == [("after", json.dumps(REBORN))]
+
+
+def test_a_machine_created_again_after_the_alias_look_refuses_the_start(
+        service: Service, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The start read the old machine's alias (which routed to its version 1) before it read the machine: a
+    machine created again in between, without that alias, is not run as if it were started through it."""
+    machine = service.create_state_machine("reborn", WAITING, publish=True)
+    alias, _ = service.create_state_machine_alias("live", [{"stateMachineVersionArn": f"{machine}:1",
+                                                            "weight": 100}])
+    one = service.store.one
+    done: list[bool] = []
+
+    def looked(query: str, params: Any = ()) -> Any:
+        row = one(query, params)
+        if query == "get_alias" and params.get("arn") == alias and not done:
+            done.append(True)
+            created_again(service, machine)()
+        return row
+
+    monkeypatch.setattr(service.store, "one", looked)
+    with pytest.raises(api.StateMachineDoesNotExist):
+        service.start_execution(alias, {}, name="late")
+    assert rows(Path(service.store.path), "SELECT name, definition FROM executions") == []
+    assert rows(Path(service.store.path), "SELECT arn FROM state_machine_aliases") == []

@@ -654,11 +654,12 @@ class Service:
             raise api.ValidationException(f"Invalid alias name: '{name}'")
         machine_arn = arns.machine_of_version(str(routing[0].get("stateMachineVersionArn", "")))[0] \
             if routing else ""
-        self._active_machine(machine_arn)
+        machine = self._active_machine(machine_arn)
         routing_text = self._routing(machine_arn, routing)
         alias_arn = f"{machine_arn}:{name}"
         stamp = now_ms()
         with self.store.write() as db:  # the check and the write in one transaction: concurrent creates queue
+            self._still_routable(db, machine, routing)
             existing = self._row(db, "get_alias", {"arn": alias_arn})
             if existing is not None:
                 if existing["routing"] == routing_text and existing["description"] == description:
@@ -669,6 +670,21 @@ class Service:
                 "arn": alias_arn, "state_machine_arn": machine_arn, "name": name, "description": description,
                 "routing": routing_text, "created_ms": stamp, "updated_ms": stamp})
         return alias_arn, to_datetime(stamp)
+
+    def _still_routable(self, db: Any, machine: dict[str, Any], routing: list[dict[str, Any]]) -> None:
+        """In the write transaction of an alias: the machine looked at before is still there, the same one
+        (not deleted and created again under its name) and not DELETING, and the versions routed to exist.
+        A DeleteStateMachine between the look and the write would otherwise leave an alias to versions
+        that are gone, or of another machine."""
+        now = db.execute(self.store.q["machine_status"], {"arn": machine["arn"]}).fetchone()
+        if now is None or now["incarnation"] != machine["incarnation"]:
+            raise api.StateMachineDoesNotExist(f"State Machine Does Not Exist: '{machine['arn']}'")
+        if now["status"] == deletion.DELETING:
+            raise _deleting(machine["arn"])
+        for entry in routing:
+            version_arn = str(entry.get("stateMachineVersionArn", ""))
+            if self._row(db, "get_version", {"arn": version_arn}) is None:
+                raise api.ResourceNotFound(f"Resource not found: '{version_arn}'")
 
     def _alias(self, alias_arn: str) -> dict[str, Any]:
         parts = arns.split(alias_arn)
@@ -688,12 +704,15 @@ class Service:
     def update_state_machine_alias(self, alias_arn: str, *, description: str | None = None,
                                    routing: list[dict[str, Any]] | None = None) -> datetime:
         row = self._alias(alias_arn)
-        self._active_machine(row["state_machine_arn"])
+        machine = self._active_machine(row["state_machine_arn"])
         if description is None and routing is None:
             raise api.ValidationException("Either the description or the RoutingConfiguration must be specified")
         routing_text = self._routing(row["state_machine_arn"], routing) if routing is not None else row["routing"]
         stamp = now_ms()
         with self.store.write() as db:
+            if self._row(db, "get_alias", {"arn": alias_arn}) is None:  # deleted since (with its machine, say)
+                raise api.ResourceNotFound(f"Resource not found: '{alias_arn}'")
+            self._still_routable(db, machine, routing or [])
             db.execute(self.store.q["update_alias"], {
                 "arn": alias_arn, "description": row["description"] if description is None else description,
                 "routing": routing_text, "updated_ms": stamp})

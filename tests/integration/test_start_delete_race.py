@@ -272,3 +272,55 @@ def test_a_machine_created_again_after_the_alias_look_refuses_the_start(
         service.start_execution(alias, {}, name="late")
     assert rows(Path(service.store.path), "SELECT name, definition FROM executions") == []
     assert rows(Path(service.store.path), "SELECT arn FROM state_machine_aliases") == []
+
+
+def after_routing_look(service: Service, monkeypatch: pytest.MonkeyPatch, action: Callable[[], Any]) -> None:
+    """Run `action` once, right after an alias write has checked its routing (the machine read before it)
+    and before its write transaction."""
+    check = service._routing
+    done: list[bool] = []
+
+    def looked(*args: Any) -> Any:
+        checked = check(*args)
+        if not done:
+            done.append(True)
+            action()
+        return checked
+
+    monkeypatch.setattr(service, "_routing", looked)
+
+
+def routing_of(machine: str) -> list[dict[str, Any]]:
+    return [{"stateMachineVersionArn": f"{machine}:1", "weight": 100}]
+
+
+def test_an_alias_created_after_its_machine_was_deleted_and_created_again_is_refused(
+        service: Service, monkeypatch: pytest.MonkeyPatch) -> None:
+    """CreateStateMachineAlias checks the machine and its versions before its write transaction: a machine
+    deleted and created again in between (its version 1 published again) gets no alias the check made
+    against the machine that is gone."""
+    machine = service.create_state_machine("aliased", WAITING, publish=True)
+    after_routing_look(service, monkeypatch, created_again(service, machine))
+    with pytest.raises(api.StateMachineDoesNotExist):
+        service.create_state_machine_alias("live", routing_of(machine))
+    assert rows(Path(service.store.path), "SELECT arn FROM state_machine_aliases") == []
+
+
+def test_an_alias_to_a_machine_deleted_between_the_look_and_the_write_is_refused(
+        service: Service, monkeypatch: pytest.MonkeyPatch) -> None:
+    machine = service.create_state_machine("gone", WAITING, publish=True)
+    after_routing_look(service, monkeypatch, lambda: service.delete_state_machine(machine))
+    with pytest.raises(api.StateMachineDoesNotExist):
+        service.create_state_machine_alias("live", routing_of(machine))
+    assert rows(Path(service.store.path), "SELECT arn FROM state_machine_aliases") == []
+
+
+def test_an_alias_updated_after_its_machine_was_deleted_is_not_written_again(
+        service: Service, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The delete removed the alias with its machine: the update finds it gone (and writes nothing)."""
+    machine = service.create_state_machine("updated", WAITING, publish=True)
+    alias, _ = service.create_state_machine_alias("live", routing_of(machine))
+    after_routing_look(service, monkeypatch, created_again(service, machine))
+    with pytest.raises(api.ResourceNotFound):
+        service.update_state_machine_alias(alias, routing=routing_of(machine))
+    assert rows(Path(service.store.path), "SELECT arn FROM state_machine_aliases") == []

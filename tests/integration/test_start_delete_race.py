@@ -294,22 +294,15 @@ def routing_of(machine: str) -> list[dict[str, Any]]:
     return [{"stateMachineVersionArn": f"{machine}:1", "weight": 100}]
 
 
-def test_an_alias_created_after_its_machine_was_deleted_and_created_again_is_refused(
-        service: Service, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("between", ["deleted", "created again"])
+def test_an_alias_created_after_its_machine_was_deleted_is_refused(
+        service: Service, monkeypatch: pytest.MonkeyPatch, between: str) -> None:
     """CreateStateMachineAlias checks the machine and its versions before its write transaction: a machine
-    deleted and created again in between (its version 1 published again) gets no alias the check made
+    deleted (and created again, its version 1 published again) in between gets no alias the check made
     against the machine that is gone."""
     machine = service.create_state_machine("aliased", WAITING, publish=True)
-    after_routing_look(service, monkeypatch, created_again(service, machine))
-    with pytest.raises(api.StateMachineDoesNotExist):
-        service.create_state_machine_alias("live", routing_of(machine))
-    assert rows(Path(service.store.path), "SELECT arn FROM state_machine_aliases") == []
-
-
-def test_an_alias_to_a_machine_deleted_between_the_look_and_the_write_is_refused(
-        service: Service, monkeypatch: pytest.MonkeyPatch) -> None:
-    machine = service.create_state_machine("gone", WAITING, publish=True)
-    after_routing_look(service, monkeypatch, lambda: service.delete_state_machine(machine))
+    after_routing_look(service, monkeypatch, created_again(service, machine) if between == "created again"
+                       else lambda: service.delete_state_machine(machine))
     with pytest.raises(api.StateMachineDoesNotExist):
         service.create_state_machine_alias("live", routing_of(machine))
     assert rows(Path(service.store.path), "SELECT arn FROM state_machine_aliases") == []

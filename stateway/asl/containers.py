@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 # AWS's hard limit on redrives of one Map Run; past it the redriven Map state fails with States.Runtime.
 MAX_MAP_RUN_REDRIVES = 1000
+# How a Map with tolerated-failure thresholds, or a distributed one, fails when a child fails beyond them.
+THRESHOLD_EXCEEDED = Failure(ErrorName.EXCEED_TOLERATED_FAILURE_THRESHOLD.value,
+                             "The specified tolerated failure threshold was exceeded")
 
 
 class ContainerStates:
@@ -318,8 +321,7 @@ class ContainerStates:
         kind = "Map" if join.kind == "map" else "Parallel"
         thresholds = join.tolerated_count is not None or join.tolerated_percentage is not None
         if join.kind == "map" and (thresholds or join.distributed):
-            failure = Failure(ErrorName.EXCEED_TOLERATED_FAILURE_THRESHOLD.value,
-                              "The specified tolerated failure threshold was exceeded")
+            failure = THRESHOLD_EXCEEDED
         if join.distributed:
             self.map_run_ended(parent, join, "FAILED")
             self.emit(parent, "MapRunFailed", error_details(failure))
@@ -341,8 +343,7 @@ class ContainerStates:
                 join.tolerated_percentage = event.tolerated_percentage
             state = self.current(frame)
             if (join.items_failed if join.batch_sizes is not None else join.failed) and not self.tolerated(join):
-                self.join_failed(frame, state, join, Failure(ErrorName.EXCEED_TOLERATED_FAILURE_THRESHOLD.value,
-                                                             "The specified tolerated failure threshold was exceeded"))
+                self.join_failed(frame, state, join, THRESHOLD_EXCEEDED)
             else:
                 self.continue_join(frame, state)
             return

@@ -152,7 +152,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--functions", metavar="DIR",
                        help="folder of Lambda-style task functions: DIR/NAME.py serves function NAME")
     serve.add_argument("--workers", type=_workers, default=8, help="task worker threads (default 8)")
-    _function_timeout_argument(serve, "--invocation-timeout")  # its former name, for Event invocations only
+    _function_timeout_argument(serve)
     serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(handler=_serve)
 
@@ -163,8 +163,8 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _function_timeout_argument(parser: argparse.ArgumentParser, *aliases: str) -> None:
-    parser.add_argument("--function-timeout", *aliases, dest="function_timeout", type=_seconds,
+def _function_timeout_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--function-timeout", dest="function_timeout", type=_seconds,
                         default=DEFAULT_TIMEOUT_SECONDS, metavar="SECONDS",
                         help="how long a Python function may run, unless it sets a timeout of its own, before "
                              f"it fails as Lambda's do (default {DEFAULT_TIMEOUT_SECONDS:g}, Lambda's maximum)")
@@ -245,8 +245,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.in_memory:
         from stateway.testing.local import LocalRunner
 
-        result = LocalRunner(functions, function_timeout_seconds=args.function_timeout).run(definition, input_text=input_text, name=args.name,
-                                            state_machine_name=name)
+        runner = LocalRunner(functions, function_timeout_seconds=args.function_timeout)
+        result = runner.run(definition, input_text=input_text, name=args.name, state_machine_name=name)
         description, events = result.describe(), result.events
     else:
         description, events = _run_durable(args, definition, input_text, functions, name)

@@ -258,12 +258,11 @@ class ExpressRunner:
             return [started, TaskFailed(command.task_id, "States.Runtime",
                                         f"No task handler is configured for the resource '{command.resource}'.")]
         key = f"{execution_arn}/{command.frame_id}/{command.state_name}/{command.attempt}"
-        if inbox is None:
-            outcome = run_function_task(command, self.functions, region=self.region, account=self.account,
-                                        idempotency_key=key, default_timeout_seconds=self.function_timeout_seconds)
-            return [started, outcome]
-        inbox.put(started)  # before a timeout can be reported
+        if inbox is not None:
+            inbox.put(started)  # before a timeout can be reported
         outcome = run_function_task(command, self.functions, region=self.region, account=self.account,
                                     idempotency_key=key, default_timeout_seconds=self.function_timeout_seconds,
-                                    watch=self._pool.limit, on_timeout=inbox.put)
-        return [] if outcome is None else [outcome]
+                                    watch=self._pool.limit if inbox is not None else None,
+                                    on_timeout=inbox.put if inbox is not None else None)
+        events = [] if inbox is not None else [started]
+        return events if outcome is None else [*events, outcome]

@@ -29,8 +29,6 @@ log = logging.getLogger("stateway.functions")
 # Lambda's defaults for a function error: two retries, one minute after the first attempt and two
 # minutes after the second (MaximumRetryAttempts 2).
 RETRY_DELAYS_MS: tuple[int, ...] = (60_000, 120_000)
-# How long an attempt of a function without a timeout of its own may run, unless the engine says otherwise.
-TIMEOUT_SECONDS = pyfunctions.DEFAULT_TIMEOUT_SECONDS
 
 Key = tuple[str, str]  # (execution ARN, task id): the task that invoked it
 
@@ -94,7 +92,7 @@ def from_row(row: Mapping[str, Any]) -> tuple[Key, EventInvocation, int]:
 
 
 def run(functions: Mapping[str, pyfunctions.Handler], key: Key, invocation: EventInvocation, attempts: int,
-        timeout_seconds: float = TIMEOUT_SECONDS, *, region: str, account: str) -> Ran:
+        timeout_seconds: float = pyfunctions.DEFAULT_TIMEOUT_SECONDS, *, region: str, account: str) -> Ran:
     """Call the function once, as Lambda's queue does, for at most its timeout (`timeout_seconds` for a
     function without one of its own); a failure (a timeout too) is logged, never raised. `region` and
     `account` are this server's, for an invocation stored by name only."""

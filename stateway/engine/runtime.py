@@ -139,10 +139,9 @@ class Engine:
                  poll_interval: float = 0.25, payload_limit_bytes: int = 262_144,
                  batch_size: int = 2000, max_duration_seconds: int = MAX_DURATION_SECONDS,
                  function_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
-                 invocation_timeout_seconds: float | None = None,
                  sweep_interval_seconds: float = SWEEP_INTERVAL_SECONDS) -> None:
         """`function_timeout_seconds`: how long a Python function without a timeout of its own may run,
-        as a task or an Event invocation (`invocation_timeout_seconds` is its former name);
+        as a task or an Event invocation;
         `sweep_interval_seconds`: how often the rows kept for redrives that can no longer come are swept."""
         from stateway.workers.registry import keyed, registered
 
@@ -162,8 +161,7 @@ class Engine:
         self.payload_limit_bytes = payload_limit_bytes
         self.batch_size = batch_size
         self.max_duration_seconds = max_duration_seconds
-        self.function_timeout_seconds = valid_timeout(
-            function_timeout_seconds if invocation_timeout_seconds is None else invocation_timeout_seconds)
+        self.function_timeout_seconds = valid_timeout(function_timeout_seconds)
         self.sweep_interval_seconds = sweep_interval_seconds
         self._next_sweep = 0.0  # monotonic; the first turn of the decider sweeps (start-up)
         self._results: deque[tuple[str, Any]] = deque()

@@ -26,6 +26,7 @@ from stateway.asl.events import (
     TaskStarted,
     TaskSucceeded,
 )
+from stateway.asl.frames import REDRIVABLE_STATUSES
 from stateway.asl.loader import json_problem, load_json_definition
 from stateway.asl.timestamps import clamp_ms
 from stateway.asl.validate import validate_definition
@@ -676,11 +677,7 @@ class Service:
         (not deleted and created again under its name) and not DELETING, and the versions routed to exist.
         A DeleteStateMachine between the look and the write would otherwise leave an alias to versions
         that are gone, or of another machine."""
-        now = db.execute(self.store.q["machine_status"], {"arn": machine["arn"]}).fetchone()
-        if now is None or now["incarnation"] != machine["incarnation"]:
-            raise api.StateMachineDoesNotExist(f"State Machine Does Not Exist: '{machine['arn']}'")
-        if now["status"] == deletion.DELETING:
-            raise _deleting(machine["arn"])
+        _check_same_machine(db, self.store.q, machine["arn"], machine["incarnation"])
         for entry in routing:
             version_arn = str(entry.get("stateMachineVersionArn", ""))
             if self._row(db, "get_version", {"arn": version_arn}) is None:
@@ -935,11 +932,7 @@ class NewExecution:
         start is refused as for a removed machine rather than stored with the old machine's definition.
         That covers a version too: its number is never given again within one incarnation of the machine,
         so a version that exists in the same incarnation is the version the start read."""
-        machine = db.execute(q["machine_status"], {"arn": self.state_machine_arn}).fetchone()
-        if machine is None or machine["incarnation"] != self.machine_incarnation:
-            raise api.StateMachineDoesNotExist(f"State Machine Does Not Exist: '{self.state_machine_arn}'")
-        if machine["status"] == deletion.DELETING:
-            raise _deleting(self.state_machine_arn)
+        _check_same_machine(db, q, self.state_machine_arn, self.machine_incarnation)
         if self.version_arn is not None and db.execute(q["get_version"], {"arn": self.version_arn}).fetchone() is None:
             raise api.StateMachineDoesNotExist(f"State Machine Does Not Exist: '{self.version_arn}'")
         db.execute(q["insert_execution"], {
@@ -952,6 +945,16 @@ class NewExecution:
 
 
 MAX_TAGS = 50
+
+
+def _check_same_machine(db: Any, q: dict[str, str], arn: str, incarnation: str) -> None:
+    """In a write transaction: the machine looked at before it (of `incarnation`) is still there, the same
+    one — not deleted and created again under its name — and not DELETING; AWS's error else."""
+    machine = db.execute(q["machine_status"], {"arn": arn}).fetchone()
+    if machine is None or machine["incarnation"] != incarnation:
+        raise api.StateMachineDoesNotExist(f"State Machine Does Not Exist: '{arn}'")
+    if machine["status"] == deletion.DELETING:
+        raise _deleting(arn)
 
 
 def _alias_owner(arn: str) -> str | None:
@@ -1089,7 +1092,7 @@ def not_redrivable_reason(execution: Mapping[str, Any], now: int, machine_status
     be redriven at `now`, in AWS's words (RedriveExecution's conditions); None when it can.
     `machine_status` is its state machine's (None: removed; "": not known to the caller)."""
     status = execution["status"]
-    if status not in ("FAILED", "ABORTED", "TIMED_OUT"):
+    if status not in REDRIVABLE_STATUSES:
         return f"Execution is {status} and cannot be redriven"
     if machine_status is None or machine_status == deletion.DELETING:
         return "State machine is in DELETING status"

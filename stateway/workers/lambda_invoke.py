@@ -145,8 +145,6 @@ def invoke_response(payload: Any, request: Any, executed_version: str, request_i
     return response
 
 
-
-
 def _trace_id() -> str:
     """An X-Ray trace id for a response's `X-Amzn-Trace-Id` header (both header maps show the same one)."""
     return f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}"

@@ -220,6 +220,7 @@ def invoke(handler: Handler, event: Any, function_name: str, *, timeout_seconds:
     payload = jsontext.copy(event)  # the function gets its own copy, as over the wire
     if timeout_seconds is None:
         return _call(handler, payload, context, request_id)
+
     def timed_out() -> Invocation:  # built only for a call that ran out of time: most never do
         return Invocation(ok=False, error=TIMED_OUT_ERROR, cause=timed_out_cause(request_id, timeout_seconds),
                           timed_out=True, request_id=request_id)

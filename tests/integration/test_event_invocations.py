@@ -153,7 +153,7 @@ def test_invocations_that_hang_time_out_and_never_take_the_task_workers(
     caplog.set_level(logging.WARNING, "stateway.functions")
     try:
         with Engine(f"sqlite:///{db}", functions=functions, workers=1, poll_interval=0.05,
-                    invocation_timeout_seconds=60) as engine:
+                    function_timeout_seconds=60) as engine:
             machine = engine.service.create_state_machine("m", _machine())
             for _ in range(2):
                 assert engine.wait(engine.service.start_execution(machine, {}), timeout=10)["status"] == "SUCCEEDED"
@@ -163,7 +163,7 @@ def test_invocations_that_hang_time_out_and_never_take_the_task_workers(
             assert described["status"] == "SUCCEEDED" and json.loads(described["output"]) == {"ran": True}
         assert len(_queued(db)) == 2, "still hanging when the engine stopped: they run again on the next start"
         with Engine(f"sqlite:///{db}", functions=functions, workers=1, poll_interval=0.05,
-                    invocation_timeout_seconds=0.2) as engine:
+                    function_timeout_seconds=0.2) as engine:
             wait_for(lambda: len(attempts) >= 2)
             arn = engine.service.start_execution("arn:aws:states:us-east-1:123456789012:stateMachine:plain", {})
             assert engine.wait(arn, timeout=10)["status"] == "SUCCEEDED"

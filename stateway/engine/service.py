@@ -939,6 +939,7 @@ class NewExecution:
             "arn": self.arn, "state_machine_arn": self.state_machine_arn, "version_arn": self.version_arn,
             "name": self.name, "definition": self.definition, "input": self.input, "start_ms": self.start_ms,
             "parent_task": self.parent_task, "role_arn": self.role_arn,
+            "machine_incarnation": self.machine_incarnation,
         })
         if self.alias_arn is not None:
             db.execute(q["set_execution_alias"], {"arn": self.arn, "alias_arn": self.alias_arn})

@@ -57,7 +57,7 @@ FROM executions WHERE arn = :arn;
 UPDATE executions SET alias_arn = :alias_arn WHERE arn = :arn;
 
 -- name: execution_definition
-SELECT definition, snapshot, status FROM executions WHERE arn = :arn;
+SELECT definition FROM executions WHERE arn = :arn;
 
 -- name: insert_activity
 INSERT INTO activities (arn, name, created_ms) VALUES (:arn, :name, :created_ms);

@@ -400,6 +400,11 @@ class StepFunctionsApi:
         arn = str(p["stateMachineArn"])
         resolved, _alias = self.service._route_alias(arn)
         described = self.service.describe_state_machine(resolved)
+        machine_arn = arns.machine_of_version(resolved)[0]
+        if described["type"] != "EXPRESS":
+            # Deleted and created again as STANDARD since the caller's look at its type: the machine this
+            # start chose to run in memory is gone, and a STANDARD machine is never run in memory.
+            raise api.StateMachineDoesNotExist(f"State Machine Does Not Exist: '{machine_arn}'")
         input_text = p.get("input")
         if input_text is None:
             input_text = "{}"
@@ -413,7 +418,6 @@ class StepFunctionsApi:
         if not arns.valid_name(name):
             raise api.InvalidName(f"Invalid Name: '{name}'")
         machine = self._parsed(described["definition"])
-        machine_arn = arns.machine_of_version(resolved)[0]
         # The execution runs with its state machine's role (a version's: the one it was published with).
         if sync:
             return self.express.run_sync(machine, machine_arn, name, input_text, described["roleArn"])
@@ -428,7 +432,9 @@ class StepFunctionsApi:
         input_text = p.get("input")
         if input_text == "":
             raise api.InvalidExecutionInput("Invalid State Machine Execution Input: 'Invalid execution input.'")
-        execution = self.service.start_execution(arn, name=p.get("name"), input_text=input_text)
+        # The service reads the machine again: it refuses one created again as EXPRESS since this look.
+        execution = self.service.start_execution(arn, name=p.get("name"), input_text=input_text,
+                                                 machine_type="STANDARD")
         return {"executionArn": execution,
                 "startDate": self.service.describe_execution(execution)["startDate"]}
 

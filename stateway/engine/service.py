@@ -278,7 +278,12 @@ class Service:
     # ---- executions -------------------------------------------------------------------------
 
     def start_execution(self, state_machine_arn: str, input: Any = None, *, name: str | None = None,
-                        input_text: str | None = None, parent_task: dict[str, Any] | None = None) -> str:
+                        input_text: str | None = None, parent_task: dict[str, Any] | None = None,
+                        machine_type: str | None = None) -> str:
+        """StartExecution, stored durably. `machine_type` is the type the caller found the machine to be
+        when it chose to start it here (the API runs an EXPRESS machine in memory instead): a machine of
+        another type is one created again under the name since that look, and the start is refused as for
+        the machine that is gone."""
         # An alias is read before its machine: the machine is looked at first, so that an alias read from a
         # machine created again after this look (another incarnation) refuses the start at its insert.
         owner = _alias_owner(state_machine_arn)
@@ -286,6 +291,10 @@ class Service:
         state_machine_arn, alias_arn = self._route_alias(state_machine_arn)
         machine_arn, version = arns.machine_of_version(state_machine_arn)
         machine = self._active_machine(machine_arn)
+        if machine_type is not None and machine["type"] != machine_type:
+            # The insert checks that the machine is still of the incarnation read here, whose type never
+            # changes: the execution is stored for a machine of the type the caller chose by, or not at all.
+            raise api.StateMachineDoesNotExist(f"State Machine Does Not Exist: '{machine_arn}'")
         incarnation = machine["incarnation"] if first_look is None else first_look["incarnation"]
         definition, role_arn = machine["definition"], machine["role_arn"]
         version_arn = None
@@ -939,6 +948,7 @@ class NewExecution:
             "arn": self.arn, "state_machine_arn": self.state_machine_arn, "version_arn": self.version_arn,
             "name": self.name, "definition": self.definition, "input": self.input, "start_ms": self.start_ms,
             "parent_task": self.parent_task, "role_arn": self.role_arn,
+            "machine_incarnation": self.machine_incarnation,
         })
         if self.alias_arn is not None:
             db.execute(q["set_execution_alias"], {"arn": self.arn, "alias_arn": self.alias_arn})

@@ -1,5 +1,5 @@
-"""The redrive sweep: deletes the frame and join rows an ended execution kept for RedriveExecution once no
-redrive can continue it.
+"""The redrive sweep: deletes the frame and join rows and the snapshot an ended execution kept for
+RedriveExecution once no redrive can continue it.
 
 A FAILED, ABORTED or TIMED_OUT Standard execution keeps its frames and its joins' data (a redrive re-runs
 only the branches and iterations that did not succeed) until `service.redrivable_until_ms`: 14 days after
@@ -8,7 +8,8 @@ that moment — or of their stop, for one that ended after it (timed out at its 
 before the end would otherwise have passed for good (`sweepable_after_ms`) — through an index (migration
 0018), from a cursor stored in `settings` in the same transaction as
 the deletions, a bounded batch at a time: a restart goes on where it stopped, and each look reads only the
-executions whose moment has passed since the last. Their `executions` row, history and Map Runs stay.
+executions whose moment has passed since the last. Their `executions` row (its `snapshot` cleared: only a
+redrive reads an ended execution's), history and Map Runs stay.
 
 A redrive and the sweep are serialised by their write transactions: the sweep deletes only executions that
 are not RUNNING (a redrive reopens the row first) and whose moment has passed, so a redrive still allowed finds
@@ -50,8 +51,9 @@ def swept(db: Any, q: dict[str, str], until_ms: int, arn: str) -> bool:
 
 
 def sweep(store: SqliteStore, now: int, limit: int | None = None) -> int:
-    """Delete the kept rows of up to `limit` executions that could no longer be redriven at `now`, in one
-    write transaction that moves the cursor past them. Returns how many executions it swept."""
+    """Delete the kept rows and clear the snapshots of up to `limit` executions that could no longer be
+    redriven at `now`, in one write transaction that moves the cursor past them. Returns how many executions
+    it swept."""
     q = store.q
     with store.write() as db:
         after_ms, after_arn = cursor(db, q)
@@ -62,5 +64,6 @@ def sweep(store: SqliteStore, now: int, limit: int | None = None) -> int:
         keys = [(row["arn"],) for row in found]
         db.executemany(q["delete_join_data"], keys)
         db.executemany(q["delete_frames_of_execution"], keys)
+        db.executemany(q["clear_snapshot"], keys)
         db.execute(q["put_setting"], {"name": CURSOR, "value": json.dumps([found[-1]["until_ms"], found[-1]["arn"]])})
     return len(found)

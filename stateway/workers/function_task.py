@@ -105,16 +105,23 @@ def run_function_task(command: ScheduleTask, functions: Mapping[str, pyfunctions
         return None if watch is not None else timed_out(result)
     if not result.ok:
         return TaskFailed(command.task_id, result.error, result.cause)
-    output = lambda_invoke.invoke_response(result.output, command.input, function.executed_version,
+    output = lambda_invoke.invoke_response(result.output, command.input, executed_version(handler, function),
                                            result.request_id) if wrapped else result.output
     return _answered(command, output)
+
+
+def executed_version(handler: pyfunctions.Handler, function: lambda_names.FunctionName) -> str:
+    """Lambda's `ExecutedVersion` of an invocation of `function` that runs `handler`: the version an alias
+    points at (`pyfunctions.AliasHandler`), else the one the qualifier names (`$LATEST` for an alias
+    registered with a handler of its own, as an alias of `$LATEST`)."""
+    return handler.version if isinstance(handler, pyfunctions.AliasHandler) else function.executed_version
 
 
 def invoke(handler: pyfunctions.Handler, payload: Any, function: lambda_names.FunctionName, *, region: str,
            account: str, **options: Any) -> pyfunctions.Invocation:
     """Call `function`'s handler with the context Lambda gives it: the unqualified name, the version that
     runs and the ARN it was invoked by (this server's region and account where the name gives none)."""
-    return pyfunctions.invoke(handler, payload, function.name, function_version=function.executed_version,
+    return pyfunctions.invoke(handler, payload, function.name, function_version=executed_version(handler, function),
                               invoked_function_arn=function.invoked_arn(region, account), **options)
 
 

@@ -57,8 +57,9 @@ class FunctionName:
 
     @property
     def executed_version(self) -> str:
-        """Lambda's `ExecutedVersion`: the version number a numeric qualifier names, else `$LATEST` —
-        stateway publishes no versions, so an alias here stands for no number (Lambda's alias of `$LATEST`)."""
+        """Lambda's `ExecutedVersion` as the name tells it: the version number a numeric qualifier names,
+        else `$LATEST` — an alias stands for no number by its name alone (Lambda's alias of `$LATEST`);
+        one registered as pointing at a version reports that version (`function_task.executed_version`)."""
         return self.qualifier if self.qualifier is not None and _VERSION.fullmatch(self.qualifier) else LATEST
 
     def with_qualifier(self, qualifier: str | None) -> FunctionName | None:

@@ -137,8 +137,23 @@ class TimedHandler:
         return self.handler(event, context)
 
 
+@dataclass(frozen=True)
+class AliasHandler:
+    """The handler of a version, registered for an alias that points at it (`@stateway.function("charge:3",
+    aliases=["live"])`): an invocation through the alias runs the version, with its timeout, and reports the
+    version's number, as Lambda reports the version an alias resolved to."""
+
+    handler: Handler  # the version's, as registered (a TimedHandler when it has a timeout of its own)
+    version: str  # a published version's number, or `$LATEST`
+
+    def __call__(self, event: Any, context: Any) -> Any:
+        return self.handler(event, context)
+
+
 def timeout_of(handler: Handler, default: float = DEFAULT_TIMEOUT_SECONDS) -> float:
     """How long the handler may run: its own timeout, or the default for every function."""
+    if isinstance(handler, AliasHandler):
+        handler = handler.handler  # an alias runs with its version's timeout
     return handler.timeout_seconds if isinstance(handler, TimedHandler) else default
 
 

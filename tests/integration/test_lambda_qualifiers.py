@@ -3,8 +3,10 @@ Lambda resource ARNs, `ExecutedVersion` and the context's `invoked_function_arn`
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -84,8 +86,6 @@ def test_a_qualifier_runs_the_function_registered_under_it(engine: Engine, funct
 
 
 def test_the_log_tail_names_the_version_that_ran(engine: Engine) -> None:
-    import base64
-
     output = json.loads(_run(engine, _invoke("charge:3", LogType="Tail"))["output"])
     assert "Version: 3\n" in base64.b64decode(output["LogResult"]).decode()
 
@@ -256,3 +256,67 @@ def test_the_functions_mapping_reads_its_keys_as_the_decorator_reads_names(tmp_p
         assert not (tmp_path / "bad.db").exists()
         with pytest.raises(ValueError, match="is no function name"):
             LocalRunner({bad: _handler(bad)})
+
+
+def test_an_alias_that_points_at_a_version_reports_that_version(tmp_path: Path) -> None:
+    """`@stateway.function("NAME:N", aliases=[…])`: invoking an alias runs the version it points at, with its
+    timeout, and reports that version as Lambda reports the version an alias resolved to — `ExecutedVersion`,
+    its header, the log tail and `context.function_version` — while `invoked_function_arn` names the alias."""
+    settle_arn = "arn:aws:lambda:us-east-1:123456789012:function:settle"
+    calls: list[tuple[str, str]] = []
+
+    @stateway.function("settle:4", aliases=["live", "canary"], timeout=0.5)
+    def settle_4(event: Any, context: Any) -> Any:
+        calls.append((context.function_version, context.invoked_function_arn))
+        if event.get("hang"):
+            time.sleep(2)
+        return {"version": context.function_version, "arn": context.invoked_function_arn}
+
+    @stateway.function("settle", aliases="beta")  # an alias of $LATEST
+    def settle(event: Any, context: Any) -> Any:
+        return {"version": context.function_version, "arn": context.invoked_function_arn}
+
+    with Engine(f"sqlite:///{tmp_path / 'e.db'}", poll_interval=0.05) as engine:
+        for function_name, parameters, version, invoked in [
+                ("settle:live", {}, "4", f"{settle_arn}:live"),
+                ("settle", {"Qualifier": "canary", "LogType": "Tail"}, "4", f"{settle_arn}:canary"),
+                ("settle:4", {}, "4", f"{settle_arn}:4"),
+                ("settle:beta", {}, "$LATEST", f"{settle_arn}:beta")]:
+            described = _run(engine, _invoke(function_name, **parameters))
+            assert described["status"] == "SUCCEEDED", described
+            output = json.loads(described["output"])
+            assert output["Payload"] == {"version": version, "arn": invoked}
+            assert output["ExecutedVersion"] == version
+            assert output["SdkHttpMetadata"]["HttpHeaders"]["X-Amz-Executed-Version"] == version
+            if "LogType" in parameters:
+                assert f"Version: {version}\n" in base64.b64decode(output["LogResult"]).decode()
+        # A Lambda resource ARN, and an Event invocation, through the alias.
+        described = _run(engine, {"StartAt": "A", "States": {"A": {
+            "Type": "Task", "Resource": f"{settle_arn}:live", "End": True}}})
+        assert json.loads(described["output"]) == {"version": "4", "arn": f"{settle_arn}:live"}
+        calls.clear()
+        assert _run(engine, _invoke("settle:live", InvocationType="Event"))["status"] == "SUCCEEDED"
+        wait_for(lambda: calls)
+        assert calls == [("4", f"{settle_arn}:live")]
+        # The alias runs with its version's timeout.
+        described = _run(engine, {"StartAt": "A", "States": {"A": {
+            "Type": "Task", "Resource": f"{settle_arn}:live", "Parameters": {"hang": True}, "End": True}}})
+        assert (described["status"], described["error"]) == ("FAILED", "Sandbox.Timedout")
+    result = LocalRunner(registered()).run(_invoke("settle:canary"), {})
+    assert json.loads(result.output or "null")["ExecutedVersion"] == "4"
+
+
+def test_aliases_point_at_a_version_and_are_named_as_aliases() -> None:
+    def handler(event: Any, context: Any) -> Any:
+        return event
+
+    for name, aliases, problem in [
+            ("void:live", ["beta"], "'void:live' is an alias: aliases point at a version"),
+            ("void:2", ["3"], "alias '3' of 'void' is a version"),
+            ("void:2", ["$LATEST"], "alias '\\$LATEST' of 'void' is a version"),
+            ("void:2", ["a.b"], "is no function name")]:
+        with pytest.raises(ValueError, match=problem):
+            stateway.function(name, aliases=aliases)(handler)
+    with pytest.raises(TypeError, match="an alias is a str"):
+        stateway.function("void:2", aliases=[2])(handler)  # type: ignore[list-item]
+    assert not [name for name in registered() if name.startswith("void")]  # nothing of a refused registration

@@ -171,3 +171,33 @@ def test_machines_stored_before_incarnations_get_one_each_and_start_executions(
     # A start compares the incarnation it read with the stored one: the same, so the execution is stored.
     execution = service.start_execution(arns[0], {})
     assert service.describe_execution(execution)["status"] == "RUNNING"
+
+
+def test_executions_stored_before_they_kept_their_machines_incarnation_get_it_from_creation_times(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """0020: an execution started no earlier than its machine's creation ran on that machine (as creation times
+    told until then); one started before it ran on a machine that is gone."""
+    from stateway.engine.service import Service
+    from stateway.store.sqlite import SqliteStore
+
+    path = tmp_path / "execution-incarnations.db"
+    connection = _connect(path)
+    _migrate_up_to(connection, 19, monkeypatch)
+    definition = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    machine = "arn:aws:states:us-east-1:123456789012:stateMachine:m"
+    connection.execute("INSERT INTO state_machines (arn, name, type, definition, role_arn, revision_id, created_ms, "
+                       "updated_ms, incarnation) VALUES (?, 'm', 'STANDARD', ?, 'r', 'rev', 5000, 5000, 'now')",
+                       (machine, definition))
+    for name, start in (("before", 4000), ("same", 5000), ("after", 6000)):
+        connection.execute("INSERT INTO executions (arn, state_machine_arn, name, definition, status, input, "
+                           "start_ms, stop_ms) VALUES (?, ?, ?, ?, 'FAILED', '{}', ?, ?)",
+                           (f"arn:aws:states:us-east-1:123456789012:execution:m:{name}", machine, name, definition,
+                            start, start + 1))
+    connection.close()
+    service = Service(SqliteStore(path))  # applies 0020
+    stored = dict(service.store.reader.execute("SELECT name, machine_incarnation FROM executions").fetchall())
+    assert stored == {"before": None, "same": "now", "after": "now"}
+    statuses = {name: service.store.one("describe_execution", {
+        "arn": f"arn:aws:states:us-east-1:123456789012:execution:m:{name}"})["machine_status"]
+        for name in stored}
+    assert statuses == {"before": None, "same": "ACTIVE", "after": "ACTIVE"}

@@ -15,7 +15,7 @@ import pytest
 from support import rows, task, wait_for
 
 from stateway.asl.events import RedriveRequested
-from stateway.engine import Engine
+from stateway.engine import Engine, service
 from stateway.engine import errors as api
 from stateway.engine.codec import event_to_json
 
@@ -170,6 +170,26 @@ def test_an_execution_of_a_deleted_machine_stays_unredrivable_when_its_name_is_t
     described = engine.service.describe_execution(execution)
     assert (described["redriveStatus"], described["redriveStatusReason"]) == (
         "NOT_REDRIVABLE", "State machine is in DELETING status")
+    with pytest.raises(api.ExecutionNotRedrivable, match="State machine is in DELETING status"):
+        engine.service.redrive_execution(execution)
+    own = engine.service.start_execution(machine, {})
+    assert engine.wait(own, timeout=10)["redriveStatus"] == "REDRIVABLE"  # the new machine's own execution
+
+
+def test_a_machine_created_again_in_the_same_millisecond_is_another_machine(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The service's clock stands still: the machine, its execution and the machine created again under its
+    name have one creation time. Only the incarnation the execution stored tells the two machines apart."""
+    stamp = service.now_ms()
+    monkeypatch.setattr(service, "now_ms", lambda: stamp)
+    machine, execution = failed_execution(engine, "twin")
+    engine.service.delete_state_machine(machine)
+    assert engine.service.create_state_machine("twin", {"StartAt": "F", "States": {"F": {"Type": "Fail"}}}) == machine
+    assert rows(Path(engine.store.path), "SELECT created_ms FROM state_machines") == [(stamp,)]
+    described = engine.service.describe_execution(execution)
+    assert (described["startDate"], described["redriveStatus"], described["redriveStatusReason"]) == (
+        engine.service.describe_state_machine(machine)["creationDate"], "NOT_REDRIVABLE",
+        "State machine is in DELETING status")
     with pytest.raises(api.ExecutionNotRedrivable, match="State machine is in DELETING status"):
         engine.service.redrive_execution(execution)
     own = engine.service.start_execution(machine, {})

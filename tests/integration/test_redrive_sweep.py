@@ -80,6 +80,11 @@ def kept_rows(engine: Engine, arn: str) -> tuple[int, int]:
     return joins, frames
 
 
+def snapshot_of(engine: Engine, arn: str) -> str | None:
+    (snapshot,), = rows(Path(engine.store.path), "SELECT snapshot FROM executions WHERE arn = ?", arn)
+    return snapshot  # type: ignore[no-any-return]
+
+
 def failed(engine: Engine, name: str = "orders") -> str:
     machine = engine.service.create_state_machine(name, DEFINITION)
     arn = engine.service.start_execution(machine, {"items": [{"n": n, "run": name} for n in range(6)]})
@@ -94,6 +99,8 @@ def answers(engine: Engine, arn: str) -> dict[str, Any]:
     machine = svc.describe_execution(arn)["stateMachineArn"]
     runs, _ = list_map_runs(engine.store, svc.page_tokens, arn)
     return {"describe": svc.describe_execution(arn), "history": svc.get_execution_history(arn),
+            "history backwards": svc.get_execution_history(arn, reverse=True, max_results=3),
+            "machine": svc.describe_state_machine_for_execution(arn),
             "list": svc.list_executions(machine), "map runs": runs,
             "map run": [describe_map_run(engine.store, run["mapRunArn"]) for run in runs]}
 
@@ -113,10 +120,11 @@ def test_the_rows_kept_for_a_redrive_are_swept_once_its_period_has_passed(
     assert before["map runs"] and before["map run"][0]["status"] == "FAILED"
     engine._next_sweep = 0.0  # ...but the sweep goes by the engine's, still now: it keeps the rows
     wait_for(lambda: engine._next_sweep > 0.0)
-    assert kept_rows(engine, arn)[0] > 0
+    assert kept_rows(engine, arn)[0] > 0 and snapshot_of(engine, arn) is not None
 
     later(runtime, monkeypatch, 15)
     wait_for(lambda: kept_rows(engine, arn) == (0, 0))
+    assert snapshot_of(engine, arn) is None  # read only to redrive it
     assert answers(engine, arn) == before
     with pytest.raises(api.ExecutionNotRedrivable) as refused:
         engine.service.redrive_execution(arn)
@@ -171,6 +179,9 @@ def test_the_sweep_goes_in_batches_from_a_cursor_that_survives_a_restart(tmp_pat
         store.close()
         left = [bool(rows(path, "SELECT 1 FROM join_data WHERE execution_arn = ?", other)) for other in order]
         assert left == [j > i for j in range(len(order))]
+        snapshots = [rows(path, "SELECT snapshot IS NOT NULL FROM executions WHERE arn = ?", other)[0][0]
+                     for other in order]
+        assert snapshots == [j > i for j in range(len(order))]
     store = SqliteStore(path)
     assert sweep.sweep(store, max(ends.values()) + DAY_MS) == 0
     # What the API answers stays: their rows, histories, and the reason a redrive is refused.

@@ -44,11 +44,12 @@ SELECT version_arn, alias_arn, redrive_count, redrive_ms FROM executions WHERE a
 
 -- name: describe_execution
 -- machine_status is NULL once the execution's machine is gone, even if one of the same name (and ARN) was
--- created since: that one, created after the execution started, is another machine.
+-- created since: that one has another incarnation, so it is another machine.
 SELECT arn, state_machine_arn, version_arn, name, status, input, output, error, cause, start_ms, stop_ms,
        parent_task, alias_arn, redrive_count, redrive_ms,
        (SELECT m.status FROM state_machines m
-        WHERE m.arn = executions.state_machine_arn AND m.created_ms <= executions.start_ms) AS machine_status,
+        WHERE m.arn = executions.state_machine_arn AND m.incarnation = executions.machine_incarnation
+       ) AS machine_status,
        (SELECT MAX(c.last_id) FROM history_chunks c WHERE c.execution_arn = executions.arn) AS last_event_id
 FROM executions WHERE arn = :arn;
 
@@ -56,7 +57,7 @@ FROM executions WHERE arn = :arn;
 UPDATE executions SET alias_arn = :alias_arn WHERE arn = :arn;
 
 -- name: execution_definition
-SELECT definition, snapshot, status FROM executions WHERE arn = :arn;
+SELECT definition FROM executions WHERE arn = :arn;
 
 -- name: insert_activity
 INSERT INTO activities (arn, name, created_ms) VALUES (:arn, :name, :created_ms);

@@ -43,9 +43,9 @@ WHERE state_machine_arn = :state_machine_arn ORDER BY version DESC;
 
 -- name: insert_execution
 INSERT INTO executions (arn, state_machine_arn, version_arn, name, definition, status, input, start_ms, parent_task,
-                        role_arn)
+                        role_arn, machine_incarnation)
 VALUES (:arn, :state_machine_arn, :version_arn, :name, :definition, 'RUNNING', :input, :start_ms, :parent_task,
-        :role_arn);
+        :role_arn, :machine_incarnation);
 
 -- name: get_execution
 SELECT arn, state_machine_arn, version_arn, name, status, input, output, error, cause, start_ms, stop_ms,

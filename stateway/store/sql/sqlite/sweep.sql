@@ -19,5 +19,10 @@ SELECT max(stop_ms, min(stop_ms + 1209600000, start_ms + 31535999999)) FROM exec
 -- name: delete_frames_of_execution
 DELETE FROM frames WHERE execution_arn = ?;
 
+-- name: clear_snapshot
+-- The snapshot of an ended execution is read only to redrive it. Its status, output, error and cause, which
+-- DescribeExecution answers, are columns of their own, and its history is in `history_chunks`.
+UPDATE executions SET snapshot = NULL WHERE arn = ?;
+
 -- name: put_setting
 INSERT INTO settings (name, value) VALUES (:name, :value) ON CONFLICT (name) DO UPDATE SET value = excluded.value;

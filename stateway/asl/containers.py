@@ -250,10 +250,12 @@ class ContainerStates:
         assert join is not None
         index = join.order[join.next_index] if join.order is not None else join.next_index
         join.next_index += 1
+        # The parent's step is the container's entry (or retry): it stays put while its children run.
+        path = f"{parent.path}/{parent.step}.{index}" if parent.path else f"{parent.step}.{index}"
         if join.kind == "parallel":
             program = state.branches[index]
             child = Frame(id=self.next_id("f"), program=program.path, parent=parent.id, index=index,
-                          variables=dict(parent.variables), prev=parent.prev, silent=parent.silent)
+                          variables=dict(parent.variables), prev=parent.prev, silent=parent.silent, path=path)
             child_input = join.item(index)
         else:
             assert state.processor is not None
@@ -261,7 +263,7 @@ class ContainerStates:
             # A distributed Map's iterations are child executions: they do not see the outer variables.
             child = Frame(id=self.next_id("f"), program=program.path, parent=parent.id, index=index,
                           variables={} if join.distributed else dict(parent.variables),
-                          silent=parent.silent or join.distributed)
+                          silent=parent.silent or join.distributed, path=path)
             child.prev = join.map_pointer
             self.emit(child, "MapIterationStarted", {"index": index, "name": state.name})
             item = join.item(index)

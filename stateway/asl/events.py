@@ -133,6 +133,9 @@ class ScheduleTask:
     heartbeat_seconds: int | None = None
     task_token: str | None = None  # set for `.waitForTaskToken`
     credentials: Any = None
+    # The task's run within its execution, `[path/]step/state/attempt` (see `Frame.path`): the same for
+    # the same run however a crash reordered the rounds. Empty for a task stored before it existed.
+    run_key: str = ""
 
 
 @dataclass(frozen=True, slots=True)

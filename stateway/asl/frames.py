@@ -199,6 +199,13 @@ class Frame:
     silent: bool = False  # a distributed Map's iteration: its events are not in this history
     failed_join: Join | None = None  # a failed Map/Parallel's children, kept so a redrive re-runs only failures
     redrive_join: Join | None = None
+    # Where this frame stands in the execution, independently of the order in which its frames moved:
+    # `path` names it by its ancestors' steps and its index ("" for the root, "3.72" for iteration 72
+    # of a Map its parent entered at step 3), `step` counts the states it entered and the retries it
+    # made. Together they name a task's run in its idempotency key: the same after a crash recomputes
+    # a round from events arriving in another order (frame ids are numbered in that order).
+    path: str = ""
+    step: int = 0
 
 
 @dataclass(slots=True)

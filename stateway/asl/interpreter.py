@@ -391,6 +391,7 @@ class _Run(ContainerStates, JsonataStates):
 
     def enter(self, frame: Frame, name: str, state_input: Any) -> None:
         state = self.program(frame).states[name]
+        frame.step += 1
         frame.state = name
         frame.state_input = state_input
         frame.retry_count = 0
@@ -692,6 +693,8 @@ class _Run(ContainerStates, JsonataStates):
             kind=ref.kind, resource_type=ref.resource_type, service_resource=ref.resource,
             input=effective, attempt=frame.retry_count, timeout_seconds=timeout, heartbeat_seconds=heartbeat,
             task_token=token, credentials=credentials,
+            run_key=f"{frame.path}/{frame.step}/{state.name}/{frame.retry_count}" if frame.path
+            else f"{frame.step}/{state.name}/{frame.retry_count}",
         ))
 
     def seconds_field(self, frame: Frame, value: Any, path: str | None, field_name: str) -> int | None:
@@ -755,6 +758,7 @@ class _Run(ContainerStates, JsonataStates):
             attempts = frame.retry_attempts.get(index, 0)
             frame.retry_attempts[index] = attempts + 1
             frame.retry_count += 1
+            frame.step += 1  # a retried Map or Parallel runs its children again under new paths
             delay = retry_delay_ms(retrier.interval_seconds, retrier.backoff_rate, attempts,
                                    retrier.max_delay_seconds, retrier.jitter_strategy, self.env.random())
             timer_id = self.next_id("t")

@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING
 from stateway.asl.events import ScheduleTask, TaskFailed, TaskStarted, TaskTimedOut
 from stateway.asl.timestamps import clamp_ms
 from stateway.engine import invocations
-from stateway.workers.function_task import EventInvocation, Outcome, function_target, run_function_task
+from stateway.workers.function_task import (
+    EventInvocation,
+    Outcome,
+    function_target,
+    idempotency_key,
+    run_function_task,
+)
 
 if TYPE_CHECKING:
     from stateway.engine.runtime import Engine
@@ -67,7 +73,7 @@ class TaskDispatcher:
         queued: list[EventInvocation] = []
         outcome = run_function_task(
             command, engine.functions, region=engine.service.region, account=engine.service.account,
-            idempotency_key=f"{execution_arn}/{command.frame_id}/{command.state_name}/{command.attempt}",
+            idempotency_key=idempotency_key(execution_arn, command),
             heartbeat=lambda: self._heartbeat(execution_arn, command), queue=queued.append,
             default_timeout_seconds=engine.function_timeout_seconds, watch=engine.limit_worker,
             on_timeout=lambda timed_out: self._timed_out(execution_arn, timed_out))

@@ -38,7 +38,7 @@ from stateway.engine.env import ShellEnv
 from stateway.engine.pool import WorkerPool
 from stateway.engine.service import execution_description
 from stateway.workers import python as pyfunctions
-from stateway.workers.function_task import function_target, run_function_task
+from stateway.workers.function_task import function_target, idempotency_key, run_function_task
 
 # AWS's limit on an Express execution's duration.
 MAX_DURATION_SECONDS = 300
@@ -257,7 +257,7 @@ class ExpressRunner:
         if function_target(command) is None:
             return [started, TaskFailed(command.task_id, "States.Runtime",
                                         f"No task handler is configured for the resource '{command.resource}'.")]
-        key = f"{execution_arn}/{command.frame_id}/{command.state_name}/{command.attempt}"
+        key = idempotency_key(execution_arn, command)
         if inbox is not None:
             inbox.put(started)  # before a timeout can be reported
         outcome = run_function_task(command, self.functions, region=self.region, account=self.account,

@@ -483,8 +483,8 @@ class Engine:
                 self._advance_isolated(arn, items, env, work)
             # Python functions start now, while this round is encoded and written (a worker takes a
             # while to wake): their answers are applied in a later round. If the round is not stored,
-            # the recomputed one schedules the same tasks under the same ids (task functions are
-            # at-least-once in any case).
+            # the recomputed one schedules the same tasks, under the same idempotency keys (task
+            # functions are at-least-once in any case).
             # A task cancelled in the round that scheduled it (a stop applied after its step) never runs.
             work.tasks = [(arn, c) for arn, c in work.tasks if c.task_id in work.snapshots[arn].tasks]
             durable_tasks = False

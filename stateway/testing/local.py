@@ -35,7 +35,7 @@ from stateway.engine.runtime import MAX_DURATION_SECONDS
 from stateway.engine.service import execution_description
 from stateway.workers import python as pyfunctions
 from stateway.workers import registry
-from stateway.workers.function_task import function_target, run_function_task
+from stateway.workers.function_task import function_target, idempotency_key, run_function_task
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
@@ -171,10 +171,9 @@ class LocalRunner:
             return [started, TaskFailed(command.task_id, "States.Runtime",
                                         f"stateway cannot run the resource '{command.resource}' locally")]
         before = time.monotonic()
-        # (execution, frame, state, attempt): the same work re-run gets the same key.
         outcome = run_function_task(
             command, self.functions, region=self.region, account=self.account,
-            idempotency_key=f"{execution_arn}/{command.frame_id}/{command.state_name}/{command.attempt}",
+            idempotency_key=idempotency_key(execution_arn, command),
             default_timeout_seconds=self.function_timeout_seconds)
         assert outcome is not None  # only a call bounded by a watch ends without one
         env.now_ms += int((time.monotonic() - before) * 1000)

@@ -40,6 +40,14 @@ class EventInvocation:
     idempotency_key: str  # the task's
 
 
+def idempotency_key(execution_arn: str, command: ScheduleTask) -> str:
+    """`context.idempotency_key`: the execution and the task's run in it (`ScheduleTask.run_key`), the same
+    whenever that run is run again; a task stored before run keys existed keeps its frame id instead."""
+    if command.run_key:
+        return f"{execution_arn}/{command.run_key}"
+    return f"{execution_arn}/{command.frame_id}/{command.state_name}/{command.attempt}"
+
+
 def run_function_task(command: ScheduleTask, functions: Mapping[str, pyfunctions.Handler], *,
                       region: str, account: str, idempotency_key: str,
                       heartbeat: Callable[[], None] | None = None,

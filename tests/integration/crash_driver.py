@@ -1,9 +1,9 @@
 """A process for crash tests to SIGKILL: an Engine on a SQLite file whose task functions log to a side file.
 
-    python crash_driver.py DB SIDE [--mixed N] [--map ITEMS] [--nested N] [--event N] [--tokens N]
+    python crash_driver.py DB SIDE [--mixed N] [--map ITEMS] [--dmap ITEMS] [--nested N] [--event N] [--tokens N]
                            [--task-sleep S] [--item-sleep S] [--pause S] [--event-sleep S] [--stall-from TYPE]
 
-With `--mixed`/`--map`/`--nested`/`--event`/`--tokens` it creates the state machines and starts executions
+With `--mixed`/`--map`/`--dmap`/`--nested`/`--event`/`--tokens` it creates the state machines and starts executions
 (idempotently, by name); without, it only resumes what the file holds. It runs until no execution is RUNNING
 and no Event invocation is left to run, then exits 0. With `--tokens` (and no `--stall-from`) it answers
 (SendTaskSuccess) every task that waits for its token.
@@ -74,6 +74,18 @@ def map_definition(item_sleep: float) -> dict[str, Any]:
         "Fan": {"Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 20, "ResultPath": None,
                 "ItemSelector": {"index.$": "$$.Map.Item.Index", "sleep": item_sleep},
                 "ItemProcessor": {"StartAt": "Item", "States": {"Item": _task("work")}}, "End": True},
+    }}
+
+
+def distributed_map_definition(item_sleep: float) -> dict[str, Any]:
+    """One distributed Map (a Map Run of STANDARD child executions), ten at a time, each child two tasks."""
+    return {"StartAt": "Fan", "States": {
+        "Fan": {"Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 10, "ResultPath": None,
+                "ItemSelector": {"index.$": "$$.Map.Item.Index", "sleep": item_sleep},
+                "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                                  "StartAt": "Item", "States": {"Item": _task("work", "Again"),
+                                                                "Again": _task("work")}},
+                "End": True},
     }}
 
 
@@ -227,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("side")
     parser.add_argument("--mixed", type=int, default=0, help="start this many executions of the mixed machine")
     parser.add_argument("--map", type=int, default=0, help="start one execution mapping this many items")
+    parser.add_argument("--dmap", type=int, default=0, help="start one execution of a distributed Map of this many items")
     parser.add_argument("--nested", type=int, default=0, help="start this many parents of a nested child")
     parser.add_argument("--task-sleep", type=float, default=0.2)
     parser.add_argument("--item-sleep", type=float, default=0.02, help="seconds each big-Map item's task takes")
@@ -254,6 +267,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.map:
         sm = service.create_state_machine("bigmap", map_definition(args.item_sleep))
         _start(service, sm, map_input(args.map), "bigmap-0")
+    if args.dmap:
+        sm = service.create_state_machine("dmap", distributed_map_definition(args.item_sleep))
+        _start(service, sm, map_input(args.dmap), "dmap-0")
     if args.nested:
         child = service.create_state_machine("child", child_definition())
         sm = service.create_state_machine("parent", parent_definition(child))

@@ -23,6 +23,8 @@ from typing import Any
 import crash_driver
 import pytest
 
+from stateway.engine import map_runs
+from stateway.store.sqlite import SqliteStore
 from stateway.testing.local import LocalRunner
 
 pytestmark = pytest.mark.integration
@@ -129,11 +131,13 @@ def expected_types(definition: dict[str, Any], input: Any) -> Counter[str]:
     return _expected_cache[cache_key]
 
 
-def verify(run: Run, expected: dict[str, tuple[dict[str, Any] | None, dict[str, Any]]]) -> dict[str, int]:
-    """Check every execution, its history, the leftovers and the side file; returns re-run statistics."""
+def verify(run: Run, expected: dict[str, tuple[dict[str, Any] | None, dict[str, Any]]], *,
+           child_tasks: int = 0) -> dict[str, int]:
+    """Check every execution, its history, the leftovers and the side file; returns re-run statistics.
+    `child_tasks`: the tasks that distributed Maps' child executions schedule (not in their parents' histories)."""
     rows = run.query("SELECT arn, name, status, output FROM executions ORDER BY name")
     assert sorted(r[1] for r in rows) == sorted(expected), rows
-    scheduled = 0
+    scheduled = child_tasks
     for arn, name, status, _ in rows:
         assert status == "SUCCEEDED", (name, status)
         events = run.history(arn)
@@ -150,7 +154,7 @@ def verify(run: Run, expected: dict[str, tuple[dict[str, Any] | None, dict[str, 
         entered = Counter(e["details"]["name"] for e in events if e["type"].endswith("StateEntered"))
         exited = Counter(e["details"]["name"] for e in events if e["type"].endswith("StateExited"))
         assert entered == exited, f"{name}: StateEntered/StateExited pairs differ"
-        if "items" in input and any(e["type"] == "MapStateStarted" for e in events):
+        if "items" in input and counts["MapStateStarted"] and not counts["MapRunStarted"]:
             done = [e["details"]["index"] for e in events if e["type"] == "MapIterationSucceeded"]
             assert sorted(done) == list(range(len(input["items"]))), f"{name}: Map iterations"
         scheduled += counts["LambdaFunctionScheduled"]
@@ -261,6 +265,34 @@ def test_sigkill_twice_during_a_map_of_1000_items(tmp_path: Path) -> None:
     stats = verify(run, map_expected(items, item_sleep))
     assert stats["tasks"] == items
     assert history_count(run, "MapIterationSucceeded") == items
+
+
+def test_sigkill_twice_during_a_distributed_map_of_300_items(tmp_path: Path) -> None:
+    """A Map Run's child executions, ten at a time, two tasks each: every item's tasks run under one key
+    each, the Map Run's counts are exact, and the parent's history records the Map Run once."""
+    run = Run(tmp_path)
+    items, item_sleep = 300, 0.01
+    args = ("--dmap", str(items), "--item-sleep", str(item_sleep))
+
+    def finished_items() -> int:
+        return len({line["index"] for line in run.side_lines() if line["phase"] == "end" and line["state"] == "Again"})
+
+    for point in sorted(random.Random().sample(range(30, 270), 2)):
+        proc = run.spawn(*args)
+        run.wait_until(lambda point=point: finished_items() >= point, proc)
+        run.kill(proc)
+        assert run.count("SELECT COUNT(*) FROM executions WHERE status = 'RUNNING'") == 1
+    run.finish(*args)
+    expected = {"dmap-0": (crash_driver.distributed_map_definition(item_sleep), crash_driver.map_input(items))}
+    stats = verify(run, expected, child_tasks=2 * items)
+    assert stats["tasks"] == 2 * items
+    assert history_count(run, "MapRunStarted") == 1 and history_count(run, "MapRunSucceeded") == 1
+    ((map_run_arn,),) = run.query("SELECT arn FROM map_runs")
+    described = map_runs.describe_map_run(SqliteStore(run.db, create=False), map_run_arn)
+    assert described["status"] == "SUCCEEDED"
+    for which in ("itemCounts", "executionCounts"):
+        assert {k: described[which][k] for k in ("total", "succeeded", "failed", "aborted", "running", "pending")} \
+            == {"total": items, "succeeded": items, "failed": 0, "aborted": 0, "running": 0, "pending": 0}, which
 
 
 def test_sigkill_at_random_points(tmp_path: Path) -> None:

@@ -113,7 +113,7 @@ def test_task_chain_succeeds_with_idempotency_key(make: Callable[..., Harness]) 
                                                       "C": task("record")}}, {"value": 5})
     assert desc["status"] == "SUCCEEDED"
     assert json.loads(desc["output"]) == {"value": 11}
-    assert keys == [f"{desc['executionArn']}/root/C/0"]
+    assert keys == [f"{desc['executionArn']}/3/C/0"]  # the third state entered
     assert_gap_free(events)
     assert types(events).count("LambdaFunctionSucceeded") == 3
     assert h.rows("SELECT COUNT(*) FROM tasks") == [(0,)]
@@ -177,7 +177,8 @@ def test_retry_with_backoff_reruns_under_new_attempt_keys(make: Callable[..., Ha
     assert desc["status"] == "SUCCEEDED", desc
     assert json.loads(desc["output"]) == {"ok": 3}
     arn = desc["executionArn"]
-    assert [k for _, k in calls] == [f"{arn}/root/A/{attempt}" for attempt in range(3)]
+    # A retry is a step of its own: steps 1, 2 and 3, attempts 0, 1 and 2.
+    assert [k for _, k in calls] == [f"{arn}/{attempt + 1}/A/{attempt}" for attempt in range(3)]
     # Each retry waited its IntervalSeconds (a timer row, not a sleeping thread).
     assert calls[1][0] - calls[0][0] >= 0.9
     assert calls[2][0] - calls[1][0] >= 0.9

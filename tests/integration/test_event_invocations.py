@@ -50,7 +50,7 @@ def test_the_invocation_is_stored_with_the_202_and_deleted_once_it_has_run(tmp_p
         wait_for(lambda: calls)
         # Running, and still stored: a crash now runs it again after the restart.
         assert _queued(db) == [(arn, request, 0)]
-        assert calls == [({"n": 1}, request, f"{arn}/root/Fire/0")]
+        assert calls == [({"n": 1}, request, f"{arn}/1/Fire/0")]
         release.set()
         wait_for(lambda: not _queued(db))
     assert len(calls) == 1
@@ -80,7 +80,7 @@ def test_an_invocation_left_when_the_engine_stopped_runs_on_the_next_start(tmp_p
     finally:
         never.set()
     assert started == [request]
-    assert calls == [({"n": 1}, request, f"{arn}/root/Fire/0")], "the same event, request id and key"
+    assert calls == [({"n": 1}, request, f"{arn}/1/Fire/0")], "the same event, request id and key"
 
 
 @pytest.mark.parametrize("failures", [1, 3])

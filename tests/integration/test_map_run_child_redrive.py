@@ -193,3 +193,34 @@ def test_a_child_that_failed_more_than_14_days_before_the_redrive_fails_for_good
     assert world.calls == {"first": [0, 1, 2], "second": [0, 1, 2, 2]}
     assert counts(engine, map_run) == tally(3, succeeded=2, failed=1, failuresNotRedrivable=1)
     assert counts(engine, map_run, "executionCounts") == counts(engine, map_run)
+
+
+def test_a_batched_map_run_counts_the_items_and_the_child_executions_waiting_to_be_redriven(
+        tmp_path: Path, world: World) -> None:
+    """With an ItemBatcher a child execution runs a batch: `pendingRedrive` counts the waiting batches in
+    executionCounts and their items in itemCounts."""
+    def batch(event: Any, context: Any) -> Any:
+        return [world.call("second", item) for item in event["Items"]][-1]
+
+    world.broken = {2, 4}  # the batches [2, 3] and [4, 5] fail the first time
+    machine = {"StartAt": "Each", "States": {"Each": {
+        "Type": "Map", "MaxConcurrency": 1, "ItemBatcher": {"MaxItemsPerBatch": 2}, "ToleratedFailureCount": 2,
+        "End": True, "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                                       "StartAt": "Work", "States": {"Work": task("batch")}}}}}
+    with Engine(f"sqlite:///{tmp_path / 'batched.db'}", functions={"batch": batch}, poll_interval=0.05) as engine:
+        execution = engine.service.start_execution(engine.service.create_state_machine("batched", machine),
+                                                   [0, 1, 2, 3, 4, 5])
+        assert engine.wait(execution, timeout=30)["status"] == "FAILED"
+        map_run = the_map_run(engine, execution)
+        assert counts(engine, map_run) == tally(6, succeeded=2, failed=4)
+        assert counts(engine, map_run, "executionCounts") == tally(3, succeeded=1, failed=2)
+
+        world.hold("second", 2, 2)
+        engine.service.redrive_execution(execution)
+        world.wait_reached("second", 2, 2)
+        wait_for(lambda: counts(engine, map_run) == tally(6, succeeded=2, running=2, pendingRedrive=2))
+        assert counts(engine, map_run, "executionCounts") == tally(3, succeeded=1, running=1, pendingRedrive=1)
+        world.release("second", 2, 2)
+        assert engine.wait(execution, timeout=30)["status"] == "SUCCEEDED"
+        assert counts(engine, map_run) == tally(6, succeeded=6)
+        assert counts(engine, map_run, "executionCounts") == tally(3, succeeded=3)

@@ -12,7 +12,7 @@ from stateway.asl import batches, jsonata, jsontext, paths
 from stateway.asl.causes import error_details, shown
 from stateway.asl.errors import ErrorName, Failure, FailureError
 from stateway.asl.events import CancelTask, CancelTimer, MapRunEnded, MapRunUpdated
-from stateway.asl.frames import ITEMS_PER_RUN, STORED, Frame, Join
+from stateway.asl.frames import ITEMS_PER_RUN, REDRIVABLE_PERIOD_MS, STORED, Frame, Join
 from stateway.asl.model import UNSET, QueryLanguage, State, StateType, is_set
 from stateway.asl.payload import apply_input_path
 
@@ -109,13 +109,18 @@ class ContainerStates:
                           id=self.next_id("j"), max_concurrency=max_concurrency, tolerated_count=count,
                           tolerated_percentage=percentage, map_pointer=started, distributed=distributed,
                           input_is_source=effective is frame.state_input,
-                          selector_reads_input=_selector_reads_input(state))
+                          selector_reads_input=_selector_reads_input(state),
+                          express_children=distributed and state.processor_execution_type == "EXPRESS")
         frame.waiting = "children"
         if distributed:
             # A distributed Map runs its items as a Map Run whose iterations are not in this history.
             if not self.start_map_run(frame, state, frame.join):
                 frame.join = None
                 frame.waiting = None
+                # That Map Run stays this Map's, so that a later redrive finds it and is refused again;
+                # its child executions will not run again.
+                frame.failed_join, frame.redrive_join = frame.redrive_join, None
+                self.drop_kept(frame.failed_join)
                 self.container_failed(frame, state, "Map", self.with_location(frame, Failure(
                     ErrorName.RUNTIME.value, f"The Map Run has been redriven {MAX_MAP_RUN_REDRIVES} times, its maximum.")))
                 return
@@ -132,7 +137,11 @@ class ContainerStates:
                     self.emit(frame, "MapRunFailed", error_details(failure))
                     self.container_failed(frame, state, "Map", failure)
                     return
-        pending = self.resume_redriven(frame, frame.join)
+        join = frame.join
+        pending = self.resume_redriven(frame, join)
+        if join.failed and not self.tolerated(join):  # failed for good (not redrivable) beyond the tolerance
+            self.join_failed(frame, state, join, THRESHOLD_EXCEEDED)
+            return
         if not pending:
             self.join_finished(frame, state)
             return
@@ -183,13 +192,39 @@ class ContainerStates:
         """After a redrive, keep the children that succeeded before; returns how many must run."""
         previous, frame.redrive_join = frame.redrive_join, None
         if previous is None or previous.kind != join.kind or previous.size != join.size:
+            self.drop_kept(previous)
             return join.size
         done = previous.succeeded_results()
         join.results.update(done)
         join.succeeded = len(done)
         join.items_succeeded = sum(join.batch_sizes[i] for i in done) if join.batch_sizes is not None else len(done)
-        join.order = [i for i in range(join.size) if i not in done]
+        if join.distributed and previous.distributed:
+            self.redrive_children(join, previous)
+        failed = set(join.not_redrivable)
+        join.order = [i for i in range(join.size) if i not in done and i not in failed]
         return len(join.order)
+
+    def redrive_children(self: _Run, join: Join, previous: Join) -> None:
+        """A redriven Map Run's child executions that ran before and did not succeed, as AWS redrives
+        them: an Express one runs again from its start; a Standard one continues from the state where it
+        stopped (its kept frame), unless it stopped more than the redrivable period ago — then it is not
+        redriven, and its failure stands for good (counted as failed by every later attempt)."""
+        join.not_redrivable = list(previous.not_redrivable)
+        stopped = {**previous.unsuccessful, **previous.redriving}
+        for index in sorted(stopped):
+            frame_id = stopped[index]
+            kept = self.snap.frames.get(frame_id) if frame_id else None
+            if kept is not None and (join.express_children or self.now - kept.stopped_ms > REDRIVABLE_PERIOD_MS):
+                self.drop_frame(frame_id)
+                if not join.express_children:
+                    join.not_redrivable.append(index)
+                    continue
+                kept = None
+            join.redriving[index] = frame_id if kept is not None else ""
+        join.not_redrivable.sort()
+        join.failed = len(join.not_redrivable)
+        join.items_failed = sum(join.batch_sizes[i] for i in join.not_redrivable) \
+            if join.batch_sizes is not None else join.failed
 
     def start_map_run(self: _Run, frame: Frame, state: State, join: Join) -> bool:
         """MapRunStarted; or, when a redrive finds the Map Run this Map started before, MapRunRedriven:
@@ -250,6 +285,11 @@ class ContainerStates:
         assert join is not None
         index = join.order[join.next_index] if join.order is not None else join.next_index
         join.next_index += 1
+        kept_id = join.redriving.pop(index, None) if join.redriving else None
+        kept = self.snap.frames.get(kept_id) if kept_id else None
+        if kept is not None:
+            self.resume_child(join, kept)
+            return
         # The parent's step is the container's entry (or retry): it stays put while its children run.
         path = f"{parent.path}/{parent.step}.{index}" if parent.path else f"{parent.step}.{index}"
         if join.kind == "parallel":
@@ -280,13 +320,37 @@ class ContainerStates:
         self.enter(child, program.start_at, child_input)
         self.queue.append(child.id)
 
+    def resume_child(self: _Run, join: Join, child: Frame) -> None:
+        """Redrive a Standard child execution of a Map Run: as RedriveExecution continues an execution, it
+        enters the state where it stopped again, and the states it completed before do not run again."""
+        join.inputs.pop(child.index, None)  # it does not start from its item again
+        retained = child.join or child.failed_join
+        if child.join is not None:  # stopped while waiting for its own children: its input may be stored apart
+            self.restore_input(child, child.join)
+        child.done = False
+        child.waiting = child.task_id = child.timer_id = None
+        child.join = child.failed_join = None
+        child.stopped_ms = 0
+        assert child.state is not None
+        join.running.append(child.id)
+        self.enter(child, child.state, child.state_input)
+        child.redrive_join = retained
+        self.queue.append(child.id)
+
     def child_done(self: _Run, parent: Frame, child: Frame, output: Any, failure: Failure | None) -> None:
         join = parent.join
         state = self.current(parent)
-        del self.snap.frames[child.id]
         if join is None or child.id not in join.running:
+            del self.snap.frames[child.id]
             return
         join.running.remove(child.id)
+        if failure is not None and join.distributed:
+            # A child execution that failed: a redrive of the Map Run runs it again (a Standard one from
+            # where it failed, so its frame is kept).
+            join.unsuccessful[child.index] = "" if join.express_children else child.id
+            child.stopped_ms = self.now
+        if failure is None or not keeps_children(join):
+            del self.snap.frames[child.id]
         batch = join.batch_sizes[child.index] if join.batch_sizes is not None else 1
         if failure is None:
             join.succeeded += 1
@@ -318,6 +382,8 @@ class ContainerStates:
         self.restore_input(parent, join)
         self.abort_children(parent)
         parent.join = None
+        if parent.failed_join is not join:  # a Map or Parallel retried: only its last attempt is redriven
+            self.drop_kept(parent.failed_join)
         parent.failed_join = join
         parent.waiting = None
         kind = "Map" if join.kind == "map" else "Parallel"
@@ -383,6 +449,7 @@ class ContainerStates:
         elif parent.state_input is STORED:
             self.unread_inputs[parent.id] = join  # read back only if a failure needs it (`settle_input`)
         kind = "Map" if join.kind == "map" else "Parallel"
+        self.drop_kept(join)  # its tolerated failures: the Map succeeded, no redrive runs them again
         if join.distributed:
             self.map_run_ended(parent, join, "SUCCEEDED")
             self.emit(parent, "MapRunSucceeded")
@@ -409,12 +476,36 @@ class ContainerStates:
         self.state_failed(frame, failure)
 
     def abort_children(self: _Run, parent: Frame) -> None:
-        join = parent.join
-        if join is None:
-            return
+        if parent.join is not None:
+            self.stop_children(parent.join)
+
+    def stop_children(self: _Run, join: Join) -> None:
+        """Cut short the children of `join` that still run (the join failed, or the execution stopped).
+        A distributed Map's are aborted child executions, which a redrive of its Map Run runs again: a
+        Standard one is kept where it stopped, an Express one by its index only. Others are gone."""
         for child_id in list(join.running):
+            child = self.snap.frames.get(child_id)
+            if child is not None and keeps_children(join):
+                self.stop_frame(child)
+                join.unsuccessful[child.index] = child.id
+                continue
+            if child is not None and join.distributed:
+                join.unsuccessful[child.index] = ""
             self.abort_frame(child_id)
         join.running.clear()
+
+    def stop_frame(self: _Run, frame: Frame) -> None:
+        """End a Standard child execution cut short, keeping its frame at the state it was in: its task or
+        timer is cancelled (if still live), and what it ran of its own is cut short too."""
+        frame.done = True
+        frame.stopped_ms = self.now
+        if frame.task_id and self.snap.tasks.pop(frame.task_id, None) is not None:
+            self.commands.append(CancelTask(frame.task_id))
+        if frame.timer_id and self.snap.timers.pop(frame.timer_id, None) is not None:
+            self.commands.append(CancelTimer(frame.timer_id))
+        frame.waiting = frame.task_id = frame.timer_id = None
+        if frame.join is not None:
+            self.stop_children(frame.join)
 
     def abort_frame(self: _Run, frame_id: str) -> None:
         frame = self.snap.frames.pop(frame_id, None)
@@ -431,6 +522,35 @@ class ContainerStates:
             self.map_run_ended(frame, frame.join, "ABORTED")
             for child_id in frame.join.running:
                 self.abort_frame(child_id)
+        for join in (frame.join, frame.failed_join, frame.redrive_join):
+            self.drop_kept(join)
+
+    def drop_kept(self: _Run, join: Join | None) -> None:
+        """Forget the child executions a distributed Map's join kept for a redrive that will not come
+        (the Map ended, or is run afresh): their frames, and those their own joins kept."""
+        if join is None or not (join.unsuccessful or join.redriving):
+            return
+        for frame_id in (*join.unsuccessful.values(), *join.redriving.values()):
+            if frame_id:
+                self.drop_frame(frame_id)
+        join.unsuccessful, join.redriving = {}, {}
+
+    def drop_frame(self: _Run, frame_id: str) -> None:
+        frame = self.snap.frames.pop(frame_id, None)
+        if frame is not None:
+            for join in (frame.join, frame.failed_join, frame.redrive_join):
+                self.drop_kept(join)
+
+    def kept_frame_ids(self: _Run, join: Join | None) -> set[str]:
+        """The frames a join keeps for a redrive of its Map Run, and those they keep in turn."""
+        found: set[str] = set()
+        for frame_id in (*join.unsuccessful.values(), *join.redriving.values()) if join is not None else ():
+            frame = self.snap.frames.get(frame_id) if frame_id else None
+            if frame is not None:
+                found.add(frame_id)
+                for nested in (frame.join, frame.failed_join, frame.redrive_join):
+                    found |= self.kept_frame_ids(nested)
+        return found
 
     def map_run_ended(self: _Run, frame: Frame, join: Join, status: str, *, batched: bool = False) -> None:
         """Tell the shell how a distributed Map's Map Run ended (`MapRunEnded`): what its child
@@ -439,15 +559,24 @@ class ContainerStates:
         if not join.distributed or frame.silent:
             return
         items, executions = (join.succeeded, join.failed), None
+        lost = len(join.not_redrivable)
+        not_redrivable = (lost, lost)
         if join.batch_sizes is not None:
             items = (join.items_succeeded, join.items_failed)
             executions = (join.size, join.succeeded, join.failed)
+            not_redrivable = (sum(join.batch_sizes[i] for i in join.not_redrivable), lost)
         elif batched:
             executions = (0, 0, 0)
         self.commands.append(MapRunEnded(
             started_event_id=frame.prev, status=status, items=items, executions=executions,
             max_concurrency=join.max_concurrency, tolerated_failure_percentage=float(join.tolerated_percentage or 0.0),
-            tolerated_failure_count=int(join.tolerated_count or 0)))
+            tolerated_failure_count=int(join.tolerated_count or 0), not_redrivable=not_redrivable))
+
+
+def keeps_children(join: Join) -> bool:
+    """Whether a join keeps the frames of its children that did not succeed, for a redrive to continue
+    them from where they stopped: a distributed Map's whose child executions are STANDARD."""
+    return join.distributed and not join.express_children
 
 
 # An ItemsPath that names object members only (`$`, `$.items`, `$.order.lines`): one `array_runs` reads.

@@ -184,6 +184,8 @@ class MapRunEnded:
     max_concurrency: int
     tolerated_failure_percentage: float
     tolerated_failure_count: int
+    # (items, child executions) among the failed that a redrive found not redrivable: failed for good.
+    not_redrivable: tuple[int, int] = (0, 0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,9 @@ from stateway.asl.resources import ResourceRef
 RUNNING = "RUNNING"
 # The statuses a redrive continues an execution from (RedriveExecution refuses any other).
 REDRIVABLE_STATUSES = ("FAILED", "ABORTED", "TIMED_OUT")
+# RedriveExecution's redrivable period: 14 days from the end of an execution — the parent's, and each
+# Standard child execution's of a Map Run that a redrive of the parent redrives.
+REDRIVABLE_PERIOD_MS = 14 * 24 * 3600 * 1000
 
 
 class _Marker:
@@ -96,6 +99,21 @@ class Join:
     # redrives this Map Run (MapRunRedriven) instead of starting another.
     map_run_arn: str = ""
     map_run_redrives: int = 0
+    # A distributed Map's child executions are EXPRESS (a redrive starts the unsuccessful ones again
+    # from their first state) rather than STANDARD (a redrive continues each from where it stopped).
+    express_children: bool = False
+    # The children of a distributed Map that ran and did not succeed (failed, or aborted while they ran),
+    # by index: the id of the child's frame, kept ended in the snapshot (`Frame.stopped_ms` set) so that
+    # a redrive continues it from the state where it stopped — or "" for an EXPRESS child, which a
+    # redrive runs from its start.
+    unsuccessful: dict[int, str] = field(default_factory=dict)
+    # In a redriven Map Run, the unsuccessful children of the attempts before that have not run again
+    # yet (DescribeMapRun's `pendingRedrive`), by index as in `unsuccessful`: each leaves as it starts.
+    redriving: dict[int, str] = field(default_factory=dict)
+    # Children that failed for good: a redrive found them not redrivable (a Standard child execution that
+    # ended more than `REDRIVABLE_PERIOD_MS` before). Every later attempt counts them as failed and never
+    # runs them (DescribeMapRun's `failuresNotRedrivable`).
+    not_redrivable: list[int] = field(default_factory=list)
 
     @property
     def window(self) -> int:
@@ -199,6 +217,9 @@ class Frame:
     silent: bool = False  # a distributed Map's iteration: its events are not in this history
     failed_join: Join | None = None  # a failed Map/Parallel's children, kept so a redrive re-runs only failures
     redrive_join: Join | None = None
+    # A Standard child execution of a distributed Map that stopped unsuccessfully (kept in its Map Run's
+    # `Join.unsuccessful`): when it stopped, which decides whether a redrive can still continue it.
+    stopped_ms: int = 0
     # Where this frame stands in the execution, independently of the order in which its frames moved:
     # `path` names it by its ancestors' steps and its index ("" for the root, "3.72" for iteration 72
     # of a Map its parent entered at step 3), `step` counts the states it entered and the retries it

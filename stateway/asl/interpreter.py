@@ -349,7 +349,9 @@ class _Run(ContainerStates, JsonataStates):
         retained = root.join or root.failed_join
         if root.join is not None:  # stopped while waiting for its children: its input may be stored apart
             self.restore_input(root, root.join)
-        for frame_id in [f for f in self.snap.frames if f != ROOT]:
+        # Only the child executions of its Map Run that a redrive continues where they stopped stay.
+        kept = self.kept_frame_ids(retained)
+        for frame_id in [f for f in self.snap.frames if f != ROOT and f not in kept]:
             del self.snap.frames[frame_id]
         self.snap.status = RUNNING
         self.snap.output = self.snap.error = self.snap.cause = None
@@ -398,7 +400,10 @@ class _Run(ContainerStates, JsonataStates):
         frame.retry_attempts = {}
         frame.entered_time_ms = self.now
         frame.entered_prev = frame.prev
-        frame.failed_join = frame.redrive_join = None
+        if frame.failed_join is not None or frame.redrive_join is not None:  # a Map or Parallel left behind
+            self.drop_kept(frame.failed_join)
+            self.drop_kept(frame.redrive_join)
+            frame.failed_join = frame.redrive_join = None
         frame.entered_event_id = self.emit(frame, _ENTERED[state.type], {
             "input": self.text(state_input),
             "inputDetails": {"truncated": False},
@@ -863,6 +868,10 @@ class _Run(ContainerStates, JsonataStates):
         self.emit(root, event_type, details, prev=prev)
         self.snap.status = status
         self.snap.output, self.snap.error, self.snap.cause = output, error, cause
+        if root.join is not None and root.join.distributed:
+            # Stopped (or timed out) while its Map Run ran: the Map Run cancels its child executions,
+            # which a redrive then runs again.
+            self.stop_children(root.join)
         for task_id in list(self.snap.tasks):
             self.commands.append(CancelTask(task_id))
         for timer_id in list(self.snap.timers):

@@ -118,6 +118,9 @@ class State:
     result_writer: Any = UNSET
     label: str | None = None
     processor_mode: str = "INLINE"
+    # A distributed Map's child executions: STANDARD (when not given) or EXPRESS; decides how a redrive
+    # of its Map Run runs the ones that did not succeed.
+    processor_execution_type: str = "STANDARD"
 
 
 @dataclass(frozen=True, slots=True)

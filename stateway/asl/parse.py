@@ -145,6 +145,7 @@ def _parse_state(name: str, raw: dict[str, Any], path: str, inherited: QueryLang
         kwargs["processor"] = _parse_program(processor_raw, f"{path}/ItemProcessor", language, programs)
         config = processor_raw.get("ProcessorConfig") or {}
         kwargs["processor_mode"] = config.get("Mode", "INLINE")
+        kwargs["processor_execution_type"] = config.get("ExecutionType", "STANDARD")
         # The legacy Map uses `Parameters` where the current one uses `ItemSelector`.
         if "ItemSelector" not in raw and "Parameters" in raw:
             kwargs["item_selector"] = raw["Parameters"]

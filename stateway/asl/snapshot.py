@@ -33,6 +33,8 @@ _FRAME_DEFAULTS = {f.name: f.default if f.default_factory is MISSING else f.defa
 # Join fields written as they are; the bulk data (`inputs`, `results`, `source`) is written only when
 # it is not stored apart, and `store` never.
 _JOIN_SCALARS = tuple(f.name for f in fields(Join) if f.name not in ("inputs", "texts", "results", "source", "store"))
+# Join fields written as they are that map a child's index to a value.
+_JOIN_BY_INDEX = ("unsuccessful", "redriving")
 # Frame fields that hold a Join (the running one, and those kept for a redrive).
 _JOIN_VALUED = tuple(f.name for f in fields(Frame) if f.name.endswith("join"))
 
@@ -172,6 +174,9 @@ def _load_join(data: dict[str, Any] | None, join_store: Callable[[str], JoinStor
     if not data:
         return None
     values = {k: v for k, v in data.items() if k in _JOIN_SCALARS}
+    for name in _JOIN_BY_INDEX:  # JSON's object keys are text: back to the children's indices
+        if name in values:
+            values[name] = {int(k): v for k, v in values[name].items()}
     inputs, results = data.get("inputs"), data.get("results")
     if "size" not in data:
         values["size"] = data.get("external_size") or len(inputs or ())

@@ -59,14 +59,17 @@ def changes(events: Sequence[EventRow], ended_runs: Sequence[tuple[str, MapRunEn
             "max_concurrency": join.max_concurrency,
             "tolerated_failure_percentage": float(join.tolerated_percentage or 0.0),
             "tolerated_failure_count": int(join.tolerated_count or 0)}
-        children = {"succeeded": join.succeeded, "failed": join.failed, "running": len(join.running)}
+        children = {"succeeded": join.succeeded, "failed": join.failed, "running": len(join.running),
+                    "pending_redrive": len(join.redriving), "failures_not_redrivable": len(join.not_redrivable)}
         executions = None
         if join.batch_sizes is None:
             counts = children
         else:  # a batched Map Run counts items: a child execution holds a batch of them
             sizes, frames = join.batch_sizes, snapshots[arn].frames
             counts = {"succeeded": join.items_succeeded, "failed": join.items_failed,
-                      "running": sum(sizes[frames[child].index] for child in join.running if child in frames)}
+                      "running": sum(sizes[frames[child].index] for child in join.running if child in frames),
+                      "pending_redrive": sum(sizes[index] for index in join.redriving),
+                      "failures_not_redrivable": sum(sizes[index] for index in join.not_redrivable)}
             executions = json.dumps({"total": len(sizes), **children})
         progress.append({"execution_arn": arn, "started_event_id": frame.prev, "executions": executions, **counts})
     aborted = []
@@ -78,9 +81,12 @@ def changes(events: Sequence[EventRow], ended_runs: Sequence[tuple[str, MapRunEn
         executions = None
         if run.executions is not None:
             total, succeeded, failed = run.executions
-            executions = json.dumps({"total": total, "succeeded": succeeded, "failed": failed, "running": 0})
+            executions = json.dumps({"total": total, "succeeded": succeeded, "failed": failed, "running": 0,
+                                     "pending_redrive": 0, "failures_not_redrivable": run.not_redrivable[1]})
+        # As a Map Run ends, none of its child executions waits to be redriven any more (AWS's words).
         progress.append({**key, "succeeded": run.items[0], "failed": run.items[1], "running": 0,
-                         "executions": executions})
+                         "executions": executions, "pending_redrive": 0,
+                         "failures_not_redrivable": run.not_redrivable[0]})
         if run.status == "ABORTED":
             aborted.append({**key, "stop_ms": now})
     ended = [{"execution_arn": arn, "stop_ms": now} for arn, snap in snapshots.items()
@@ -182,9 +188,12 @@ def describe_map_run(store: SqliteStore, arn: str) -> dict[str, Any]:
     row = store.one("map_run_get", {"arn": arn})
     if row is None:
         raise api.ResourceNotFound(f"Resource not found: '{arn}'")
+    # timedOut and resultsWritten stay 0: no child execution here has a timeout of its own, and a
+    # ResultWriter writes nothing (see docs/api.md).
     counts = {"pending": row["pending"], "running": row["running"], "succeeded": row["succeeded"],
               "failed": row["failed"], "timedOut": 0, "aborted": row["aborted"], "total": row["total"],
-              "resultsWritten": 0, "failuresNotRedrivable": 0, "pendingRedrive": 0}
+              "resultsWritten": 0, "failuresNotRedrivable": row["failures_not_redrivable"],
+              "pendingRedrive": row["pending_redrive"]}
     executions = dict(counts)
     if row["executions"] is not None:  # batched: its child executions, each of a batch of items
         executions.update(_ended(json.loads(row["executions"]), row["status"]))
@@ -206,13 +215,15 @@ def _ended(progress: dict[str, int], status: str) -> dict[str, int]:
     """The counts of a Map Run's last progress as its status leaves them: what the `map_run_*` queries
     do to its item counts when it ends (`map_runs.sql`), done here to the counts of its executions."""
     total, succeeded, failed, running = (progress[k] for k in ("total", "succeeded", "failed", "running"))
+    waiting = progress.get("pending_redrive", 0)
     left = max(0, total - succeeded - failed)
     counts = {"total": total, "succeeded": succeeded, "failed": failed, "running": running, "aborted": 0,
-              "pending": max(0, left - running)}
+              "pending": max(0, left - running - waiting), "pendingRedrive": waiting,
+              "failuresNotRedrivable": progress.get("failures_not_redrivable", 0)}
     if status == "SUCCEEDED":
-        counts.update(succeeded=total - failed, running=0, pending=0)
+        counts.update(succeeded=total - failed, running=0, pending=0, pendingRedrive=0)
     elif status in ("FAILED", "ABORTED"):
-        counts.update(aborted=left, running=0, pending=0)
+        counts.update(aborted=left, running=0, pending=0, pendingRedrive=0)
     return counts
 
 

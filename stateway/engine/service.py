@@ -26,7 +26,7 @@ from stateway.asl.events import (
     TaskStarted,
     TaskSucceeded,
 )
-from stateway.asl.frames import REDRIVABLE_STATUSES
+from stateway.asl.frames import REDRIVABLE_PERIOD_MS, REDRIVABLE_STATUSES
 from stateway.asl.loader import json_problem, load_json_definition
 from stateway.asl.timestamps import clamp_ms
 from stateway.asl.validate import validate_definition
@@ -53,8 +53,6 @@ _ALIAS_NAME = re.compile(r"(?=.*[a-zA-Z_\-.])[a-zA-Z0-9_\-.]+")
 # out as its TimeoutSeconds would (`StateMachine.lasting_at_most`); a longer TimeoutSeconds is cut to it,
 # and an execution open that long can no longer be redriven.
 MAX_DURATION_SECONDS = 365 * 24 * 3600
-# RedriveExecution's redrivable period: 14 days from the end of the execution.
-REDRIVABLE_PERIOD_MS = 14 * 24 * 3600 * 1000
 # How long GetActivityTask waits for the round that records ActivityStarted before it answers anyway:
 # far beyond a round's time, reached only when no round can be stored (a full disk) or the execution is
 # quarantined. The claim itself is durable, so the event follows when the engine can record it.

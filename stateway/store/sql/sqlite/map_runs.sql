@@ -11,15 +11,17 @@ VALUES (:arn, :execution_arn, :started_event_id, 'RUNNING', :start_ms, :max_conc
 -- is now the one its progress and its end chain to.
 UPDATE map_runs SET status = 'RUNNING', started_event_id = :started_event_id, stop_ms = NULL, error = NULL,
        cause = NULL, redrive_count = :redrive_count, redrive_ms = :redrive_ms, failed = 0, aborted = 0,
-       running = 0, pending = total - succeeded,
+       running = 0, pending = total - succeeded, pending_redrive = 0,
        max_concurrency = COALESCE(:max_concurrency, max_concurrency),
        tolerated_failure_percentage = COALESCE(:tolerated_failure_percentage, tolerated_failure_percentage),
        tolerated_failure_count = COALESCE(:tolerated_failure_count, tolerated_failure_count)
 WHERE arn = :arn AND execution_arn = :execution_arn;
 
 -- name: map_run_progress
+-- `pending`: the children that never ran; those that ran before and wait to run again are `pending_redrive`.
 UPDATE map_runs SET succeeded = :succeeded, failed = :failed, running = :running,
-       pending = MAX(0, total - :succeeded - :failed - :running), executions = :executions
+       pending = MAX(0, total - :succeeded - :failed - :running - :pending_redrive), executions = :executions,
+       pending_redrive = :pending_redrive, failures_not_redrivable = :failures_not_redrivable
 WHERE execution_arn = :execution_arn AND started_event_id = :started_event_id AND status = 'RUNNING';
 
 -- name: map_run_update
@@ -35,22 +37,22 @@ WHERE execution_arn = :execution_arn AND status = 'RUNNING' ORDER BY started_eve
 
 -- name: map_run_succeeded
 UPDATE map_runs SET status = 'SUCCEEDED', stop_ms = :stop_ms, succeeded = total - failed, running = 0,
-       pending = 0
+       pending = 0, pending_redrive = 0
 WHERE arn = :arn AND status = 'RUNNING';
 
 -- name: map_run_failed
 UPDATE map_runs SET status = 'FAILED', stop_ms = :stop_ms, error = :error, cause = :cause,
-       aborted = MAX(0, total - succeeded - failed), running = 0, pending = 0
+       aborted = MAX(0, total - succeeded - failed), running = 0, pending = 0, pending_redrive = 0
 WHERE arn = :arn AND status = 'RUNNING';
 
 -- name: map_run_aborted
 UPDATE map_runs SET status = 'ABORTED', stop_ms = :stop_ms, aborted = MAX(0, total - succeeded - failed),
-       running = 0, pending = 0
+       running = 0, pending = 0, pending_redrive = 0
 WHERE execution_arn = :execution_arn AND started_event_id = :started_event_id AND status = 'RUNNING';
 
 -- name: map_run_abort_of_execution
 UPDATE map_runs SET status = 'ABORTED', stop_ms = :stop_ms, aborted = total - succeeded - failed,
-       running = 0, pending = 0
+       running = 0, pending = 0, pending_redrive = 0
 WHERE execution_arn = :execution_arn AND status = 'RUNNING';
 
 -- name: map_run_state_started_length
@@ -59,7 +61,7 @@ SELECT details FROM history_events WHERE execution_arn = :execution_arn AND id =
 -- name: map_run_get
 SELECT arn, execution_arn, status, start_ms, stop_ms, max_concurrency, tolerated_failure_percentage,
        tolerated_failure_count, total, pending, running, succeeded, failed, aborted, error, cause, executions,
-       redrive_count, redrive_ms
+       redrive_count, redrive_ms, pending_redrive, failures_not_redrivable
 FROM map_runs WHERE arn = :arn;
 
 -- name: map_runs_of_execution

@@ -139,6 +139,10 @@ def test_bad_files_databases_and_arguments_are_one_line_errors(tmp_path: Path) -
         "stateway: input file is not UTF-8 text: latin.json (byte 0xff at offset 0)")
     assert one_line_error(["executions", "list", "--state-machine", "pass", "--db", "sqlite:///notadb.db"],
                           tmp_path) == "stateway: cannot use notadb.db as a database: file is not a database"
+    for command in (["run", machine], ["serve", "--port", "0"]):
+        # a file standing where the database's folder would be made
+        assert one_line_error([*command, "--db", "sqlite:///notadb.db/x.db"], tmp_path) == (
+            "stateway: cannot use notadb.db/x.db as a database: Not a directory: notadb.db"), command
     assert one_line_error(["run", machine, "--db", "postgres://host/db"], tmp_path) == (
         "stateway: PostgreSQL is not supported yet: this version stores on SQLite (sqlite:///path)")
     db = f"sqlite:///{tmp_path / 'cli.db'}"

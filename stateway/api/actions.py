@@ -150,6 +150,16 @@ MEMBERS: dict[str, dict[str, Member]] = {
     "UpdateStateMachineAlias": {"description": _DESCRIPTION, **_ROUTING_MEMBERS},
     "CreateActivity": {"name": Member(required=True), **_TAG_MEMBERS},
     "TagResource": {**_TAG_MEMBERS},
+    # TestStateConfiguration's counts are Integers of at least 0 and MockInput's mode an enum: a negative
+    # retry count would otherwise read as "no retry yet" and an unknown mode as no validation.
+    "TestState": {
+        "definition": _DEFINITION, "roleArn": _ARN,
+        "mock.result": Member(max_length=262_144, sensitive=True),
+        "mock.fieldValidationMode": Member(enum=("STRICT", "PRESENT", "NONE")),
+        "stateConfiguration.retrierRetryCount": Member(minimum=0, bits=32),
+        "stateConfiguration.mapIterationFailureCount": Member(minimum=0, bits=32),
+        "stateConfiguration.errorCausedByState": Member(min_length=1, max_length=80),
+        "stateConfiguration.mapItemReaderData": Member(max_length=262_144, sensitive=True)},
 }
 
 

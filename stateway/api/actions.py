@@ -131,7 +131,9 @@ _LOG_LEVEL = Member(enum=LOG_LEVELS)
 # `tags.N.member.key`: the members of each element of the list, numbered from 1 as AWS numbers them.
 _TAG_MEMBERS = {"tags.N.member.key": Member(required=True, min_length=1, max_length=128, tag_text=True),
                 "tags.N.member.value": Member(max_length=256, tag_text=True)}
-_ROUTING_MEMBERS = {"routingConfiguration.N.member.weight": Member(required=True, minimum=0, maximum=100)}
+_ROUTING_MEMBERS = {"routingConfiguration.N.member.stateMachineVersionArn": Member(required=True, min_length=1,
+                                                                                     max_length=2048),
+                    "routingConfiguration.N.member.weight": Member(required=True, minimum=0, maximum=100)}
 # Checked before an action touches anything; every broken constraint is reported in one message.
 MEMBERS: dict[str, dict[str, Member]] = {
     "CreateStateMachine": {

@@ -85,6 +85,27 @@ def test_run_then_inspect_the_stored_execution(tmp_path: Path) -> None:
     assert again.returncode == 1 and "ExecutionAlreadyExists" in again.stderr
 
 
+
+def test_a_run_that_outlasts_its_timeout_says_so_and_a_stop_after_the_end_says_nothing_was_stopped(
+        tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'late.db'}"
+    machine = write(tmp_path / "nap.asl.json", {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60,
+                                                                                  "End": True}}})
+    done = cli("run", str(machine), "--name", "long", "--timeout", "0.5", "--db", db, cwd=tmp_path)
+    assert done.returncode == 0 and "status: RUNNING" in done.stdout, done.stderr
+    assert done.stderr == (f"stateway: still running after --timeout 0.5 s; it stays stored and goes on when an "
+                           f"engine next runs on {db} (`stateway serve`, or another `stateway run`)\n")
+    arn = "arn:aws:states:us-east-1:123456789012:execution:nap:long"
+    stopped = cli("executions", "stop", arn, "--db", db, cwd=tmp_path)
+    assert stopped.returncode == 0 and stopped.stdout.startswith("stop requested at "), stopped.stderr
+    quick = write(tmp_path / "quick.asl.json", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    assert cli("run", str(quick), "--name", "done", "--db", db, cwd=tmp_path).stderr == ""
+    ended = json.loads(cli("executions", "describe", "arn:aws:states:us-east-1:123456789012:execution:quick:done",
+                           "--db", db, cwd=tmp_path).stdout)["stopDate"]
+    again = cli("executions", "stop", "arn:aws:states:us-east-1:123456789012:execution:quick:done", "--db", db,
+                cwd=tmp_path)
+    assert (again.returncode, again.stdout) == (0, f"nothing to stop: the execution ended SUCCEEDED at {ended}\n")
+
 def test_task_tokens_answered_from_the_command_line(tmp_path: Path) -> None:
     """An engine runs in this process; the answers come from `stateway send-task-*` processes."""
     db = f"sqlite:///{tmp_path / 'tokens.db'}"

@@ -152,6 +152,8 @@ MEMBERS: dict[str, dict[str, Member]] = {
     "UpdateStateMachineAlias": {"description": _DESCRIPTION, **_ROUTING_MEMBERS},
     "CreateActivity": {"name": Member(required=True), **_TAG_MEMBERS},
     "TagResource": {**_TAG_MEMBERS},
+    # Accepted and checked, not yet used: a redrive retried with the same token is not answered as the first.
+    "RedriveExecution": {"clientToken": Member(min_length=1, max_length=64)},
     # TestStateConfiguration's counts are Integers of at least 0 and MockInput's mode an enum: a negative
     # retry count would otherwise read as "no retry yet" and an unknown mode as no validation.
     "TestState": {

@@ -646,7 +646,10 @@ def main(argv: list[str] | None = None) -> int:
         print_report(report, definition_states, style, args.verbose)
     print_batch(reports, stock, dead, checks, style, elapsed)
     python, tool = shown(Path(sys.executable)), shown(HERE / "dead_letters.py")
-    print(style.dim(f"\nInspect and retry the dead letters of this run: {python} {tool} list | show ID | retry ID"))
+    # `--run` always: dead_letters.py's default is the newest .stateway/demo-*, which is not this run's
+    # directory when --run-dir named another, nor once a later run has started.
+    print(style.dim(f"\nInspect and retry the dead letters of this run: {python} {tool} --run {shown(run_dir)} "
+                    "list | show ID | retry ID"))
     print(style.dim(f"Run directory: {shown(run_dir)}"))
     return 0 if ok else 1
 

@@ -131,7 +131,9 @@ _LOG_LEVEL = Member(enum=LOG_LEVELS)
 # `tags.N.member.key`: the members of each element of the list, numbered from 1 as AWS numbers them.
 _TAG_MEMBERS = {"tags.N.member.key": Member(required=True, min_length=1, max_length=128, tag_text=True),
                 "tags.N.member.value": Member(max_length=256, tag_text=True)}
-_ROUTING_MEMBERS = {"routingConfiguration.N.member.weight": Member(required=True, minimum=0, maximum=100)}
+_ROUTING_MEMBERS = {"routingConfiguration.N.member.stateMachineVersionArn": Member(required=True, min_length=1,
+                                                                                     max_length=2048),
+                    "routingConfiguration.N.member.weight": Member(required=True, minimum=0, maximum=100)}
 # Checked before an action touches anything; every broken constraint is reported in one message.
 MEMBERS: dict[str, dict[str, Member]] = {
     "CreateStateMachine": {
@@ -150,6 +152,18 @@ MEMBERS: dict[str, dict[str, Member]] = {
     "UpdateStateMachineAlias": {"description": _DESCRIPTION, **_ROUTING_MEMBERS},
     "CreateActivity": {"name": Member(required=True), **_TAG_MEMBERS},
     "TagResource": {**_TAG_MEMBERS},
+    # Accepted and checked, not yet used: a redrive retried with the same token is not answered as the first.
+    "RedriveExecution": {"clientToken": Member(min_length=1, max_length=64)},
+    # TestStateConfiguration's counts are Integers of at least 0 and MockInput's mode an enum: a negative
+    # retry count would otherwise read as "no retry yet" and an unknown mode as no validation.
+    "TestState": {
+        "definition": _DEFINITION, "roleArn": _ARN,
+        "mock.result": Member(max_length=262_144, sensitive=True),
+        "mock.fieldValidationMode": Member(enum=("STRICT", "PRESENT", "NONE")),
+        "stateConfiguration.retrierRetryCount": Member(minimum=0, bits=32),
+        "stateConfiguration.mapIterationFailureCount": Member(minimum=0, bits=32),
+        "stateConfiguration.errorCausedByState": Member(min_length=1, max_length=80),
+        "stateConfiguration.mapItemReaderData": Member(max_length=262_144, sensitive=True)},
 }
 
 

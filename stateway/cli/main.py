@@ -259,6 +259,9 @@ def _run(args: argparse.Namespace) -> int:
     print()
     print(f"execution: {description['executionArn']}")
     print(f"status: {description['status']}")
+    if description["status"] == "RUNNING" and not args.in_memory:
+        print(f"stateway: still running after --timeout {args.timeout:g} s; it stays stored and goes on when an "
+              f"engine next runs on {_db_url(args)} (`stateway serve`, or another `stateway run`)", file=sys.stderr)
     if description.get("output") is not None:
         print("output: " + json.dumps(jsontext.loads(description["output"]), indent=2, ensure_ascii=False))
     if description.get("error") is not None:
@@ -330,8 +333,14 @@ def _executions(args: argparse.Namespace) -> int:
         else:
             print(render_timeline(events))
         return 0
+    ended = service.describe_execution(args.execution_arn)["status"]
     stopped = service.stop_execution(args.execution_arn, error=args.error, cause=args.cause)
-    print(json.dumps({"stopDate": stopped.isoformat()}) if args.json else f"stop requested at {stopped.isoformat()}")
+    if args.json:
+        print(json.dumps({"stopDate": stopped.isoformat()}))
+    elif ended != "RUNNING":  # StopExecution answers as for a stop (AWS has no error for it): say what it did
+        print(f"nothing to stop: the execution ended {ended} at {stopped.isoformat()}")
+    else:
+        print(f"stop requested at {stopped.isoformat()}")
     return 0
 
 

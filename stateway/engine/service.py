@@ -624,10 +624,7 @@ class Service:
             db.execute(self.store.q["delete_version"], {"arn": version_arn})
 
     def _routing(self, machine_arn: str, routing: list[dict[str, Any]]) -> str:
-        if not routing or len(routing) > 2:
-            raise api.ValidationException(
-                "1 validation error detected: Value at 'routingConfiguration' failed to satisfy constraint: "
-                "Member must have length less than or equal to 2 and greater than or equal to 1")
+        _check_routing_length(routing)
         seen: set[str] = set()
         total = 0
         for entry in routing:
@@ -660,8 +657,8 @@ class Service:
                                    description: str = "") -> tuple[str, datetime]:
         if not _ALIAS_NAME.fullmatch(name) or len(name) > 80:
             raise api.ValidationException(f"Invalid alias name: '{name}'")
-        machine_arn = arns.machine_of_version(str(routing[0].get("stateMachineVersionArn", "")))[0] \
-            if routing else ""
+        _check_routing_length(routing)  # before the machine is looked for in the first entry
+        machine_arn = arns.machine_of_version(str(routing[0].get("stateMachineVersionArn", "")))[0]
         machine = self._active_machine(machine_arn)
         routing_text = self._routing(machine_arn, routing)
         alias_arn = f"{machine_arn}:{name}"
@@ -953,6 +950,14 @@ class NewExecution:
 
 
 MAX_TAGS = 50
+
+
+def _check_routing_length(routing: list[dict[str, Any]]) -> None:
+    """An alias routes to one or two versions (`routingConfiguration` has 1-2 items)."""
+    if not routing or len(routing) > 2:
+        raise api.ValidationException(
+            "1 validation error detected: Value at 'routingConfiguration' failed to satisfy constraint: "
+            "Member must have length less than or equal to 2 and greater than or equal to 1")
 
 
 def _check_same_machine(db: Any, q: dict[str, str], arn: str, incarnation: str) -> None:

@@ -45,7 +45,12 @@ class SqliteStore:
         if self.path != ":memory:":
             if not create and not Path(self.path).exists():
                 raise StoreUnavailable(f"no database at {self.path}")
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:  # a file where a folder should be, no permission, a read-only disk
+                # mkdir names the part of the path it could not make, not what stands in its way.
+                problem = "Not a directory" if isinstance(exc, FileExistsError) else exc.strerror
+                raise StoreUnavailable(f"cannot use {self.path} as a database: {problem}: {exc.filename}") from None
         self.synchronous = synchronous
         self.q = load_queries("sqlite")
         self._local = threading.local()

@@ -472,6 +472,16 @@ def test_a_member_of_the_wrong_type_is_a_serialization_error(server: Server, act
     assert f"'{member}'" in answer["message"]
 
 
+
+@pytest.mark.parametrize("token", ["", "t" * 65])
+def test_a_redrive_client_token_outside_its_length_is_refused_before_the_execution_is_looked_at(
+        server: Server, token: str) -> None:
+    body = {"executionArn": "arn:aws:states:us-east-1:123456789012:execution:m:never", "clientToken": token}
+    bound = "greater than or equal to 1" if not token else "less than or equal to 64"
+    assert _raw(server, "AWSStepFunctions.RedriveExecution", json.dumps(body).encode()) == (400, {
+        "__type": "ValidationException", "message": f"1 validation error detected: Value '{token}' at 'clientToken' "
+                                                    f"failed to satisfy constraint: Member must have length {bound}"})
+
 def test_protocol_errors_and_unsigned_requests(server: Server) -> None:
     status, body = _raw(server, "AWSStepFunctions.NoSuchAction", b"{}")
     assert (status, body["__type"]) == (400, "UnknownOperationException")

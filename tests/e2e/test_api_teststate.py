@@ -158,6 +158,24 @@ _PASS = json.dumps({"Type": "Pass", "End": True})
       "stateConfiguration": {"retrierRetryCount": "x"}}, 400,
      {"__type": "SerializationException",
       "message": "Unexpected value for 'stateConfiguration.retrierRetryCount': expected integer"}),
+    # TestStateConfiguration's and MockInput's constraints (API reference): counts of at least 0 and 32 bits,
+    # a state name of 1-80 characters, a mode of the enum.
+    ({"definition": _TASK, "mock": {"errorOutput": {"error": "E", "cause": "c"}},
+      "stateConfiguration": {"retrierRetryCount": -1}}, 400,
+     {"__type": "ValidationException", "message": "1 validation error detected: Value '-1' at "
+      "'stateConfiguration.retrierRetryCount' failed to satisfy constraint: Member must have value greater than "
+      "or equal to 0"}),
+    ({"definition": _TASK, "mock": {"errorOutput": {"error": "E", "cause": "c"}},
+      "stateConfiguration": {"retrierRetryCount": 2**31}}, 400,
+     {"__type": "SerializationException", "message": "Unexpected value for 'stateConfiguration.retrierRetryCount': "
+                                                     "2147483648 does not fit a 32-bit integer"}),
+    ({"definition": _TASK, "mock": {"result": "{}", "fieldValidationMode": "LOOSE"},
+      "stateConfiguration": {"mapIterationFailureCount": -1, "errorCausedByState": ""}}, 400,
+     {"__type": "ValidationException", "message": "3 validation errors detected: Value 'LOOSE' at "
+      "'mock.fieldValidationMode' failed to satisfy constraint: Member must satisfy enum value set: [STRICT, "
+      "PRESENT, NONE]; Value '-1' at 'stateConfiguration.mapIterationFailureCount' failed to satisfy constraint: "
+      "Member must have value greater than or equal to 0; Value '' at 'stateConfiguration.errorCausedByState' "
+      "failed to satisfy constraint: Member must have length greater than or equal to 1"}),
     ({"definition": _PASS, "variables": "[1]"}, 400,
      {"__type": "ValidationException", "message": "1 validation error detected: Value at 'variables' failed to "
                                                   "satisfy constraint: Member must be a JSON object"}),

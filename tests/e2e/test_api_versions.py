@@ -92,6 +92,20 @@ def test_alias_routes_by_weight(sfn: Any) -> None:
     assert sfn.list_state_machine_aliases(stateMachineArn=arn)["stateMachineAliases"] == []
 
 
+
+@pytest.mark.parametrize(("routing", "message"), [
+    ([], "1 validation error detected: Value at 'routingConfiguration' failed to satisfy constraint: Member must "
+         "have length less than or equal to 2 and greater than or equal to 1"),
+    ([{"weight": 100}], "1 validation error detected: Value null at 'routingConfiguration.1.member."
+                        "stateMachineVersionArn' failed to satisfy constraint: Member must not be null"),
+])
+def test_alias_create_refuses_an_empty_routing_in_the_api_reference_words(server: core.Server,
+                                                                         routing: list[Any], message: str) -> None:
+    # Not `InvalidArn: ''`: no entry names the machine, and the request says why.
+    body = json.dumps({"name": "nowhere", "routingConfiguration": routing}).encode()
+    assert core._raw(server, "AWSStepFunctions.CreateStateMachineAlias", body) == (
+        400, {"__type": "ValidationException", "message": message})
+
 def test_tags(sfn: Any) -> None:
     arn = create(sfn, "tagged", PASS)
     sfn.tag_resource(resourceArn=arn, tags=[{"key": "env", "value": "prod"}, {"key": "team", "value": "a"}])

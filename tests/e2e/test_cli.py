@@ -85,6 +85,27 @@ def test_run_then_inspect_the_stored_execution(tmp_path: Path) -> None:
     assert again.returncode == 1 and "ExecutionAlreadyExists" in again.stderr
 
 
+
+def test_a_run_that_outlasts_its_timeout_says_so_and_a_stop_after_the_end_says_nothing_was_stopped(
+        tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'late.db'}"
+    machine = write(tmp_path / "nap.asl.json", {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60,
+                                                                                  "End": True}}})
+    done = cli("run", str(machine), "--name", "long", "--timeout", "0.5", "--db", db, cwd=tmp_path)
+    assert done.returncode == 0 and "status: RUNNING" in done.stdout, done.stderr
+    assert done.stderr == (f"stateway: still running after --timeout 0.5 s; it stays stored and goes on when an "
+                           f"engine next runs on {db} (`stateway serve`, or another `stateway run`)\n")
+    arn = "arn:aws:states:us-east-1:123456789012:execution:nap:long"
+    stopped = cli("executions", "stop", arn, "--db", db, cwd=tmp_path)
+    assert stopped.returncode == 0 and stopped.stdout.startswith("stop requested at "), stopped.stderr
+    quick = write(tmp_path / "quick.asl.json", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    assert cli("run", str(quick), "--name", "done", "--db", db, cwd=tmp_path).stderr == ""
+    ended = json.loads(cli("executions", "describe", "arn:aws:states:us-east-1:123456789012:execution:quick:done",
+                           "--db", db, cwd=tmp_path).stdout)["stopDate"]
+    again = cli("executions", "stop", "arn:aws:states:us-east-1:123456789012:execution:quick:done", "--db", db,
+                cwd=tmp_path)
+    assert (again.returncode, again.stdout) == (0, f"nothing to stop: the execution ended SUCCEEDED at {ended}\n")
+
 def test_task_tokens_answered_from_the_command_line(tmp_path: Path) -> None:
     """An engine runs in this process; the answers come from `stateway send-task-*` processes."""
     db = f"sqlite:///{tmp_path / 'tokens.db'}"
@@ -139,6 +160,10 @@ def test_bad_files_databases_and_arguments_are_one_line_errors(tmp_path: Path) -
         "stateway: input file is not UTF-8 text: latin.json (byte 0xff at offset 0)")
     assert one_line_error(["executions", "list", "--state-machine", "pass", "--db", "sqlite:///notadb.db"],
                           tmp_path) == "stateway: cannot use notadb.db as a database: file is not a database"
+    for command in (["run", machine], ["serve", "--port", "0"]):
+        # a file standing where the database's folder would be made
+        assert one_line_error([*command, "--db", "sqlite:///notadb.db/x.db"], tmp_path) == (
+            "stateway: cannot use notadb.db/x.db as a database: Not a directory: notadb.db"), command
     assert one_line_error(["run", machine, "--db", "postgres://host/db"], tmp_path) == (
         "stateway: PostgreSQL is not supported yet: this version stores on SQLite (sqlite:///path)")
     db = f"sqlite:///{tmp_path / 'cli.db'}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import sqlite3
 import subprocess
 import sys
@@ -82,6 +83,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     body["reports"] = {report["order_id"]: report for report in body["orders"]}
     body["run_path"] = Path(body["run_dir"])
     body["text"] = text["done"]
+    body["text_dir"] = text_dir
     return body
 
 
@@ -331,6 +333,13 @@ def test_the_human_readable_demo_prints_each_order_the_tables_and_a_summary(demo
     assert "✔ no oversell" in out and "✔ race for the last HOODIE-L" in out
     assert "9/9 orders ended as expected" in out
     assert "\033[" not in out  # no colour codes when stdout is not a terminal
+    # The dead-letter command it prints lists this run's dead letters, wherever --run-dir put them.
+    hint = re.search(r"^Inspect and retry the dead letters of this run: (.*) list \| show ID \| retry ID$", out,
+                     re.MULTILINE)
+    assert hint is not None, out
+    listed = _run([*shlex.split(hint.group(1)), "--json", "list"])
+    assert listed.returncode == 0, listed.stderr
+    assert {row["order_id"] for row in json.loads(listed.stdout)} == {"ORD-1003", "ORD-1004", "ORD-1007", "ORD-1009"}
 
 
 def test_every_task_resource_has_a_function_and_the_definition_validates() -> None:

@@ -12,7 +12,7 @@ from stateway.asl import batches, jsonata, jsontext, paths
 from stateway.asl.causes import error_details, shown
 from stateway.asl.errors import ErrorName, Failure, FailureError
 from stateway.asl.events import CancelTask, CancelTimer, MapRunEnded, MapRunUpdated
-from stateway.asl.frames import ITEMS_PER_RUN, REDRIVABLE_PERIOD_MS, STORED, Frame, Join
+from stateway.asl.frames import ITEMS_PER_RUN, REDRIVABLE_PERIOD_MS, STORED, Frame, Join, frame_path
 from stateway.asl.model import UNSET, QueryLanguage, State, StateType, is_set
 from stateway.asl.payload import apply_input_path
 
@@ -291,7 +291,7 @@ class ContainerStates:
             self.resume_child(join, kept)
             return
         # The parent's step is the container's entry (or retry): it stays put while its children run.
-        path = f"{parent.path}/{parent.step}.{index}" if parent.path else f"{parent.step}.{index}"
+        path = "/".join(filter(None, (frame_path(parent), f"{parent.step}.{index}")))
         if join.kind == "parallel":
             program = state.branches[index]
             child = Frame(id=self.next_id("f"), program=program.path, parent=parent.id, index=index,

@@ -229,6 +229,12 @@ class Frame:
     step: int = 0
 
 
+def frame_path(frame: Frame) -> str:
+    """`frame.path`; a branch or iteration stored before frames had paths is named by its id instead, so that
+    it can share no name with another."""
+    return frame.path or ("" if frame.parent is None else frame.id)
+
+
 @dataclass(slots=True)
 class Snapshot:
     """All durable state of one execution."""

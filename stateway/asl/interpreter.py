@@ -39,7 +39,17 @@ from stateway.asl.events import (
     TaskTimedOut,
     TimerFired,
 )
-from stateway.asl.frames import REDRIVABLE_STATUSES, ROOT, RUNNING, STORED, UNPARSED, Frame, Join, Snapshot
+from stateway.asl.frames import (
+    REDRIVABLE_STATUSES,
+    ROOT,
+    RUNNING,
+    STORED,
+    UNPARSED,
+    Frame,
+    Join,
+    Snapshot,
+    frame_path,
+)
 from stateway.asl.jsonata_states import JsonataStates
 from stateway.asl.model import UNSET, Program, QueryLanguage, State, StateMachine, StateType, is_set
 from stateway.asl.payload import apply_input_path, apply_result_path, apply_template
@@ -698,8 +708,7 @@ class _Run(ContainerStates, JsonataStates):
             kind=ref.kind, resource_type=ref.resource_type, service_resource=ref.resource,
             input=effective, attempt=frame.retry_count, timeout_seconds=timeout, heartbeat_seconds=heartbeat,
             task_token=token, credentials=credentials,
-            run_key=f"{frame.path}/{frame.step}/{state.name}/{frame.retry_count}" if frame.path
-            else f"{frame.step}/{state.name}/{frame.retry_count}",
+            run_key="/".join(filter(None, (frame_path(frame), str(frame.step), state.name, str(frame.retry_count)))),
         ))
 
     def seconds_field(self, frame: Frame, value: Any, path: str | None, field_name: str) -> int | None:

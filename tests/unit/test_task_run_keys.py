@@ -136,3 +136,16 @@ def test_a_task_stored_before_run_keys_keeps_its_frame_in_its_key() -> None:
     stored = ScheduleTask(task_id="k3", frame_id="f2", state_name="Work", resource=FN, kind="lambda",
                           resource_type="lambda", service_resource="f", input={}, attempt=1)
     assert idempotency_key(EXECUTION, stored) == f"{EXECUTION}/f2/Work/1"
+
+
+def test_iterations_stored_before_paths_are_named_by_their_frame_ids() -> None:
+    """A Map running when frames had no paths yet: its iterations' next tasks must not share keys (with one
+    another, or with the top level's) once they move on."""
+    run = Run({"StartAt": "Each", "States": {"Each": map_state("INLINE")}}, {"items": [{"i": i} for i in range(2)]})
+    stored = snapshot.loads(snapshot.dumps(run.step.snapshot))
+    for frame in stored.frames.values():
+        frame.path, frame.step = "", 0  # as a snapshot written before paths loads
+    run.step = interpreter.Step(stored, [], [])
+    keys = [run.answer(item_of(i, "Work"), {"i": i}).run_key for i in range(2)]
+    again = [c.run_key for c in run.open]
+    assert len(set(again)) == 2 and all(key.split("/")[0].startswith("f") for key in again), (keys, again)

@@ -819,16 +819,16 @@ class Engine:
         self._frame_texts[arn] = texts
         return texts.__getitem__
 
-    def _encode(self, arn: str, snap: interpreter.Snapshot, apart: Apart, *, ended_for_good: bool) -> str:
+    def _encode(self, arn: str, snap: interpreter.Snapshot, apart: Apart, *, ended_for_good: bool) -> str | None:
         """The text of the execution's snapshot; its joins' data and its frames go to `apart`, and so do
-        the joins that ended since the last commit. An execution `ended_for_good` keeps no frame rows."""
+        the joins that ended since the last commit. An execution `ended_for_good` keeps no snapshot, no
+        frame rows and no join data: only a redrive reads them, and none can come (its status, output,
+        error and cause are columns of their own)."""
         texts: dict[str, str] = {}
         written = apart.joins_written.setdefault(arn, {})
-        text = snapshot.dumps(snap, frame_text=texts.__setitem__, external=partial(
+        text = None if ended_for_good else snapshot.dumps(snap, frame_text=texts.__setitem__, external=partial(
             join_rows, arn, rows=apart.join_rows, written=written))
         apart.joins_gone.extend((arn, join_id) for join_id in self._join_ids.get(arn, ()) if join_id not in written)
-        if ended_for_good:
-            texts = {}
         last = self._frame_texts.get(arn, {})
         apart.frame_rows.extend((arn, frame_id, body) for frame_id, body in texts.items() if last.get(frame_id) != body)
         apart.frames_gone.extend((arn, frame_id) for frame_id in last if frame_id not in texts)
@@ -961,7 +961,7 @@ class Engine:
         self._handed_over(apart, work.snapshots)
         self._unwritten.update(work.snapshots.keys())
         size = sum(len(snap.output or "") for snap in work.snapshots.values()) \
-            + sum(len(state["snapshot"]) for state in states) + sum(len(row[2]) for row in apart.frame_rows) \
+            + sum(len(state["snapshot"] or "") for state in states) + sum(len(row[2]) for row in apart.frame_rows) \
             + sum(len(row[4]) for row in apart.join_rows) + sum(len(piece[3]) for piece in work.history)
         queue = invocations.changes(work.invocations, work.ran, now)
         for retried in queue.retried:

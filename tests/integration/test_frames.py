@@ -97,7 +97,7 @@ def test_map_iterations_are_rows_while_they_run(tmp_path: Path, engines: list[En
     gate.open.set()
     assert engine.wait(arn)["status"] == "SUCCEEDED"
     assert rows(path, "SELECT COUNT(*) FROM frames") == [(0,)], "ended iterations leave no rows"
-    assert stored_snapshot(path, arn)["frame_ids"] == []
+    assert rows(path, "SELECT snapshot FROM executions WHERE arn = ?", arn) == [(None,)]
 
 
 PARALLEL = {"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": True, "Branches": [
@@ -387,3 +387,24 @@ def test_an_execution_failed_at_the_history_quota_keeps_no_frames_or_join_rows(t
     described = engine.wait(arn, timeout=120)
     assert (described["status"], described["redriveStatus"]) == ("FAILED", "NOT_REDRIVABLE")
     assert scratch_rows(tmp_path / "quota.db", arn) == (0, 0)
+
+
+def test_an_execution_that_no_redrive_can_continue_keeps_no_snapshot(tmp_path: Path, engines: list[Engine]) -> None:
+    """Only a redrive reads an ended execution's snapshot, frames and join data: a SUCCEEDED execution
+    keeps none of them, a FAILED one (redrivable) keeps its snapshot and the failed Map's results."""
+    path = tmp_path / "ended.db"
+    engine = start_engine(engines, path, {"echo": echo})
+    machine = engine.service.create_state_machine("m", {"StartAt": "M", "States": {"M": fan()}})
+    succeeded = engine.service.start_execution(machine, ITEMS)
+    failed = engine.service.start_execution(machine, {"items": [{**item, "fail": True} for item in ITEMS["items"]]})
+    assert engine.wait(succeeded)["status"] == "SUCCEEDED" and engine.wait(failed)["status"] == "FAILED"
+    assert rows(path, "SELECT snapshot FROM executions WHERE arn = ?", succeeded) == [(None,)]
+    assert scratch_rows(path, succeeded) == (0, 0)
+    assert stored_snapshot(path, failed)["status"] == "FAILED"
+    assert scratch_rows(path, failed)[0] > 0
+    # What the API answers for the ended executions comes from their own columns.
+    described = engine.service.describe_execution(succeeded)
+    assert json.loads(described["output"]) == ITEMS["items"]
+    assert engine.service.get_execution_history(succeeded)[-1]["type"] == "ExecutionSucceeded"
+    engine.service.redrive_execution(failed)  # the failures stay: it fails again, from its stored Map
+    assert engine.wait(failed)["status"] == "FAILED"

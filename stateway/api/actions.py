@@ -152,7 +152,6 @@ MEMBERS: dict[str, dict[str, Member]] = {
     "UpdateStateMachineAlias": {"description": _DESCRIPTION, **_ROUTING_MEMBERS},
     "CreateActivity": {"name": Member(required=True), **_TAG_MEMBERS},
     "TagResource": {**_TAG_MEMBERS},
-    # Accepted and checked, not yet used: a redrive retried with the same token is not answered as the first.
     "RedriveExecution": {"clientToken": Member(min_length=1, max_length=64)},
     # TestStateConfiguration's counts are Integers of at least 0 and MockInput's mode an enum: a negative
     # retry count would otherwise read as "no retry yet" and an unknown mode as no validation.
@@ -478,7 +477,9 @@ class StepFunctionsApi:
         arn = _require(p, "executionArn")
         if self._express(arn) is not None:
             raise api.ExecutionNotRedrivable(f"Execution {arn} is of type EXPRESS and cannot be redriven")
-        return {"redriveDate": self.service.redrive_execution(arn)}
+        # SDKs send a clientToken of their own when the caller gives none (boto3 does), and the same one
+        # when they retry: a retry after a lost answer is answered as the redrive it repeats.
+        return {"redriveDate": self.service.redrive_execution(arn, client_token=p.get("clientToken"))}
 
     def describe_execution(self, p: Params) -> dict[str, Any]:
         arn = _require(p, "executionArn")

@@ -6,8 +6,11 @@ import argparse
 import errno
 import json
 import os
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,10 +30,17 @@ class UsageError(StatewayError):
     """Bad command-line input: a missing file, JSON that does not parse."""
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread as Ctrl-C raises KeyboardInterrupt, so that a run it ends stops
+    the same way: the engine stops cleanly, and a task function running in the main thread (the in-memory
+    runner's) is not failed by it."""
+
+
 # Arguments that name files: any bytes the OS allows. Every other text argument is stored or sent on.
 _PATH_ARGUMENTS = frozenset({"file", "input_file", "functions", "db"})
 STDIN = "-"  # as a file argument: read standard input
 INTERRUPTED = 130  # what a shell reports for a command ended by SIGINT
+TERMINATED = 143  # and by SIGTERM
 OUTPUT_CLOSED = 141  # and by SIGPIPE, as `cat` is when the reader of its output goes away
 
 
@@ -45,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
         return status
     except BrokenPipeError:
         return _output_closed()
+    except Terminated:
+        print("stateway: terminated", file=sys.stderr)
+        return TERMINATED
     except KeyboardInterrupt:
         print("stateway: interrupted", file=sys.stderr)
         return INTERRUPTED
@@ -230,7 +243,31 @@ def _db_url(args: argparse.Namespace) -> str:
     return str(args.db or os.environ.get(DB_ENV) or DEFAULT_DB)
 
 
+@contextmanager
+def _terminate_as_interrupted() -> Iterator[None]:
+    """While in this block, SIGTERM ends the command as Ctrl-C does (`Terminated`) instead of killing the
+    process where it stands; a second SIGTERM, while the first is being handled, kills it as before."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set a handler (main() called from another thread, in a test)
+        return
+
+    def terminated(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
 def _run(args: argparse.Namespace) -> int:
+    with _terminate_as_interrupted():
+        return _run_to_the_end(args)
+
+
+def _run_to_the_end(args: argparse.Namespace) -> int:
     from stateway.workers.python import load_functions
 
     if args.file == STDIN and args.input_file == STDIN:

@@ -58,6 +58,13 @@ MAX_DURATION_SECONDS = 365 * 24 * 3600
 # quarantined. The claim itself is durable, so the event follows when the engine can record it.
 ACTIVITY_STARTED_WAIT_SECONDS = 10.0
 
+# RedriveExecution's clientToken, as the API reference gives it: 1-64 characters; the API answers a retry
+# with one of the last 10 tokens that redrove the execution, for up to 15 minutes after its first use.
+CLIENT_TOKEN_MAX = 64
+CLIENT_TOKENS_KEPT = 10
+CLIENT_TOKEN_WINDOW_MS = 15 * 60 * 1000
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -378,16 +385,28 @@ class Service:
         self._post(arn, StopRequested(error, cause))
         return to_datetime(stamp)
 
-    def redrive_execution(self, arn: str) -> datetime:
+    def redrive_execution(self, arn: str, *, client_token: str | None = None) -> datetime:
         """Continue a FAILED, ABORTED or TIMED_OUT Standard execution from where it stopped. The answer
-        is the redriveDate stored with it, which ExecutionRedriven records too."""
+        is the redriveDate stored with it, which ExecutionRedriven records too.
+
+        `client_token` makes the request idempotent as AWS's is: a redrive repeated with one of the last
+        10 tokens that redrove the execution, within 15 minutes of that token's first use, changes nothing
+        and answers the redriveDate that redrive answered (whatever the execution does now)."""
+        check_length(client_token, "clientToken", CLIENT_TOKEN_MAX, minimum=1)
         stamp = now_ms()
+        tokens = {"arn": arn, "since": stamp - CLIENT_TOKEN_WINDOW_MS, "kept": CLIENT_TOKENS_KEPT}
         # The conditions, the reopen and the queued redrive in one transaction: a concurrent redrive or
         # DeleteStateMachine commits either before it, and is seen here (RUNNING; DELETING or gone), or
         # after it, and sees the execution RUNNING. (Express executions are not stored: the API answers
-        # for them before this.)
+        # for them before this.) The client token is stored in it too: a retry after a lost answer or a
+        # crash finds the token exactly when the redrive it answers for is durable.
         with self.store.write() as db:
             row = self._execution(arn, "describe_execution", db)
+            if client_token is not None:
+                earlier = db.execute(self.store.q["redrive_of_client_token"], {**tokens, "token": client_token}
+                                     ).fetchone()
+                if earlier is not None:
+                    return to_datetime(earlier["redrive_ms"])
             reason = not_redrivable_reason(row, stamp, row["machine_status"])
             if reason is None:
                 until = redrivable_until_ms(row["start_ms"], row["stop_ms"])
@@ -401,6 +420,9 @@ class Service:
             db.execute(self.store.q["reopen_execution"], {"arn": arn, "redrive_ms": stamp})
             db.execute(self.store.q["insert_inbox"], {
                 "execution_arn": arn, "event": event_to_json(RedriveRequested(stamp)), "created_ms": stamp})
+            if client_token is not None:
+                db.execute(self.store.q["remember_client_token"], {**tokens, "token": client_token, "redrive_ms": stamp})
+            db.execute(self.store.q["forget_client_tokens"], tokens)
         self.notify()
         return to_datetime(stamp)
 

@@ -608,6 +608,8 @@ def test_wait_for_task_token_send_task_success(make: Callable[..., Harness]) -> 
                                                                  "ExecutionSucceeded"]
     with pytest.raises(api.TaskTimedOut):  # AWS: "Provided task does not exist anymore"
         h.service.send_task_success(token, "{}")
+    with pytest.raises(api.TaskTimedOut):  # the token is looked at first (our choice: AWS's order is unknown)
+        h.service.send_task_success(token, "{not json")
     with pytest.raises(api.TaskDoesNotExist):  # the form of a token, but never handed out
         h.service.send_task_success("0b9d7a2e-8f5c-4c1e-9a59-2f7d6b0c1e3a", "{}")
     with pytest.raises(api.InvalidToken):  # no token could look like this

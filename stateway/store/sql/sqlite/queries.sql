@@ -178,6 +178,24 @@ UPDATE executions SET status = 'RUNNING', stop_ms = NULL, output = NULL, error =
     redrive_count = redrive_count + 1, redrive_ms = :redrive_ms
 WHERE arn = :arn AND status IN ('FAILED', 'ABORTED', 'TIMED_OUT');
 
+-- name: redrive_of_client_token
+-- The redriveDate a redrive with this clientToken answered, if the token is one of the last 10 that redrove
+-- the execution and was first used at :since or later (RedriveExecution's idempotency window).
+SELECT redrive_ms FROM (
+    SELECT client_token, redrive_ms FROM redrive_tokens WHERE execution_arn = :arn
+    ORDER BY redrive_ms DESC, rowid DESC LIMIT :kept)
+WHERE client_token = :token AND redrive_ms >= :since;
+
+-- name: remember_client_token
+-- A redrive's clientToken and its answer, in the redrive's transaction (a token whose window had passed
+-- is used anew: its row is replaced).
+INSERT OR REPLACE INTO redrive_tokens (execution_arn, client_token, redrive_ms) VALUES (:arn, :token, :redrive_ms);
+
+-- name: forget_client_tokens
+-- Tokens no retry can use any more: first used before :since, or older than the execution's last :kept.
+DELETE FROM redrive_tokens WHERE redrive_ms < :since OR (execution_arn = :arn AND rowid NOT IN (
+    SELECT rowid FROM redrive_tokens WHERE execution_arn = :arn ORDER BY redrive_ms DESC, rowid DESC LIMIT :kept));
+
 -- name: put_join_data
 INSERT OR REPLACE INTO join_data (execution_arn, join_id, kind, idx, value) VALUES (?, ?, ?, ?, ?);
 

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Callable, Iterator
@@ -635,22 +636,35 @@ class ContainerStates:
 
 
 def child_execution_name(map_run_arn: str, index: int, attempt: int = 0) -> str:
-    """The name of a Map Run's child execution: a UUID made from the Map Run, the index of its item (or
-    batch) and — for an EXPRESS child, which a redrive of the Map Run starts anew as another execution —
-    the Map Run's redrive count. The same after a crash recomputes a round, or the engine restarts."""
-    digest = hashlib.sha1(f"{map_run_arn}/{index}/{attempt}".encode()).hexdigest()
+    """The name of a Map Run's child execution, laid out as a UUID: its first 20 hex digits are made from
+    the Map Run and — for an EXPRESS child, which a redrive of the Map Run starts anew as another
+    execution — the Map Run's redrive count; its last 12 are the index of its item (or batch). The same
+    after a crash recomputes a round, or the engine restarts; and the names of one Map Run's children
+    follow each other, so that the store adds their rows side by side rather than all over its index."""
+    return f"{_name_prefix(map_run_arn, attempt)}{index:012x}"
+
+
+@functools.lru_cache(maxsize=256)
+def _name_prefix(map_run_arn: str, attempt: int) -> str:
+    digest = hashlib.sha1(f"{map_run_arn}/{attempt}".encode()).hexdigest()
     variant = "89ab"[int(digest[16], 16) & 3]  # laid out as a name-based (version 5) UUID
-    return f"{digest[:8]}-{digest[8:12]}-5{digest[13:16]}-{variant}{digest[17:20]}-{digest[20:32]}"
+    return f"{digest[:8]}-{digest[8:12]}-5{digest[13:16]}-{variant}{digest[17:20]}-"
 
 
 def child_execution_arn(map_run_arn: str, name: str, express: bool) -> str:
     """A child execution's ARN, under the Map Run's state machine (`MACHINE/LABEL`):
     `…:execution:MACHINE/LABEL:NAME`, or for an EXPRESS child `…:express:MACHINE/LABEL:NAME:UUID` (the
     Map Run's UUID), as Express executions' ARNs end in a UUID."""
+    before, after = _arn_parts(map_run_arn, express)
+    return f"{before}{name}{after}"
+
+
+@functools.lru_cache(maxsize=256)
+def _arn_parts(map_run_arn: str, express: bool) -> tuple[str, str]:
     parts = map_run_arn.split(":")  # arn:aws:states:REGION:ACCOUNT:mapRun:MACHINE/LABEL:UUID
     if express:
-        return ":".join([*parts[:5], "express", parts[6], name, parts[7]])
-    return ":".join([*parts[:5], "execution", parts[6], name])
+        return ":".join([*parts[:5], "express", parts[6], ""]), f":{parts[7]}"
+    return ":".join([*parts[:5], "execution", parts[6], ""]), ""
 
 
 def child_state_machine_arn(map_run_arn: str) -> str:

@@ -965,7 +965,8 @@ class Engine:
         self._unwritten.update(work.snapshots.keys())
         size = sum(len(snap.output or "") for snap in work.snapshots.values()) \
             + sum(len(state["snapshot"]) for state in states) + sum(len(row[2]) for row in apart.frame_rows) \
-            + sum(len(row[4]) for row in apart.join_rows) + sum(len(piece[3]) for piece in work.history)
+            + sum(len(row[4]) for row in apart.join_rows) + sum(len(piece[3]) for piece in work.history) \
+            + sum(len(c.input or "") + len(c.output or "") for _, c in work.map_run_children)
         queue = invocations.changes(work.invocations, work.ran, now)
         for retried in queue.retried:
             self._due(retried[1])

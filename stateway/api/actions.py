@@ -460,7 +460,7 @@ class StepFunctionsApi:
 
     def _express(self, arn: str) -> ExpressExecution | None:
         parts = arns.split(arn)
-        if parts and parts[5] == "express":
+        if parts and parts[5] == "express" and not map_runs.is_child_execution_arn(arn):
             record = self.express.get(arn)
             if record is None:
                 raise api.ExecutionDoesNotExist(f"Execution Does Not Exist: '{arn}'")
@@ -500,7 +500,10 @@ class StepFunctionsApi:
         limit, token = _max_results(p), _next_token(p, 3096)
         if map_run_arn is not None:
             map_runs.describe_map_run(self.service.store, map_run_arn)  # InvalidArn, ResourceNotFound
-            return {"executions": []}  # a Map Run's child executions are not stored separately
+            items, next_token = map_runs.list_child_executions(
+                self.service.store, self.service.page_tokens, map_run_arn, status=status,
+                redrive_filter=redrive_filter, max_results=limit, next_token=token)
+            return _page(items, "executions", next_token)
         arn = str(arn)
         if self._machine_type(arn) == "EXPRESS":
             raise api.StateMachineTypeNotSupported("This operation is not supported by this type of state machine")

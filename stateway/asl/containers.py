@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import re
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -11,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from stateway.asl import batches, jsonata, jsontext, paths
 from stateway.asl.causes import error_details, shown
 from stateway.asl.errors import ErrorName, Failure, FailureError
-from stateway.asl.events import CancelTask, CancelTimer, MapRunEnded, MapRunUpdated
+from stateway.asl.events import CancelTask, CancelTimer, ChildExecutionChanged, MapRunEnded, MapRunUpdated
 from stateway.asl.frames import ITEMS_PER_RUN, REDRIVABLE_PERIOD_MS, STORED, Frame, Join, frame_path
 from stateway.asl.model import UNSET, QueryLanguage, State, StateType, is_set
 from stateway.asl.payload import apply_input_path
@@ -199,12 +201,12 @@ class ContainerStates:
         join.succeeded = len(done)
         join.items_succeeded = sum(join.batch_sizes[i] for i in done) if join.batch_sizes is not None else len(done)
         if join.distributed and previous.distributed:
-            self.redrive_children(join, previous)
+            self.redrive_children(frame, join, previous)
         failed = set(join.not_redrivable)
         join.order = [i for i in range(join.size) if i not in done and i not in failed]
         return len(join.order)
 
-    def redrive_children(self: _Run, join: Join, previous: Join) -> None:
+    def redrive_children(self: _Run, parent: Frame, join: Join, previous: Join) -> None:
         """A redriven Map Run's child executions that ran before and did not succeed, as AWS redrives
         them: an Express one runs again from its start; a Standard one continues from the state where it
         stopped (its kept frame), unless it stopped more than the redrivable period ago — then it is not
@@ -221,6 +223,8 @@ class ContainerStates:
                     continue
                 kept = None
             join.redriving[index] = frame_id if kept is not None else ""
+            if kept is not None:  # a Standard child execution that will continue: it waits for its turn
+                self.child_changed(parent, join, kept, "PENDING_REDRIVE")
         join.not_redrivable.sort()
         join.failed = len(join.not_redrivable)
         join.items_failed = sum(join.batch_sizes[i] for i in join.not_redrivable) \
@@ -305,6 +309,10 @@ class ContainerStates:
                           variables={} if join.distributed else dict(parent.variables),
                           silent=parent.silent or join.distributed, path=path)
             child.prev = join.map_pointer
+            if join.distributed:  # a child execution of the Map Run, named by the Map Run and its index
+                attempt = join.map_run_redrives if join.express_children else 0
+                child.execution_name = child_execution_name(join.map_run_arn, index, attempt)
+                child.execution_start_ms = self.now
             self.emit(child, "MapIterationStarted", {"index": index, "name": state.name})
             item = join.item(index)
             child_input = item
@@ -317,6 +325,11 @@ class ContainerStates:
                     join.map_source() if join.selector_reads_input else join.source))
         self.snap.frames[child.id] = child
         join.running.append(child.id)
+        if child.execution_name:
+            if self.machine.reads_execution_input:
+                child.execution_input = child_input
+            size = join.batch_sizes[index] if join.batch_sizes is not None else 1
+            self.child_changed(parent, join, child, "RUNNING", input=self.text(child_input), item_count=size)
         self.enter(child, program.start_at, child_input)
         self.queue.append(child.id)
 
@@ -333,6 +346,11 @@ class ContainerStates:
         child.stopped_ms = 0
         assert child.state is not None
         join.running.append(child.id)
+        if child.execution_name:
+            child.execution_redrives += 1
+            parent = self.snap.frames.get(child.parent) if child.parent else None
+            if parent is not None:
+                self.child_changed(parent, join, child, "RUNNING", redriven=True)
         self.enter(child, child.state, child.state_input)
         child.redrive_join = retained
         self.queue.append(child.id)
@@ -344,6 +362,11 @@ class ContainerStates:
             del self.snap.frames[child.id]
             return
         join.running.remove(child.id)
+        if child.execution_name:
+            if failure is None:
+                self.child_changed(parent, join, child, "SUCCEEDED", output=self.text(output))
+            else:
+                self.child_changed(parent, join, child, "FAILED", error=failure.error, cause=failure.cause)
         if failure is not None and join.distributed:
             # A child execution that failed: a redrive of the Map Run runs it again (a Standard one from
             # where it failed, so its frame is kept).
@@ -477,14 +500,18 @@ class ContainerStates:
 
     def abort_children(self: _Run, parent: Frame) -> None:
         if parent.join is not None:
-            self.stop_children(parent.join)
+            self.stop_children(parent.join, parent)
 
-    def stop_children(self: _Run, join: Join) -> None:
+    def stop_children(self: _Run, join: Join, parent: Frame | None = None) -> None:
         """Cut short the children of `join` that still run (the join failed, or the execution stopped).
         A distributed Map's are aborted child executions, which a redrive of its Map Run runs again: a
         Standard one is kept where it stopped, an Express one by its index only. Others are gone."""
         for child_id in list(join.running):
             child = self.snap.frames.get(child_id)
+            if child is not None and child.execution_name:
+                owner = parent or (self.snap.frames.get(child.parent) if child.parent else None)
+                if owner is not None:
+                    self.child_changed(owner, join, child, "ABORTED")
             if child is not None and keeps_children(join):
                 self.stop_frame(child)
                 join.unsuccessful[child.index] = child.id
@@ -493,6 +520,16 @@ class ContainerStates:
                 join.unsuccessful[child.index] = ""
             self.abort_frame(child_id)
         join.running.clear()
+        self.abort_waiting(join, parent)
+
+    def abort_waiting(self: _Run, join: Join, parent: Frame | None) -> None:
+        """The child executions a redriven Map Run had yet to run again when it was cut short: aborted, as
+        AWS counts them (a later redrive still continues them)."""
+        for frame_id in join.redriving.values():
+            child = self.snap.frames.get(frame_id) if frame_id else None
+            owner = parent or (self.snap.frames.get(child.parent) if child is not None and child.parent else None)
+            if child is not None and child.execution_name and owner is not None:
+                self.child_changed(owner, join, child, "ABORTED")
 
     def stop_frame(self: _Run, frame: Frame) -> None:
         """End a Standard child execution cut short, keeping its frame at the state it was in: its task or
@@ -521,7 +558,11 @@ class ContainerStates:
         if frame.join is not None:
             self.map_run_ended(frame, frame.join, "ABORTED")
             for child_id in frame.join.running:
+                child = self.snap.frames.get(child_id)
+                if child is not None and child.execution_name:
+                    self.child_changed(frame, frame.join, child, "ABORTED")
                 self.abort_frame(child_id)
+            self.abort_waiting(frame.join, frame)
         for join in (frame.join, frame.failed_join, frame.redrive_join):
             self.drop_kept(join)
 
@@ -571,6 +612,66 @@ class ContainerStates:
             started_event_id=frame.prev, status=status, items=items, executions=executions,
             max_concurrency=join.max_concurrency, tolerated_failure_percentage=float(join.tolerated_percentage or 0.0),
             tolerated_failure_count=int(join.tolerated_count or 0), not_redrivable=not_redrivable))
+
+    def child_changed(self: _Run, parent: Frame, join: Join, child: Frame, status: str, **details: Any) -> None:
+        """Tell the shell that a child execution of a distributed Map's Map Run started, waits to be
+        redriven or ended (`ChildExecutionChanged`): its events are not in this history. Not for a Map
+        Run inside another child execution (a silent parent), nor in an Express execution, whose Map
+        Runs the shell does not store."""
+        if parent.silent or not self.records_children:
+            return
+        arn = child_execution_arn(join.map_run_arn, child.execution_name, join.express_children)
+        self.commands.append(ChildExecutionChanged(join.map_run_arn, arn, child.index, status, self.now, **details))
+
+    def child_execution(self: _Run, frame: Frame) -> tuple[Frame, Join] | None:
+        """The child execution of a distributed Map that a frame runs in — the frame that runs it (the
+        nearest, for a Map Run inside another) and its Map Run's join — or None in the execution itself."""
+        current: Frame | None = frame
+        while current is not None and current.silent:
+            parent = self.snap.frames.get(current.parent) if current.parent else None
+            if current.execution_name and parent is not None and parent.join is not None:
+                return current, parent.join
+            current = parent
+        return None
+
+
+def child_execution_name(map_run_arn: str, index: int, attempt: int = 0) -> str:
+    """The name of a Map Run's child execution, laid out as a UUID: its first 20 hex digits are made from
+    the Map Run and — for an EXPRESS child, which a redrive of the Map Run starts anew as another
+    execution — the Map Run's redrive count; its last 12 are the index of its item (or batch). The same
+    after a crash recomputes a round, or the engine restarts; and the names of one Map Run's children
+    follow each other, so that the store adds their rows side by side rather than all over its index."""
+    return f"{_name_prefix(map_run_arn, attempt)}{index:012x}"
+
+
+@functools.lru_cache(maxsize=256)
+def _name_prefix(map_run_arn: str, attempt: int) -> str:
+    digest = hashlib.sha1(f"{map_run_arn}/{attempt}".encode()).hexdigest()
+    variant = "89ab"[int(digest[16], 16) & 3]  # laid out as a name-based (version 5) UUID
+    return f"{digest[:8]}-{digest[8:12]}-5{digest[13:16]}-{variant}{digest[17:20]}-"
+
+
+def child_execution_arn(map_run_arn: str, name: str, express: bool) -> str:
+    """A child execution's ARN, under the Map Run's state machine (`MACHINE/LABEL`):
+    `…:execution:MACHINE/LABEL:NAME`, or for an EXPRESS child `…:express:MACHINE/LABEL:NAME:UUID` (the
+    Map Run's UUID), as Express executions' ARNs end in a UUID."""
+    before, after = _arn_parts(map_run_arn, express)
+    return f"{before}{name}{after}"
+
+
+@functools.lru_cache(maxsize=256)
+def _arn_parts(map_run_arn: str, express: bool) -> tuple[str, str]:
+    parts = map_run_arn.split(":")  # arn:aws:states:REGION:ACCOUNT:mapRun:MACHINE/LABEL:UUID
+    if express:
+        return ":".join([*parts[:5], "express", parts[6], ""]), f":{parts[7]}"
+    return ":".join([*parts[:5], "execution", parts[6], ""]), ""
+
+
+def child_state_machine_arn(map_run_arn: str) -> str:
+    """`…:mapRun:MACHINE/LABEL:UUID` → `…:stateMachine:MACHINE/LABEL`: the state machine a Map Run's
+    child executions run, as AWS names it."""
+    parts = map_run_arn.split(":")
+    return ":".join([*parts[:5], "stateMachine", parts[6]])
 
 
 def keeps_children(join: Join) -> bool:

@@ -189,11 +189,34 @@ class MapRunEnded:
 
 
 @dataclass(frozen=True, slots=True)
+class ChildExecutionChanged:
+    """A distributed Map's child execution started, was redriven, waits to be redriven, or ended. Its
+    events are not in this history, so this is how the shell keeps the row that ListExecutions (of the
+    Map Run) and DescribeExecution (of the child) answer: `status` is RUNNING as it starts (`redriven`:
+    again, after a redrive of its Map Run), PENDING_REDRIVE while a redriven Map Run has yet to run it
+    again, or how it ended (SUCCEEDED, FAILED, ABORTED), at `at_ms`. Only for a Map Run recorded in
+    this history (not one inside another child execution)."""
+
+    map_run_arn: str
+    execution_arn: str  # the child's
+    index: int  # of its item (or batch) in the Map Run
+    status: str
+    at_ms: int
+    input: str | None = None  # as it starts: its input as JSON text
+    item_count: int = 1  # its items: a batch's, with an ItemBatcher
+    output: str | None = None  # SUCCEEDED: its output as JSON text
+    error: str | None = None  # FAILED
+    cause: str | None = None
+    redriven: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Resumed:
     """Go on with the states a step left to run when it paused (`Step.paused`); any event does that too."""
 
 
-Command = ScheduleTask | StartTimer | CancelTask | CancelTimer | CompleteExecution | MapRunEnded
+Command = (ScheduleTask | StartTimer | CancelTask | CancelTimer | CompleteExecution | MapRunEnded
+           | ChildExecutionChanged)
 Event = (
     ExecutionStarted | TaskStarted | TaskSubmitted | TaskSucceeded | TaskFailed | TaskTimedOut
     | TimerFired | StopRequested | RedriveRequested | MapRunUpdated | StateMachineDeleted | Resumed

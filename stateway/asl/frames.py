@@ -227,6 +227,14 @@ class Frame:
     # a round from events arriving in another order (frame ids are numbered in that order).
     path: str = ""
     step: int = 0
+    # A distributed Map's child execution, on the frame that runs it (the Map Run's child): its name,
+    # made from its Map Run and its index (`containers.child_execution_name`), so the same after a crash
+    # and a restart; when it started and how often a redrive of its Map Run continued it, for
+    # `$$.Execution` inside it; and its input, kept only for a machine that reads `$$.Execution.Input`.
+    execution_name: str = ""
+    execution_start_ms: int = 0
+    execution_redrives: int = 0
+    execution_input: Any = None
 
 
 def frame_path(frame: Frame) -> str:

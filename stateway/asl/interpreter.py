@@ -14,7 +14,12 @@ from typing import Any
 
 from stateway.asl import choice, history, jsontext, paths
 from stateway.asl.causes import limit_cause, shown
-from stateway.asl.containers import ContainerStates, takes_items_as_text
+from stateway.asl.containers import (
+    ContainerStates,
+    child_execution_arn,
+    child_state_machine_arn,
+    takes_items_as_text,
+)
 from stateway.asl.errors import ErrorName, Failure, FailureError
 from stateway.asl.events import (
     CancelTask,
@@ -120,6 +125,8 @@ class _Run(ContainerStates, JsonataStates):
         self.payload_limit = getattr(env, "payload_limit_bytes", DEFAULT_PAYLOAD_LIMIT_BYTES)
         # Express executions have no history quota (they are limited by their five minutes instead).
         self.history_limit = None if ":express:" in snapshot.execution.execution_arn else MAX_HISTORY_EVENTS
+        # The shell stores the Map Runs (and their child executions) of Standard executions only.
+        self.records_children = self.history_limit is not None
         self.budget = STEP_EVENT_BUDGET if self.history_limit is None else None
         # What a paused step left to run goes first, whatever event comes next.
         self.queue, snapshot.ready = snapshot.ready, []
@@ -200,20 +207,24 @@ class _Run(ContainerStates, JsonataStates):
     def context(self, frame: Frame, state: State | None = None, *, item: tuple[int, Any] | None = None,
                 task_token: str | None = None) -> dict[str, Any]:
         ex = self.snap.execution
-        # A machine none of whose fields can read `$$.Execution.Input` gets no parse of it: nothing sees it.
-        readable = self.machine.reads_execution_input or self.snap.input is not UNPARSED
-        ctx: dict[str, Any] = {
-            "Execution": {
-                "Id": ex.execution_arn,
-                "Input": self.execution_input() if readable else None,
-                "StartTime": format_timestamp(ex.start_time_ms),
-                "Name": ex.name,
-                "RoleArn": ex.role_arn,
-            },
-            "StateMachine": {"Id": ex.state_machine_arn, "Name": ex.state_machine_name},
-        }
-        if ":express:" not in ex.execution_arn:  # Express executions cannot be redriven: no count
-            ctx["Execution"]["RedriveCount"] = ex.redrive_count
+        child = self.child_execution(frame) if frame.silent else None
+        if child is not None:  # inside a child execution of a distributed Map: the context names it
+            ctx = self.child_context(*child)
+        else:
+            # A machine none of whose fields can read `$$.Execution.Input` gets no parse of it: nothing sees it.
+            readable = self.machine.reads_execution_input or self.snap.input is not UNPARSED
+            ctx = {
+                "Execution": {
+                    "Id": ex.execution_arn,
+                    "Input": self.execution_input() if readable else None,
+                    "StartTime": format_timestamp(ex.start_time_ms),
+                    "Name": ex.name,
+                    "RoleArn": ex.role_arn,
+                },
+                "StateMachine": {"Id": ex.state_machine_arn, "Name": ex.state_machine_name},
+            }
+            if ":express:" not in ex.execution_arn:  # Express executions cannot be redriven: no count
+                ctx["Execution"]["RedriveCount"] = ex.redrive_count
         ctx["State"] = {"EnteredTime": format_timestamp(frame.entered_time_ms), "Name": frame.state}
         if frame.state is not None and self.current(frame).type is StateType.TASK:
             ctx["State"]["RetryCount"] = frame.retry_count
@@ -222,6 +233,23 @@ class _Run(ContainerStates, JsonataStates):
         if item is not None:
             ctx["Map"] = {"Item": {"Index": item[0], "Value": item[1]}}
         return ctx
+
+    def child_context(self, child: Frame, join: Join) -> dict[str, Any]:
+        """`$$.Execution` and `$$.StateMachine` inside a Map Run's child execution, as AWS names it: its own
+        ARN, name, start time, input and redrive count; its state machine is the Map Run's
+        (`MACHINE/LABEL`); its role is its parent's."""
+        arn = child_execution_arn(join.map_run_arn, child.execution_name, join.express_children)
+        machine = child_state_machine_arn(join.map_run_arn)
+        execution: dict[str, Any] = {
+            "Id": arn,
+            "Input": child.execution_input,
+            "StartTime": format_timestamp(child.execution_start_ms),
+            "Name": child.execution_name,
+            "RoleArn": self.snap.execution.role_arn,
+        }
+        if not join.express_children:  # Express executions cannot be redriven: no count
+            execution["RedriveCount"] = child.execution_redrives
+        return {"Execution": execution, "StateMachine": {"Id": machine, "Name": machine.split(":")[6]}}
 
     def settle_input(self, frame: Frame) -> None:
         """Read back the input of a frame whose join ended and left it stored apart (`unread_inputs`)."""

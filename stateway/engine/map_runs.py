@@ -18,12 +18,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from stateway.asl import interpreter, jsontext
-from stateway.asl.events import MapRunEnded
+from stateway.asl import frames, interpreter, jsontext
+from stateway.asl.events import ChildExecutionChanged, MapRunEnded
 from stateway.engine import arns, paging
 from stateway.engine import errors as api
 from stateway.store.sqlite import SqliteStore
@@ -43,13 +43,18 @@ class Changes:
     progress: list[dict[str, Any]]  # running Map Runs' counts, then the final counts of those that ended
     aborted: list[dict[str, Any]]  # Map Runs cut short by a failure around their Map
     ended: list[dict[str, Any]]
+    # Child executions that started (rows to insert), that were redriven or wait to be, and that ended.
+    children_started: list[dict[str, Any]] = field(default_factory=list)
+    children_again: list[dict[str, Any]] = field(default_factory=list)
+    children_ended: list[dict[str, Any]] = field(default_factory=list)
 
 
 KINDS = frozenset(("MapStateStarted", "MapRunStarted", "MapRunRedriven", "MapRunSucceeded", "MapRunFailed"))
 
 
 def changes(events: Sequence[EventRow], ended_runs: Sequence[tuple[str, MapRunEnded]],
-            snapshots: Mapping[str, interpreter.Snapshot], now: int) -> Changes:
+            snapshots: Mapping[str, interpreter.Snapshot], now: int,
+            child_executions: Sequence[tuple[str, ChildExecutionChanged]] = ()) -> Changes:
     """Read what `record` will write while the snapshots are still this round's (the decider goes on
     changing them while the writer thread stores the round)."""
     settings: dict[tuple[str, int], dict[str, Any]] = {}
@@ -89,9 +94,23 @@ def changes(events: Sequence[EventRow], ended_runs: Sequence[tuple[str, MapRunEn
                          "failures_not_redrivable": run.not_redrivable[0]})
         if run.status == "ABORTED":
             aborted.append({**key, "stop_ms": now})
-    ended = [{"execution_arn": arn, "stop_ms": now} for arn, snap in snapshots.items()
-             if snap.status not in (interpreter.RUNNING, "SUCCEEDED")]
-    return Changes([e for e in events if e[3] in KINDS], settings, progress, aborted, ended)
+    started: list[dict[str, Any]] = []
+    again: list[dict[str, Any]] = []
+    ended: list[dict[str, Any]] = []
+    for arn, child in child_executions:
+        if child.status == "RUNNING" and not child.redriven:
+            started.append({"arn": child.execution_arn, "map_run_arn": child.map_run_arn, "execution_arn": arn,
+                            "idx": child.index, "item_count": child.item_count, "at_ms": child.at_ms,
+                            "input": jsontext.storable(child.input)})
+        elif child.status in ("RUNNING", "PENDING_REDRIVE"):
+            again.append({"arn": child.execution_arn, "at_ms": child.at_ms, "status": child.status})
+        else:
+            ended.append({"arn": child.execution_arn, "status": child.status, "at_ms": child.at_ms,
+                          "output": jsontext.storable(child.output), "error": jsontext.storable(child.error),
+                          "cause": jsontext.storable(child.cause)})
+    return Changes([e for e in events if e[3] in KINDS], settings, progress, aborted,
+                   [{"execution_arn": arn, "stop_ms": now} for arn, snap in snapshots.items()
+                    if snap.status not in (interpreter.RUNNING, "SUCCEEDED")], started, again, ended)
 
 
 def record(db: sqlite3.Connection, q: Mapping[str, str], changes: Changes) -> None:
@@ -127,8 +146,18 @@ def record(db: sqlite3.Connection, q: Mapping[str, str], changes: Changes) -> No
                                                  "cause": jsontext.storable(body.get("cause"))})
     if changes.aborted:
         db.executemany(q["map_run_aborted"], changes.aborted)
+    # In one round a child may start (or wait for its redrive, then be redriven) and then end; it never
+    # ends first: a redrive comes in a later round than the end it follows.
+    if changes.children_started:
+        db.executemany(q["map_run_child_started"], changes.children_started)
+    for change in changes.children_again:
+        db.execute(q["map_run_child_waiting" if change["status"] == "PENDING_REDRIVE" else "map_run_child_redriven"],
+                   change)
+    if changes.children_ended:
+        db.executemany(q["map_run_child_ended"], changes.children_ended)
     if changes.ended:  # stopped, timed out or failed (another Parallel branch) while a Map Run still ran
         db.executemany(q["map_run_abort_of_execution"], changes.ended)
+        db.executemany(q["map_run_children_aborted"], [{**e, "map_run_arn": None} for e in changes.ended])
 
 
 def _distributed_joins(snapshots: Mapping[str, interpreter.Snapshot]
@@ -257,5 +286,89 @@ def list_map_runs(store: SqliteStore, tokens: paging.PageTokens, execution_arn: 
                                 "startDate": _ms(r["start_ms"])}
         if r["stop_ms"] is not None:
             item["stopDate"] = _ms(r["stop_ms"])
+        items.append(item)
+    return items, token
+
+
+# ---- child executions (ListExecutions of a Map Run, DescribeExecution of a child) -------------
+
+
+def is_child_execution_arn(arn: str) -> bool:
+    """Whether an execution ARN names a Map Run's child execution: its state machine part is the Map Run's,
+    `MACHINE/LABEL` (a state machine's own name has no `/`)."""
+    parts = arns.split(arn)
+    return len(parts) >= 8 and parts[5] in ("execution", "express") and "/" in parts[6]
+
+
+def describe_child_execution(store: SqliteStore, arn: str, now: int) -> dict[str, Any] | None:
+    """DescribeExecution's response for a Map Run's child execution, or None if there is none of that ARN."""
+    row = store.one("map_run_child_get", {"arn": arn})
+    if row is None:
+        return None
+    out: dict[str, Any] = {
+        "executionArn": row["arn"], "stateMachineArn": map_run_state_machine_arn(row["map_run_arn"]),
+        "name": _child_name(row["arn"]), "status": row["status"], "startDate": _ms(row["start_ms"]),
+        "input": row["input"], "inputDetails": {"included": True}, "mapRunArn": row["map_run_arn"],
+    }
+    if row["stop_ms"] is not None:
+        out["stopDate"] = _ms(row["stop_ms"])
+    if row["output"] is not None:
+        out["output"] = row["output"]
+        out["outputDetails"] = {"included": True}
+    for key in ("error", "cause"):
+        if row[key] is not None:
+            out[key] = row[key]
+    if ":express:" not in row["arn"]:  # Express executions cannot be redriven: no count, no status
+        out["redriveCount"] = row["redrive_count"]
+        if row["redrive_ms"] is not None:
+            out["redriveDate"] = _ms(row["redrive_ms"])
+        out.update(_child_redrive_status(row, now))
+    return out
+
+
+def _child_name(arn: str) -> str:
+    """A child's name: the part after `MACHINE/LABEL` (an EXPRESS child's ARN ends in a UUID after it)."""
+    return arns.split(arn)[7]
+
+
+def _child_redrive_status(row: Mapping[str, Any], now: int) -> dict[str, str]:
+    """A Standard child execution is redriven with its Map Run, not by RedriveExecution: one that did not
+    succeed is REDRIVABLE_BY_MAP_RUN within its redrivable period (14 days from its end)."""
+    status = row["status"]
+    if status not in frames.REDRIVABLE_STATUSES:
+        reason = f"Execution is {status} and cannot be redriven"
+    elif row["stop_ms"] is not None and now - row["stop_ms"] > frames.REDRIVABLE_PERIOD_MS:
+        reason = "Execution redrivable period exceeded"
+    else:
+        return {"redriveStatus": "REDRIVABLE_BY_MAP_RUN"}
+    return {"redriveStatus": "NOT_REDRIVABLE", "redriveStatusReason": reason}
+
+
+def list_child_executions(store: SqliteStore, tokens: paging.PageTokens, map_run_arn: str, *,
+                          status: str | None = None, redrive_filter: str | None = None, max_results: int = 100,
+                          next_token: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+    """ListExecutions of a Map Run: its child executions, newest first, a page at a time, as AWS lists them
+    (with `mapRunArn` and `itemCount`, and the Map Run's own state machine)."""
+    before_ms, before_arn = 2**62, "\uffff"
+    if next_token:
+        before_ms, before_arn = tokens.start_position(next_token)
+    rows = store.all("map_run_children_page", {
+        "map_run_arn": map_run_arn, "before_ms": before_ms, "before_arn": before_arn, "status": status,
+        "redriven": None if redrive_filter is None else int(redrive_filter == "REDRIVEN"), "limit": max_results + 1})
+    token = None
+    if len(rows) > max_results:
+        rows = rows[:max_results]
+        token = tokens.token([rows[-1]["start_ms"], rows[-1]["arn"]])
+    machine = map_run_state_machine_arn(map_run_arn)
+    items = []
+    for r in rows:
+        item: dict[str, Any] = {"executionArn": r["arn"], "stateMachineArn": machine, "name": _child_name(r["arn"]),
+                                "status": r["status"], "startDate": _ms(r["start_ms"]), "mapRunArn": r["map_run_arn"],
+                                "itemCount": r["item_count"]}
+        if r["stop_ms"] is not None:
+            item["stopDate"] = _ms(r["stop_ms"])
+        if r["redrive_count"]:
+            item["redriveCount"] = r["redrive_count"]
+            item["redriveDate"] = _ms(r["redrive_ms"])
         items.append(item)
     return items, token

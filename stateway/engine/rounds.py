@@ -10,7 +10,14 @@ from operator import attrgetter
 from typing import Any
 
 from stateway.asl import interpreter
-from stateway.asl.events import CompleteExecution, MapRunEnded, ScheduleTask, StartTimer, StopRequested
+from stateway.asl.events import (
+    ChildExecutionChanged,
+    CompleteExecution,
+    MapRunEnded,
+    ScheduleTask,
+    StartTimer,
+    StopRequested,
+)
 from stateway.engine import deletion, invocations, map_runs
 from stateway.engine.codec import event_to_json
 from stateway.engine.errors import ApiError
@@ -30,6 +37,8 @@ class Round:
     history: list[tuple[str, int, int, str]] = field(default_factory=list)
     map_run_events: list[map_runs.EventRow] = field(default_factory=list)  # the events Map Runs follow
     map_runs_ended: list[tuple[str, MapRunEnded]] = field(default_factory=list)  # and how they ended
+    # Their child executions that started, were redriven or ended, in order (ListExecutions of a Map Run).
+    map_run_children: list[tuple[str, ChildExecutionChanged]] = field(default_factory=list)
     tasks: list[tuple[str, ScheduleTask]] = field(default_factory=list)
     deleted_tasks: list[tuple[str, str]] = field(default_factory=list)
     started_tasks: list[tuple[str, str]] = field(default_factory=list)
@@ -67,7 +76,7 @@ class Round:
 
 
 # The lists of a Round that each execution advanced in it appends to.
-SHARES = ("history", "map_run_events", "map_runs_ended", "tasks", "deleted_tasks", "started_tasks", "waiting_tasks",
+SHARES = ("history", "map_run_events", "map_runs_ended", "map_run_children", "tasks", "deleted_tasks", "started_tasks", "waiting_tasks",
           "timers", "deleted_timers", "inbox_done", "inbox_new", "completed", "redriven", "cancelled", "timed_out",
           "invocations")
 _shares = attrgetter(*SHARES)

@@ -33,6 +33,7 @@ from stateway.asl import interpreter, jsontext, snapshot
 from stateway.asl.events import (
     CancelTask,
     CancelTimer,
+    ChildExecutionChanged,
     CompleteExecution,
     ExecutionInfo,
     MapRunEnded,
@@ -775,6 +776,8 @@ class Engine:
                     work.cancelled.append((arn, command.task_id))
                 elif isinstance(command, CancelTimer):
                     work.deleted_timers.append((arn, command.timer_id))
+                elif isinstance(command, ChildExecutionChanged):
+                    work.map_run_children.append((arn, command))
                 elif isinstance(command, MapRunEnded):
                     work.map_runs_ended.append((arn, command))
                 elif isinstance(command, CompleteExecution):
@@ -962,11 +965,13 @@ class Engine:
         self._unwritten.update(work.snapshots.keys())
         size = sum(len(snap.output or "") for snap in work.snapshots.values()) \
             + sum(len(state["snapshot"] or "") for state in states) + sum(len(row[2]) for row in apart.frame_rows) \
-            + sum(len(row[4]) for row in apart.join_rows) + sum(len(piece[3]) for piece in work.history)
+            + sum(len(row[4]) for row in apart.join_rows) + sum(len(piece[3]) for piece in work.history) \
+            + sum(len(c.input or "") + len(c.output or "") for _, c in work.map_run_children)
         queue = invocations.changes(work.invocations, work.ran, now)
         for retried in queue.retried:
             self._due(retried[1])
-        ran_maps = map_runs.changes(work.map_run_events, work.map_runs_ended, work.snapshots, now)
+        ran_maps = map_runs.changes(work.map_run_events, work.map_runs_ended, work.snapshots, now,
+                                    work.map_run_children)
         return Write(work=work, taken=taken, now=now, states=states, apart=apart, finished=finished,
                      tasks=tasks, timers=timers, map_runs=ran_maps, invocations=queue, size=size)
 

@@ -459,6 +459,11 @@ class Service:
         self.notify()
 
     def describe_execution(self, arn: str) -> dict[str, Any]:
+        if map_runs.is_child_execution_arn(arn):  # a Map Run's child execution: a row of its own
+            child = map_runs.describe_child_execution(self.store, arn, now_ms())
+            if child is None:
+                raise api.ExecutionDoesNotExist(f"Execution Does Not Exist: '{arn}'")
+            return child
         return self.description_of(self._execution(arn, "describe_execution"))
 
     def description_of(self, row: dict[str, Any]) -> dict[str, Any]:

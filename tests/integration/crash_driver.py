@@ -41,6 +41,8 @@ FN = "arn:aws:lambda:us-east-1:123456789012:function:"
 # of the idempotency key the engine builds, so the two can be compared.
 TASK_PARAMETERS = {"exec.$": "$$.Execution.Id", "state.$": "$$.State.Name", "attempt.$": "$$.State.RetryCount",
                    "index.$": "$.index", "sleep.$": "$.sleep"}
+# A distributed Map's child execution passes the parent execution too, which its tasks' keys start with.
+CHILD_PARAMETERS = {**TASK_PARAMETERS, "owner.$": "$.owner"}
 
 
 def _task(function: str, next_state: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -81,10 +83,12 @@ def distributed_map_definition(item_sleep: float) -> dict[str, Any]:
     """One distributed Map (a Map Run of STANDARD child executions), ten at a time, each child two tasks."""
     return {"StartAt": "Fan", "States": {
         "Fan": {"Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 10, "ResultPath": None,
-                "ItemSelector": {"index.$": "$$.Map.Item.Index", "sleep": item_sleep},
+                # In the parent's scope: the execution that owns the tasks' idempotency keys. Inside a
+                # child, `$$.Execution.Id` names the child execution.
+                "ItemSelector": {"index.$": "$$.Map.Item.Index", "sleep": item_sleep, "owner.$": "$$.Execution.Id"},
                 "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
-                                  "StartAt": "Item", "States": {"Item": _task("work", "Again"),
-                                                                "Again": _task("work")}},
+                                  "StartAt": "Item", "States": {"Item": _task("work", "Again", Parameters=CHILD_PARAMETERS),
+                                                                "Again": _task("work", Parameters=CHILD_PARAMETERS)}},
                 "End": True},
     }}
 
@@ -163,6 +167,7 @@ def make_functions(log: SideLog, event_sleep: float = 0) -> dict[str, Any]:
     def record(phase: str, event: dict[str, Any], context: Any, **extra: Any) -> None:
         log.write({"phase": phase, "pid": pid, "exec": event["exec"], "state": event["state"],
                    "index": event.get("index"), "attempt": event["attempt"], "key": context.idempotency_key,
+                   "owner": event.get("owner", event["exec"]),
                    **extra})
 
     def work(event: dict[str, Any], context: Any) -> Any:

@@ -169,7 +169,7 @@ def verify(run: Run, expected: dict[str, tuple[dict[str, Any] | None, dict[str, 
         if line["phase"] == "start":
             keys[work_id].add(line["key"])
             starts[work_id] += 1
-            assert line["key"].startswith(line["exec"] + "/")
+            assert line["key"].startswith(line["owner"] + "/")  # the parent, for a Map Run's child execution
             assert line["key"].endswith(f"/{line['state']}/{line['attempt']}")
         else:
             ended.add(work_id)

@@ -69,3 +69,44 @@ SELECT arn, execution_arn, start_ms, stop_ms FROM map_runs
 WHERE execution_arn = :execution_arn
   AND (start_ms < :before_ms OR (start_ms = :before_ms AND arn < :before_arn))
 ORDER BY start_ms DESC, arn DESC LIMIT :limit;
+
+-- name: map_run_child_started
+INSERT OR IGNORE INTO map_run_children (arn, map_run_arn, execution_arn, idx, item_count, status, start_ms, input)
+VALUES (:arn, :map_run_arn, :execution_arn, :idx, :item_count, 'RUNNING', :at_ms, :input);
+
+-- name: map_run_child_ended
+UPDATE map_run_children SET status = :status, stop_ms = :at_ms, output = :output,
+       error = COALESCE(:error, error), cause = COALESCE(:cause, cause)
+WHERE arn = :arn;
+
+-- name: map_run_child_waiting
+-- A redriven Map Run's child execution that did not succeed before waits for its turn to run again.
+UPDATE map_run_children SET status = 'PENDING_REDRIVE' WHERE arn = :arn;
+
+-- name: map_run_child_redriven
+-- Running again from where it stopped, under the same ARN: its stop and what it ended with are cleared.
+UPDATE map_run_children SET status = 'RUNNING', stop_ms = NULL, output = NULL, error = NULL, cause = NULL,
+       redrive_count = redrive_count + 1, redrive_ms = :at_ms
+WHERE arn = :arn;
+
+-- name: map_run_children_aborted
+-- A Map Run ended (failed, aborted or succeeded) with children still waiting to be redriven: as AWS counts
+-- them, aborted; or the parent execution ended (stopped, timed out, failed) with children unfinished.
+UPDATE map_run_children SET status = 'ABORTED', stop_ms = CASE WHEN status = 'RUNNING' THEN :stop_ms ELSE stop_ms END
+WHERE execution_arn = :execution_arn AND status IN ('RUNNING', 'PENDING_REDRIVE')
+  AND (:map_run_arn IS NULL OR map_run_arn = :map_run_arn);
+
+-- name: map_run_child_get
+SELECT c.arn, c.map_run_arn, c.execution_arn, c.idx, c.item_count, c.status, c.start_ms, c.stop_ms, c.input,
+       c.output, c.error, c.cause, c.redrive_count, c.redrive_ms, m.status AS map_run_status
+FROM map_run_children c JOIN map_runs m ON m.arn = c.map_run_arn WHERE c.arn = :arn;
+
+-- name: map_run_children_page
+-- ListExecutions of a Map Run: newest first, from a position, with an optional status and redrive filter.
+SELECT arn, map_run_arn, item_count, status, start_ms, stop_ms, redrive_count, redrive_ms
+FROM map_run_children
+WHERE map_run_arn = :map_run_arn
+  AND (start_ms < :before_ms OR (start_ms = :before_ms AND arn < :before_arn))
+  AND (:status IS NULL OR status = :status)
+  AND (:redriven IS NULL OR (redrive_count > 0) = :redriven)
+ORDER BY start_ms DESC, arn DESC LIMIT :limit;

@@ -1,10 +1,14 @@
 """A process for crash tests to SIGKILL: an Engine on a SQLite file whose task functions log to a side file.
 
     python crash_driver.py DB SIDE [--mixed N] [--map ITEMS] [--dmap ITEMS] [--nested N] [--event N] [--tokens N]
+                           [--gated-dmap ITEMS] [--gate FILE] [--redrive]
                            [--task-sleep S] [--item-sleep S] [--pause S] [--event-sleep S] [--stall-from TYPE]
 
-With `--mixed`/`--map`/`--dmap`/`--nested`/`--event`/`--tokens` it creates the state machines and starts executions
-(idempotently, by name); without, it only resumes what the file holds. It runs until no execution is RUNNING
+With `--mixed`/`--map`/`--dmap`/`--nested`/`--event`/`--tokens`/`--gated-dmap` it creates the state machines and
+starts executions (idempotently, by name); without, it only resumes what the file holds. `--gated-dmap` runs a
+distributed Map whose children's second task calls `gated`, a function that fails while the file `--gate` names
+does not exist; `--redrive` redrives every FAILED execution that was never redriven (RedriveExecution), once the
+engine runs. It runs until no execution is RUNNING
 and no Event invocation is left to run, then exits 0. With `--tokens` (and no `--stall-from`) it answers
 (SendTaskSuccess) every task that waits for its token.
 
@@ -89,6 +93,21 @@ def distributed_map_definition(item_sleep: float) -> dict[str, Any]:
     }}
 
 
+def gated_distributed_map_definition(items: int, item_sleep: float) -> dict[str, Any]:
+    """A distributed Map of STANDARD children, `work` then `gated`, ten at a time, that fails only once every
+    child has failed (it tolerates all failures but one): each child fails in its second state, and a redrive
+    continues each from there."""
+    return {"StartAt": "Fan", "States": {
+        "Fan": {"Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 10, "ResultPath": None,
+                "ToleratedFailureCount": items - 1,
+                "ItemSelector": {"index.$": "$$.Map.Item.Index", "sleep": item_sleep},
+                "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                                  "StartAt": "Item", "States": {"Item": _task("work", "Again"),
+                                                                "Again": _task("gated")}},
+                "End": True},
+    }}
+
+
 def child_definition() -> dict[str, Any]:
     """What a nested execution runs: a task, then a Wait."""
     return {"StartAt": "ChildWork", "States": {
@@ -157,7 +176,7 @@ class SideLog:
         os.write(self.fd, (json.dumps(record, separators=(",", ":")) + "\n").encode())
 
 
-def make_functions(log: SideLog, event_sleep: float = 0) -> dict[str, Any]:
+def make_functions(log: SideLog, event_sleep: float = 0, gate: str | None = None) -> dict[str, Any]:
     pid = os.getpid()
 
     def record(phase: str, event: dict[str, Any], context: Any, **extra: Any) -> None:
@@ -178,16 +197,30 @@ def make_functions(log: SideLog, event_sleep: float = 0) -> dict[str, Any]:
             raise Transient("the first attempt always fails")
         return {"ok": True}
 
+    def gated(event: dict[str, Any], context: Any) -> Any:
+        # Whether the gate was open is logged, so that a test tells the runs before a fix from those after.
+        open_ = gate is not None and os.path.exists(gate)
+        record("start", event, context, gate=open_)
+        time.sleep(float(event.get("sleep") or 0))
+        record("end", event, context, gate=open_)
+        if not open_:
+            raise Closed("the gate file does not exist yet")
+        return {"ok": True}
+
     def notify(event: dict[str, Any], context: Any) -> Any:
         record("start", event, context, request=context.aws_request_id)
         time.sleep(event_sleep)
         record("end", event, context, request=context.aws_request_id)
 
-    return {"work": work, "flaky": flaky, "notify": notify}
+    return {"work": work, "flaky": flaky, "gated": gated, "notify": notify}
 
 
 class Transient(Exception):
     """The error `Flaky` raises on its first attempt and retries."""
+
+
+class Closed(Exception):
+    """The error `gated` raises while its gate file does not exist."""
 
 
 def _start(service: Any, machine_arn: str, input: dict[str, Any], name: str) -> None:
@@ -233,6 +266,14 @@ def answer_waiting(engine: Engine, answered: set[str]) -> None:
             engine.service.send_task_success(token, '{"answered": true}')
 
 
+def redrive_failed(engine: Engine, log: SideLog) -> None:
+    """RedriveExecution of every FAILED execution never redriven, each logged before it is asked for."""
+    for (arn,) in engine.store.reader.execute(
+            "SELECT arn FROM executions WHERE status = 'FAILED' AND COALESCE(redrive_count, 0) = 0").fetchall():
+        log.write({"phase": "redrive", "exec": arn})
+        engine.service.redrive_execution(arn)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("db")
@@ -247,12 +288,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--event", type=int, default=0, help="start this many executions that invoke with Event")
     parser.add_argument("--event-sleep", type=float, default=0.0, help="seconds the Event-invoked function takes")
     parser.add_argument("--tokens", type=int, default=0, help="start this many executions of the token machine")
+    parser.add_argument("--gated-dmap", type=int, default=0,
+                        help="start one execution of a distributed Map of this many items whose 2nd state is gated")
+    parser.add_argument("--gate", help="the file whose existence lets `gated` succeed")
+    parser.add_argument("--redrive", action="store_true", help="redrive the FAILED executions never redriven")
     parser.add_argument("--stall-from", help="write no round from the first that records this type of event on")
     parser.add_argument("--timeout", type=float, default=120.0)
     args = parser.parse_args(argv)
 
     log = SideLog(args.side)
-    engine = Engine(f"sqlite:///{args.db}", functions=make_functions(log, args.event_sleep),
+    engine = Engine(f"sqlite:///{args.db}", functions=make_functions(log, args.event_sleep, args.gate),
                     workers=24, poll_interval=0.05)
     if args.stall_from:
         stall_writer(engine, args.stall_from, log)
@@ -283,6 +328,11 @@ def main(argv: list[str] | None = None) -> int:
         sm = service.create_state_machine("tokens", token_definition())
         for i in range(args.tokens):
             _start(service, sm, mixed_input(i, args.task_sleep, args.pause), f"tokens-{i}")
+    if args.gated_dmap:
+        sm = service.create_state_machine("gated", gated_distributed_map_definition(args.gated_dmap, args.item_sleep))
+        _start(service, sm, map_input(args.gated_dmap), "gated-0")
+    if args.redrive:
+        redrive_failed(engine, log)
     print("started", flush=True)
     answered: set[str] = set()
     deadline = time.monotonic() + args.timeout

@@ -453,3 +453,83 @@ def test_a_token_task_stored_waiting_is_not_run_again_after_a_sigkill(tmp_path: 
     assert {line["request"] for line in queued} == {stored[0][0]} and len({line["pid"] for line in queued}) == 2
     for table in ("tasks", "timers", "inbox", "async_invocations"):
         assert run.count(f"SELECT COUNT(*) FROM {table}") == 0, f"rows left in {table}"
+
+
+def test_sigkill_during_a_redrive_of_a_distributed_map(tmp_path: Path) -> None:
+    """A Map Run whose STANDARD children all fail in their second state fails its execution; once the cause
+    is fixed the execution is redriven, and the redriven run is SIGKILLed twice: the execution succeeds with
+    one ExecutionRedriven and one MapRunRedriven, DescribeMapRun counts every item once, and no child runs its
+    first state again — each continues from the state it failed in, under one key per run."""
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    run = Run(tmp_path)
+    items, item_sleep = 100, 0.01
+    gate = tmp_path / "gate"
+    first = ("--gated-dmap", str(items), "--item-sleep", str(item_sleep), "--gate", str(gate))
+    again = ("--gate", str(gate), "--redrive")
+
+    def gated_ends(open_: bool, pid: int | None = None) -> int:
+        return len({line["index"] for line in run.side_lines() if line["phase"] == "end" and line["state"] == "Again"
+                    and line["gate"] is open_ and pid in (None, line["pid"])})
+
+    try:
+        proc = run.spawn(*first)
+        point = rng.randrange(1, items // 2)
+        run.wait_until(lambda: gated_ends(False) >= point, proc)
+        run.kill(proc)
+        run.finish(*first)
+        ((arn, status),) = run.query("SELECT arn, status FROM executions")
+        assert status == "FAILED"
+        assert gated_ends(False) == items, "every child ran its second state, and failed"
+        before_redrive = len(run.side_lines())
+
+        gate.touch()
+        for point in (rng.randrange(0, 20) for _ in range(2)):
+            # Killed once this process has finished `point` children (0: perhaps before the redrive is stored).
+            proc = run.spawn(*again)
+            run.wait_until(lambda point=point, pid=proc.pid: gated_ends(True, pid) >= point and any(
+                line["phase"] == "redrive" for line in run.side_lines()), proc)
+            run.kill(proc)
+            assert run.query("SELECT status, redrive_count FROM executions") in ([("RUNNING", 1)], [("FAILED", 0)])
+        run.finish(*again)
+        _check_redriven_map(run, arn, items, before_redrive)
+    except AssertionError as exc:
+        raise AssertionError(f"seed {seed}: {exc}") from exc
+
+
+def _check_redriven_map(run: Run, arn: str, items: int, before_redrive: int) -> None:
+    assert run.query("SELECT status, redrive_count FROM executions") == [("SUCCEEDED", 1)]
+    events = run.history(arn)
+    kinds = [e["type"] for e in events]
+    assert [e["id"] for e in events] == list(range(1, len(events) + 1)), "ids not gap-free"
+    assert all(0 <= e["previousEventId"] < e["id"] for e in events)
+    assert kinds == ["ExecutionStarted", "MapStateEntered", "MapStateStarted", "MapRunStarted", "MapRunFailed",
+                     "MapStateFailed", "ExecutionFailed", "ExecutionRedriven", "MapStateEntered", "MapStateStarted",
+                     "MapRunRedriven", "MapRunSucceeded", "MapStateSucceeded", "MapStateExited",
+                     "ExecutionSucceeded"], kinds
+    for table in ("tasks", "timers", "inbox", "frames", "join_data"):
+        assert run.count(f"SELECT COUNT(*) FROM {table}") == 0, f"rows left in {table}"
+    ((map_run_arn,),) = run.query("SELECT arn FROM map_runs")
+    described = map_runs.describe_map_run(SqliteStore(run.db, create=False), map_run_arn)
+    assert described["status"] == "SUCCEEDED" and described["redriveCount"] == 1 and "redriveDate" in described
+    for which in ("itemCounts", "executionCounts"):
+        assert {k: v for k, v in described[which].items()} == {
+            "pending": 0, "running": 0, "succeeded": items, "failed": 0, "timedOut": 0, "aborted": 0,
+            "total": items, "resultsWritten": 0, "failuresNotRedrivable": 0, "pendingRedrive": 0}, which
+
+    lines = [line for line in run.side_lines() if line["phase"] in ("start", "end")]
+    after = [line for line in run.side_lines()[before_redrive:] if line["phase"] in ("start", "end")]
+    assert not [line for line in after if line["state"] == "Item"], "a child ran its first state again"
+    assert not [line for line in after if line["state"] == "Again" and not line["gate"]]
+    # One key per run of a (child, state, attempt): the run before the redrive and the one after it differ.
+    keys: dict[tuple[Any, ...], set[str]] = defaultdict(set)
+    for line in lines:
+        keys[(line["state"], line["index"], line["attempt"], line.get("gate"))].add(line["key"])
+    different = {work_id: k for work_id, k in keys.items() if len(k) != 1}
+    assert not different, f"one run of a task ran under different keys: {different}"
+    assert sorted(keys) == sorted([("Item", i, 0, None) for i in range(items)]
+                                  + [("Again", i, 0, g) for i in range(items) for g in (False, True)])
+    for i in range(items):
+        assert keys[("Again", i, 0, False)] != keys[("Again", i, 0, True)], "the redriven run has a key of its own"
+    ended = {(line["state"], line["index"], line.get("gate")) for line in lines if line["phase"] == "end"}
+    assert len(ended) == 3 * items, "every run was, in the end, run to completion"

@@ -1,13 +1,14 @@
 """A process for crash tests to SIGKILL: an Engine on a SQLite file whose task functions log to a side file.
 
     python crash_driver.py DB SIDE [--mixed N] [--map ITEMS] [--dmap ITEMS] [--nested N] [--event N] [--tokens N]
-                           [--gated-dmap ITEMS] [--gate FILE] [--redrive]
+                           [--gated-dmap ITEMS] [--gated-inline ITEMS] [--gate FILE] [--redrive]
                            [--task-sleep S] [--item-sleep S] [--pause S] [--event-sleep S] [--stall-from TYPE]
 
-With `--mixed`/`--map`/`--dmap`/`--nested`/`--event`/`--tokens`/`--gated-dmap` it creates the state machines and
-starts executions (idempotently, by name); without, it only resumes what the file holds. `--gated-dmap` runs a
-distributed Map whose children's second task calls `gated`, a function that fails while the file `--gate` names
-does not exist; `--redrive` redrives every FAILED execution that was never redriven (RedriveExecution), once the
+With `--mixed`/`--map`/`--dmap`/`--nested`/`--event`/`--tokens`/`--gated-dmap`/`--gated-inline` it creates the state
+machines and starts executions (idempotently, by name); without, it only resumes what the file holds.
+`--gated-dmap` runs a distributed Map whose children's second task calls `gated`, a function that fails while the
+file `--gate` names does not exist; `--gated-inline` an inline Map whose iterations call it too (failing for
+two items only), and a Parallel whose second branch calls it; `--redrive` redrives every FAILED execution that was never redriven (RedriveExecution), once the
 engine runs. It runs until no execution is RUNNING
 and no Event invocation is left to run, then exits 0. With `--tokens` (and no `--stall-from`) it answers
 (SendTaskSuccess) every task that waits for its token.
@@ -108,6 +109,31 @@ def gated_distributed_map_definition(items: int, item_sleep: float) -> dict[str,
     }}
 
 
+def gated_inline_map_definition(item_sleep: float) -> dict[str, Any]:
+    """An inline Map, four at a time, of `work` then `gated` — which fails, while its gate is closed, for the
+    items marked `gated` only (`gated_map_input`): the Map fails at the first of them, with the iterations
+    that were running."""
+    return {"StartAt": "Fan", "States": {"Fan": {
+        "Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 4, "ResultPath": None, "End": True,
+        "ItemSelector": {"index.$": "$$.Map.Item.Index", "sleep": item_sleep, "gated.$": "$$.Map.Item.Value.gated"},
+        "ItemProcessor": {"StartAt": "Item", "States": {
+            "Item": _task("work", "Again"),
+            "Again": _task("gated", Parameters={**TASK_PARAMETERS, "gated.$": "$.gated"})}}}}}
+
+
+def gated_parallel_definition() -> dict[str, Any]:
+    """A Parallel of two branches: `work`, and `work` then `gated`, which fails while its gate is closed."""
+    return {"StartAt": "Both", "States": {"Both": {"Type": "Parallel", "ResultPath": None, "End": True, "Branches": [
+        {"StartAt": "Solo", "States": {"Solo": _task("work")}},
+        {"StartAt": "Item", "States": {"Item": _task("work", "Again"), "Again": _task("gated")}},
+    ]}}}
+
+
+def gated_map_input(items: int) -> dict[str, Any]:
+    """Items of which two, the middle one and the last, are `gated`."""
+    return {"index": -1, "sleep": 0, "items": [{"gated": n in (items // 2, items - 1)} for n in range(items)]}
+
+
 def child_definition() -> dict[str, Any]:
     """What a nested execution runs: a task, then a Wait."""
     return {"StartAt": "ChildWork", "States": {
@@ -203,7 +229,7 @@ def make_functions(log: SideLog, event_sleep: float = 0, gate: str | None = None
         record("start", event, context, gate=open_)
         time.sleep(float(event.get("sleep") or 0))
         record("end", event, context, gate=open_)
-        if not open_:
+        if not open_ and event.get("gated", True):
             raise Closed("the gate file does not exist yet")
         return {"ok": True}
 
@@ -290,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tokens", type=int, default=0, help="start this many executions of the token machine")
     parser.add_argument("--gated-dmap", type=int, default=0,
                         help="start one execution of a distributed Map of this many items whose 2nd state is gated")
+    parser.add_argument("--gated-inline", type=int, default=0,
+                        help="start an inline Map of this many items, two of them gated, and a gated Parallel")
     parser.add_argument("--gate", help="the file whose existence lets `gated` succeed")
     parser.add_argument("--redrive", action="store_true", help="redrive the FAILED executions never redriven")
     parser.add_argument("--stall-from", help="write no round from the first that records this type of event on")
@@ -331,6 +359,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.gated_dmap:
         sm = service.create_state_machine("gated", gated_distributed_map_definition(args.gated_dmap, args.item_sleep))
         _start(service, sm, map_input(args.gated_dmap), "gated-0")
+    if args.gated_inline:
+        sm = service.create_state_machine("gated-map", gated_inline_map_definition(args.item_sleep))
+        _start(service, sm, gated_map_input(args.gated_inline), "gated-map-0")
+        sm = service.create_state_machine("gated-parallel", gated_parallel_definition())
+        _start(service, sm, mixed_input(0, args.task_sleep, args.pause), "gated-parallel-0")
     if args.redrive:
         redrive_failed(engine, log)
     print("started", flush=True)

@@ -533,3 +533,90 @@ def _check_redriven_map(run: Run, arn: str, items: int, before_redrive: int) -> 
         assert keys[("Again", i, 0, False)] != keys[("Again", i, 0, True)], "the redriven run has a key of its own"
     ended = {(line["state"], line["index"], line.get("gate")) for line in lines if line["phase"] == "end"}
     assert len(ended) == 3 * items, "every run was, in the end, run to completion"
+
+
+def test_sigkill_during_a_redrive_of_an_inline_map_and_a_parallel(tmp_path: Path) -> None:
+    """An inline Map that fails at an item's second state (with the iterations running then) and a Parallel
+    whose second branch fails, each redriven once the cause is fixed, the redriven runs SIGKILLed twice: both
+    succeed, redriven once; the iterations and the branch that succeeded before the redrive do not run again,
+    and those that did not run again from their first state, under keys of their own."""
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    run = Run(tmp_path)
+    items = 40
+    gate = tmp_path / "gate"
+    first = ("--gated-inline", str(items), "--item-sleep", "0.02", "--task-sleep", "0.05", "--gate", str(gate))
+    again = ("--gate", str(gate), "--redrive")
+    try:
+        proc = run.spawn(*first)
+        point = rng.randrange(1, 12)
+        run.wait_until(lambda: len([line for line in run.side_lines() if line["phase"] == "end"]) >= point, proc)
+        run.kill(proc)
+        run.finish(*first)
+        assert run.query("SELECT name, status FROM executions ORDER BY name") == [
+            ("gated-map-0", "FAILED"), ("gated-parallel-0", "FAILED")]
+        before_redrive = len(run.side_lines())
+
+        gate.touch()
+        for point in (rng.randrange(0, 15) for _ in range(2)):
+            proc = run.spawn(*again)
+            run.wait_until(lambda point=point, pid=proc.pid: len(
+                [line for line in run.side_lines() if line["phase"] == "end" and line["pid"] == pid]) >= point
+                and any(line["phase"] == "redrive" for line in run.side_lines()), proc)
+            run.kill(proc)
+        run.finish(*again)
+
+        assert run.query("SELECT name, status, redrive_count FROM executions ORDER BY name") == [
+            ("gated-map-0", "SUCCEEDED", 1), ("gated-parallel-0", "SUCCEEDED", 1)]
+        for table in ("tasks", "timers", "inbox", "frames", "join_data"):
+            assert run.count(f"SELECT COUNT(*) FROM {table}") == 0, f"rows left in {table}"
+        arns = dict(run.query("SELECT name, arn FROM executions"))
+        side = run.side_lines()
+        lines = [line for line in side if line["phase"] in ("start", "end")]
+        after = [line for line in side[before_redrive:] if line["phase"] in ("start", "end")]
+        _check_runs_under_one_key(lines, set(map(id, after)))
+
+        events = _check_redriven_history(run, arns["gated-map-0"])
+        redriven = next(e["id"] for e in events if e["type"] == "ExecutionRedriven")
+        succeeded_before = {e["details"]["index"] for e in events
+                            if e["type"] == "MapIterationSucceeded" and e["id"] < redriven}
+        rest = set(range(items)) - succeeded_before
+        assert items // 2 in rest and items - 1 in rest and len(succeeded_before) >= items // 2 - 4
+        for kind in ("MapIterationStarted", "MapIterationSucceeded"):
+            assert sorted(e["details"]["index"] for e in events if e["type"] == kind and e["id"] > redriven) \
+                == sorted(rest), f"the redrive ran the iterations that did not succeed, once each ({kind})"
+        mine = [line for line in after if line["exec"] == arns["gated-map-0"]]
+        assert sorted({(line["state"], line["index"]) for line in mine if line["phase"] == "end"}) == sorted(
+            {(state, i) for state in ("Item", "Again") for i in rest}), "each from its first state, once"
+
+        events = _check_redriven_history(run, arns["gated-parallel-0"])
+        mine = [line for line in after if line["exec"] == arns["gated-parallel-0"]]
+        assert sorted({line["state"] for line in mine if line["phase"] == "end"}) == ["Again", "Item"], \
+            "the failed branch ran again from its first state, the other did not run again"
+    except AssertionError as exc:
+        raise AssertionError(f"seed {seed}: {exc}") from exc
+
+
+def _check_redriven_history(run: Run, arn: str) -> list[dict[str, Any]]:
+    """A history that failed once and was redriven once to its success, gap-free."""
+    events = run.history(arn)
+    kinds = Counter(e["type"] for e in events)
+    assert [e["id"] for e in events] == list(range(1, len(events) + 1)), "ids not gap-free"
+    assert all(0 <= e["previousEventId"] < e["id"] for e in events)
+    assert (kinds["ExecutionStarted"], kinds["ExecutionFailed"], kinds["ExecutionRedriven"],
+            kinds["ExecutionSucceeded"]) == (1, 1, 1, 1), kinds
+    assert events[0]["type"] == "ExecutionStarted" and events[-1]["type"] == "ExecutionSucceeded"
+    return events
+
+
+def _check_runs_under_one_key(lines: list[dict[str, Any]], after: set[int]) -> None:
+    """Each run of a task — (execution, state, index, attempt), before the redrive or after it — has one
+    idempotency key, and the run after a redrive has another than the run before it."""
+    keys: dict[tuple[Any, ...], set[str]] = defaultdict(set)
+    for line in lines:
+        keys[(line["exec"], line["state"], line["index"], line["attempt"], id(line) in after)].add(line["key"])
+    different = {work_id: k for work_id, k in keys.items() if len(k) != 1}
+    assert not different, f"one run of a task ran under different keys: {different}"
+    for (exec_, state, index, attempt, redriven), k in keys.items():
+        if redriven and (exec_, state, index, attempt, False) in keys:
+            assert keys[(exec_, state, index, attempt, False)] != k, "the redriven run has a key of its own"

@@ -1,7 +1,8 @@
 """A process for crash tests to SIGKILL: an Engine on a SQLite file whose task functions log to a side file.
 
     python crash_driver.py DB SIDE [--mixed N] [--map ITEMS] [--dmap ITEMS] [--nested N] [--event N] [--tokens N]
-                           [--gated-dmap ITEMS] [--gated-inline ITEMS] [--gate FILE] [--redrive]
+                           [--gated-dmap ITEMS] [--gated-inline ITEMS] [--gate FILE] [--redrive] [--others-answer]
+    python crash_driver.py DB SIDE --answer [--answer-delay S] [--seed N]
                            [--task-sleep S] [--item-sleep S] [--pause S] [--event-sleep S] [--stall-from TYPE]
 
 With `--mixed`/`--map`/`--dmap`/`--nested`/`--event`/`--tokens`/`--gated-dmap`/`--gated-inline` it creates the state
@@ -11,7 +12,9 @@ file `--gate` names does not exist; `--gated-inline` an inline Map whose iterati
 two items only), and a Parallel whose second branch calls it; `--redrive` redrives every FAILED execution that was never redriven (RedriveExecution), once the
 engine runs. It runs until no execution is RUNNING
 and no Event invocation is left to run, then exits 0. With `--tokens` (and no `--stall-from`) it answers
-(SendTaskSuccess) every task that waits for its token.
+(SendTaskSuccess) every task that waits for its token, unless `--others-answer` leaves that to another process:
+with `--answer` the driver runs no engine but a Service on the same file that answers every token a task row holds,
+whatever its status, until the executions have all ended (see `answer_main`).
 
 `--stall-from TYPE` stops the engine's writing as a process that dies does: the first round that records
 a history event of that type, and every round after it, is never written (new executions still are). The
@@ -300,6 +303,53 @@ def redrive_failed(engine: Engine, log: SideLog) -> None:
         engine.service.redrive_execution(arn)
 
 
+def answer_main(db: str, log: SideLog, timeout: float, delay: float, seed: int) -> int:
+    """Another process than the engine's answers tokens: SendTaskSuccess through a Service on the file, for
+    every token a task row holds (scheduled, running or waiting) and this process has not answered yet, in an
+    order shuffled by `seed`, `delay` seconds apart. Each
+    answer's output names it (`answer`, from the token), and is logged before it is sent (`answering`) and
+    after (`answered`, with the result: `accepted`, or the API error's type). Ends once executions exist and
+    none is RUNNING."""
+    import hashlib
+    import random
+    import sqlite3
+
+    from stateway.engine.errors import ApiError
+    from stateway.engine.service import Service
+    from stateway.store.sqlite import open_store
+
+    service = Service(open_store(f"sqlite:///{db}", create=False))
+    tried: set[str] = set()
+    rng = random.Random(seed)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            tokens = [token for (token,) in service.store.reader.execute(
+                "SELECT token FROM tasks WHERE token IS NOT NULL ORDER BY created_ms").fetchall()]
+            running, stored = service.store.reader.execute(
+                "SELECT COUNT(*) FILTER (WHERE status = 'RUNNING'), COUNT(*) FROM executions").fetchone()
+        except sqlite3.OperationalError:  # busy beyond the timeout: look again
+            continue
+        if stored and not running:
+            return 0
+        rng.shuffle(tokens)
+        for token in tokens:
+            if token in tried:
+                continue
+            tried.add(token)
+            time.sleep(delay)
+            answer = hashlib.sha1(token.encode()).hexdigest()[:16]
+            log.write({"phase": "answering", "answer": answer})
+            try:
+                service.send_task_success(token, json.dumps({"answer": answer}))
+                result = "accepted"
+            except ApiError as exc:
+                result = exc.type_name
+            log.write({"phase": "answered", "answer": answer, "result": result})
+        time.sleep(0.02)
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("db")
@@ -320,11 +370,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="start an inline Map of this many items, two of them gated, and a gated Parallel")
     parser.add_argument("--gate", help="the file whose existence lets `gated` succeed")
     parser.add_argument("--redrive", action="store_true", help="redrive the FAILED executions never redriven")
+    parser.add_argument("--others-answer", action="store_true", help="leave the tokens to another process")
+    parser.add_argument("--answer", action="store_true", help="run no engine: answer the tokens of the engine's tasks")
+    parser.add_argument("--answer-delay", type=float, default=0.0, help="seconds between two answers")
+    parser.add_argument("--seed", type=int, default=0, help="the seed of the answers' order")
     parser.add_argument("--stall-from", help="write no round from the first that records this type of event on")
     parser.add_argument("--timeout", type=float, default=120.0)
     args = parser.parse_args(argv)
 
     log = SideLog(args.side)
+    if args.answer:
+        return answer_main(args.db, log, args.timeout, args.answer_delay, args.seed)
     engine = Engine(f"sqlite:///{args.db}", functions=make_functions(log, args.event_sleep, args.gate),
                     workers=24, poll_interval=0.05)
     if args.stall_from:
@@ -370,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
     answered: set[str] = set()
     deadline = time.monotonic() + args.timeout
     while time.monotonic() < deadline:
-        if args.tokens and not args.stall_from:
+        if args.tokens and not args.stall_from and not args.others_answer:
             answer_waiting(engine, answered)
         running = engine.store.reader.execute(
             "SELECT (SELECT COUNT(*) FROM executions WHERE status = 'RUNNING') "

@@ -620,3 +620,61 @@ def _check_runs_under_one_key(lines: list[dict[str, Any]], after: set[int]) -> N
     for (exec_, state, index, attempt, redriven), k in keys.items():
         if redriven and (exec_, state, index, attempt, False) in keys:
             assert keys[(exec_, state, index, attempt, False)] != k, "the redriven run has a key of its own"
+
+
+def test_tokens_answered_by_another_process_across_sigkills(tmp_path: Path) -> None:
+    """Executions of a Parallel of three `.waitForTaskToken` tasks whose tokens another process answers
+    (SendTaskSuccess through a Service on the same file, whatever the task's row says: scheduled, running,
+    waiting), while the engine runs and while it is down between SIGKILLs: every answer accepted is applied
+    once — each execution succeeds with exactly the three answers accepted for its tokens as its three
+    TaskSucceeded — none is lost, and no token is accepted twice."""
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    run = Run(tmp_path)
+    n = 8
+    # The function that gets its token (`Handed`) takes a while: answers arrive before its return too.
+    args = ("--tokens", str(n), "--task-sleep", "0.6", "--others-answer")
+    try:
+        engine = run.spawn(*args)
+        run.wait_until(lambda: run.count("SELECT COUNT(*) FROM executions") == n, engine)
+        answerer = run.spawn("--answer", "--answer-delay", "0.03", "--seed", str(seed))
+        for kill in range(3):
+            time.sleep(rng.uniform(0.05, 0.5))
+            if engine.poll() is not None:
+                break  # everything was answered before this kill point
+            run.kill(engine)
+            time.sleep(rng.choice((0, 0.3)))  # the answerer answers while no engine runs
+            if kill < 2:
+                engine = run.spawn(*args)
+        run.finish(*args)
+        answerer.wait(30)
+        assert answerer.returncode == 0, run.driver_output()
+        _check_answers(run, n)
+    except AssertionError as exc:
+        raise AssertionError(f"seed {seed}: {exc}") from exc
+
+
+def _check_answers(run: Run, n: int) -> None:
+    rows = run.query("SELECT arn, status FROM executions")
+    assert len(rows) == n and {status for _, status in rows} == {"SUCCEEDED"}, rows
+    side = run.side_lines()
+    results = Counter((line["answer"], line["result"]) for line in side if line["phase"] == "answered")
+    accepted = {answer for (answer, result), count in results.items() if result == "accepted"}
+    assert all(count == 1 for (_, result), count in results.items() if result == "accepted")
+    applied: list[str] = []
+    for arn, _ in rows:
+        events = run.history(arn)
+        kinds = Counter(e["type"] for e in events)
+        assert [e["id"] for e in events] == list(range(1, len(events) + 1)), "ids not gap-free"
+        assert (kinds["TaskScheduled"], kinds["TaskSucceeded"], kinds["ExecutionSucceeded"]) == (3, 3, 1), kinds
+        assert kinds["TaskStarted"] <= 3 and kinds["TaskSubmitted"] <= 2, kinds
+        applied += [json.loads(e["details"]["output"])["answer"] for e in events if e["type"] == "TaskSucceeded"]
+    assert len(applied) == len(set(applied)) == 3 * n, "each execution's three answers, each applied once"
+    assert set(applied) == accepted, "the answers applied are the answers accepted"
+    for table in ("tasks", "timers", "inbox", "async_invocations"):
+        assert run.count(f"SELECT COUNT(*) FROM {table}") == 0, f"rows left in {table}"
+    keys: dict[tuple[Any, ...], set[str]] = defaultdict(set)
+    for line in side:
+        if line["phase"] == "start":
+            keys[(line["exec"], line["state"], line["attempt"])].add(line["key"])
+    assert all(len(k) == 1 for k in keys.values()), keys

@@ -2,14 +2,16 @@
 
     python crash_driver.py DB SIDE [--mixed N] [--map ITEMS] [--dmap ITEMS] [--nested N] [--event N] [--tokens N]
                            [--gated-dmap ITEMS] [--gated-inline ITEMS] [--gate FILE] [--redrive] [--others-answer]
+                           [--update-dmap ITEMS]
     python crash_driver.py DB SIDE --answer [--answer-delay S] [--seed N]
                            [--task-sleep S] [--item-sleep S] [--pause S] [--event-sleep S] [--stall-from TYPE]
 
-With `--mixed`/`--map`/`--dmap`/`--nested`/`--event`/`--tokens`/`--gated-dmap`/`--gated-inline` it creates the state
+With `--mixed`/`--map`/`--dmap`/`--nested`/`--event`/`--tokens`/`--gated-dmap`/`--gated-inline`/`--update-dmap` it creates the state
 machines and starts executions (idempotently, by name); without, it only resumes what the file holds.
 `--gated-dmap` runs a distributed Map whose children's second task calls `gated`, a function that fails while the
 file `--gate` names does not exist; `--gated-inline` an inline Map whose iterations call it too (failing for
-two items only), and a Parallel whose second branch calls it; `--redrive` redrives every FAILED execution that was never redriven (RedriveExecution), once the
+two items only), and a Parallel whose second branch calls it; `--update-dmap` a distributed Map, ten at a time
+and tolerating no failure, whose children call it for one item in ten from the middle on; `--redrive` redrives every FAILED execution that was never redriven (RedriveExecution), once the
 engine runs. It runs until no execution is RUNNING
 and no Event invocation is left to run, then exits 0. With `--tokens` (and no `--stall-from`) it answers
 (SendTaskSuccess) every task that waits for its token, unless `--others-answer` leaves that to another process:
@@ -132,9 +134,30 @@ def gated_parallel_definition() -> dict[str, Any]:
     ]}}}
 
 
-def gated_map_input(items: int) -> dict[str, Any]:
-    """Items of which two, the middle one and the last, are `gated`."""
-    return {"index": -1, "sleep": 0, "items": [{"gated": n in (items // 2, items - 1)} for n in range(items)]}
+def updatable_map_definition(item_sleep: float) -> dict[str, Any]:
+    """A distributed Map of STANDARD children, `work` then `gated` (failing for the items marked `gated`), ten
+    at a time and tolerating no failure — until UpdateMapRun changes that."""
+    return {"StartAt": "Fan", "States": {
+        "Fan": {"Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 10, "ResultPath": None,
+                "ItemSelector": {"index.$": "$$.Map.Item.Index", "sleep": item_sleep,
+                                 "gated.$": "$$.Map.Item.Value.gated"},
+                "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                                  "StartAt": "Item", "States": {
+                                      "Item": _task("work", "Again"),
+                                      "Again": _task("gated", Parameters={**TASK_PARAMETERS, "gated.$": "$.gated"})}},
+                "End": True},
+    }}
+
+
+def gated_map_input(items: int, gated: Any = None) -> dict[str, Any]:
+    """Items of which those `gated` names are `gated`: by default two, the middle one and the last."""
+    gated = set(gated if gated is not None else (items // 2, items - 1))
+    return {"index": -1, "sleep": 0, "items": [{"gated": n in gated} for n in range(items)]}
+
+
+def update_map_gated(items: int) -> range:
+    """The items of `--update-dmap` that fail: one in ten from the middle on."""
+    return range(items // 2, items, 10)
 
 
 def child_definition() -> dict[str, Any]:
@@ -368,6 +391,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="start one execution of a distributed Map of this many items whose 2nd state is gated")
     parser.add_argument("--gated-inline", type=int, default=0,
                         help="start an inline Map of this many items, two of them gated, and a gated Parallel")
+    parser.add_argument("--update-dmap", type=int, default=0,
+                        help="start a distributed Map of this many items, tolerating no failure, some gated")
     parser.add_argument("--gate", help="the file whose existence lets `gated` succeed")
     parser.add_argument("--redrive", action="store_true", help="redrive the FAILED executions never redriven")
     parser.add_argument("--others-answer", action="store_true", help="leave the tokens to another process")
@@ -420,6 +445,9 @@ def main(argv: list[str] | None = None) -> int:
         _start(service, sm, gated_map_input(args.gated_inline), "gated-map-0")
         sm = service.create_state_machine("gated-parallel", gated_parallel_definition())
         _start(service, sm, mixed_input(0, args.task_sleep, args.pause), "gated-parallel-0")
+    if args.update_dmap:
+        sm = service.create_state_machine("updatable", updatable_map_definition(args.item_sleep))
+        _start(service, sm, gated_map_input(args.update_dmap, update_map_gated(args.update_dmap)), "updatable-0")
     if args.redrive:
         redrive_failed(engine, log)
     print("started", flush=True)

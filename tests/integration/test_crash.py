@@ -678,3 +678,75 @@ def _check_answers(run: Run, n: int) -> None:
         if line["phase"] == "start":
             keys[(line["exec"], line["state"], line["attempt"])].add(line["key"])
     assert all(len(k) == 1 for k in keys.values()), keys
+
+
+def test_an_update_of_a_map_run_holds_across_sigkills(tmp_path: Path) -> None:
+    """UpdateMapRun (through a Service on the file, beside the engine) lowers a running Map Run's
+    MaxConcurrency from 10 to 3 and lets it tolerate 5 failures, and the engine is SIGKILLed soon after —
+    before or after it applied the update — and once more: after each restart no child execution starts
+    while 3 others run, and the five items that fail are tolerated; the Map Run succeeds with exact counts."""
+    from stateway.engine.service import Service
+    from stateway.store.sqlite import open_store
+
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    run = Run(tmp_path)
+    items = 100
+    failing = set(crash_driver.update_map_gated(items))
+    args = ("--update-dmap", str(items), "--item-sleep", "0.02")
+
+    def children_ended() -> int:
+        return len({line["index"] for line in run.side_lines() if line["phase"] == "end" and line["state"] == "Again"})
+
+    try:
+        proc = run.spawn(*args)
+        run.wait_until(lambda: children_ended() >= 10, proc)
+        ((map_run_arn,),) = run.query("SELECT arn FROM map_runs")
+        Service(open_store(f"sqlite:///{run.db}")).update_map_run(map_run_arn, max_concurrency=3,
+                                                                    tolerated_failure_count=len(failing))
+        updated = len(run.side_lines())  # what the side file holds when the update is stored
+        time.sleep(rng.uniform(0, 0.2))
+        run.kill(proc)
+        assert children_ended() < items // 2, "killed before the first failing item"
+        proc = run.spawn(*args)
+        time.sleep(rng.uniform(0.3, 0.8))
+        run.kill(proc)
+        run.finish(*args)
+
+        assert run.query("SELECT status FROM executions") == [("SUCCEEDED",)]
+        assert (history_count(run, "MapRunSucceeded"), history_count(run, "MapRunFailed")) == (1, 0)
+        described = map_runs.describe_map_run(SqliteStore(run.db, create=False), map_run_arn)
+        assert (described["status"], described["maxConcurrency"], described["toleratedFailureCount"]) \
+            == ("SUCCEEDED", 3, len(failing))
+        for which in ("itemCounts", "executionCounts"):
+            assert {k: described[which][k] for k in ("total", "succeeded", "failed", "aborted", "running", "pending")} \
+                == {"total": items, "succeeded": items - len(failing), "failed": len(failing), "aborted": 0,
+                    "running": 0, "pending": 0}, which
+        _check_concurrency(run.side_lines(), updated, 3)
+    except AssertionError as exc:
+        raise AssertionError(f"seed {seed}: {exc}") from exc
+
+
+def _check_concurrency(side: list[dict[str, Any]], since: int, limit: int) -> None:
+    """In each process that started after position `since` of the side file, no child execution starts
+    for the first time while `limit` others are in flight: from their first line in that process (a child
+    re-run after a restart is in flight from there) to the end of their last task in it."""
+    seen: set[int] = {line["index"] for line in side[:since] if "index" in line}
+    later_pids = {line["pid"] for line in side[since:] if "pid" in line} - {line["pid"] for line in side[:since]
+                                                                         if "pid" in line}
+    assert later_pids, "no process started after the update"
+    for pid in later_pids:
+        mine = [(position, line) for position, line in enumerate(side) if line.get("pid") == pid]
+        first: dict[int, int] = {}
+        last_end: dict[int, int] = {}
+        for position, line in mine:
+            first.setdefault(line["index"], position)
+            if line["phase"] == "end" and line["state"] == "Again":
+                last_end[line["index"]] = position
+        for position, line in mine:
+            if line["phase"] != "start" or line["state"] != "Item" or line["index"] in seen:
+                continue
+            seen.add(line["index"])
+            others = [i for i, begun in first.items() if i != line["index"] and begun < position
+                      and last_end.get(i, len(side)) > position]
+            assert len(others) < limit, f"child {line['index']} started while {sorted(others)} ran"

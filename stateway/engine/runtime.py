@@ -282,11 +282,14 @@ class Engine:
             # Its parent's task timed out or was cancelled while it was being started, and the process
             # ended before the worker that started it could stop it.
             self.service.stop_execution(row["arn"])
-        # A stop queued while no engine ran (or just above) is applied by the first round, which cancels
-        # the execution's tasks: they are not run again meanwhile.
-        stopping = {row["execution_arn"] for row in self.store.all("queued_stops")}
-        for row in self.store.all("unfinished_tasks"):
-            if row["execution_arn"] not in stopping and row["execution_arn"] not in self._quarantined:
+        # A stop queued while no engine ran (or just above), or a timeout of the execution or a deadline of
+        # the task that passed meanwhile, is applied by the first round, which ends the task (a stop or a
+        # timeout of the execution cancels all its tasks): they are not run again meanwhile.
+        now = now_ms()
+        ending = {row["execution_arn"] for row in self.store.all("queued_stops")} | {
+            row["execution_arn"] for row in self.store.all("due_execution_timeouts", {"now": now})}
+        for row in self.store.all("unfinished_tasks", {"now": now}):
+            if row["execution_arn"] not in ending and row["execution_arn"] not in self._quarantined:
                 self.dispatcher.dispatch(row["execution_arn"], command_from_json(row["command"]))
 
     # ---- the decider ------------------------------------------------------------------------

@@ -1,22 +1,25 @@
 """A process for crash tests to SIGKILL: an Engine on a SQLite file whose task functions log to a side file.
 
     python crash_driver.py DB SIDE [--mixed N] [--map ITEMS] [--dmap ITEMS] [--nested N] [--event N] [--tokens N]
-                           [--gated-dmap ITEMS] [--gated-inline ITEMS] [--gate FILE] [--redrive] [--others-answer]
-                           [--update-dmap ITEMS]
-    python crash_driver.py DB SIDE --answer [--answer-delay S] [--seed N]
+                           [--gated-dmap ITEMS] [--gated-inline ITEMS] [--update-dmap ITEMS] [--deadlines N]
+                           [--gate FILE] [--redrive] [--others-answer]
                            [--task-sleep S] [--item-sleep S] [--pause S] [--event-sleep S] [--stall-from TYPE]
+    python crash_driver.py DB SIDE --answer [--answer-delay S] [--seed N]
 
-With `--mixed`/`--map`/`--dmap`/`--nested`/`--event`/`--tokens`/`--gated-dmap`/`--gated-inline`/`--update-dmap` it creates the state
-machines and starts executions (idempotently, by name); without, it only resumes what the file holds.
-`--gated-dmap` runs a distributed Map whose children's second task calls `gated`, a function that fails while the
-file `--gate` names does not exist; `--gated-inline` an inline Map whose iterations call it too (failing for
-two items only), and a Parallel whose second branch calls it; `--update-dmap` a distributed Map, ten at a time
-and tolerating no failure, whose children call it for one item in ten from the middle on; `--redrive` redrives every FAILED execution that was never redriven (RedriveExecution), once the
-engine runs. It runs until no execution is RUNNING
-and no Event invocation is left to run, then exits 0. With `--tokens` (and no `--stall-from`) it answers
-(SendTaskSuccess) every task that waits for its token, unless `--others-answer` leaves that to another process:
-with `--answer` the driver runs no engine but a Service on the same file that answers every token a task row holds,
-whatever its status, until the executions have all ended (see `answer_main`).
+With `--mixed`/`--map`/`--dmap`/`--nested`/`--event`/`--tokens`/`--gated-dmap`/`--gated-inline`/`--update-dmap`/
+`--deadlines` it creates the state machines and starts executions (idempotently, by name); without, it only
+resumes what the file holds. It runs until no execution is RUNNING and no Event invocation is left to run, then
+exits 0. With `--tokens` (and no `--stall-from`) it answers (SendTaskSuccess) every task that waits for its
+token, unless `--others-answer` leaves that to another process: with `--answer` the driver runs no engine but a
+Service on the same file that answers every token a task row holds, whatever its status, until the executions
+have all ended (see `answer_main`).
+
+`--gated-dmap` runs a distributed Map whose children's second task calls `gated`, a function that fails while
+the file `--gate` names does not exist; `--gated-inline` an inline Map whose iterations call it too (failing for
+two items only) and a Parallel whose second branch calls it; `--update-dmap` a distributed Map, ten at a time and
+tolerating no failure, whose children call it for one item in ten from the middle on; `--deadlines` executions
+of a machine that times out after a second and of one whose task does (and is caught). `--redrive` redrives
+every FAILED execution that was never redriven (RedriveExecution), logging `{"phase": "redrive"}` first.
 
 `--stall-from TYPE` stops the engine's writing as a process that dies does: the first round that records
 a history event of that type, and every round after it, is never written (new executions still are). The
@@ -158,6 +161,21 @@ def gated_map_input(items: int, gated: Any = None) -> dict[str, Any]:
 def update_map_gated(items: int) -> range:
     """The items of `--update-dmap` that fail: one in ten from the middle on."""
     return range(items // 2, items, 10)
+
+
+def execution_deadline_definition() -> dict[str, Any]:
+    """A task in a machine whose `TimeoutSeconds` is one second: with a slower task, it times out."""
+    return {"TimeoutSeconds": 1, "StartAt": "Work", "States": {"Work": _task("work")}}
+
+
+def task_deadline_definition() -> dict[str, Any]:
+    """A task with a `TimeoutSeconds` of one second, whose States.Timeout is caught and followed by a quick task."""
+    return {"StartAt": "Work", "States": {
+        "Work": _task("work", "After", TimeoutSeconds=1,
+                      Catch=[{"ErrorEquals": ["States.Timeout"], "ResultPath": "$.caught", "Next": "Recover"}]),
+        "Recover": {"Type": "Pass", "Parameters": {"index.$": "$.index", "sleep": 0}, "Next": "After"},
+        "After": _task("work"),
+    }}
 
 
 def child_definition() -> dict[str, Any]:
@@ -393,6 +411,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="start an inline Map of this many items, two of them gated, and a gated Parallel")
     parser.add_argument("--update-dmap", type=int, default=0,
                         help="start a distributed Map of this many items, tolerating no failure, some gated")
+    parser.add_argument("--deadlines", type=int, default=0,
+                        help="start this many executions that time out after a second, and as many whose task does")
     parser.add_argument("--gate", help="the file whose existence lets `gated` succeed")
     parser.add_argument("--redrive", action="store_true", help="redrive the FAILED executions never redriven")
     parser.add_argument("--others-answer", action="store_true", help="leave the tokens to another process")
@@ -448,6 +468,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.update_dmap:
         sm = service.create_state_machine("updatable", updatable_map_definition(args.item_sleep))
         _start(service, sm, gated_map_input(args.update_dmap, update_map_gated(args.update_dmap)), "updatable-0")
+    if args.deadlines:
+        timing_out = service.create_state_machine("exec-deadline", execution_deadline_definition())
+        task_timing_out = service.create_state_machine("task-deadline", task_deadline_definition())
+        for i in range(args.deadlines):
+            _start(service, timing_out, mixed_input(i, args.task_sleep, args.pause), f"exec-deadline-{i}")
+            _start(service, task_timing_out, mixed_input(i, args.task_sleep, args.pause), f"task-deadline-{i}")
     if args.redrive:
         redrive_failed(engine, log)
     print("started", flush=True)

@@ -750,3 +750,32 @@ def _check_concurrency(side: list[dict[str, Any]], since: int, limit: int) -> No
             others = [i for i, begun in first.items() if i != line["index"] and begun < position
                       and last_end.get(i, len(side)) > position]
             assert len(others) < limit, f"child {line['index']} started while {sorted(others)} ran"
+
+
+def test_deadlines_that_pass_while_the_engine_is_down_run_no_task_again(tmp_path: Path) -> None:
+    """SIGKILL while tasks run, and the engine stays down past an execution's `TimeoutSeconds` and a task's:
+    after the restart the first execution ends TIMED_OUT and the second goes on through its Catch, each once,
+    and neither task function is called again — a deadline that has passed ends the task, as a stop queued
+    while the engine was down does."""
+    run = Run(tmp_path)
+    args = ("--deadlines", "2", "--task-sleep", "30")
+    proc = run.spawn(*args)
+    run.wait_until(lambda: len({line["exec"] for line in run.side_lines() if line["state"] == "Work"}) == 4, proc)
+    run.kill(proc)
+    started = {line["exec"] for line in run.side_lines()}
+    time.sleep(1.2)  # past both deadlines, counted from the tasks' and executions' starts
+    run.finish()
+    for i in range(2):
+        (arn, status), = run.query("SELECT arn, status FROM executions WHERE name = ?", f"exec-deadline-{i}")
+        assert status == "TIMED_OUT"
+        kinds = [e["type"] for e in run.history(arn)]
+        assert kinds[-1] == "ExecutionTimedOut" and kinds.count("ExecutionTimedOut") == 1, kinds
+        (arn, status), = run.query("SELECT arn, status FROM executions WHERE name = ?", f"task-deadline-{i}")
+        assert status == "SUCCEEDED"
+        kinds = [e["type"] for e in run.history(arn)]
+        assert kinds.count("LambdaFunctionTimedOut") == 1 and kinds[-1] == "ExecutionSucceeded", kinds
+    for arn in started:
+        assert [line["phase"] for line in run.side_lines() if line["exec"] == arn and line["state"] == "Work"] \
+            == ["start"], f"{arn}: its task ran again after its deadline"
+    for table in ("tasks", "timers", "inbox"):
+        assert run.count(f"SELECT COUNT(*) FROM {table}") == 0, f"rows left in {table}"

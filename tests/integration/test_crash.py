@@ -765,17 +765,103 @@ def test_deadlines_that_pass_while_the_engine_is_down_run_no_task_again(tmp_path
     started = {line["exec"] for line in run.side_lines()}
     time.sleep(1.2)  # past both deadlines, counted from the tasks' and executions' starts
     run.finish()
-    for i in range(2):
+    _check_deadlines(run, 2)
+    for arn in started:
+        assert [line["phase"] for line in run.side_lines() if line["exec"] == arn and line["state"] == "Work"] \
+            == ["start"], f"{arn}: its task ran again after its deadline"
+
+
+def test_deadlines_racing_a_sigkill(tmp_path: Path) -> None:
+    """A SIGKILL around the moment an execution's `TimeoutSeconds` and a task's pass, and a restart at once:
+    each deadline is applied once, whichever side of the kill it fell on."""
+    seed = random.randrange(1 << 30)
+    run = Run(tmp_path)
+    args = ("--deadlines", "2", "--task-sleep", "30")
+    proc = run.spawn(*args)
+    run.wait_until(lambda: len({line["exec"] for line in run.side_lines() if line["state"] == "Work"}) == 4, proc)
+    time.sleep(random.Random(seed).uniform(0.6, 1.2))
+    run.kill(proc)
+    run.finish()
+    try:
+        _check_deadlines(run, 2)
+    except AssertionError as exc:
+        raise AssertionError(f"seed {seed}: {exc}") from exc
+
+
+def _check_deadlines(run: Run, n: int) -> None:
+    for i in range(n):
         (arn, status), = run.query("SELECT arn, status FROM executions WHERE name = ?", f"exec-deadline-{i}")
         assert status == "TIMED_OUT"
         kinds = [e["type"] for e in run.history(arn)]
         assert kinds[-1] == "ExecutionTimedOut" and kinds.count("ExecutionTimedOut") == 1, kinds
         (arn, status), = run.query("SELECT arn, status FROM executions WHERE name = ?", f"task-deadline-{i}")
         assert status == "SUCCEEDED"
-        kinds = [e["type"] for e in run.history(arn)]
-        assert kinds.count("LambdaFunctionTimedOut") == 1 and kinds[-1] == "ExecutionSucceeded", kinds
-    for arn in started:
-        assert [line["phase"] for line in run.side_lines() if line["exec"] == arn and line["state"] == "Work"] \
-            == ["start"], f"{arn}: its task ran again after its deadline"
+        events = run.history(arn)
+        kinds = [e["type"] for e in events]
+        assert [e["id"] for e in events] == list(range(1, len(events) + 1)), "ids not gap-free"
+        assert kinds.count("LambdaFunctionTimedOut") == 1 and kinds.count("ExecutionSucceeded") == 1, kinds
+        assert [e["details"]["name"] for e in events if e["type"] == "TaskStateEntered"] == ["Work", "After"]
     for table in ("tasks", "timers", "inbox"):
         assert run.count(f"SELECT COUNT(*) FROM {table}") == 0, f"rows left in {table}"
+    keys: dict[tuple[Any, ...], set[str]] = defaultdict(set)
+    for line in run.side_lines():
+        keys[(line["exec"], line["state"], line["attempt"])].add(line["key"])
+    assert all(len(k) == 1 for k in keys.values()), keys
+
+
+def test_a_stop_racing_a_sigkill(tmp_path: Path) -> None:
+    """StopExecution from another process (a Service on the file: an inbox row) while the engine runs, and a
+    SIGKILL a moment later — before the engine applied it, while the round that applies it is written, or
+    after: two of three executions with running tasks, and a distributed Map amid its Map Run, end ABORTED once,
+    none of their tasks runs after the restart, the third execution succeeds, and the Map Run is ABORTED with
+    every item counted once."""
+    from stateway.engine.service import Service
+    from stateway.store.sqlite import open_store
+
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    run = Run(tmp_path)
+    items = 200
+    args = ("--mixed", "3", "--task-sleep", "1", "--dmap", str(items), "--item-sleep", "0.02")
+    try:
+        proc = run.spawn(*args)
+
+        def busy() -> bool:
+            lines = run.side_lines()
+            return len({line["exec"] for line in lines if line["state"] == "Work"}) == 3 \
+                and len([line for line in lines if line["phase"] == "end" and line["state"] == "Again"]) >= 20
+
+        run.wait_until(busy, proc)
+        service = Service(open_store(f"sqlite:///{run.db}"))
+        arns = dict(run.query("SELECT name, arn FROM executions"))
+        for name in ("mixed-0", "mixed-1", "dmap-0"):
+            service.stop_execution(arns[name], error="Halt", cause="racing a kill")
+        time.sleep(rng.uniform(0, 0.1))
+        run.kill(proc)
+        killed_at = len(run.side_lines())
+        run.finish(*args)
+
+        statuses = dict(run.query("SELECT name, status FROM executions"))
+        assert statuses == {"mixed-0": "ABORTED", "mixed-1": "ABORTED", "mixed-2": "SUCCEEDED", "dmap-0": "ABORTED"}
+        for name in ("mixed-0", "mixed-1", "dmap-0"):
+            events = run.history(arns[name])
+            kinds = [e["type"] for e in events]
+            assert [e["id"] for e in events] == list(range(1, len(events) + 1)), f"{name}: ids not gap-free"
+            assert kinds[-1] == "ExecutionAborted" and kinds.count("ExecutionAborted") == 1, (name, kinds)
+            assert events[-1]["details"] == {"error": "Halt", "cause": "racing a kill"}
+        assert run.query("SELECT error FROM executions WHERE status = 'ABORTED'") == [("Halt",)] * 3
+        after = {line["exec"] for line in run.side_lines()[killed_at:] if line["phase"] == "start"}
+        assert after <= {arns["mixed-2"]}, "a stopped execution's task ran after the restart"
+        for table in ("tasks", "timers", "inbox"):
+            assert run.count(f"SELECT COUNT(*) FROM {table}") == 0, f"rows left in {table}"
+
+        ((map_run_arn,),) = run.query("SELECT arn FROM map_runs")
+        described = map_runs.describe_map_run(SqliteStore(run.db, create=False), map_run_arn)
+        assert described["status"] == "ABORTED"
+        counts = described["itemCounts"]
+        assert (counts["running"], counts["pending"], counts["failed"], counts["pendingRedrive"]) == (0, 0, 0, 0)
+        assert counts["succeeded"] + counts["aborted"] == counts["total"] == items, counts
+        assert 20 <= counts["succeeded"] < items, counts
+        assert described["executionCounts"] == counts
+    except AssertionError as exc:
+        raise AssertionError(f"seed {seed}: {exc}") from exc

@@ -745,7 +745,11 @@ class Engine:
                 elif isinstance(event, TaskStarted):
                     if consumed is not None and consumed[0] == "waiting" and event.task_id in loaded.snapshot.tasks:
                         work.waiting_tasks.append((arn, event.task_id))  # a token task with nothing to call
-                    if (arn, event.task_id) in self._started:
+                    # An activity worker's claim is an inbox row, applied once (the round that records it deletes
+                    # it); the claim marked the task WAITING in its own transaction, so after a restart `_started`
+                    # lists it before its start is recorded.
+                    claimed = consumed is not None and consumed[0] == "inbox"
+                    if (arn, event.task_id) in self._started and not claimed:
                         continue  # a re-run after a crash: its first start is already recorded
                     if event.task_id in loaded.snapshot.tasks:  # a late start of a finished task records nothing
                         self._started.add((arn, event.task_id))

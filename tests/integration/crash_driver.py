@@ -2,17 +2,18 @@
 
     python crash_driver.py DB SIDE [--mixed N] [--map ITEMS] [--dmap ITEMS] [--nested N] [--event N] [--tokens N]
                            [--gated-dmap ITEMS] [--gated-inline ITEMS] [--update-dmap ITEMS] [--deadlines N]
-                           [--gate FILE] [--redrive] [--others-answer]
+                           [--activities N] [--gate FILE] [--redrive] [--others-answer]
                            [--task-sleep S] [--item-sleep S] [--pause S] [--event-sleep S] [--stall-from TYPE]
     python crash_driver.py DB SIDE --answer [--answer-delay S] [--seed N]
 
 With `--mixed`/`--map`/`--dmap`/`--nested`/`--event`/`--tokens`/`--gated-dmap`/`--gated-inline`/`--update-dmap`/
-`--deadlines` it creates the state machines and starts executions (idempotently, by name); without, it only
+`--deadlines`/`--activities` it creates the state machines and starts executions (idempotently, by name); without, it only
 resumes what the file holds. It runs until no execution is RUNNING and no Event invocation is left to run, then
 exits 0. With `--tokens` (and no `--stall-from`) it answers (SendTaskSuccess) every task that waits for its
 token, unless `--others-answer` leaves that to another process: with `--answer` the driver runs no engine but a
-Service on the same file that answers every token a task row holds, whatever its status, until the executions
-have all ended (see `answer_main`).
+Service on the same file that answers every token a task row holds, whatever its status, and claims and answers
+the tasks of every activity (GetActivityTask, SendTaskSuccess), until the executions have all ended (see
+`answer_main`); `--activities` executions, a Parallel of two tasks of one activity, are answered only so.
 
 `--gated-dmap` runs a distributed Map whose children's second task calls `gated`, a function that fails while
 the file `--gate` names does not exist; `--gated-inline` an inline Map whose iterations call it too (failing for
@@ -176,6 +177,16 @@ def task_deadline_definition() -> dict[str, Any]:
         "Recover": {"Type": "Pass", "Parameters": {"index.$": "$.index", "sleep": 0}, "Next": "After"},
         "After": _task("work"),
     }}
+
+
+def activity_definition(activity_arn: str) -> dict[str, Any]:
+    """A Parallel of two tasks of one activity, whose workers answer from another process."""
+    def branch(name: str) -> dict[str, Any]:
+        return {"StartAt": name, "States": {name: {"Type": "Task", "Resource": activity_arn,
+                                                   "Parameters": TASK_PARAMETERS, "End": True}}}
+
+    return {"StartAt": "Fan", "States": {"Fan": {"Type": "Parallel", "ResultPath": None, "End": True,
+                                                 "Branches": [branch("Ask"), branch("Check")]}}}
 
 
 def child_definition() -> dict[str, Any]:
@@ -347,10 +358,11 @@ def redrive_failed(engine: Engine, log: SideLog) -> None:
 def answer_main(db: str, log: SideLog, timeout: float, delay: float, seed: int) -> int:
     """Another process than the engine's answers tokens: SendTaskSuccess through a Service on the file, for
     every token a task row holds (scheduled, running or waiting) and this process has not answered yet, in an
-    order shuffled by `seed`, `delay` seconds apart. Each
-    answer's output names it (`answer`, from the token), and is logged before it is sent (`answering`) and
-    after (`answered`, with the result: `accepted`, or the API error's type). Ends once executions exist and
-    none is RUNNING."""
+    order shuffled by `seed`, `delay` seconds apart; and, as an activity worker, claims the tasks of every
+    activity (GetActivityTask), logging each claim (`claimed`, with what the task names in its input), and
+    answers them the same way. Each answer's output names it (`answer`, from the token), and is logged before
+    it is sent (`answering`) and after (`answered`, with the result: `accepted`, or the API error's type).
+    Ends once executions exist and none is RUNNING."""
     import hashlib
     import random
     import sqlite3
@@ -363,10 +375,24 @@ def answer_main(db: str, log: SideLog, timeout: float, delay: float, seed: int) 
     tried: set[str] = set()
     rng = random.Random(seed)
     deadline = time.monotonic() + timeout
+
+    def answer(token: str) -> None:
+        tried.add(token)
+        time.sleep(delay)
+        answer = hashlib.sha1(token.encode()).hexdigest()[:16]
+        log.write({"phase": "answering", "answer": answer})
+        try:
+            service.send_task_success(token, json.dumps({"answer": answer}))
+            result = "accepted"
+        except ApiError as exc:
+            result = exc.type_name
+        log.write({"phase": "answered", "answer": answer, "result": result})
+
     while time.monotonic() < deadline:
         try:
             tokens = [token for (token,) in service.store.reader.execute(
                 "SELECT token FROM tasks WHERE token IS NOT NULL ORDER BY created_ms").fetchall()]
+            activities = [arn for (arn,) in service.store.reader.execute("SELECT arn FROM activities").fetchall()]
             running, stored = service.store.reader.execute(
                 "SELECT COUNT(*) FILTER (WHERE status = 'RUNNING'), COUNT(*) FROM executions").fetchone()
         except sqlite3.OperationalError:  # busy beyond the timeout: look again
@@ -375,18 +401,14 @@ def answer_main(db: str, log: SideLog, timeout: float, delay: float, seed: int) 
             return 0
         rng.shuffle(tokens)
         for token in tokens:
-            if token in tried:
-                continue
-            tried.add(token)
-            time.sleep(delay)
-            answer = hashlib.sha1(token.encode()).hexdigest()[:16]
-            log.write({"phase": "answering", "answer": answer})
-            try:
-                service.send_task_success(token, json.dumps({"answer": answer}))
-                result = "accepted"
-            except ApiError as exc:
-                result = exc.type_name
-            log.write({"phase": "answered", "answer": answer, "result": result})
+            if token not in tried:
+                answer(token)
+        for activity in activities:
+            while (claimed := service.claim_activity_task(activity, f"worker-{os.getpid()}")) is not None:
+                task = json.loads(claimed.input)
+                log.write({"phase": "claimed", "exec": task["exec"], "state": task["state"],
+                           "attempt": task["attempt"], "answer": hashlib.sha1(claimed.token.encode()).hexdigest()[:16]})
+                answer(claimed.token)
         time.sleep(0.02)
     return 1
 
@@ -413,6 +435,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="start a distributed Map of this many items, tolerating no failure, some gated")
     parser.add_argument("--deadlines", type=int, default=0,
                         help="start this many executions that time out after a second, and as many whose task does")
+    parser.add_argument("--activities", type=int, default=0,
+                        help="start this many executions of two activity tasks, answered by another process")
     parser.add_argument("--gate", help="the file whose existence lets `gated` succeed")
     parser.add_argument("--redrive", action="store_true", help="redrive the FAILED executions never redriven")
     parser.add_argument("--others-answer", action="store_true", help="leave the tokens to another process")
@@ -474,6 +498,11 @@ def main(argv: list[str] | None = None) -> int:
         for i in range(args.deadlines):
             _start(service, timing_out, mixed_input(i, args.task_sleep, args.pause), f"exec-deadline-{i}")
             _start(service, task_timing_out, mixed_input(i, args.task_sleep, args.pause), f"task-deadline-{i}")
+    if args.activities:
+        activity, _ = service.create_activity("crash-activity")
+        sm = service.create_state_machine("activities", activity_definition(activity))
+        for i in range(args.activities):
+            _start(service, sm, mixed_input(i, args.task_sleep, args.pause), f"activities-{i}")
     if args.redrive:
         redrive_failed(engine, log)
     print("started", flush=True)

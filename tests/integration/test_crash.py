@@ -865,3 +865,50 @@ def test_a_stop_racing_a_sigkill(tmp_path: Path) -> None:
         assert described["executionCounts"] == counts
     except AssertionError as exc:
         raise AssertionError(f"seed {seed}: {exc}") from exc
+
+
+def test_activity_tasks_claimed_and_answered_by_another_process_across_sigkills(tmp_path: Path) -> None:
+    """Executions of two activity tasks each, claimed (GetActivityTask) and answered (SendTaskSuccess) by a
+    worker in another process, while the engine runs and while it is down between SIGKILLs: no task is
+    claimed twice, each execution records one ActivityStarted per task, and every answer accepted is applied
+    once."""
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    run = Run(tmp_path)
+    n = 6
+    args = ("--activities", str(n))
+    try:
+        engine = run.spawn(*args)
+        run.wait_until(lambda: run.count("SELECT COUNT(*) FROM executions") == n, engine)
+        worker = run.spawn("--answer", "--answer-delay", "0.03", "--seed", str(seed))
+        for kill in range(3):
+            time.sleep(rng.uniform(0.05, 0.4))
+            if engine.poll() is not None:
+                break  # everything was answered before this kill point
+            run.kill(engine)
+            time.sleep(rng.choice((0, 0.3)))  # the worker claims and answers while no engine runs
+            if kill < 2:
+                engine = run.spawn(*args)
+        run.finish(*args)
+        worker.wait(30)
+        assert worker.returncode == 0, run.driver_output()
+
+        rows = run.query("SELECT arn, status FROM executions")
+        assert len(rows) == n and {status for _, status in rows} == {"SUCCEEDED"}, rows
+        side = run.side_lines()
+        claims = Counter((line["exec"], line["state"], line["attempt"]) for line in side if line["phase"] == "claimed")
+        assert sorted(claims) == sorted((arn, state, 0) for arn, _ in rows for state in ("Ask", "Check")), claims
+        assert set(claims.values()) == {1}, f"a task was claimed twice: {claims}"
+        accepted = [line["answer"] for line in side if line["phase"] == "answered" and line["result"] == "accepted"]
+        applied: list[str] = []
+        for arn, _ in rows:
+            events = run.history(arn)
+            kinds = Counter(e["type"] for e in events)
+            assert [e["id"] for e in events] == list(range(1, len(events) + 1)), "ids not gap-free"
+            assert (kinds["ActivityScheduled"], kinds["ActivityStarted"], kinds["ActivitySucceeded"]) == (2, 2, 2), kinds
+            applied += [json.loads(e["details"]["output"])["answer"] for e in events if e["type"] == "ActivitySucceeded"]
+        assert sorted(applied) == sorted(accepted) and len(set(applied)) == 2 * n, "each answer applied once"
+        for table in ("tasks", "timers", "inbox"):
+            assert run.count(f"SELECT COUNT(*) FROM {table}") == 0, f"rows left in {table}"
+    except AssertionError as exc:
+        raise AssertionError(f"seed {seed}: {exc}") from exc

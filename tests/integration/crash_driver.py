@@ -18,7 +18,7 @@ the tasks of every activity (GetActivityTask, SendTaskSuccess), until the execut
 `--gated-dmap` runs a distributed Map whose children's second task calls `gated`, a function that fails while
 the file `--gate` names does not exist; `--gated-inline` an inline Map whose iterations call it too (failing for
 two items only) and a Parallel whose second branch calls it; `--update-dmap` a distributed Map, ten at a time and
-tolerating no failure, whose children call it for one item in ten from the middle on; `--deadlines` executions
+tolerating no failure, whose children fail for one item in five of the last quarter; `--deadlines` executions
 of a machine that times out after a second and of one whose task does (and is caught). `--redrive` redrives
 every FAILED execution that was never redriven (RedriveExecution), logging `{"phase": "redrive"}` first.
 
@@ -160,8 +160,8 @@ def gated_map_input(items: int, gated: Any = None) -> dict[str, Any]:
 
 
 def update_map_gated(items: int) -> range:
-    """The items of `--update-dmap` that fail: one in ten from the middle on."""
-    return range(items // 2, items, 10)
+    """The items of `--update-dmap` that fail: one in five of the last quarter."""
+    return range(items * 3 // 4, items, 5)
 
 
 def execution_deadline_definition() -> dict[str, Any]:

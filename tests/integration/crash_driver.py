@@ -30,7 +30,8 @@ task's worker did before it kills the process.
 Every call of a task function appends one JSON line to SIDE when it begins and one when it ends:
 `{"phase", "pid", "exec", "state", "index", "attempt", "key"}` — the test checks at-least-once runs
 and that one (execution, state, index, attempt) never sees two idempotency keys. The function that
-`--event` executions invoke with InvocationType Event adds the invocation's `request` id.
+`--event` executions invoke with InvocationType Event adds the invocation's `request` id; `gated` adds `gate`,
+whether its gate file existed.
 """
 
 from __future__ import annotations

@@ -283,11 +283,14 @@ class Engine:
             # Its parent's task timed out or was cancelled while it was being started, and the process
             # ended before the worker that started it could stop it.
             self.service.stop_execution(row["arn"])
-        # A stop queued while no engine ran (or just above) is applied by the first round, which cancels
-        # the execution's tasks: they are not run again meanwhile.
-        stopping = {row["execution_arn"] for row in self.store.all("queued_stops")}
-        for row in self.store.all("unfinished_tasks"):
-            if row["execution_arn"] not in stopping and row["execution_arn"] not in self._quarantined:
+        # A stop queued while no engine ran (or just above), or a timeout of the execution or a deadline of
+        # the task that passed meanwhile, is applied by the first round, which ends the task (a stop or a
+        # timeout of the execution cancels all its tasks): they are not run again meanwhile.
+        now = now_ms()
+        ending = {row["execution_arn"] for row in self.store.all("queued_stops")} | {
+            row["execution_arn"] for row in self.store.all("due_execution_timeouts", {"now": now})}
+        for row in self.store.all("unfinished_tasks", {"now": now}):
+            if row["execution_arn"] not in ending and row["execution_arn"] not in self._quarantined:
                 self.dispatcher.dispatch(row["execution_arn"], command_from_json(row["command"]))
 
     # ---- the decider ------------------------------------------------------------------------
@@ -743,7 +746,11 @@ class Engine:
                 elif isinstance(event, TaskStarted):
                     if consumed is not None and consumed[0] == "waiting" and event.task_id in loaded.snapshot.tasks:
                         work.waiting_tasks.append((arn, event.task_id))  # a token task with nothing to call
-                    if (arn, event.task_id) in self._started:
+                    # An activity worker's claim is an inbox row, applied once (the round that records it deletes
+                    # it); the claim marked the task WAITING in its own transaction, so after a restart `_started`
+                    # lists it before its start is recorded.
+                    claimed = consumed is not None and consumed[0] == "inbox"
+                    if (arn, event.task_id) in self._started and not claimed:
                         continue  # a re-run after a crash: its first start is already recorded
                     if event.task_id in loaded.snapshot.tasks:  # a late start of a finished task records nothing
                         self._started.add((arn, event.task_id))

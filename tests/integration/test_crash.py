@@ -83,9 +83,10 @@ class Run:
         return int(rows[0][0]) if rows else 0
 
     def side_lines(self) -> list[dict[str, Any]]:
+        """The side file's whole lines: one read while a driver writes may end in the middle of a line."""
         if not self.side.exists():
             return []
-        return [json.loads(line) for line in self.side.read_text().splitlines() if line]
+        return [json.loads(line) for line in self.side.read_text().split("\n")[:-1] if line]
 
     def wait_until(self, predicate: Callable[[], bool], proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
@@ -453,3 +454,468 @@ def test_a_token_task_stored_waiting_is_not_run_again_after_a_sigkill(tmp_path: 
     assert {line["request"] for line in queued} == {stored[0][0]} and len({line["pid"] for line in queued}) == 2
     for table in ("tasks", "timers", "inbox", "async_invocations"):
         assert run.count(f"SELECT COUNT(*) FROM {table}") == 0, f"rows left in {table}"
+
+
+def test_sigkill_during_a_redrive_of_a_distributed_map(tmp_path: Path) -> None:
+    """A Map Run whose STANDARD children all fail in their second state fails its execution; once the cause
+    is fixed the execution is redriven, and the redriven run is SIGKILLed twice: the execution succeeds with
+    one ExecutionRedriven and one MapRunRedriven, DescribeMapRun counts every item once, and no child runs its
+    first state again — each continues from the state it failed in, under one key per run."""
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    run = Run(tmp_path)
+    items, item_sleep = 100, 0.02
+    gate = tmp_path / "gate"
+    first = ("--gated-dmap", str(items), "--item-sleep", str(item_sleep), "--gate", str(gate))
+    again = ("--gate", str(gate), "--redrive")
+
+    def gated_ends(open_: bool, pid: int | None = None) -> int:
+        return len({line["index"] for line in run.side_lines() if line["phase"] == "end" and line["state"] == "Again"
+                    and line["gate"] is open_ and pid in (None, line["pid"])})
+
+    try:
+        proc = run.spawn(*first)
+        point = rng.randrange(1, items // 2)
+        run.wait_until(lambda: gated_ends(False) >= point, proc)
+        run.kill(proc)
+        run.finish(*first)
+        ((arn, status),) = run.query("SELECT arn, status FROM executions")
+        assert status == "FAILED"
+        assert gated_ends(False) == items, "every child ran its second state, and failed"
+        before_redrive = len(run.side_lines())
+
+        gate.touch()
+        for point in (rng.randrange(0, 20) for _ in range(2)):
+            # Killed once this process has finished `point` children (0: perhaps before the redrive is stored).
+            proc = run.spawn(*again)
+            run.wait_until(lambda point=point, pid=proc.pid: gated_ends(True, pid) >= point and any(
+                line["phase"] == "redrive" for line in run.side_lines()), proc)
+            run.kill(proc)
+            assert run.query("SELECT status, redrive_count FROM executions") in ([("RUNNING", 1)], [("FAILED", 0)])
+        run.finish(*again)
+        _check_redriven_map(run, arn, items, before_redrive)
+    except AssertionError as exc:
+        raise AssertionError(f"seed {seed}: {exc}") from exc
+
+
+def _check_redriven_map(run: Run, arn: str, items: int, before_redrive: int) -> None:
+    assert run.query("SELECT status, redrive_count FROM executions") == [("SUCCEEDED", 1)]
+    events = run.history(arn)
+    kinds = [e["type"] for e in events]
+    assert [e["id"] for e in events] == list(range(1, len(events) + 1)), "ids not gap-free"
+    assert all(0 <= e["previousEventId"] < e["id"] for e in events)
+    assert kinds == ["ExecutionStarted", "MapStateEntered", "MapStateStarted", "MapRunStarted", "MapRunFailed",
+                     "MapStateFailed", "ExecutionFailed", "ExecutionRedriven", "MapStateEntered", "MapStateStarted",
+                     "MapRunRedriven", "MapRunSucceeded", "MapStateSucceeded", "MapStateExited",
+                     "ExecutionSucceeded"], kinds
+    for table in ("tasks", "timers", "inbox", "frames", "join_data"):
+        assert run.count(f"SELECT COUNT(*) FROM {table}") == 0, f"rows left in {table}"
+    ((map_run_arn,),) = run.query("SELECT arn FROM map_runs")
+    described = map_runs.describe_map_run(SqliteStore(run.db, create=False), map_run_arn)
+    assert described["status"] == "SUCCEEDED" and described["redriveCount"] == 1 and "redriveDate" in described
+    for which in ("itemCounts", "executionCounts"):
+        assert {k: v for k, v in described[which].items()} == {
+            "pending": 0, "running": 0, "succeeded": items, "failed": 0, "timedOut": 0, "aborted": 0,
+            "total": items, "resultsWritten": 0, "failuresNotRedrivable": 0, "pendingRedrive": 0}, which
+
+    lines = [line for line in run.side_lines() if line["phase"] in ("start", "end")]
+    after = [line for line in run.side_lines()[before_redrive:] if line["phase"] in ("start", "end")]
+    assert not [line for line in after if line["state"] == "Item"], "a child ran its first state again"
+    assert not [line for line in after if line["state"] == "Again" and not line["gate"]]
+    # One key per run of a (child, state, attempt): the run before the redrive and the one after it differ.
+    keys: dict[tuple[Any, ...], set[str]] = defaultdict(set)
+    for line in lines:
+        keys[(line["state"], line["index"], line["attempt"], line.get("gate"))].add(line["key"])
+    different = {work_id: k for work_id, k in keys.items() if len(k) != 1}
+    assert not different, f"one run of a task ran under different keys: {different}"
+    assert sorted(keys) == sorted([("Item", i, 0, None) for i in range(items)]
+                                  + [("Again", i, 0, g) for i in range(items) for g in (False, True)])
+    for i in range(items):
+        assert keys[("Again", i, 0, False)] != keys[("Again", i, 0, True)], "the redriven run has a key of its own"
+    ended = {(line["state"], line["index"], line.get("gate")) for line in lines if line["phase"] == "end"}
+    assert len(ended) == 3 * items, "every run was, in the end, run to completion"
+
+
+def test_sigkill_during_a_redrive_of_an_inline_map_and_a_parallel(tmp_path: Path) -> None:
+    """An inline Map that fails at an item's second state (with the iterations running then) and a Parallel
+    whose second branch fails, each redriven once the cause is fixed, the redriven runs SIGKILLed twice: both
+    succeed, redriven once; the iterations and the branch that succeeded before the redrive do not run again,
+    and those that did not run again from their first state, under keys of their own."""
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    run = Run(tmp_path)
+    items = 40
+    gate = tmp_path / "gate"
+    first = ("--gated-inline", str(items), "--item-sleep", "0.02", "--task-sleep", "0.05", "--gate", str(gate))
+    again = ("--gate", str(gate), "--redrive")
+    try:
+        proc = run.spawn(*first)
+        point = rng.randrange(1, 12)
+        run.wait_until(lambda: len([line for line in run.side_lines() if line["phase"] == "end"]) >= point, proc)
+        run.kill(proc)
+        run.finish(*first)
+        assert run.query("SELECT name, status FROM executions ORDER BY name") == [
+            ("gated-map-0", "FAILED"), ("gated-parallel-0", "FAILED")]
+        before_redrive = len(run.side_lines())
+
+        gate.touch()
+        for point in (rng.randrange(0, 15) for _ in range(2)):
+            proc = run.spawn(*again)
+            run.wait_until(lambda point=point, pid=proc.pid: len(
+                [line for line in run.side_lines() if line["phase"] == "end" and line["pid"] == pid]) >= point
+                and any(line["phase"] == "redrive" for line in run.side_lines()), proc)
+            run.kill(proc)
+        run.finish(*again)
+
+        assert run.query("SELECT name, status, redrive_count FROM executions ORDER BY name") == [
+            ("gated-map-0", "SUCCEEDED", 1), ("gated-parallel-0", "SUCCEEDED", 1)]
+        for table in ("tasks", "timers", "inbox", "frames", "join_data"):
+            assert run.count(f"SELECT COUNT(*) FROM {table}") == 0, f"rows left in {table}"
+        arns = dict(run.query("SELECT name, arn FROM executions"))
+        side = run.side_lines()
+        lines = [line for line in side if line["phase"] in ("start", "end")]
+        after = [line for line in side[before_redrive:] if line["phase"] in ("start", "end")]
+        _check_runs_under_one_key(lines, set(map(id, after)))
+
+        events = _check_redriven_history(run, arns["gated-map-0"])
+        redriven = next(e["id"] for e in events if e["type"] == "ExecutionRedriven")
+        succeeded_before = {e["details"]["index"] for e in events
+                            if e["type"] == "MapIterationSucceeded" and e["id"] < redriven}
+        rest = set(range(items)) - succeeded_before
+        assert items // 2 in rest and items - 1 in rest and len(succeeded_before) >= items // 2 - 4
+        for kind in ("MapIterationStarted", "MapIterationSucceeded"):
+            assert sorted(e["details"]["index"] for e in events if e["type"] == kind and e["id"] > redriven) \
+                == sorted(rest), f"the redrive ran the iterations that did not succeed, once each ({kind})"
+        mine = [line for line in after if line["exec"] == arns["gated-map-0"]]
+        assert sorted({(line["state"], line["index"]) for line in mine if line["phase"] == "end"}) == sorted(
+            {(state, i) for state in ("Item", "Again") for i in rest}), "each from its first state, once"
+
+        events = _check_redriven_history(run, arns["gated-parallel-0"])
+        mine = [line for line in after if line["exec"] == arns["gated-parallel-0"]]
+        assert sorted({line["state"] for line in mine if line["phase"] == "end"}) == ["Again", "Item"], \
+            "the failed branch ran again from its first state, the other did not run again"
+    except AssertionError as exc:
+        raise AssertionError(f"seed {seed}: {exc}") from exc
+
+
+def _check_redriven_history(run: Run, arn: str) -> list[dict[str, Any]]:
+    """A history that failed once and was redriven once to its success, gap-free."""
+    events = run.history(arn)
+    kinds = Counter(e["type"] for e in events)
+    assert [e["id"] for e in events] == list(range(1, len(events) + 1)), "ids not gap-free"
+    assert all(0 <= e["previousEventId"] < e["id"] for e in events)
+    assert (kinds["ExecutionStarted"], kinds["ExecutionFailed"], kinds["ExecutionRedriven"],
+            kinds["ExecutionSucceeded"]) == (1, 1, 1, 1), kinds
+    assert events[0]["type"] == "ExecutionStarted" and events[-1]["type"] == "ExecutionSucceeded"
+    return events
+
+
+def _check_runs_under_one_key(lines: list[dict[str, Any]], after: set[int]) -> None:
+    """Each run of a task — (execution, state, index, attempt), before the redrive or after it — has one
+    idempotency key, and the run after a redrive has another than the run before it."""
+    keys: dict[tuple[Any, ...], set[str]] = defaultdict(set)
+    for line in lines:
+        keys[(line["exec"], line["state"], line["index"], line["attempt"], id(line) in after)].add(line["key"])
+    different = {work_id: k for work_id, k in keys.items() if len(k) != 1}
+    assert not different, f"one run of a task ran under different keys: {different}"
+    for (exec_, state, index, attempt, redriven), k in keys.items():
+        if redriven and (exec_, state, index, attempt, False) in keys:
+            assert keys[(exec_, state, index, attempt, False)] != k, "the redriven run has a key of its own"
+
+
+def test_tokens_answered_by_another_process_across_sigkills(tmp_path: Path) -> None:
+    """Executions of a Parallel of three `.waitForTaskToken` tasks whose tokens another process answers
+    (SendTaskSuccess through a Service on the same file, whatever the task's row says: scheduled, running,
+    waiting), while the engine runs and while it is down between SIGKILLs: every answer accepted is applied
+    once — each execution succeeds with exactly the three answers accepted for its tokens as its three
+    TaskSucceeded — none is lost, and no token is accepted twice."""
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    run = Run(tmp_path)
+    n = 8
+    # The function that gets its token (`Handed`) takes a while: answers arrive before its return too.
+    args = ("--tokens", str(n), "--task-sleep", "0.6", "--others-answer")
+    try:
+        engine = run.spawn(*args)
+        run.wait_until(lambda: run.count("SELECT COUNT(*) FROM executions") == n, engine)
+        answerer = run.spawn("--answer", "--answer-delay", "0.03", "--seed", str(seed))
+        for kill in range(3):
+            time.sleep(rng.uniform(0.05, 0.5))
+            if engine.poll() is not None:
+                break  # everything was answered before this kill point
+            run.kill(engine)
+            time.sleep(rng.choice((0, 0.3)))  # the answerer answers while no engine runs
+            if kill < 2:
+                engine = run.spawn(*args)
+        run.finish(*args)
+        answerer.wait(30)
+        assert answerer.returncode == 0, run.driver_output()
+        _check_answers(run, n)
+    except AssertionError as exc:
+        raise AssertionError(f"seed {seed}: {exc}") from exc
+
+
+def _check_answers(run: Run, n: int) -> None:
+    rows = run.query("SELECT arn, status FROM executions")
+    assert len(rows) == n and {status for _, status in rows} == {"SUCCEEDED"}, rows
+    side = run.side_lines()
+    results = Counter((line["answer"], line["result"]) for line in side if line["phase"] == "answered")
+    accepted = {answer for (answer, result), count in results.items() if result == "accepted"}
+    assert all(count == 1 for (_, result), count in results.items() if result == "accepted")
+    applied: list[str] = []
+    for arn, _ in rows:
+        events = run.history(arn)
+        kinds = Counter(e["type"] for e in events)
+        assert [e["id"] for e in events] == list(range(1, len(events) + 1)), "ids not gap-free"
+        assert (kinds["TaskScheduled"], kinds["TaskSucceeded"], kinds["ExecutionSucceeded"]) == (3, 3, 1), kinds
+        assert kinds["TaskStarted"] <= 3 and kinds["TaskSubmitted"] <= 2, kinds
+        applied += [json.loads(e["details"]["output"])["answer"] for e in events if e["type"] == "TaskSucceeded"]
+    assert len(applied) == len(set(applied)) == 3 * n, "each execution's three answers, each applied once"
+    assert set(applied) == accepted, "the answers applied are the answers accepted"
+    for table in ("tasks", "timers", "inbox", "async_invocations"):
+        assert run.count(f"SELECT COUNT(*) FROM {table}") == 0, f"rows left in {table}"
+    keys: dict[tuple[Any, ...], set[str]] = defaultdict(set)
+    for line in side:
+        if line["phase"] == "start":
+            keys[(line["exec"], line["state"], line["attempt"])].add(line["key"])
+    assert all(len(k) == 1 for k in keys.values()), keys
+
+
+def test_an_update_of_a_map_run_holds_across_sigkills(tmp_path: Path) -> None:
+    """UpdateMapRun (through a Service on the file, beside the engine) lowers a running Map Run's
+    MaxConcurrency from 10 to 3 and lets it tolerate 5 failures, and the engine is SIGKILLed soon after —
+    before or after it applied the update — and once more: after each restart no child execution starts
+    while 3 others run, and the five items that fail are tolerated; the Map Run succeeds with exact counts."""
+    from stateway.engine.service import Service
+    from stateway.store.sqlite import open_store
+
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    run = Run(tmp_path)
+    items = 100
+    failing = set(crash_driver.update_map_gated(items))
+    args = ("--update-dmap", str(items), "--item-sleep", "0.02")
+
+    def children_ended() -> int:
+        return len({line["index"] for line in run.side_lines() if line["phase"] == "end" and line["state"] == "Again"})
+
+    try:
+        proc = run.spawn(*args)
+        run.wait_until(lambda: children_ended() >= 10, proc)
+        ((map_run_arn,),) = run.query("SELECT arn FROM map_runs")
+        service = Service(open_store(f"sqlite:///{run.db}"))
+        service.update_map_run(map_run_arn, max_concurrency=3, tolerated_failure_count=len(failing))
+        updated = len(run.side_lines())  # what the side file holds when the update is stored
+        time.sleep(rng.uniform(0, 0.2))
+        run.kill(proc)
+        assert run.query("SELECT status FROM map_runs") == [("RUNNING",)]
+        proc = run.spawn(*args)
+        time.sleep(rng.uniform(0.3, 0.8))
+        run.kill(proc)
+        run.finish(*args)
+
+        assert run.query("SELECT status FROM executions") == [("SUCCEEDED",)]
+        assert (history_count(run, "MapRunSucceeded"), history_count(run, "MapRunFailed")) == (1, 0)
+        described = map_runs.describe_map_run(SqliteStore(run.db, create=False), map_run_arn)
+        assert (described["status"], described["maxConcurrency"], described["toleratedFailureCount"]) \
+            == ("SUCCEEDED", 3, len(failing))
+        for which in ("itemCounts", "executionCounts"):
+            assert {k: described[which][k] for k in ("total", "succeeded", "failed", "aborted", "running", "pending")} \
+                == {"total": items, "succeeded": items - len(failing), "failed": len(failing), "aborted": 0,
+                    "running": 0, "pending": 0}, which
+        _check_concurrency(run.side_lines(), updated, 3)
+    except AssertionError as exc:
+        raise AssertionError(f"seed {seed}: {exc}") from exc
+
+
+def _check_concurrency(side: list[dict[str, Any]], since: int, limit: int) -> None:
+    """In each process that started after position `since` of the side file, no child execution starts
+    for the first time (in any process) while `limit` others are in flight: from their first line in that
+    process (a child re-run after a restart is in flight from there) to the end of their last task in it."""
+    first_ever: dict[int, int] = {}
+    for position, line in enumerate(side):
+        if "index" in line:
+            first_ever.setdefault(line["index"], position)
+    later_pids = {line["pid"] for line in side[since:] if "pid" in line} - {line["pid"] for line in side[:since]
+                                                                         if "pid" in line}
+    assert later_pids, "no process started after the update"
+    for pid in later_pids:
+        mine = [(position, line) for position, line in enumerate(side) if line.get("pid") == pid]
+        first: dict[int, int] = {}
+        last_end: dict[int, int] = {}
+        for position, line in mine:
+            first.setdefault(line["index"], position)
+            if line["phase"] == "end" and line["state"] == "Again":
+                last_end[line["index"]] = position
+        for position, line in mine:
+            if first_ever[line["index"]] != position:
+                continue  # not the child's first start: it began before, here or in an earlier process
+            others = [i for i, begun in first.items() if i != line["index"] and begun < position
+                      and last_end.get(i, len(side)) > position]
+            assert len(others) < limit, f"child {line['index']} started while {sorted(others)} ran"
+
+
+def test_deadlines_that_pass_while_the_engine_is_down_run_no_task_again(tmp_path: Path) -> None:
+    """SIGKILL while tasks run, and the engine stays down past an execution's `TimeoutSeconds` and a task's:
+    after the restart the first execution ends TIMED_OUT and the second goes on through its Catch, each once,
+    and neither task function is called again — a deadline that has passed ends the task, as a stop queued
+    while the engine was down does."""
+    run = Run(tmp_path)
+    args = ("--deadlines", "2", "--task-sleep", "30")
+    proc = run.spawn(*args)
+    # Killed once the tasks' rows are stored: a function starts while the round that schedules it is written,
+    # and a round lost to the kill is computed again, which schedules the task anew (with a deadline anew).
+    run.wait_until(lambda: len({line["exec"] for line in run.side_lines() if line["state"] == "Work"}) == 4
+                   and run.count("SELECT COUNT(*) FROM tasks") == 4, proc)
+    run.kill(proc)
+    started = {line["exec"] for line in run.side_lines()}
+    time.sleep(1.2)  # past both deadlines, counted from the tasks' and executions' starts
+    run.finish()
+    _check_deadlines(run, 2)
+    for arn in started:
+        assert [line["phase"] for line in run.side_lines() if line["exec"] == arn and line["state"] == "Work"] \
+            == ["start"], f"{arn}: its task ran again after its deadline"
+
+
+def test_deadlines_racing_a_sigkill(tmp_path: Path) -> None:
+    """A SIGKILL around the moment an execution's `TimeoutSeconds` and a task's pass, and a restart at once:
+    each deadline is applied once, whichever side of the kill it fell on."""
+    seed = random.randrange(1 << 30)
+    run = Run(tmp_path)
+    args = ("--deadlines", "2", "--task-sleep", "30")
+    proc = run.spawn(*args)
+    run.wait_until(lambda: len({line["exec"] for line in run.side_lines() if line["state"] == "Work"}) == 4, proc)
+    time.sleep(random.Random(seed).uniform(0.5, 1.1))
+    if proc.poll() is None:  # on a busy machine the deadlines may all have been applied already
+        run.kill(proc)
+    run.finish()
+    try:
+        _check_deadlines(run, 2)
+    except AssertionError as exc:
+        raise AssertionError(f"seed {seed}: {exc}") from exc
+
+
+def _check_deadlines(run: Run, n: int) -> None:
+    for i in range(n):
+        (arn, status), = run.query("SELECT arn, status FROM executions WHERE name = ?", f"exec-deadline-{i}")
+        assert status == "TIMED_OUT"
+        kinds = [e["type"] for e in run.history(arn)]
+        assert kinds[-1] == "ExecutionTimedOut" and kinds.count("ExecutionTimedOut") == 1, kinds
+        (arn, status), = run.query("SELECT arn, status FROM executions WHERE name = ?", f"task-deadline-{i}")
+        assert status == "SUCCEEDED"
+        events = run.history(arn)
+        kinds = [e["type"] for e in events]
+        assert [e["id"] for e in events] == list(range(1, len(events) + 1)), "ids not gap-free"
+        assert kinds.count("LambdaFunctionTimedOut") == 1 and kinds.count("ExecutionSucceeded") == 1, kinds
+        assert [e["details"]["name"] for e in events if e["type"] == "TaskStateEntered"] == ["Work", "After"]
+    for table in ("tasks", "timers", "inbox"):
+        assert run.count(f"SELECT COUNT(*) FROM {table}") == 0, f"rows left in {table}"
+    keys: dict[tuple[Any, ...], set[str]] = defaultdict(set)
+    for line in run.side_lines():
+        keys[(line["exec"], line["state"], line["attempt"])].add(line["key"])
+    assert all(len(k) == 1 for k in keys.values()), keys
+
+
+def test_a_stop_racing_a_sigkill(tmp_path: Path) -> None:
+    """StopExecution from another process (a Service on the file: an inbox row) while the engine runs, and a
+    SIGKILL a moment later — before the engine applied it, while the round that applies it is written, or
+    after: two of three executions with running tasks, and a distributed Map amid its Map Run, end ABORTED once,
+    none of their tasks runs after the restart, the third execution succeeds, and the Map Run is ABORTED with
+    every item counted once."""
+    from stateway.engine.service import Service
+    from stateway.store.sqlite import open_store
+
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    run = Run(tmp_path)
+    items = 200
+    args = ("--mixed", "3", "--task-sleep", "1", "--dmap", str(items), "--item-sleep", "0.02")
+    try:
+        proc = run.spawn(*args)
+
+        def busy() -> bool:
+            lines = run.side_lines()
+            return len({line["exec"] for line in lines if line["state"] == "Work"}) == 3 \
+                and len([line for line in lines if line["phase"] == "end" and line["state"] == "Again"]) >= 20
+
+        run.wait_until(busy, proc)
+        service = Service(open_store(f"sqlite:///{run.db}"))
+        arns = dict(run.query("SELECT name, arn FROM executions"))
+        for name in ("mixed-0", "mixed-1", "dmap-0"):
+            service.stop_execution(arns[name], error="Halt", cause="racing a kill")
+        time.sleep(rng.uniform(0, 0.1))
+        run.kill(proc)
+        killed_at = len(run.side_lines())
+        run.finish(*args)
+
+        statuses = dict(run.query("SELECT name, status FROM executions"))
+        assert statuses == {"mixed-0": "ABORTED", "mixed-1": "ABORTED", "mixed-2": "SUCCEEDED", "dmap-0": "ABORTED"}
+        for name in ("mixed-0", "mixed-1", "dmap-0"):
+            events = run.history(arns[name])
+            kinds = [e["type"] for e in events]
+            assert [e["id"] for e in events] == list(range(1, len(events) + 1)), f"{name}: ids not gap-free"
+            assert kinds[-1] == "ExecutionAborted" and kinds.count("ExecutionAborted") == 1, (name, kinds)
+            assert events[-1]["details"] == {"error": "Halt", "cause": "racing a kill"}
+        assert run.query("SELECT error FROM executions WHERE status = 'ABORTED'") == [("Halt",)] * 3
+        after = {line["exec"] for line in run.side_lines()[killed_at:] if line["phase"] == "start"}
+        assert after <= {arns["mixed-2"]}, "a stopped execution's task ran after the restart"
+        for table in ("tasks", "timers", "inbox"):
+            assert run.count(f"SELECT COUNT(*) FROM {table}") == 0, f"rows left in {table}"
+
+        ((map_run_arn,),) = run.query("SELECT arn FROM map_runs")
+        described = map_runs.describe_map_run(SqliteStore(run.db, create=False), map_run_arn)
+        assert described["status"] == "ABORTED"
+        counts = described["itemCounts"]
+        assert (counts["running"], counts["pending"], counts["failed"], counts["pendingRedrive"]) == (0, 0, 0, 0)
+        assert counts["succeeded"] + counts["aborted"] == counts["total"] == items, counts
+        assert 20 <= counts["succeeded"] < items, counts
+        assert described["executionCounts"] == counts
+    except AssertionError as exc:
+        raise AssertionError(f"seed {seed}: {exc}") from exc
+
+
+def test_activity_tasks_claimed_and_answered_by_another_process_across_sigkills(tmp_path: Path) -> None:
+    """Executions of two activity tasks each, claimed (GetActivityTask) and answered (SendTaskSuccess) by a
+    worker in another process, while the engine runs and while it is down between SIGKILLs: no task is
+    claimed twice, each execution records one ActivityStarted per task, and every answer accepted is applied
+    once."""
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    run = Run(tmp_path)
+    n = 6
+    args = ("--activities", str(n))
+    try:
+        engine = run.spawn(*args)
+        run.wait_until(lambda: run.count("SELECT COUNT(*) FROM executions") == n, engine)
+        worker = run.spawn("--answer", "--answer-delay", "0.03", "--seed", str(seed))
+        for kill in range(3):
+            time.sleep(rng.uniform(0.05, 0.4))
+            if engine.poll() is not None:
+                break  # everything was answered before this kill point
+            run.kill(engine)
+            time.sleep(rng.choice((0, 0.3)))  # the worker claims and answers while no engine runs
+            if kill < 2:
+                engine = run.spawn(*args)
+        run.finish(*args)
+        worker.wait(30)
+        assert worker.returncode == 0, run.driver_output()
+
+        rows = run.query("SELECT arn, status FROM executions")
+        assert len(rows) == n and {status for _, status in rows} == {"SUCCEEDED"}, rows
+        side = run.side_lines()
+        claims = Counter((line["exec"], line["state"], line["attempt"]) for line in side if line["phase"] == "claimed")
+        assert sorted(claims) == sorted((arn, state, 0) for arn, _ in rows for state in ("Ask", "Check")), claims
+        assert set(claims.values()) == {1}, f"a task was claimed twice: {claims}"
+        accepted = [line["answer"] for line in side if line["phase"] == "answered" and line["result"] == "accepted"]
+        applied: list[str] = []
+        for arn, _ in rows:
+            events = run.history(arn)
+            kinds = Counter(e["type"] for e in events)
+            assert [e["id"] for e in events] == list(range(1, len(events) + 1)), "ids not gap-free"
+            assert (kinds["ActivityScheduled"], kinds["ActivityStarted"], kinds["ActivitySucceeded"]) == (2, 2, 2), kinds
+            applied += [json.loads(e["details"]["output"])["answer"] for e in events if e["type"] == "ActivitySucceeded"]
+        assert sorted(applied) == sorted(accepted) and len(set(applied)) == 2 * n, "each answer applied once"
+        for table in ("tasks", "timers", "inbox"):
+            assert run.count(f"SELECT COUNT(*) FROM {table}") == 0, f"rows left in {table}"
+    except AssertionError as exc:
+        raise AssertionError(f"seed {seed}: {exc}") from exc

@@ -121,7 +121,9 @@ UPDATE tasks SET status = 'RUNNING' WHERE execution_arn = ? AND id = ? AND statu
 SELECT execution_arn, id FROM tasks WHERE status IN ('RUNNING', 'WAITING');
 
 -- name: unfinished_tasks
-SELECT execution_arn, id, command, status FROM tasks WHERE status IN ('SCHEDULED', 'RUNNING');
+-- The tasks recovery runs again: not those whose own deadline has passed (the first round times them out).
+SELECT execution_arn, id, command, status FROM tasks WHERE status IN ('SCHEDULED', 'RUNNING')
+  AND NOT COALESCE(timeout_deadline_ms <= :now OR heartbeat_deadline_ms <= :now, FALSE);
 
 -- name: expired_tasks
 SELECT execution_arn, id, timeout_deadline_ms, heartbeat_deadline_ms FROM tasks
@@ -157,6 +159,10 @@ SELECT seq, execution_arn, event FROM inbox ORDER BY seq LIMIT :limit;
 -- name: queued_stops
 -- Executions a StopExecution is queued for (recovery leaves their tasks to the stop).
 SELECT DISTINCT execution_arn FROM inbox WHERE json_extract(event, '$.type') = 'StopRequested';
+
+-- name: due_execution_timeouts
+-- Executions whose TimeoutSeconds has passed (recovery leaves their tasks to the timeout).
+SELECT DISTINCT execution_arn FROM timers WHERE due_ms <= :now AND purpose = 'execution_timeout';
 
 -- name: delete_inbox
 DELETE FROM inbox WHERE seq = ?;

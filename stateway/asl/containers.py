@@ -202,6 +202,13 @@ class ContainerStates:
         join.items_succeeded = sum(join.batch_sizes[i] for i in done) if join.batch_sizes is not None else len(done)
         if join.distributed and previous.distributed:
             self.redrive_children(frame, join, previous)
+        elif not join.distributed and not previous.distributed:
+            # A branch or iteration that failed or was cut short continues from the state where it stopped.
+            stopped = {**previous.unsuccessful, **previous.redriving}
+            join.redriving = {index: frame_id for index, frame_id in sorted(stopped.items())
+                              if frame_id in self.snap.frames and index not in done}
+        else:
+            self.drop_kept(previous)
         failed = set(join.not_redrivable)
         join.order = [i for i in range(join.size) if i not in done and i not in failed]
         return len(join.order)
@@ -292,7 +299,7 @@ class ContainerStates:
         kept_id = join.redriving.pop(index, None) if join.redriving else None
         kept = self.snap.frames.get(kept_id) if kept_id else None
         if kept is not None:
-            self.resume_child(join, kept)
+            self.resume_child(parent, state, join, kept)
             return
         # The parent's step is the container's entry (or retry): it stays put while its children run.
         path = "/".join(filter(None, (frame_path(parent), f"{parent.step}.{index}")))
@@ -333,9 +340,10 @@ class ContainerStates:
         self.enter(child, program.start_at, child_input)
         self.queue.append(child.id)
 
-    def resume_child(self: _Run, join: Join, child: Frame) -> None:
-        """Redrive a Standard child execution of a Map Run: as RedriveExecution continues an execution, it
-        enters the state where it stopped again, and the states it completed before do not run again."""
+    def resume_child(self: _Run, parent: Frame, state: State, join: Join, child: Frame) -> None:
+        """Redrive a child that did not succeed — a Parallel branch, a Map iteration, a Standard child
+        execution of a Map Run: as RedriveExecution continues an execution, it enters the state where it
+        stopped again, and the states it completed before do not run again."""
         join.inputs.pop(child.index, None)  # it does not start from its item again
         retained = child.join or child.failed_join
         if child.join is not None:  # stopped while waiting for its own children: its input may be stored apart
@@ -348,9 +356,12 @@ class ContainerStates:
         join.running.append(child.id)
         if child.execution_name:
             child.execution_redrives += 1
-            parent = self.snap.frames.get(child.parent) if child.parent else None
-            if parent is not None:
-                self.child_changed(parent, join, child, "RUNNING", redriven=True)
+            self.child_changed(parent, join, child, "RUNNING", redriven=True)
+        elif join.kind == "map":  # an inline iteration starts again in this history, as a new one does
+            child.prev = join.map_pointer
+            self.emit(child, "MapIterationStarted", {"index": child.index, "name": state.name})
+        else:  # a branch's events follow the redriven Parallel's, as a new branch's do
+            child.prev = parent.prev
         self.enter(child, child.state, child.state_input)
         child.redrive_join = retained
         self.queue.append(child.id)
@@ -359,7 +370,7 @@ class ContainerStates:
         join = parent.join
         state = self.current(parent)
         if join is None or child.id not in join.running:
-            del self.snap.frames[child.id]
+            self.drop_frame(child.id)
             return
         join.running.remove(child.id)
         if child.execution_name:
@@ -367,13 +378,14 @@ class ContainerStates:
                 self.child_changed(parent, join, child, "SUCCEEDED", output=self.text(output))
             else:
                 self.child_changed(parent, join, child, "FAILED", error=failure.error, cause=failure.cause)
-        if failure is not None and join.distributed:
-            # A child execution that failed: a redrive of the Map Run runs it again (a Standard one from
-            # where it failed, so its frame is kept).
-            join.unsuccessful[child.index] = "" if join.express_children else child.id
+        keeps = self.keeps(join)
+        if failure is not None and (keeps or join.distributed):
+            # A child that failed: a redrive runs it again — from where it failed, so its frame is kept,
+            # but for an Express child execution, which starts again.
+            join.unsuccessful[child.index] = child.id if keeps else ""
             child.stopped_ms = self.now
-        if failure is None or not keeps_children(join):
-            del self.snap.frames[child.id]
+        if failure is None or not keeps:
+            self.drop_frame(child.id)  # and what its own joins kept (a Map or Parallel it retried)
         batch = join.batch_sizes[child.index] if join.batch_sizes is not None else 1
         if failure is None:
             join.succeeded += 1
@@ -498,21 +510,28 @@ class ContainerStates:
             self.emit(frame, f"{kind}StateFailed")
         self.state_failed(frame, failure)
 
+    def keeps(self: _Run, join: Join) -> bool:
+        """Whether a join keeps the frames of its children that did not succeed, for a redrive to continue
+        each from the state where it stopped: a Parallel's or an inline Map's in a Standard execution (a
+        redrive reruns only the branches and iterations that failed or were aborted, each from its
+        unsuccessful step), and a distributed Map's whose child executions are STANDARD."""
+        return keeps_children(join) or (not join.distributed and self.records_children)
+
     def abort_children(self: _Run, parent: Frame) -> None:
         if parent.join is not None:
             self.stop_children(parent.join, parent)
 
     def stop_children(self: _Run, join: Join, parent: Frame | None = None) -> None:
         """Cut short the children of `join` that still run (the join failed, or the execution stopped).
-        A distributed Map's are aborted child executions, which a redrive of its Map Run runs again: a
-        Standard one is kept where it stopped, an Express one by its index only. Others are gone."""
+        A redrive runs them again: a join that `keeps` them keeps each where it stopped; a distributed
+        Map's Express child executions are kept by index only. In an Express execution they are gone."""
         for child_id in list(join.running):
             child = self.snap.frames.get(child_id)
             if child is not None and child.execution_name:
                 owner = parent or (self.snap.frames.get(child.parent) if child.parent else None)
                 if owner is not None:
                     self.child_changed(owner, join, child, "ABORTED")
-            if child is not None and keeps_children(join):
+            if child is not None and self.keeps(join):
                 self.stop_frame(child)
                 join.unsuccessful[child.index] = child.id
                 continue
@@ -532,8 +551,8 @@ class ContainerStates:
                 self.child_changed(owner, join, child, "ABORTED")
 
     def stop_frame(self: _Run, frame: Frame) -> None:
-        """End a Standard child execution cut short, keeping its frame at the state it was in: its task or
-        timer is cancelled (if still live), and what it ran of its own is cut short too."""
+        """End a child cut short, keeping its frame at the state it was in: its task or timer is cancelled
+        (if still live), and what it ran of its own is cut short too (its Map Run aborted)."""
         frame.done = True
         frame.stopped_ms = self.now
         if frame.task_id and self.snap.tasks.pop(frame.task_id, None) is not None:
@@ -542,7 +561,8 @@ class ContainerStates:
             self.commands.append(CancelTimer(frame.timer_id))
         frame.waiting = frame.task_id = frame.timer_id = None
         if frame.join is not None:
-            self.stop_children(frame.join)
+            self.map_run_ended(frame, frame.join, "ABORTED")
+            self.stop_children(frame.join, frame)
 
     def abort_frame(self: _Run, frame_id: str) -> None:
         frame = self.snap.frames.pop(frame_id, None)
@@ -567,8 +587,8 @@ class ContainerStates:
             self.drop_kept(join)
 
     def drop_kept(self: _Run, join: Join | None) -> None:
-        """Forget the child executions a distributed Map's join kept for a redrive that will not come
-        (the Map ended, or is run afresh): their frames, and those their own joins kept."""
+        """Forget the children a join kept for a redrive that will not come (the Map or Parallel ended,
+        or is run afresh): their frames, and those their own joins kept."""
         if join is None or not (join.unsuccessful or join.redriving):
             return
         for frame_id in (*join.unsuccessful.values(), *join.redriving.values()):
@@ -583,7 +603,7 @@ class ContainerStates:
                 self.drop_kept(join)
 
     def kept_frame_ids(self: _Run, join: Join | None) -> set[str]:
-        """The frames a join keeps for a redrive of its Map Run, and those they keep in turn."""
+        """The frames a join keeps for a redrive, and those they keep in turn."""
         found: set[str] = set()
         for frame_id in (*join.unsuccessful.values(), *join.redriving.values()) if join is not None else ():
             frame = self.snap.frames.get(frame_id) if frame_id else None

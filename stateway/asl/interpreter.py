@@ -801,6 +801,7 @@ class _Run(ContainerStates, JsonataStates):
             frame.retry_attempts[index] = attempts + 1
             frame.retry_count += 1
             frame.step += 1  # a retried Map or Parallel runs its children again under new paths
+            self.drop_kept(frame.failed_join)  # and all of them, from their start: none is redriven
             delay = retry_delay_ms(retrier.interval_seconds, retrier.backoff_rate, attempts,
                                    retrier.max_delay_seconds, retrier.jitter_strategy, self.env.random())
             timer_id = self.next_id("t")
@@ -905,9 +906,9 @@ class _Run(ContainerStates, JsonataStates):
         self.emit(root, event_type, details, prev=prev)
         self.snap.status = status
         self.snap.output, self.snap.error, self.snap.cause = output, error, cause
-        if root.join is not None and root.join.distributed:
-            # Stopped (or timed out) while its Map Run ran: the Map Run cancels its child executions,
-            # which a redrive then runs again.
+        if root.join is not None and (root.join.distributed or self.keeps(root.join)):
+            # Stopped (or timed out) while its Map or Parallel ran: its children are cut short where they
+            # were (a Map Run cancels its child executions), and a redrive continues them from there.
             self.stop_children(root.join)
         for task_id in list(self.snap.tasks):
             self.commands.append(CancelTask(task_id))

@@ -162,11 +162,12 @@ def record(db: sqlite3.Connection, q: Mapping[str, str], changes: Changes) -> No
 
 def _distributed_joins(snapshots: Mapping[str, interpreter.Snapshot]
                        ) -> Iterable[tuple[str, interpreter.Join, interpreter.Frame]]:
-    """Every running distributed Map whose MapRunStarted is in the history (its frame's `prev` is that id)."""
+    """Every running distributed Map whose MapRunStarted is in the history (its frame's `prev` is that id).
+    A frame cut short (`done`) and kept for a redrive holds the join of a Map Run that has ended."""
     for arn, snap in snapshots.items():
         for frame in snap.frames.values():
             join = frame.join
-            if join is not None and join.distributed and not frame.silent:
+            if join is not None and join.distributed and not frame.silent and not frame.done:
                 yield arn, join, frame
 
 

@@ -6,12 +6,14 @@ Parallels again run only what did not succeed."""
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from typing import Any
 
 from stateway.asl import interpreter, snapshot
 from stateway.asl.events import (
     CancelTask,
     ExecutionInfo,
+    MapRunEnded,
     RedriveRequested,
     ScheduleTask,
     StopRequested,
@@ -73,7 +75,7 @@ class Execution:
         self.pending.remove(found)
         self.advance(TaskFailed(found.task_id, "Boom", None) if fail else TaskSucceeded(found.task_id, value))
 
-    def settle(self, failing: set[tuple[str, Any]] = frozenset()) -> None:  # type: ignore[assignment]
+    def settle(self, failing: Collection[tuple[str, Any]] = ()) -> None:
         """Answer every pending call in order, failing those named in `failing`, until none is left."""
         while self.pending and self.step.snapshot.status == "RUNNING":
             first = self.pending[0]
@@ -224,3 +226,30 @@ def test_an_express_execution_keeps_no_branch() -> None:
     run = Execution(PARALLEL, 5, express=True)
     run.settle({("second", 5)})
     assert run.status == "FAILED" and run.frames() == [interpreter.ROOT]
+
+
+def test_a_map_run_in_a_branch_cut_short_is_redriven_not_started_again() -> None:
+    """A distributed Map in a branch that a sibling's failure cuts short: its Map Run is aborted, and the
+    redrive continues the branch at that Map, which redrives the Map Run as a top-level one is."""
+    definition = {"StartAt": "Both", "States": {"Both": {"Type": "Parallel", "End": True, "Branches": [
+        {"StartAt": "Solo", "States": {"Solo": task("solo")}},
+        {"StartAt": "Before", "States": {"Before": task("first", "Each"), "Each": {
+            "Type": "Map", "ItemsPath": "$.items", "End": True, "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "Work", "States": {"Work": task("second")}}}}}]}}}
+    run = Execution(definition, {"items": [1, 2]})
+    run.answer("first", {"items": [1, 2]})
+    run.answer("second", 1)
+    run.answer("solo", {"items": [1, 2]}, fail=True)
+    assert run.status == "FAILED"
+    ended = [c for c in run.step.commands if isinstance(c, MapRunEnded)]
+    assert [(c.status, c.items) for c in ended] == [("ABORTED", (1, 0))]
+    (started,) = of_type(run.events, "MapRunStarted")
+
+    run.redrive()
+    assert sorted(run.calls) == [("second", 2), ("solo", {"items": [1, 2]})]
+    (redriven,) = of_type(run.events, "MapRunRedriven")
+    assert redriven["mapRunRedrivenEventDetails"] == {
+        "mapRunArn": started["mapRunStartedEventDetails"]["mapRunArn"], "redriveCount": 1}
+    run.settle()
+    assert run.status == "SUCCEEDED" and json.loads(run.step.snapshot.output)[1] == [1, 2]

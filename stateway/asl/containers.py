@@ -222,7 +222,8 @@ class ContainerStates:
                     continue
                 kept = None
             join.redriving[index] = frame_id if kept is not None else ""
-            if kept is not None:  # a Standard child execution that will continue: it waits for its turn
+            # A Standard child execution that will continue: it waits for its turn.
+            if kept is not None and self.tells_children(parent):
                 self.child_changed(parent, join, kept, "PENDING_REDRIVE")
         join.not_redrivable.sort()
         join.failed = len(join.not_redrivable)
@@ -347,7 +348,7 @@ class ContainerStates:
         if child.runs_child_execution:
             child.execution_redrives += 1
             parent = self.snap.frames.get(child.parent) if child.parent else None
-            if parent is not None:
+            if parent is not None and self.tells_children(parent):
                 self.child_changed(parent, join, child, "RUNNING", redriven=True)
         self.enter(child, child.state, child.state_input)
         child.redrive_join = retained
@@ -508,7 +509,7 @@ class ContainerStates:
             child = self.snap.frames.get(child_id)
             if child is not None and child.runs_child_execution:
                 owner = parent or (self.snap.frames.get(child.parent) if child.parent else None)
-                if owner is not None:
+                if owner is not None and self.tells_children(owner):
                     self.child_changed(owner, join, child, "ABORTED")
             if child is not None and keeps_children(join):
                 self.stop_frame(child)
@@ -526,7 +527,7 @@ class ContainerStates:
         for frame_id in join.redriving.values():
             child = self.snap.frames.get(frame_id) if frame_id else None
             owner = parent or (self.snap.frames.get(child.parent) if child is not None and child.parent else None)
-            if child is not None and child.runs_child_execution and owner is not None:
+            if child is not None and child.runs_child_execution and owner is not None and self.tells_children(owner):
                 self.child_changed(owner, join, child, "ABORTED")
 
     def stop_frame(self: _Run, frame: Frame) -> None:
@@ -557,7 +558,7 @@ class ContainerStates:
             self.map_run_ended(frame, frame.join, "ABORTED")
             for child_id in frame.join.running:
                 child = self.snap.frames.get(child_id)
-                if child is not None and child.runs_child_execution:
+                if child is not None and child.runs_child_execution and self.tells_children(frame):
                     self.child_changed(frame, frame.join, child, "ABORTED")
                 self.abort_frame(child_id)
             self.abort_waiting(frame.join, frame)
@@ -616,9 +617,7 @@ class ContainerStates:
                       cause: str | None = None, redriven: bool = False) -> None:
         """Tell the shell that a child execution of a distributed Map's Map Run started, waits to be
         redriven or ended (`ChildExecutionChanged`): its events are not in this history. Only for the
-        Map Runs the shell stores (`tells_children`)."""
-        if not self.tells_children(parent):
-            return
+        Map Runs the shell stores: callers ask `tells_children` first (before making any text for it)."""
         self.commands.append(ChildExecutionChanged(join.map_run_arn, child.index, status, self.now, join.child_attempt,
                                                    join.express_children, input, item_count, output, error, cause,
                                                    redriven))

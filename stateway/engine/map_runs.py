@@ -143,9 +143,11 @@ def record(db: sqlite3.Connection, q: Mapping[str, str], changes: Changes, child
         db.executemany(q["map_run_children_aborted"], changes.ended)
 
 
-# A child's row, as `map_run_children_started` inserts it under its Map Run: (attempt, idx, express,
-# item_count, status, start_ms, stop_ms, input, output, redrive_count, redrive_ms, error, cause).
-_STATUS, _STOP_MS, _OUTPUT, _REDRIVE_COUNT, _REDRIVE_MS, _ERROR, _CAUSE = 4, 6, 8, 9, 10, 11, 12
+# A child's row, as `map_run_children_started_as_any` inserts it under its Map Run and attempt: (idx,
+# item_count, status, start_ms, stop_ms, input, output, redrive_count, redrive_ms, error, cause); the first
+# `_PLAIN` of them are what `map_run_children_started` takes, for a row with nothing in the others.
+_STATUS, _STOP_MS, _OUTPUT, _REDRIVE_COUNT, _REDRIVE_MS, _ERROR, _CAUSE = 2, 4, 6, 7, 8, 9, 10
+_PLAIN = 7
 _ENDED = frozenset(("SUCCEEDED", "FAILED", "ABORTED"))
 # How many rows one statement takes (`_in_chunks`): a few sizes, so that few statements are prepared.
 _CHUNKS = (4, 16, 64)
@@ -156,11 +158,13 @@ class ChildRows:
     few statements. A child that starts in the batch is inserted as the batch leaves it — most children
     start and end a round or two apart, so one row stands for both — and rows stored before are updated
     in order. The rows of one Map Run's children that start, or only end, go in statements of many rows
-    each (`_in_chunks`): Python's sqlite3 gives up the GIL for every row a statement is run for, and
-    while the decider is busy, each time costs the writer a wait to get it back."""
+    each (`_in_chunks`), with as few columns as they need: executemany would run a statement for each row,
+    and Python's sqlite3 gives up the GIL each time, which costs the writer a wait to get it back while
+    the decider is busy."""
 
     def __init__(self) -> None:
         self.inserted: dict[tuple[str, int, int], list[Any]] = {}  # (Map Run, attempt, index) -> its row
+        self.express: dict[str, bool] = {}  # whether a Map Run's children are EXPRESS
         self.updated: list[ChildExecutionChanged] = []
 
     def add(self, changes: Iterable[ChildExecutionChanged]) -> None:
@@ -171,18 +175,24 @@ class ChildRows:
             if row is not None:
                 _apply(row, change)
             elif change.status == "RUNNING" and not change.redriven:
-                inserted[key] = [change.attempt, change.index, int(change.express), change.item_count, "RUNNING",
-                                 change.at_ms, None, jsontext.storable(change.input), None, 0, None, None, None]
+                inserted[key] = [change.index, change.item_count, "RUNNING", change.at_ms, None,
+                                 jsontext.storable(change.input), None, 0, None, None, None]
+                self.express[change.map_run_arn] = change.express
             else:
                 self.updated.append(change)
 
     def write(self, db: sqlite3.Connection, q: Mapping[str, str]) -> None:
         """Write what was added, in the batch's transaction (a child whose Map Run has no row has none)."""
-        started: dict[str, list[list[Any]]] = collections.defaultdict(list)
-        for (map_run_arn, _, _), row in self.inserted.items():
-            started[map_run_arn].append(row)
-        for map_run_arn, rows in started.items():
-            _in_chunks(db, q["map_run_children_started"], map_run_arn, rows)
+        plain: dict[tuple[str, int], list[list[Any]]] = collections.defaultdict(list)
+        other: dict[tuple[str, int], list[list[Any]]] = collections.defaultdict(list)
+        for (map_run_arn, attempt, _), row in self.inserted.items():
+            if row[_REDRIVE_COUNT] == 0 and row[_ERROR] is None and row[_CAUSE] is None:
+                plain[(map_run_arn, attempt)].append(row[:_PLAIN])
+            else:
+                other[(map_run_arn, attempt)].append(row)
+        for query, started in (("map_run_children_started", plain), ("map_run_children_started_as_any", other)):
+            for (map_run_arn, attempt), rows in started.items():
+                _in_chunks(db, q[query], (map_run_arn, attempt, int(self.express[map_run_arn])), rows)
         # A child's changes come in order (it may wait for its redrive, be redriven and end again in one
         # batch); one that only ended is one of many: those are written at once.
         times = collections.Counter((c.map_run_arn, c.attempt, c.index) for c in self.updated)
@@ -195,23 +205,24 @@ class ChildRows:
             else:
                 changes.append(c)
         for map_run_arn, ends in ended.items():
-            _in_chunks(db, q["map_run_children_ended"], map_run_arn, ends)
+            _in_chunks(db, q["map_run_children_ended"], (map_run_arn,), ends)
         for query, group in itertools.groupby(changes, _update_query):
             db.executemany(q[query], [_update_params(c) for c in group])
         self.inserted.clear()
+        self.express.clear()
         self.updated.clear()
 
 
-def _in_chunks(db: sqlite3.Connection, query: str, first: Any, rows: Sequence[Sequence[Any]]) -> None:
-    """Run `query`, which takes `first`, then a row in its `VALUES (?, …)`, for all `rows`, many at a time:
-    in as few statements as `_CHUNKS` allow, the last made up to its size with copies of its last row (an
-    INSERT OR IGNORE or an UPDATE does nothing more for them)."""
+def _in_chunks(db: sqlite3.Connection, query: str, first: Sequence[Any], rows: Sequence[Sequence[Any]]) -> None:
+    """Run `query`, which takes the parameters `first`, then a row in its `VALUES (?, …)`, for all `rows`,
+    many at a time: in as few statements as `_CHUNKS` allow, the last made up to its size with copies of its
+    last row (an INSERT OR IGNORE or an UPDATE does nothing more for them)."""
     at = 0
     while at < len(rows):
         size = next((size for size in _CHUNKS if size >= len(rows) - at), _CHUNKS[-1])
         chunk: list[Sequence[Any]] = list(rows[at:at + size])
         chunk += [chunk[-1]] * (size - len(chunk))
-        db.execute(_many_rows(query, size), [first, *itertools.chain.from_iterable(chunk)])
+        db.execute(_many_rows(query, size), [*first, *itertools.chain.from_iterable(chunk)])
         at += size
 
 

@@ -74,12 +74,23 @@ WHERE execution_arn = :execution_arn
 ORDER BY start_ms DESC, arn DESC LIMIT :limit;
 
 -- name: map_run_children_started
--- Children of one Map Run that started, as the batch of rounds that started them leaves them
--- (`map_runs.ChildRows`, which repeats the VALUES row to insert many rows in one statement); a child of a
--- Map Run with no row has none.
-INSERT OR IGNORE INTO map_run_children (map_run, attempt, idx, express, item_count, status, start_ms, stop_ms,
+-- Children of one Map Run's attempt that started, as the batch of rounds that started them leaves them
+-- (`map_runs.ChildRows`, which repeats the VALUES row to insert many rows in one statement): each row is
+-- (idx, item_count, status, start_ms, stop_ms, input, output); they have not been redriven and have no error
+-- or cause. A child of a Map Run with no row has none.
+INSERT OR IGNORE INTO map_run_children (map_run, attempt, express, idx, item_count, status, start_ms, stop_ms,
+                                        input, output)
+SELECT (SELECT id FROM map_runs WHERE arn = ?), ?, ?, column1, column2, column3, column4, column5, column6, column7
+FROM (VALUES (?, ?, ?, ?, ?, ?, ?));
+
+-- name: map_run_children_started_as_any
+-- The same, for rows of any kind: (idx, item_count, status, start_ms, stop_ms, input, output, redrive_count,
+-- redrive_ms, error, cause).
+INSERT OR IGNORE INTO map_run_children (map_run, attempt, express, idx, item_count, status, start_ms, stop_ms,
                                         input, output, redrive_count, redrive_ms, error, cause)
-SELECT (SELECT id FROM map_runs WHERE arn = ?), v.* FROM (VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)) AS v;
+SELECT (SELECT id FROM map_runs WHERE arn = ?), ?, ?, column1, column2, column3, column4, column5, column6, column7,
+       column8, column9, column10, column11
+FROM (VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?));
 
 -- name: map_run_children_ended
 -- Children of one Map Run that ended (many at once, as above). Materialized first, so that each of them is

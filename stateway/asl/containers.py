@@ -4,14 +4,13 @@
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import re
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from stateway.asl import batches, jsonata, jsontext, paths
 from stateway.asl.causes import error_details, shown
+from stateway.asl.child_names import child_execution_name as child_execution_name  # importable from here too
 from stateway.asl.errors import ErrorName, Failure, FailureError
 from stateway.asl.events import CancelTask, CancelTimer, ChildExecutionChanged, MapRunEnded, MapRunUpdated
 from stateway.asl.frames import ITEMS_PER_RUN, REDRIVABLE_PERIOD_MS, STORED, Frame, Join, frame_path
@@ -230,7 +229,8 @@ class ContainerStates:
                     continue
                 kept = None
             join.redriving[index] = frame_id if kept is not None else ""
-            if kept is not None:  # a Standard child execution that will continue: it waits for its turn
+            # A Standard child execution that will continue: it waits for its turn.
+            if kept is not None and self.tells_children(parent):
                 self.child_changed(parent, join, kept, "PENDING_REDRIVE")
         join.not_redrivable.sort()
         join.failed = len(join.not_redrivable)
@@ -316,9 +316,7 @@ class ContainerStates:
                           variables={} if join.distributed else dict(parent.variables),
                           silent=parent.silent or join.distributed, path=path)
             child.prev = join.map_pointer
-            if join.distributed:  # a child execution of the Map Run, named by the Map Run and its index
-                attempt = join.map_run_redrives if join.express_children else 0
-                child.execution_name = child_execution_name(join.map_run_arn, index, attempt)
+            if join.distributed:  # a child execution of the Map Run (named by the Map Run and its index)
                 child.execution_start_ms = self.now
             self.emit(child, "MapIterationStarted", {"index": index, "name": state.name})
             item = join.item(index)
@@ -332,11 +330,12 @@ class ContainerStates:
                     join.map_source() if join.selector_reads_input else join.source))
         self.snap.frames[child.id] = child
         join.running.append(child.id)
-        if child.execution_name:
+        if child.runs_child_execution:
             if self.machine.reads_execution_input:
                 child.execution_input = child_input
-            size = join.batch_sizes[index] if join.batch_sizes is not None else 1
-            self.child_changed(parent, join, child, "RUNNING", input=self.text(child_input), item_count=size)
+            if self.tells_children(parent):
+                size = join.batch_sizes[index] if join.batch_sizes is not None else 1
+                self.child_changed(parent, join, child, "RUNNING", input=self.text(child_input), item_count=size)
         self.enter(child, program.start_at, child_input)
         self.queue.append(child.id)
 
@@ -354,9 +353,10 @@ class ContainerStates:
         child.stopped_ms = 0
         assert child.state is not None
         join.running.append(child.id)
-        if child.execution_name:
+        if child.runs_child_execution:
             child.execution_redrives += 1
-            self.child_changed(parent, join, child, "RUNNING", redriven=True)
+            if self.tells_children(parent):
+                self.child_changed(parent, join, child, "RUNNING", redriven=True)
         elif join.kind == "map":  # an inline iteration starts again in this history, as a new one does
             child.prev = join.map_pointer
             self.emit(child, "MapIterationStarted", {"index": child.index, "name": state.name})
@@ -373,7 +373,7 @@ class ContainerStates:
             self.drop_frame(child.id)
             return
         join.running.remove(child.id)
-        if child.execution_name:
+        if child.runs_child_execution and self.tells_children(parent):
             if failure is None:
                 self.child_changed(parent, join, child, "SUCCEEDED", output=self.text(output))
             else:
@@ -527,9 +527,9 @@ class ContainerStates:
         Map's Express child executions are kept by index only. In an Express execution they are gone."""
         for child_id in list(join.running):
             child = self.snap.frames.get(child_id)
-            if child is not None and child.execution_name:
+            if child is not None and child.runs_child_execution:
                 owner = parent or (self.snap.frames.get(child.parent) if child.parent else None)
-                if owner is not None:
+                if owner is not None and self.tells_children(owner):
                     self.child_changed(owner, join, child, "ABORTED")
             if child is not None and self.keeps(join):
                 self.stop_frame(child)
@@ -547,7 +547,7 @@ class ContainerStates:
         for frame_id in join.redriving.values():
             child = self.snap.frames.get(frame_id) if frame_id else None
             owner = parent or (self.snap.frames.get(child.parent) if child is not None and child.parent else None)
-            if child is not None and child.execution_name and owner is not None:
+            if child is not None and child.runs_child_execution and owner is not None and self.tells_children(owner):
                 self.child_changed(owner, join, child, "ABORTED")
 
     def stop_frame(self: _Run, frame: Frame) -> None:
@@ -579,7 +579,7 @@ class ContainerStates:
             self.map_run_ended(frame, frame.join, "ABORTED")
             for child_id in frame.join.running:
                 child = self.snap.frames.get(child_id)
-                if child is not None and child.execution_name:
+                if child is not None and child.runs_child_execution and self.tells_children(frame):
                     self.child_changed(frame, frame.join, child, "ABORTED")
                 self.abort_frame(child_id)
             self.abort_waiting(frame.join, frame)
@@ -633,15 +633,21 @@ class ContainerStates:
             max_concurrency=join.max_concurrency, tolerated_failure_percentage=float(join.tolerated_percentage or 0.0),
             tolerated_failure_count=int(join.tolerated_count or 0), not_redrivable=not_redrivable))
 
-    def child_changed(self: _Run, parent: Frame, join: Join, child: Frame, status: str, **details: Any) -> None:
+    def child_changed(self: _Run, parent: Frame, join: Join, child: Frame, status: str, *, input: str | None = None,
+                      item_count: int = 1, output: str | None = None, error: str | None = None,
+                      cause: str | None = None, redriven: bool = False) -> None:
         """Tell the shell that a child execution of a distributed Map's Map Run started, waits to be
-        redriven or ended (`ChildExecutionChanged`): its events are not in this history. Not for a Map
-        Run inside another child execution (a silent parent), nor in an Express execution, whose Map
+        redriven or ended (`ChildExecutionChanged`): its events are not in this history. Only for the
+        Map Runs the shell stores: callers ask `tells_children` first (before making any text for it)."""
+        self.commands.append(ChildExecutionChanged(join.map_run_arn, child.index, status, self.now, join.child_attempt,
+                                                   join.express_children, input, item_count, output, error, cause,
+                                                   redriven))
+
+    def tells_children(self: _Run, parent: Frame) -> bool:
+        """Whether the shell hears of the child executions of the distributed Map `parent` runs: not for a
+        Map Run inside another child execution (a silent parent), nor in an Express execution, whose Map
         Runs the shell does not store."""
-        if parent.silent or not self.records_children:
-            return
-        arn = child_execution_arn(join.map_run_arn, child.execution_name, join.express_children)
-        self.commands.append(ChildExecutionChanged(join.map_run_arn, arn, child.index, status, self.now, **details))
+        return self.records_children and not parent.silent
 
     def child_execution(self: _Run, frame: Frame) -> tuple[Frame, Join] | None:
         """The child execution of a distributed Map that a frame runs in — the frame that runs it (the
@@ -649,49 +655,10 @@ class ContainerStates:
         current: Frame | None = frame
         while current is not None and current.silent:
             parent = self.snap.frames.get(current.parent) if current.parent else None
-            if current.execution_name and parent is not None and parent.join is not None:
+            if current.runs_child_execution and parent is not None and parent.join is not None:
                 return current, parent.join
             current = parent
         return None
-
-
-def child_execution_name(map_run_arn: str, index: int, attempt: int = 0) -> str:
-    """The name of a Map Run's child execution, laid out as a UUID: its first 20 hex digits are made from
-    the Map Run and — for an EXPRESS child, which a redrive of the Map Run starts anew as another
-    execution — the Map Run's redrive count; its last 12 are the index of its item (or batch). The same
-    after a crash recomputes a round, or the engine restarts; and the names of one Map Run's children
-    follow each other, so that the store adds their rows side by side rather than all over its index."""
-    return f"{_name_prefix(map_run_arn, attempt)}{index:012x}"
-
-
-@functools.lru_cache(maxsize=256)
-def _name_prefix(map_run_arn: str, attempt: int) -> str:
-    digest = hashlib.sha1(f"{map_run_arn}/{attempt}".encode()).hexdigest()
-    variant = "89ab"[int(digest[16], 16) & 3]  # laid out as a name-based (version 5) UUID
-    return f"{digest[:8]}-{digest[8:12]}-5{digest[13:16]}-{variant}{digest[17:20]}-"
-
-
-def child_execution_arn(map_run_arn: str, name: str, express: bool) -> str:
-    """A child execution's ARN, under the Map Run's state machine (`MACHINE/LABEL`):
-    `…:execution:MACHINE/LABEL:NAME`, or for an EXPRESS child `…:express:MACHINE/LABEL:NAME:UUID` (the
-    Map Run's UUID), as Express executions' ARNs end in a UUID."""
-    before, after = _arn_parts(map_run_arn, express)
-    return f"{before}{name}{after}"
-
-
-@functools.lru_cache(maxsize=256)
-def _arn_parts(map_run_arn: str, express: bool) -> tuple[str, str]:
-    parts = map_run_arn.split(":")  # arn:aws:states:REGION:ACCOUNT:mapRun:MACHINE/LABEL:UUID
-    if express:
-        return ":".join([*parts[:5], "express", parts[6], ""]), f":{parts[7]}"
-    return ":".join([*parts[:5], "execution", parts[6], ""]), ""
-
-
-def child_state_machine_arn(map_run_arn: str) -> str:
-    """`…:mapRun:MACHINE/LABEL:UUID` → `…:stateMachine:MACHINE/LABEL`: the state machine a Map Run's
-    child executions run, as AWS names it."""
-    parts = map_run_arn.split(":")
-    return ":".join([*parts[:5], "stateMachine", parts[6]])
 
 
 def keeps_children(join: Join) -> bool:

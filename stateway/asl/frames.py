@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from stateway.asl import jsontext
+from stateway.asl.child_names import child_execution_name
 from stateway.asl.events import ExecutionInfo
 from stateway.asl.resources import ResourceRef
 
@@ -114,6 +115,17 @@ class Join:
     # ended more than `REDRIVABLE_PERIOD_MS` before). Every later attempt counts them as failed and never
     # runs them (DescribeMapRun's `failuresNotRedrivable`).
     not_redrivable: list[int] = field(default_factory=list)
+
+    @property
+    def child_attempt(self) -> int:
+        """The attempt whose names a distributed Map's child executions take: for EXPRESS children, which
+        a redrive of the Map Run starts anew as other executions, its redrive count (a child runs within
+        the attempt that started it); STANDARD ones keep theirs: 0."""
+        return self.map_run_redrives if self.express_children else 0
+
+    def child_name(self, index: int) -> str:
+        """The name of the child execution of a distributed Map that runs its item (or batch) `index`."""
+        return child_execution_name(self.map_run_arn, index, self.child_attempt)
 
     @property
     def window(self) -> int:
@@ -227,14 +239,18 @@ class Frame:
     # a round from events arriving in another order (frame ids are numbered in that order).
     path: str = ""
     step: int = 0
-    # A distributed Map's child execution, on the frame that runs it (the Map Run's child): its name,
-    # made from its Map Run and its index (`containers.child_execution_name`), so the same after a crash
-    # and a restart; when it started and how often a redrive of its Map Run continued it, for
-    # `$$.Execution` inside it; and its input, kept only for a machine that reads `$$.Execution.Input`.
-    execution_name: str = ""
-    execution_start_ms: int = 0
+    # A distributed Map's child execution, on the frame that runs it (the Map Run's child): when it
+    # started (None: the frame runs no child execution), how often a redrive of its Map Run continued it,
+    # for `$$.Execution` inside it, and its input, kept only for a machine that reads `$$.Execution.Input`.
+    # Its name is not kept: it is made from its Map Run, attempt and index (`Join.child_name`), so the
+    # same after a crash and a restart.
+    execution_start_ms: int | None = None
     execution_redrives: int = 0
     execution_input: Any = None
+
+    @property
+    def runs_child_execution(self) -> bool:
+        return self.execution_start_ms is not None
 
 
 def frame_path(frame: Frame) -> str:

@@ -14,12 +14,8 @@ from typing import Any
 
 from stateway.asl import choice, history, jsontext, paths
 from stateway.asl.causes import limit_cause, shown
-from stateway.asl.containers import (
-    ContainerStates,
-    child_execution_arn,
-    child_state_machine_arn,
-    takes_items_as_text,
-)
+from stateway.asl.child_names import child_execution_arn, child_state_machine_arn
+from stateway.asl.containers import ContainerStates, takes_items_as_text
 from stateway.asl.errors import ErrorName, Failure, FailureError
 from stateway.asl.events import (
     CancelTask,
@@ -238,13 +234,15 @@ class _Run(ContainerStates, JsonataStates):
         """`$$.Execution` and `$$.StateMachine` inside a Map Run's child execution, as AWS names it: its own
         ARN, name, start time, input and redrive count; its state machine is the Map Run's
         (`MACHINE/LABEL`); its role is its parent's."""
-        arn = child_execution_arn(join.map_run_arn, child.execution_name, join.express_children)
+        assert child.execution_start_ms is not None
+        name = join.child_name(child.index)
+        arn = child_execution_arn(join.map_run_arn, name, join.express_children)
         machine = child_state_machine_arn(join.map_run_arn)
         execution: dict[str, Any] = {
             "Id": arn,
             "Input": child.execution_input,
             "StartTime": format_timestamp(child.execution_start_ms),
-            "Name": child.execution_name,
+            "Name": name,
             "RoleArn": self.snap.execution.role_arn,
         }
         if not join.express_children:  # Express executions cannot be redriven: no count

@@ -15,14 +15,18 @@ and whatever had not finished when it failed or was aborted counts as aborted.
 
 from __future__ import annotations
 
+import collections
+import functools
+import itertools
 import json
+import re
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from stateway.asl import frames, interpreter, jsontext
+from stateway.asl import child_names, frames, interpreter, jsontext
 from stateway.asl.events import ChildExecutionChanged, MapRunEnded
 from stateway.engine import arns, paging
 from stateway.engine import errors as api
@@ -43,10 +47,8 @@ class Changes:
     progress: list[dict[str, Any]]  # running Map Runs' counts, then the final counts of those that ended
     aborted: list[dict[str, Any]]  # Map Runs cut short by a failure around their Map
     ended: list[dict[str, Any]]
-    # Child executions that started (rows to insert), that were redriven or wait to be, and that ended.
-    children_started: list[dict[str, Any]] = field(default_factory=list)
-    children_again: list[dict[str, Any]] = field(default_factory=list)
-    children_ended: list[dict[str, Any]] = field(default_factory=list)
+    # What their child executions did, in order: started, were redriven or wait to be, ended (`ChildRows`).
+    children: Sequence[ChildExecutionChanged] = ()
 
 
 KINDS = frozenset(("MapStateStarted", "MapRunStarted", "MapRunRedriven", "MapRunSucceeded", "MapRunFailed"))
@@ -54,7 +56,7 @@ KINDS = frozenset(("MapStateStarted", "MapRunStarted", "MapRunRedriven", "MapRun
 
 def changes(events: Sequence[EventRow], ended_runs: Sequence[tuple[str, MapRunEnded]],
             snapshots: Mapping[str, interpreter.Snapshot], now: int,
-            child_executions: Sequence[tuple[str, ChildExecutionChanged]] = ()) -> Changes:
+            child_executions: Sequence[ChildExecutionChanged] = ()) -> Changes:
     """Read what `record` will write while the snapshots are still this round's (the decider goes on
     changing them while the writer thread stores the round)."""
     settings: dict[tuple[str, int], dict[str, Any]] = {}
@@ -94,27 +96,15 @@ def changes(events: Sequence[EventRow], ended_runs: Sequence[tuple[str, MapRunEn
                          "failures_not_redrivable": run.not_redrivable[0]})
         if run.status == "ABORTED":
             aborted.append({**key, "stop_ms": now})
-    started: list[dict[str, Any]] = []
-    again: list[dict[str, Any]] = []
-    ended: list[dict[str, Any]] = []
-    for arn, child in child_executions:
-        if child.status == "RUNNING" and not child.redriven:
-            started.append({"arn": child.execution_arn, "map_run_arn": child.map_run_arn, "execution_arn": arn,
-                            "idx": child.index, "item_count": child.item_count, "at_ms": child.at_ms,
-                            "input": jsontext.storable(child.input)})
-        elif child.status in ("RUNNING", "PENDING_REDRIVE"):
-            again.append({"arn": child.execution_arn, "at_ms": child.at_ms, "status": child.status})
-        else:
-            ended.append({"arn": child.execution_arn, "status": child.status, "at_ms": child.at_ms,
-                          "output": jsontext.storable(child.output), "error": jsontext.storable(child.error),
-                          "cause": jsontext.storable(child.cause)})
     return Changes([e for e in events if e[3] in KINDS], settings, progress, aborted,
                    [{"execution_arn": arn, "stop_ms": now} for arn, snap in snapshots.items()
-                    if snap.status not in (interpreter.RUNNING, "SUCCEEDED")], started, again, ended)
+                    if snap.status not in (interpreter.RUNNING, "SUCCEEDED")], child_executions)
 
 
-def record(db: sqlite3.Connection, q: Mapping[str, str], changes: Changes) -> None:
-    """Write what this commit changes about Map Runs; called inside the engine's commit transaction."""
+def record(db: sqlite3.Connection, q: Mapping[str, str], changes: Changes, children: ChildRows) -> None:
+    """Write what this commit changes about Map Runs; called inside the engine's commit transaction, for
+    each round of a batch in turn. What their child executions did is gathered in `children`, which the
+    caller writes once the batch's rounds are recorded."""
     by_id = {(e[0], e[1]): e for e in changes.events}
     for arn, event_id, previous, kind, timestamp, details in changes.events:
         if kind == "MapRunStarted":
@@ -146,18 +136,139 @@ def record(db: sqlite3.Connection, q: Mapping[str, str], changes: Changes) -> No
                                                  "cause": jsontext.storable(body.get("cause"))})
     if changes.aborted:
         db.executemany(q["map_run_aborted"], changes.aborted)
-    # In one round a child may start (or wait for its redrive, then be redriven) and then end; it never
-    # ends first: a redrive comes in a later round than the end it follows.
-    if changes.children_started:
-        db.executemany(q["map_run_child_started"], changes.children_started)
-    for change in changes.children_again:
-        db.execute(q["map_run_child_waiting" if change["status"] == "PENDING_REDRIVE" else "map_run_child_redriven"],
-                   change)
-    if changes.children_ended:
-        db.executemany(q["map_run_child_ended"], changes.children_ended)
+    children.add(changes.children)
     if changes.ended:  # stopped, timed out or failed (another Parallel branch) while a Map Run still ran
         db.executemany(q["map_run_abort_of_execution"], changes.ended)
-        db.executemany(q["map_run_children_aborted"], [{**e, "map_run_arn": None} for e in changes.ended])
+        children.write(db, q)  # what the batch did to them so far comes first
+        db.executemany(q["map_run_children_aborted"], changes.ended)
+
+
+# A child's row, as `map_run_children_started_as_any` inserts it under its Map Run and attempt: (idx,
+# item_count, status, start_ms, stop_ms, input, output, redrive_count, redrive_ms, error, cause); the first
+# `_PLAIN` of them are what `map_run_children_started` takes, for a row with nothing in the others.
+_STATUS, _STOP_MS, _OUTPUT, _REDRIVE_COUNT, _REDRIVE_MS, _ERROR, _CAUSE = 2, 4, 6, 7, 8, 9, 10
+_PLAIN = 7
+_ENDED = frozenset(("SUCCEEDED", "FAILED", "ABORTED"))
+# How many rows one statement takes (`_in_chunks`): a few sizes, so that few statements are prepared.
+_CHUNKS = (4, 16, 64)
+
+
+class ChildRows:
+    """What a batch of rounds does to the rows of Map Runs' child executions, written as its net effect in
+    few statements. A child that starts in the batch is inserted as the batch leaves it — most children
+    start and end a round or two apart, so one row stands for both — and rows stored before are updated
+    in order. The rows of one Map Run's children that start, or only end, go in statements of many rows
+    each (`_in_chunks`), with as few columns as they need: executemany would run a statement for each row,
+    and Python's sqlite3 gives up the GIL each time, which costs the writer a wait to get it back while
+    the decider is busy."""
+
+    def __init__(self) -> None:
+        self.inserted: dict[tuple[str, int, int], list[Any]] = {}  # (Map Run, attempt, index) -> its row
+        self.express: dict[str, bool] = {}  # whether a Map Run's children are EXPRESS
+        self.updated: list[ChildExecutionChanged] = []
+
+    def add(self, changes: Iterable[ChildExecutionChanged]) -> None:
+        inserted = self.inserted
+        for change in changes:
+            key = (change.map_run_arn, change.attempt, change.index)
+            row = inserted.get(key)
+            if row is not None:
+                _apply(row, change)
+            elif change.status == "RUNNING" and not change.redriven:
+                inserted[key] = [change.index, change.item_count, "RUNNING", change.at_ms, None,
+                                 jsontext.storable(change.input), None, 0, None, None, None]
+                self.express[change.map_run_arn] = change.express
+            else:
+                self.updated.append(change)
+
+    def write(self, db: sqlite3.Connection, q: Mapping[str, str]) -> None:
+        """Write what was added, in the batch's transaction (a child whose Map Run has no row has none)."""
+        plain: dict[tuple[str, int], list[list[Any]]] = collections.defaultdict(list)
+        other: dict[tuple[str, int], list[list[Any]]] = collections.defaultdict(list)
+        for (map_run_arn, attempt, _), row in self.inserted.items():
+            if row[_REDRIVE_COUNT] == 0 and row[_ERROR] is None and row[_CAUSE] is None:
+                plain[(map_run_arn, attempt)].append(row[:_PLAIN])
+            else:
+                other[(map_run_arn, attempt)].append(row)
+        for query, started in (("map_run_children_started", plain), ("map_run_children_started_as_any", other)):
+            for (map_run_arn, attempt), rows in started.items():
+                _in_chunks(db, q[query], (map_run_arn, attempt, int(self.express[map_run_arn])), rows)
+        # A child's changes come in order (it may wait for its redrive, be redriven and end again in one
+        # batch); one that only ended is one of many: those are written at once.
+        times = collections.Counter((c.map_run_arn, c.attempt, c.index) for c in self.updated)
+        ended: dict[str, list[tuple[Any, ...]]] = collections.defaultdict(list)
+        changes: list[ChildExecutionChanged] = []
+        for c in self.updated:
+            if c.status in _ENDED and times[(c.map_run_arn, c.attempt, c.index)] == 1:
+                ended[c.map_run_arn].append((c.attempt, c.index, c.status, c.at_ms, jsontext.storable(c.output),
+                                             jsontext.storable(c.error), jsontext.storable(c.cause)))
+            else:
+                changes.append(c)
+        for map_run_arn, ends in ended.items():
+            _in_chunks(db, q["map_run_children_ended"], (map_run_arn,), ends)
+        for query, group in itertools.groupby(changes, _update_query):
+            db.executemany(q[query], [_update_params(c) for c in group])
+        self.inserted.clear()
+        self.express.clear()
+        self.updated.clear()
+
+
+def _in_chunks(db: sqlite3.Connection, query: str, first: Sequence[Any], rows: Sequence[Sequence[Any]]) -> None:
+    """Run `query`, which takes the parameters `first`, then a row in its `VALUES (?, …)`, for all `rows`,
+    many at a time: in as few statements as `_CHUNKS` allow, the last made up to its size with copies of its
+    last row (an INSERT OR IGNORE or an UPDATE does nothing more for them)."""
+    at = 0
+    while at < len(rows):
+        size = next((size for size in _CHUNKS if size >= len(rows) - at), _CHUNKS[-1])
+        chunk: list[Sequence[Any]] = list(rows[at:at + size])
+        chunk += [chunk[-1]] * (size - len(chunk))
+        db.execute(_many_rows(query, size), [*first, *itertools.chain.from_iterable(chunk)])
+        at += size
+
+
+_VALUES_ROW = re.compile(r"VALUES (\([?, ]+\))")
+
+
+@functools.cache
+def _many_rows(query: str, rows: int) -> str:
+    """`query` with its `VALUES (?, …)` row repeated: it takes `rows` rows."""
+    match = _VALUES_ROW.search(query)
+    assert match is not None, "a query of many rows has a VALUES row"
+    return f"{query[:match.start(1)]}{', '.join([match.group(1)] * rows)}{query[match.end(1):]}"
+
+
+def _apply(row: list[Any], change: ChildExecutionChanged) -> None:
+    """A change to the row of a child that started in the same batch, as `_update_query`'s statement makes it."""
+    if change.status == "PENDING_REDRIVE":
+        row[_STATUS] = "PENDING_REDRIVE"
+    elif change.status == "RUNNING":
+        if change.redriven:  # (a second start of the same child is ignored, as its INSERT would be)
+            row[_STATUS] = "RUNNING"
+            row[_STOP_MS] = row[_OUTPUT] = row[_ERROR] = row[_CAUSE] = None
+            row[_REDRIVE_COUNT] += 1
+            row[_REDRIVE_MS] = change.at_ms
+    else:
+        row[_STATUS], row[_STOP_MS], row[_OUTPUT] = change.status, change.at_ms, jsontext.storable(change.output)
+        if change.error is not None:
+            row[_ERROR] = jsontext.storable(change.error)
+        if change.cause is not None:
+            row[_CAUSE] = jsontext.storable(change.cause)
+
+
+def _update_query(change: ChildExecutionChanged) -> str:
+    if change.status == "PENDING_REDRIVE":
+        return "map_run_child_waiting"
+    return "map_run_child_redriven" if change.status == "RUNNING" else "map_run_child_ended"
+
+
+def _update_params(change: ChildExecutionChanged) -> tuple[Any, ...]:
+    key = (change.map_run_arn, change.attempt, change.index)
+    if change.status == "PENDING_REDRIVE":
+        return key
+    if change.status == "RUNNING":
+        return *key, change.at_ms
+    return (*key, change.status, change.at_ms, jsontext.storable(change.output), jsontext.storable(change.error),
+            jsontext.storable(change.cause))
 
 
 def _distributed_joins(snapshots: Mapping[str, interpreter.Snapshot]
@@ -187,7 +298,8 @@ def _started(db: sqlite3.Connection, q: Mapping[str, str], arn: str, event_id: i
     settings = settings or {"max_concurrency": 0, "tolerated_failure_percentage": 0.0,
                             "tolerated_failure_count": 0}
     db.execute(q["map_run_insert"], {"arn": map_run_arn, "execution_arn": arn, "started_event_id": event_id,
-                                     "start_ms": timestamp, "total": total, **settings})
+                                     "start_ms": timestamp, "total": total, **settings,
+                                     "child_names": child_names.name_prefix(map_run_arn)})
 
 
 def _running_map_run(db: sqlite3.Connection, q: Mapping[str, str], arn: str, previous: int) -> str | None:
@@ -303,23 +415,27 @@ def is_child_execution_arn(arn: str) -> bool:
 
 def describe_child_execution(store: SqliteStore, arn: str, now: int) -> dict[str, Any] | None:
     """DescribeExecution's response for a Map Run's child execution, or None if there is none of that ARN."""
-    row = store.one("map_run_child_get", {"arn": arn})
-    if row is None:
+    key = _child_key(store, arn)
+    if key is None:
+        return None
+    map_run_arn, attempt, index, express = key
+    row = store.one("map_run_child_get", {"map_run_arn": map_run_arn, "attempt": attempt, "idx": index})
+    if row is None or bool(row["express"]) != express:
         return None
     out: dict[str, Any] = {
-        "executionArn": row["arn"], "stateMachineArn": map_run_state_machine_arn(row["map_run_arn"]),
-        "name": _child_name(row["arn"]), "status": row["status"], "startDate": _ms(row["start_ms"]),
-        "input": row["input"], "inputDetails": {"included": True}, "mapRunArn": row["map_run_arn"],
+        "executionArn": arn, "stateMachineArn": map_run_state_machine_arn(map_run_arn),
+        "name": arns.split(arn)[7], "status": row["status"], "startDate": _ms(row["start_ms"]),
+        "input": row["input"], "inputDetails": {"included": True}, "mapRunArn": map_run_arn,
     }
     if row["stop_ms"] is not None:
         out["stopDate"] = _ms(row["stop_ms"])
     if row["output"] is not None:
         out["output"] = row["output"]
         out["outputDetails"] = {"included": True}
-    for key in ("error", "cause"):
-        if row[key] is not None:
-            out[key] = row[key]
-    if ":express:" not in row["arn"]:  # Express executions cannot be redriven: no count, no status
+    for field_name in ("error", "cause"):
+        if row[field_name] is not None:
+            out[field_name] = row[field_name]
+    if not express:  # Express executions cannot be redriven: no count, no status
         out["redriveCount"] = row["redrive_count"]
         if row["redrive_ms"] is not None:
             out["redriveDate"] = _ms(row["redrive_ms"])
@@ -327,9 +443,37 @@ def describe_child_execution(store: SqliteStore, arn: str, now: int) -> dict[str
     return out
 
 
-def _child_name(arn: str) -> str:
-    """A child's name: the part after `MACHINE/LABEL` (an EXPRESS child's ARN ends in a UUID after it)."""
-    return arns.split(arn)[7]
+def _child_key(store: SqliteStore, arn: str) -> tuple[str, int, int, bool] | None:
+    """What a child execution's ARN is made from (`child_names`): its Map Run, attempt and index, and whether it
+    is EXPRESS — or None if no Map Run here names a child so. An EXPRESS child's ARN ends in its Map Run's
+    UUID; a STANDARD child's Map Run is the one whose children's names start as this one's does."""
+    parts = arns.split(arn)
+    express = len(parts) == 9 and parts[5] == "express"
+    if not express and not (len(parts) == 8 and parts[5] == "execution"):
+        return None
+    name = parts[7]
+    index = child_names.name_index(name)
+    if index is None:
+        return None
+    prefix = name[:child_names.NAME_PREFIX_LENGTH]
+    candidates: list[tuple[str, range]] = []
+    if express:  # started by the Map Run's first attempt or one of its redrives
+        map_run_arn = ":".join([*parts[:5], "mapRun", parts[6], parts[8]])
+        run = store.one("map_run_get", {"arn": map_run_arn})
+        if run is not None:
+            candidates.append((map_run_arn, range(run["redrive_count"] + 1)))
+    else:
+        found = store.all("map_run_of_child_names", {"prefix": prefix})
+        if not found:  # a Map Run stored before it kept what its children's names start with: each is tried
+            before = ":".join([*parts[:5], "mapRun", parts[6], ""])
+            found = store.all("map_runs_without_child_names", {"after": before, "before": before + "\uffff"})
+        candidates = [(run["arn"], range(1)) for run in found]
+    for map_run_arn, attempts in candidates:
+        for attempt in attempts:
+            if child_names.name_prefix(map_run_arn, attempt) == prefix \
+                    and child_names.child_execution_arn(map_run_arn, name, express) == arn:
+                return map_run_arn, attempt, index, express
+    return None
 
 
 def _child_redrive_status(row: Mapping[str, Any], now: int) -> dict[str, str]:
@@ -350,22 +494,25 @@ def list_child_executions(store: SqliteStore, tokens: paging.PageTokens, map_run
                           next_token: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
     """ListExecutions of a Map Run: its child executions, newest first, a page at a time, as AWS lists them
     (with `mapRunArn` and `itemCount`, and the Map Run's own state machine)."""
-    before_ms, before_arn = 2**62, "\uffff"
-    if next_token:
-        before_ms, before_arn = tokens.start_position(next_token)
+    before_ms, before_attempt, before_index = 2**62, 2**62, 2**62
+    if next_token:  # where the last page ended: (start ms, attempt, index)
+        before_ms, before_attempt, before_index = tokens.key_position(next_token, 3)
     rows = store.all("map_run_children_page", {
-        "map_run_arn": map_run_arn, "before_ms": before_ms, "before_arn": before_arn, "status": status,
+        "map_run_arn": map_run_arn, "before_ms": before_ms, "before_attempt": before_attempt,
+        "before_idx": before_index, "status": status,
         "redriven": None if redrive_filter is None else int(redrive_filter == "REDRIVEN"), "limit": max_results + 1})
     token = None
     if len(rows) > max_results:
         rows = rows[:max_results]
-        token = tokens.token([rows[-1]["start_ms"], rows[-1]["arn"]])
+        token = tokens.token([rows[-1]["start_ms"], rows[-1]["attempt"], rows[-1]["idx"]])
     machine = map_run_state_machine_arn(map_run_arn)
     items = []
     for r in rows:
-        item: dict[str, Any] = {"executionArn": r["arn"], "stateMachineArn": machine, "name": _child_name(r["arn"]),
-                                "status": r["status"], "startDate": _ms(r["start_ms"]), "mapRunArn": r["map_run_arn"],
-                                "itemCount": r["item_count"]}
+        name = child_names.child_execution_name(map_run_arn, r["idx"], r["attempt"])
+        item: dict[str, Any] = {
+            "executionArn": child_names.child_execution_arn(map_run_arn, name, bool(r["express"])),
+            "stateMachineArn": machine, "name": name, "status": r["status"], "startDate": _ms(r["start_ms"]),
+            "mapRunArn": map_run_arn, "itemCount": r["item_count"]}
         if r["stop_ms"] is not None:
             item["stopDate"] = _ms(r["stop_ms"])
         if r["redrive_count"]:

@@ -72,6 +72,14 @@ class PageTokens:
             raise _invalid(token)
         return position[0], position[1]
 
+    def key_position(self, token: str, length: int) -> tuple[int, ...]:
+        """The key (`length` integers, its start ms first) a page of a listing by start date ended at."""
+        position = self._position(token)
+        if not (isinstance(position, list) and len(position) == length
+                and all(type(part) is int for part in position)):
+            raise _invalid(token)
+        return tuple(position)
+
     def _position(self, token: str) -> Any:
         """The position a token holds, if this store's key signed it less than 24 hours ago."""
         try:

@@ -38,7 +38,7 @@ class Round:
     map_run_events: list[map_runs.EventRow] = field(default_factory=list)  # the events Map Runs follow
     map_runs_ended: list[tuple[str, MapRunEnded]] = field(default_factory=list)  # and how they ended
     # Their child executions that started, were redriven or ended, in order (ListExecutions of a Map Run).
-    map_run_children: list[tuple[str, ChildExecutionChanged]] = field(default_factory=list)
+    map_run_children: list[ChildExecutionChanged] = field(default_factory=list)
     tasks: list[tuple[str, ScheduleTask]] = field(default_factory=list)
     deleted_tasks: list[tuple[str, str]] = field(default_factory=list)
     started_tasks: list[tuple[str, str]] = field(default_factory=list)
@@ -217,6 +217,7 @@ def write_batch(db: Any, q: dict[str, str], batch: Sequence[Write | StartWrite],
     timers = NetRows()
     inbox_done: list[tuple[int]] = []
     rounds = [write for write in batch if isinstance(write, Write)]
+    children = map_runs.ChildRows()  # the rows of Map Runs' child executions: the batch's net change
     for write in batch:
         if isinstance(write, StartWrite):
             try:
@@ -231,7 +232,7 @@ def write_batch(db: Any, q: dict[str, str], batch: Sequence[Write | StartWrite],
             history[piece[0]].append(piece)
         # Map Runs (DescribeMapRun/ListMapRuns): rows follow the MapRun* events and the
         # distributed Maps' joins in the snapshots, in this same transaction.
-        map_runs.record(db, q, write.map_runs)
+        map_runs.record(db, q, write.map_runs, children)
         invocations.record(db, q, write.invocations)
         redriven += work.redriven
         states.update((state["arn"], state) for state in write.states)
@@ -256,6 +257,7 @@ def write_batch(db: Any, q: dict[str, str], batch: Sequence[Write | StartWrite],
         for key in work.deleted_timers:
             timers.delete(key)
         inbox_done += [(seq,) for seq in work.inbox_done]
+    children.write(db, q)
     if history:
         db.executemany(q["insert_history_chunk"], [history_chunk(arn, pieces) for arn, pieces in history.items()])
     if redriven:

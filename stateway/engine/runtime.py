@@ -776,6 +776,8 @@ class Engine:
             for command in step.commands:
                 if isinstance(command, ScheduleTask):
                     work.tasks.append((arn, command))
+                elif isinstance(command, ChildExecutionChanged):  # a Map's: two for each item
+                    work.map_run_children.append(command)
                 elif isinstance(command, StartTimer):
                     work.timers.append((arn, command))
                 elif isinstance(command, CancelTask):
@@ -783,8 +785,6 @@ class Engine:
                     work.cancelled.append((arn, command.task_id))
                 elif isinstance(command, CancelTimer):
                     work.deleted_timers.append((arn, command.timer_id))
-                elif isinstance(command, ChildExecutionChanged):
-                    work.map_run_children.append((arn, command))
                 elif isinstance(command, MapRunEnded):
                     work.map_runs_ended.append((arn, command))
                 elif isinstance(command, CompleteExecution):
@@ -973,7 +973,7 @@ class Engine:
         size = sum(len(snap.output or "") for snap in work.snapshots.values()) \
             + sum(len(state["snapshot"] or "") for state in states) + sum(len(row[2]) for row in apart.frame_rows) \
             + sum(len(row[4]) for row in apart.join_rows) + sum(len(piece[3]) for piece in work.history) \
-            + sum(len(c.input or "") + len(c.output or "") for _, c in work.map_run_children)
+            + sum(len(c.input or "") + len(c.output or "") for c in work.map_run_children)
         queue = invocations.changes(work.invocations, work.ran, now)
         for retried in queue.retried:
             self._due(retried[1])

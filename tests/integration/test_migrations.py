@@ -201,3 +201,41 @@ def test_executions_stored_before_they_kept_their_machines_incarnation_get_it_fr
         "arn": f"arn:aws:states:us-east-1:123456789012:execution:m:{name}"})["machine_status"]
         for name in stored}
     assert statuses == {"before": None, "same": "ACTIVE", "after": "ACTIVE"}
+
+
+def test_map_runs_stored_before_their_children_had_rows_key_the_rows_of_the_children_they_start(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """0023: a Map Run gets the id its children's rows are keyed by; one stored before, still running, has its
+    children listed and described as they start (found by their names, which it does not keep)."""
+    from stateway.asl.child_names import child_execution_arn, child_execution_name, name_prefix
+    from stateway.asl.events import ChildExecutionChanged
+    from stateway.engine import map_runs
+    from stateway.engine.paging import PageTokens
+    from stateway.store.sqlite import SqliteStore
+
+    path = tmp_path / "map-run-ids.db"
+    connection = _connect(path)
+    _migrate_up_to(connection, 22, monkeypatch)
+    old = [f"arn:aws:states:us-east-1:123456789012:mapRun:m/Each:0000000{n}-0000-4000-8000-000000000000"
+           for n in (1, 2)]
+    for arn in old:
+        connection.execute("INSERT INTO map_runs (arn, execution_arn, started_event_id, status, start_ms) "
+                           "VALUES (?, 'arn:aws:states:us-east-1:123456789012:execution:m:e', 1, 'RUNNING', 5)", (arn,))
+    connection.close()
+    store = SqliteStore(path)  # applies 0023
+    newer = "arn:aws:states:us-east-1:123456789012:mapRun:m/Each:00000003-0000-4000-8000-000000000000"
+    with store.write() as db:
+        db.execute(store.q["map_run_insert"], {
+            "arn": newer, "execution_arn": "x", "started_event_id": 1, "start_ms": 6, "max_concurrency": 0,
+            "tolerated_failure_percentage": 0.0, "tolerated_failure_count": 0, "total": 1,
+            "child_names": name_prefix(newer)})
+        rows = map_runs.ChildRows()
+        rows.add([ChildExecutionChanged(old[1], 7, "RUNNING", 10, input="{}")])
+        rows.write(db, store.q)
+    ids = dict(store.reader.execute("SELECT arn, id FROM map_runs").fetchall())
+    assert sorted(ids.values()) == [1, 2, 3] and ids[newer] == 3
+    (child,) = map_runs.list_child_executions(store, PageTokens(b"k"), old[1])[0]
+    assert child["executionArn"] == child_execution_arn(old[1], child_execution_name(old[1], 7), False)
+    described = map_runs.describe_child_execution(store, child["executionArn"], 20)
+    assert described is not None and (described["status"], described["mapRunArn"]) == ("RUNNING", old[1])
+    store.close()

@@ -643,23 +643,32 @@ def test_tokens_answered_by_another_process_across_sigkills(tmp_path: Path) -> N
     # The function that gets its token (`Handed`) takes a while: answers arrive before its return too.
     args = ("--tokens", str(n), "--task-sleep", "0.6", "--others-answer")
     try:
-        engine = run.spawn(*args)
-        run.wait_until(lambda: run.count("SELECT COUNT(*) FROM executions") == n, engine)
-        answerer = run.spawn("--answer", "--answer-delay", "0.03", "--seed", str(seed))
-        for kill in range(3):
-            time.sleep(rng.uniform(0.05, 0.5))
-            if engine.poll() is not None:
-                break  # everything was answered before this kill point
-            run.kill(engine)
-            time.sleep(rng.choice((0, 0.3)))  # the answerer answers while no engine runs
-            if kill < 2:
-                engine = run.spawn(*args)
-        run.finish(*args)
-        answerer.wait(30)
-        assert answerer.returncode == 0, run.driver_output()
+        _kill_while_another_process_answers(run, args, n, seed, rng, longest_run=0.5)
         _check_answers(run, n)
     except AssertionError as exc:
         raise AssertionError(f"seed {seed}: {exc}") from exc
+
+
+def _kill_while_another_process_answers(run: Run, args: tuple[str, ...], n: int, seed: int, rng: random.Random, *,
+                                        longest_run: float) -> None:
+    """Start the engine's `n` executions, then a driver that answers their tasks from another process
+    (`--answer`: tokens, or activity tasks it claims); SIGKILL the engine three times, each after up to
+    `longest_run` seconds, sometimes leaving it down a while (the other process answers meanwhile); then
+    run the engine until everything ended and wait for the answering process."""
+    engine = run.spawn(*args)
+    run.wait_until(lambda: run.count("SELECT COUNT(*) FROM executions") == n, engine)
+    answering = run.spawn("--answer", "--answer-delay", "0.03", "--seed", str(seed))
+    for kill in range(3):
+        time.sleep(rng.uniform(0.05, longest_run))
+        if engine.poll() is not None:
+            break  # everything was answered before this kill point
+        run.kill(engine)
+        time.sleep(rng.choice((0, 0.3)))
+        if kill < 2:
+            engine = run.spawn(*args)
+    run.finish(*args)
+    answering.wait(30)
+    assert answering.returncode == 0, run.driver_output()
 
 
 def _check_answers(run: Run, n: int) -> None:
@@ -892,20 +901,7 @@ def test_activity_tasks_claimed_and_answered_by_another_process_across_sigkills(
     n = 6
     args = ("--activities", str(n))
     try:
-        engine = run.spawn(*args)
-        run.wait_until(lambda: run.count("SELECT COUNT(*) FROM executions") == n, engine)
-        worker = run.spawn("--answer", "--answer-delay", "0.03", "--seed", str(seed))
-        for kill in range(3):
-            time.sleep(rng.uniform(0.05, 0.4))
-            if engine.poll() is not None:
-                break  # everything was answered before this kill point
-            run.kill(engine)
-            time.sleep(rng.choice((0, 0.3)))  # the worker claims and answers while no engine runs
-            if kill < 2:
-                engine = run.spawn(*args)
-        run.finish(*args)
-        worker.wait(30)
-        assert worker.returncode == 0, run.driver_output()
+        _kill_while_another_process_answers(run, args, n, seed, rng, longest_run=0.4)
 
         rows = run.query("SELECT arn, status FROM executions")
         assert len(rows) == n and {status for _, status in rows} == {"SUCCEEDED"}, rows

@@ -88,6 +88,15 @@ def frame_rows(db: Path) -> int:
     return int(rows(db, "SELECT COUNT(*) FROM frames")[0][0])
 
 
+def redrive_after_restart(db: Path, world: World, engines: list[Engine], execution: str
+                          ) -> tuple[Engine, int, dict[str, Any]]:
+    """A new engine on the file redrives the execution: (the engine, the calls made before, how it ended)."""
+    engine = restart(db, world, engines)
+    before = len(world.calls)
+    engine.service.redrive_execution(execution)
+    return engine, before, engine.wait(execution, timeout=30)
+
+
 def test_a_failed_branch_continues_from_its_failed_state_after_a_restart(db: Path, engines: list[Engine]) -> None:
     world = World(broken={7})
     engine = start_engine(db, world, engines)
@@ -99,10 +108,7 @@ def test_a_failed_branch_continues_from_its_failed_state_after_a_restart(db: Pat
     assert sorted(world.calls) == [("first", 7), ("second", 7), ("solo", 7)]
     assert frame_rows(db) == 1, "the failed branch is kept, where it failed"
 
-    engine = restart(db, world, engines)
-    before = len(world.calls)
-    engine.service.redrive_execution(execution)
-    done = engine.wait(execution, timeout=30)
+    engine, before, done = redrive_after_restart(db, world, engines, execution)
     assert done["status"] == "SUCCEEDED" and done["output"] == "[7,7]", done
     assert world.calls[before:] == [("second", 7)], "the branch's first state and the other branch did not run again"
     assert frame_rows(db) == 0
@@ -133,10 +139,7 @@ def test_an_inline_map_in_a_branch_reruns_only_what_did_not_succeed(db: Path, en
     world.release("second", 2)  # its answer comes too late: the iteration was cut short
     assert frame_rows(db) == 3, "the failed branch, its failed iteration and the one cut short"
 
-    engine = restart(db, world, engines)
-    before = len(world.calls)
-    engine.service.redrive_execution(execution)
-    done = engine.wait(execution, timeout=30)
+    engine, before, done = redrive_after_restart(db, world, engines, execution)
     assert done["status"] == "SUCCEEDED" and done["output"] == "[9,[0,1,2]]", done
     assert sorted(world.calls[before:]) == [("second", 1), ("second", 2)]
     assert frame_rows(db) == 0

@@ -350,7 +350,9 @@ def test_a_map_in_a_loop_leaves_no_rows_of_the_visits_that_ended(tmp_path: Path,
         "Hold": task("hold")}}
     arn = engine.service.start_execution(engine.service.create_state_machine("loop", looping),
                                          {"items": [1, 2, 3], "n": 0})
-    wait_for(lambda: hold.calls)
+    # A function starts before the round that scheduled it is stored: wait for that round's commit.
+    wait_for(lambda: hold.calls and any(e.get("stateEnteredEventDetails", {}).get("name") == "Hold"
+                                        for e in engine.service.get_execution_history(arn)))
     assert scratch_rows(tmp_path / "loop.db", arn) == (0, 0)  # five Map visits ended: none kept
     hold.open.set()
     assert engine.wait(arn)["status"] == "SUCCEEDED"

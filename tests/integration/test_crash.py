@@ -54,6 +54,16 @@ class Run:
         proc.wait(10)
         assert proc.returncode == -signal.SIGKILL
 
+    def kill_unless_ended(self, proc: subprocess.Popen[bytes]) -> bool:
+        """SIGKILL a driver that may end by itself at any moment (everything done); whether the kill ended
+        it. A driver that exits between the look and the signal ends with its own status, 0."""
+        if proc.poll() is not None:
+            return False
+        os.kill(proc.pid, signal.SIGKILL)  # an exited driver not yet reaped takes the signal harmlessly
+        proc.wait(10)
+        assert proc.returncode in (0, -signal.SIGKILL), self.driver_output()
+        return proc.returncode == -signal.SIGKILL
+
     def finish(self, *args: str, timeout: float = 60) -> None:
         """Restart on the same file and let every execution run to its end."""
         proc = self.spawn(*args)
@@ -304,9 +314,8 @@ def test_sigkill_at_random_points(tmp_path: Path) -> None:
     for _ in range(4):
         proc = run.spawn(*args)
         time.sleep(rng.uniform(0.2, 1.2))
-        if proc.poll() is not None:
+        if not run.kill_unless_ended(proc):
             break  # everything finished before this kill point
-        run.kill(proc)
     run.finish(*args)
     try:
         verify(run, {**mixed_expected(4, 0.3, 1), **map_expected(150, 0.01)})
@@ -660,9 +669,8 @@ def _kill_while_another_process_answers(run: Run, args: tuple[str, ...], n: int,
     answering = run.spawn("--answer", "--answer-delay", "0.03", "--seed", str(seed))
     for kill in range(3):
         time.sleep(rng.uniform(0.05, longest_run))
-        if engine.poll() is not None:
+        if not run.kill_unless_ended(engine):
             break  # everything was answered before this kill point
-        run.kill(engine)
         time.sleep(rng.choice((0, 0.3)))
         if kill < 2:
             engine = run.spawn(*args)
@@ -802,8 +810,7 @@ def test_deadlines_racing_a_sigkill(tmp_path: Path) -> None:
     proc = run.spawn(*args)
     run.wait_until(lambda: len({line["exec"] for line in run.side_lines() if line["state"] == "Work"}) == 4, proc)
     time.sleep(random.Random(seed).uniform(0.5, 1.1))
-    if proc.poll() is None:  # on a busy machine the deadlines may all have been applied already
-        run.kill(proc)
+    run.kill_unless_ended(proc)  # on a busy machine the deadlines may all have been applied already
     run.finish()
     try:
         _check_deadlines(run, 2)

@@ -512,10 +512,11 @@ class ContainerStates:
 
     def keeps(self: _Run, join: Join) -> bool:
         """Whether a join keeps the frames of its children that did not succeed, for a redrive to continue
-        each from the state where it stopped: a Parallel's or an inline Map's in a Standard execution (a
-        redrive reruns only the branches and iterations that failed or were aborted, each from its
-        unsuccessful step), and a distributed Map's whose child executions are STANDARD."""
-        return keeps_children(join) or (not join.distributed and self.records_children)
+        each from the state where it stopped: in a Standard execution (Express ones cannot be redriven), a
+        Parallel's or an inline Map's (a redrive reruns only the branches and iterations that failed or
+        were aborted, each from its unsuccessful step), and a distributed Map's whose child executions are
+        STANDARD (EXPRESS ones start again)."""
+        return self.records_children and not join.express_children
 
     def abort_children(self: _Run, parent: Frame) -> None:
         if parent.join is not None:
@@ -659,12 +660,6 @@ class ContainerStates:
                 return current, parent.join
             current = parent
         return None
-
-
-def keeps_children(join: Join) -> bool:
-    """Whether a join keeps the frames of its children that did not succeed, for a redrive to continue
-    them from where they stopped: a distributed Map's whose child executions are STANDARD."""
-    return join.distributed and not join.express_children
 
 
 # An ItemsPath that names object members only (`$`, `$.items`, `$.order.lines`): one `array_runs` reads.

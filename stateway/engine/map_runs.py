@@ -369,12 +369,6 @@ def _ended(progress: dict[str, int], status: str) -> dict[str, int]:
     return counts
 
 
-def map_run_state_machine_arn(map_run_arn: str) -> str:
-    """`…:mapRun:Machine/Label:uuid` → `…:stateMachine:Machine/Label`, the Map Run's own state machine."""
-    parts = arns.split(map_run_arn)
-    return ":".join(parts[:5] + ["stateMachine", parts[6]])
-
-
 def list_map_runs(store: SqliteStore, tokens: paging.PageTokens, execution_arn: str, *,
                   max_results: int = 100, next_token: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
     """ListMapRuns: the execution's Map Runs, newest first, a page at a time."""
@@ -395,7 +389,7 @@ def list_map_runs(store: SqliteStore, tokens: paging.PageTokens, execution_arn: 
     items = []
     for r in rows:
         item: dict[str, Any] = {"executionArn": r["execution_arn"], "mapRunArn": r["arn"],
-                                "stateMachineArn": map_run_state_machine_arn(r["arn"]),
+                                "stateMachineArn": child_names.child_state_machine_arn(r["arn"]),
                                 "startDate": _ms(r["start_ms"])}
         if r["stop_ms"] is not None:
             item["stopDate"] = _ms(r["stop_ms"])
@@ -423,7 +417,7 @@ def describe_child_execution(store: SqliteStore, arn: str, now: int) -> dict[str
     if row is None or bool(row["express"]) != express:
         return None
     out: dict[str, Any] = {
-        "executionArn": arn, "stateMachineArn": map_run_state_machine_arn(map_run_arn),
+        "executionArn": arn, "stateMachineArn": child_names.child_state_machine_arn(map_run_arn),
         "name": arns.split(arn)[7], "status": row["status"], "startDate": _ms(row["start_ms"]),
         "input": row["input"], "inputDetails": {"included": True}, "mapRunArn": map_run_arn,
     }
@@ -505,7 +499,7 @@ def list_child_executions(store: SqliteStore, tokens: paging.PageTokens, map_run
     if len(rows) > max_results:
         rows = rows[:max_results]
         token = tokens.token([rows[-1]["start_ms"], rows[-1]["attempt"], rows[-1]["idx"]])
-    machine = map_run_state_machine_arn(map_run_arn)
+    machine = child_names.child_state_machine_arn(map_run_arn)
     items = []
     for r in rows:
         name = child_names.child_execution_name(map_run_arn, r["idx"], r["attempt"])

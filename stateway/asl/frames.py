@@ -103,10 +103,10 @@ class Join:
     # A distributed Map's child executions are EXPRESS (a redrive starts the unsuccessful ones again
     # from their first state) rather than STANDARD (a redrive continues each from where it stopped).
     express_children: bool = False
-    # The children of a distributed Map that ran and did not succeed (failed, or aborted while they ran),
-    # by index: the id of the child's frame, kept ended in the snapshot (`Frame.stopped_ms` set) so that
-    # a redrive continues it from the state where it stopped — or "" for an EXPRESS child, which a
-    # redrive runs from its start.
+    # The children that ran and did not succeed (failed, or cut short while they ran), by index: the id
+    # of the child's frame, kept ended in the snapshot (`Frame.stopped_ms` set) so that a redrive
+    # continues it from the state where it stopped (`ContainerStates.keeps`) — or "" for a distributed
+    # Map's EXPRESS child, which a redrive runs from its start.
     unsuccessful: dict[int, str] = field(default_factory=dict)
     # In a redriven Map Run, the unsuccessful children of the attempts before that have not run again
     # yet (DescribeMapRun's `pendingRedrive`), by index as in `unsuccessful`: each leaves as it starts.
@@ -229,8 +229,8 @@ class Frame:
     silent: bool = False  # a distributed Map's iteration: its events are not in this history
     failed_join: Join | None = None  # a failed Map/Parallel's children, kept so a redrive re-runs only failures
     redrive_join: Join | None = None
-    # A Standard child execution of a distributed Map that stopped unsuccessfully (kept in its Map Run's
-    # `Join.unsuccessful`): when it stopped, which decides whether a redrive can still continue it.
+    # A child that stopped unsuccessfully and is kept for a redrive (its join's `unsuccessful`): when it
+    # stopped, which decides whether a redrive can still continue a Standard child execution of a Map Run.
     stopped_ms: int = 0
     # Where this frame stands in the execution, independently of the order in which its frames moved:
     # `path` names it by its ancestors' steps and its index ("" for the root, "3.72" for iteration 72

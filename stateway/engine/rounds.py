@@ -148,6 +148,13 @@ class Write:
         return self.durable_tasks or bool(self.work.inbox_new) or self.stopped_children \
             or any(self.apart.joins_written.values()) or bool(self.work.invocations)
 
+    @property
+    def prompt(self) -> bool:
+        """Whether someone waits for the round to be durable — it ends an execution, applies a stop or an
+        inbox row, or hands work on — so that it is written without the writer's delay."""
+        work = self.work
+        return bool(work.completed or work.stops or work.inbox_done or work.cancelled) or self.acknowledges_work
+
 
 class NetRows:
     """The net change a batch of rounds makes to rows keyed by (execution, id): rows created and

@@ -129,6 +129,8 @@ WRITE_RETRY_MAX_SECONDS = 2.0
 # How often the decider sweeps the rows kept for a redrive that can no longer come (`engine/sweep.py`);
 # a full batch is followed by the next at once, between rounds.
 SWEEP_INTERVAL_SECONDS = 60.0
+# How long a round nobody waits for may wait for others to share its commit (see `engine/writer.py`).
+COMMIT_DELAY_SECONDS = 0.005
 
 
 class Engine:
@@ -140,10 +142,12 @@ class Engine:
                  poll_interval: float = 0.25, payload_limit_bytes: int = 262_144,
                  batch_size: int = 2000, max_duration_seconds: int = MAX_DURATION_SECONDS,
                  function_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
-                 sweep_interval_seconds: float = SWEEP_INTERVAL_SECONDS) -> None:
+                 sweep_interval_seconds: float = SWEEP_INTERVAL_SECONDS,
+                 commit_delay_seconds: float = COMMIT_DELAY_SECONDS) -> None:
         """`function_timeout_seconds`: how long a Python function without a timeout of its own may run,
         as a task or an Event invocation;
-        `sweep_interval_seconds`: how often the rows kept for redrives that can no longer come are swept."""
+        `sweep_interval_seconds`: how often the rows kept for redrives that can no longer come are swept;
+        `commit_delay_seconds`: how long a round that nobody waits for may wait to share a commit."""
         from stateway.workers.registry import keyed, registered
 
         # Functions registered with @stateway.function, overridden by the ones passed here; a key no task
@@ -197,8 +201,9 @@ class Engine:
         # Event invocations run on threads of their own, as many: however long they run (a function that
         # hangs until its timeout), the workers stay free for tasks.
         self._invocation_pool = WorkerPool(workers, "stateway-invocation")
-        self._writer: Writer[Write | StartWrite] = Writer(self.store, self._write, self._batch_written,
-                                                             self._written, _write_size)
+        self._writer: Writer[Write | StartWrite] = Writer(
+            self.store, self._write, self._batch_written, self._written, _write_size,
+            prompt=_write_prompt, delay=commit_delay_seconds, delay_limit=MAX_UNWRITTEN_ROUNDS)
         # Callers waiting for an inbox row to be applied in a durable round (`_inbox_applied`), by its seq.
         self._inbox_waiters: dict[int, Future[None]] = {}
         # Starts not yet durable, by (state machine, name): a second start of the same name must not be
@@ -1013,6 +1018,10 @@ class Engine:
 def _write_size(item: Write | StartWrite) -> int:
     """The characters of text a round holds until it is written (a start: none, its caller waits)."""
     return item.size if isinstance(item, Write) else 0
+
+
+def _write_prompt(item: Write | StartWrite) -> bool:
+    return not isinstance(item, Write) or item.prompt
 
 
 def describe(row: dict[str, Any]) -> dict[str, Any]:

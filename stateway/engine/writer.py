@@ -9,11 +9,18 @@ Urgent items (new executions, whose callers wait) skip the queue in a small tran
 or join the transaction of rounds being written when they arrive, so that a StartExecution waits for
 at most the commit in progress and its own; they build on nothing queued, so they are written even
 while the rounds are refused.
+
+Items that nobody waits for (see `prompt`) may wait up to `delay` seconds for more to share their
+transaction, as PostgreSQL's `commit_delay` does: a fast chain of steps then commits once, when it ends,
+instead of once per commit the writer can make meanwhile — and its end does not wait for a commit
+of its middle in progress. A prompt item, an urgent one, a full queue or a caller in `wait_below` ends
+the delay at once. Nothing outside the process sees a round before it is durable in any case.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -30,8 +37,13 @@ class Writer(Generic[T]):
     def __init__(self, store: SqliteStore, write: Callable[[object, list[T]], None],
                  on_done: Callable[[list[T], BaseException | None], None],
                  acknowledge: Callable[[T, BaseException | None], None] = lambda item, error: None,
-                 size: Callable[[T], int] = lambda item: 0) -> None:
+                 size: Callable[[T], int] = lambda item: 0,
+                 prompt: Callable[[T], bool] = lambda item: True, delay: float = 0.0,
+                 delay_limit: int = 64) -> None:
         self._store = store
+        self._prompt = prompt
+        self._delay = delay
+        self._delay_limit = delay_limit  # queued items that end the delay
         self._size = size
         self._write = write
         self._on_done = on_done
@@ -44,6 +56,8 @@ class Writer(Generic[T]):
         self._pending_size = 0  # their `size`s added up
         self._broken: BaseException | None = None
         self._closing = False
+        self._due = False  # the queue is to be written at once (a prompt item, a caller waiting)
+        self._queued_since = 0.0  # monotonic: when the oldest item of the queue was submitted
         self._thread = threading.Thread(target=self._run, name="stateway-writer", daemon=True)
         self._thread.start()
 
@@ -51,11 +65,19 @@ class Writer(Generic[T]):
         """Queue `item`; urgent items are written ahead of the others queued (a caller waits for
         them) — in a transaction of their own, or in the one being written when they arrive — so
         they must not depend on anything queued before them."""
+        prompt = urgent or self._delay <= 0 or self._prompt(item)
         with self._cond:
-            (self._urgent if urgent else self._queue).append(item)
+            if urgent:
+                self._urgent.append(item)
+            else:
+                if not self._queue:
+                    self._queued_since = time.monotonic()
+                self._queue.append(item)
+                self._due = self._due or prompt or len(self._queue) >= self._delay_limit
             self._pending += 1
             self._pending_size += self._size(item)
-            self._cond.notify_all()
+            if prompt or len(self._queue) == 1:  # a delayed item wakes the writer only to set its clock
+                self._cond.notify_all()
 
     @property
     def pending(self) -> int:
@@ -76,9 +98,14 @@ class Writer(Generic[T]):
     def wait_below(self, limit: int, timeout: float | None = None, *, size: int | None = None) -> None:
         """Block until fewer than `limit` items are pending (0 < limit; 1 means: all written) and,
         with `size`, their sizes add up to less than it (or only one is left)."""
+        def below() -> bool:
+            return self._pending < limit and (size is None or self._pending_size < size or self._pending <= 1)
+
         with self._cond:
-            self._cond.wait_for(lambda: self._pending < limit and (
-                size is None or self._pending_size < size or self._pending <= 1), timeout)
+            if not below() and self._queue and not self._due:
+                self._due = True  # a caller waits: no delay
+                self._cond.notify_all()
+            self._cond.wait_for(below, timeout)
 
     def reset(self) -> None:
         """Accept writes again after a failure (the decider has reloaded its state from the store)."""
@@ -113,15 +140,32 @@ class Writer(Generic[T]):
         db.execute("RELEASE urgent")
         return late
 
+    def _ready(self) -> bool:
+        """Whether there is something to write now (under `_cond`); sets `_due` once the delay is over."""
+        if self._urgent or self._closing:
+            return True
+        if not self._queue:
+            return False
+        if not self._due and time.monotonic() - self._queued_since >= self._delay:
+            self._due = True
+        return self._due
+
+    def _wait(self) -> None:
+        """Wait (under `_cond`) until there is something to write now."""
+        while not self._ready():
+            timeout = None if not self._queue else self._delay - (time.monotonic() - self._queued_since)
+            self._cond.wait(timeout)
+
     def _run(self) -> None:
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: bool(self._queue or self._urgent) or self._closing)
+                self._wait()
                 if self._urgent:
                     batch, self._urgent = self._urgent, []
                     broken = None  # urgent items depend on nothing queued: a failure does not touch them
                 elif self._queue:
                     batch, self._queue = self._queue, []
+                    self._due = False
                     broken = self._broken
                 else:
                     return

@@ -389,3 +389,68 @@ def test_the_writer_forgets_executions_once_they_end_whatever_their_status(tmp_p
         assert all(engine.wait(arn, timeout=10)["status"] == "FAILED" for arn in arns)
         engine._writer.wait_below(1, timeout=5)
         assert not engine._known.joinless & set(arns)  # what the writer remembers of them is gone
+
+
+def _delayed(path: Path, prompt: Callable[[int], bool]) -> tuple[_CountingStore, Writer[int]]:
+    """A writer whose items, unless `prompt`, may wait up to a minute to share a transaction."""
+    store = _CountingStore(path)
+    store._writer.execute("CREATE TABLE t (n INTEGER, tx INTEGER)")
+    writer: Writer[int] = Writer(
+        store, lambda db, batch: db.executemany("INSERT INTO t VALUES (?, ?)", [(n, store.transactions) for n in batch]),
+        lambda batch, error: None, prompt=prompt, delay=60.0, delay_limit=10)
+    return store, writer
+
+
+def _rows(store: SqliteStore) -> list[tuple[int, int]]:
+    with sqlite3.connect(store.path) as db:
+        return db.execute("SELECT n, tx FROM t ORDER BY rowid").fetchall()
+
+
+def test_delayed_rounds_share_the_transaction_of_the_first_prompt_one(tmp_path: Path) -> None:
+    store, writer = _delayed(tmp_path / "delay.db", prompt=lambda n: n >= 100)
+    for n in range(1, 4):  # a chain's middle: nobody waits for it
+        writer.submit(n)
+    time.sleep(0.3)
+    assert writer.pending == 3 and store.transactions == 0, "rounds nobody waits for are held back"
+    writer.submit(100)  # its end: someone waits
+    wait_for(lambda: writer.pending == 0, timeout=10)
+    assert _rows(store) == [(1, 1), (2, 1), (3, 1), (100, 1)]
+    writer.close()
+
+
+def test_a_caller_waiting_for_the_writer_or_a_full_queue_ends_the_delay(tmp_path: Path) -> None:
+    store, writer = _delayed(tmp_path / "waited.db", prompt=lambda n: False)
+    writer.submit(1)
+    writer.wait_below(1, timeout=10)  # the decider about to read the store: it must show every round
+    assert writer.pending == 0 and _rows(store) == [(1, 1)]
+    for n in range(2, 12):  # the tenth queued item fills the queue
+        writer.submit(n)
+    wait_for(lambda: writer.pending <= 1, timeout=10)
+    assert [n for n, tx in _rows(store) if tx == 2] == list(range(2, 12))
+    writer.submit(12)
+    writer.wait_below(5, timeout=0.2)  # already below: no reason to hurry it
+    assert writer.pending == 1
+    writer.close()  # closing writes what is queued
+    assert _rows(store)[-1][0] == 12
+
+
+def test_an_urgent_item_is_written_at_once_while_rounds_wait(tmp_path: Path) -> None:
+    store, writer = _delayed(tmp_path / "urgent.db", prompt=lambda n: False)
+    writer.submit(1)
+    writer.submit(50, urgent=True)  # a start: its caller waits
+    wait_for(lambda: writer.pending == 1, timeout=10)
+    assert _rows(store) == [(50, 1)]
+    writer.close()
+
+
+def test_a_fast_chain_commits_once_and_its_end_is_not_delayed(tmp_path: Path) -> None:
+    store = _CountingStore(tmp_path / "chain.db")
+    engine = Engine(store, functions={"count": lambda event, context: event}, commit_delay_seconds=60.0)
+    with engine.start():
+        machine = engine.service.create_state_machine("chain", CHAIN)
+        before = store.transactions
+        arn = engine.service.start_execution(machine, {})
+        assert engine.wait(arn, timeout=20)["status"] == "SUCCEEDED", "the end is written without the delay"
+        # The start's own transaction, then one for the whole chain (a commit at its end).
+        assert store.transactions - before == 2
+        assert _types(engine, arn).count("LambdaFunctionSucceeded") == 3

@@ -56,8 +56,9 @@ class StatewayAdapter:
         info: dict[str, Any] = {"version": stateway.__version__, "store": "SQLite file", "workers": WORKERS}
         writer = getattr(self.engine.store, "_writer", None)
         if isinstance(writer, sqlite3.Connection):
-            info["journal_mode"] = writer.execute("PRAGMA journal_mode").fetchone()[0]
-            level = writer.execute("PRAGMA synchronous").fetchone()[0]
+            with self.engine.store._write_lock:  # the engine's own connection: not while it writes
+                info["journal_mode"] = writer.execute("PRAGMA journal_mode").fetchone()[0]
+                level = writer.execute("PRAGMA synchronous").fetchone()[0]
             info["synchronous"] = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}.get(level, level)
         self._transitions_before = getattr(self.engine, "transitions", 0)
         self._rounds_before = getattr(self.engine, "rounds", 0)

@@ -32,7 +32,9 @@ T = TypeVar("T")
 class Writer(Generic[T]):
     """Writes submitted items with `write(db, batch)`, one transaction per batch, in submission order;
     `on_done(batch, error)` follows each transaction, once its items are listed by `finished`.
-    `size(item)` is what an item holds in memory until it is written (see `pending_size`)."""
+    `size(item)` is what an item holds in memory until it is written (see `pending_size`). An item that
+    is not `prompt(item)` may wait up to `delay` seconds for others to share its transaction, unless
+    `delay_limit` items are queued (see the module's docstring)."""
 
     def __init__(self, store: SqliteStore, write: Callable[[object, list[T]], None],
                  on_done: Callable[[list[T], BaseException | None], None],

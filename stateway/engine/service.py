@@ -549,6 +549,12 @@ class Service:
         self.notify()
 
     def send_task_success(self, token: str, output: str) -> None:
+        # The API reference's length constraint on `output`, which counts the bytes of its UTF-8 (a
+        # character is 1-4 of them: only a text that may be too large is encoded), checked before the token
+        # as member constraints are; without it a larger result would be taken and fail the execution.
+        if len(output) * 4 > MAX_INPUT_BYTES and len(output.encode("utf-8", "surrogatepass")) > MAX_INPUT_BYTES:
+            constraints.refuse([f"Value at 'output' failed to satisfy constraint: Member must have length less "
+                                f"than or equal to {MAX_INPUT_BYTES}"])
         task = self._task_by_token(token)
         try:
             value = jsontext.loads(output)

@@ -128,6 +128,7 @@ _DEFINITION = Member(required=True, min_length=1, max_length=1_048_576, sensitiv
 _ARN = Member(min_length=1, max_length=256)
 _DESCRIPTION = Member(max_length=256, sensitive=True)
 _LOG_LEVEL = Member(enum=LOG_LEVELS)
+_INCLUDED_DATA = Member(enum=("ALL_DATA", "METADATA_ONLY"))
 # `tags.N.member.key`: the members of each element of the list, numbered from 1 as AWS numbers them.
 _TAG_MEMBERS = {"tags.N.member.key": Member(required=True, min_length=1, max_length=128, tag_text=True),
                 "tags.N.member.value": Member(max_length=256, tag_text=True)}
@@ -153,6 +154,10 @@ MEMBERS: dict[str, dict[str, Member]] = {
     "CreateActivity": {"name": Member(required=True), **_TAG_MEMBERS},
     "TagResource": {**_TAG_MEMBERS},
     "RedriveExecution": {"clientToken": Member(min_length=1, max_length=64)},
+    # Accepted and otherwise unused: with no encryption, every description is what ALL_DATA gives.
+    "DescribeStateMachine": {"includedData": _INCLUDED_DATA},
+    "DescribeExecution": {"includedData": _INCLUDED_DATA},
+    "DescribeStateMachineForExecution": {"includedData": _INCLUDED_DATA},
     # TestStateConfiguration's counts are Integers of at least 0 and MockInput's mode an enum: a negative
     # retry count would otherwise read as "no retry yet" and an unknown mode as no validation.
     "TestState": {

@@ -229,6 +229,12 @@ def _constraint_cases() -> list[tuple[str, dict[str, Any], str]]:
             {"stateMachineVersionArn": version, "weight": 101}]},
          "1 validation error detected: Value '101' at 'routingConfiguration.1.member.weight' failed to satisfy "
          "constraint: Member must have value less than or equal to 100"),
+        *[(action, {member: arn, "includedData": "BOGUS"},
+           "1 validation error detected: Value 'BOGUS' at 'includedData' failed to satisfy constraint: Member must "
+           "satisfy enum value set: [ALL_DATA, METADATA_ONLY]")
+          for action, member, arn in [("DescribeStateMachine", "stateMachineArn", f"{ARN}:stateMachine:bounded"),
+                                      ("DescribeExecution", "executionArn", f"{ARN}:execution:bounded:e"),
+                                      ("DescribeStateMachineForExecution", "executionArn", f"{ARN}:execution:bounded:e")]],
         ("ValidateStateMachineDefinition", {"definition": definition, "maxResults": -1},
          "1 validation error detected: Value '-1' at 'maxResults' failed to satisfy constraint: Member must have "
          "value greater than or equal to 0"),

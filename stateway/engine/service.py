@@ -46,6 +46,11 @@ MAX_ERROR_CHARS = 256
 MAX_CAUSE_CHARS = 32_768
 _ISSUED_TOKEN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")  # .waitForTaskToken
 _ACTIVITY_TOKEN = re.compile(rb"[0-9a-f]{64}\|.+", re.DOTALL)
+# PublishStateMachineVersion's `revisionId` for "the revision CreateStateMachine gave the machine", as AWS's
+# API reference has it ("To specify an initial revision ID for a state machine with no revision ID assigned,
+# specify the string INITIAL").
+INITIAL_REVISION = "INITIAL"
+_INITIAL_REVISIONS = uuid.UUID("7c1f3a52-4d0e-4b8f-9a3e-5f2b6c8d9e01")  # a namespace of our own for uuid5
 _ALIAS_NAME = re.compile(r"(?=.*[a-zA-Z_\-.])[a-zA-Z0-9_\-.]+")
 
 
@@ -155,11 +160,12 @@ class Service:
                     raise api.StateMachineAlreadyExists(f"State Machine Already Exists: '{arn}'")
             else:
                 stamp = now_ms()
+                incarnation = uuid.uuid4().hex  # a machine created again under this name is another one
                 db.execute(self.store.q["insert_state_machine"], {
                     "arn": arn, "name": name, "type": type, "definition": text,
                     "role_arn": role_arn or self.role_arn, "description": description,
-                    "revision_id": str(uuid.uuid4()), "created_ms": stamp, "updated_ms": stamp,
-                    "incarnation": uuid.uuid4().hex,  # a machine created again under this name is another one
+                    "revision_id": _initial_revision(incarnation), "created_ms": stamp, "updated_ms": stamp,
+                    "incarnation": incarnation,
                 })
                 db.execute(self.store.q["set_machine_settings"], {
                     "arn": arn, "logging_configuration": logging_text, "tracing_configuration": tracing_text})
@@ -215,7 +221,10 @@ class Service:
 
     def publish_state_machine_version(self, arn: str, description: str = "", revision_id: str | None = None) -> str:
         with self.store.write() as db:
-            current = self._active_machine(arn, db)["revision_id"]
+            machine = self._active_machine(arn, db)
+            current = machine["revision_id"]
+            if revision_id == INITIAL_REVISION and current == _initial_revision(machine["incarnation"]):
+                revision_id = current  # the machine is as CreateStateMachine made it
             if revision_id and revision_id != current:
                 raise api.ConflictException(f"Failed to publish the State Machine version for revision "
                                             f"{revision_id}. The current State Machine revision is {current}.")
@@ -1165,6 +1174,14 @@ def stored_event(stored: list[Any], include_data: bool = True, raw_timestamps: b
             details = {k: v for k, v in details.items() if k not in ("input", "output")}
         event[asl_history.details_key(kind)] = details
     return event
+
+
+def _initial_revision(incarnation: str) -> str:
+    """The revision id CreateStateMachine gives a machine, made from its incarnation, so that a machine's
+    revision is known to be its first (PublishStateMachineVersion's `INITIAL`) with nothing stored beside it;
+    an update gives a random one. (A machine created before this rule has a random first revision: INITIAL
+    does not match it.)"""
+    return str(uuid.uuid5(_INITIAL_REVISIONS, incarnation))
 
 
 def check_length(value: str | None, member: str, maximum: int, *, minimum: int = 0, sensitive: bool = False) -> None:

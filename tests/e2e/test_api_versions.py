@@ -54,6 +54,26 @@ def test_versions_pin_executions(sfn: Any) -> None:
     assert code == "ValidationException"
 
 
+def test_a_revision_id_of_initial_publishes_a_machine_only_as_it_was_created(sfn: Any) -> None:
+    """AWS's API reference: "To specify an initial revision ID for a state machine with no revision ID assigned,
+    specify the string INITIAL for the revisionId parameter" — a machine as CreateStateMachine made it."""
+    arn = create(sfn, "initial-revision", _result("v1"))
+    first = sfn.publish_state_machine_version(stateMachineArn=arn, revisionId="INITIAL")["stateMachineVersionArn"]
+    assert first == arn + ":1"
+    assert sfn.publish_state_machine_version(stateMachineArn=arn, revisionId="INITIAL")[
+        "stateMachineVersionArn"] == first  # the same revision again: the same version
+    revision = sfn.update_state_machine(stateMachineArn=arn, definition=json.dumps(_result("v2")))["revisionId"]
+    assert error_of(sfn.publish_state_machine_version, stateMachineArn=arn, revisionId="INITIAL") == (
+        "ConflictException", "Failed to publish the State Machine version for revision INITIAL. The current State "
+        f"Machine revision is {revision}.", 400)
+    assert [v["stateMachineVersionArn"] for v in sfn.list_state_machine_versions(stateMachineArn=arn)[
+        "stateMachineVersions"]] == [first]
+    again = create(sfn, "initial-revision-unpublished", _result("v1"))
+    sfn.update_state_machine(stateMachineArn=again, roleArn="arn:aws:iam::123456789012:role/other")
+    assert error_of(sfn.publish_state_machine_version, stateMachineArn=again, revisionId="INITIAL")[0] == \
+        "ConflictException"
+
+
 def test_alias_routes_by_weight(sfn: Any) -> None:
     arn = create(sfn, "aliased", _result("blue"), publish=True)
     blue = arn + ":1"

@@ -771,11 +771,15 @@ class Service:
 
     def list_state_machine_aliases(self, arn: str, *, max_results: int = 100, next_token: str | None = None
                                    ) -> tuple[list[dict[str, Any]], str | None]:
-        machine_arn, _ = arns.machine_of_version(arn)
+        machine_arn, version = arns.machine_of_version(arn)
         self._active_machine(machine_arn)  # AWS lists StateMachineDeleting among ListStateMachineAliases' errors
+        # A version ARN lists the aliases that route to that version, as the API reference says.
+        if version is not None and self.store.one("get_version", {"arn": arn}) is None:
+            raise api.ResourceNotFound(f"Resource not found: '{arn}'")
         after = self.page_tokens.name_position(next_token) if next_token else ""
-        rows = self.store.all("list_aliases_page", {"state_machine_arn": machine_arn, "after": after,
-                                                    "limit": max_results + 1})
+        rows = self.store.all("list_aliases_page", {
+            "state_machine_arn": machine_arn, "after": after, "limit": max_results + 1,
+            "routing": "%" if version is None else f'%"{arn}"%'})  # the ARN in quotes: :1 is not :10
         items = [{"stateMachineAliasArn": r["arn"], "creationDate": to_datetime(r["created_ms"])}
                  for r in rows[:max_results]]
         return items, self.page_tokens.token(rows[max_results - 1]["name"]) if len(rows) > max_results else None

@@ -113,6 +113,35 @@ def test_alias_routes_by_weight(sfn: Any) -> None:
 
 
 
+def test_aliases_of_a_version_are_those_that_route_to_it(sfn: Any) -> None:
+    """AWS's API reference: "To list aliases that reference a state machine version, you can specify the
+    version ARN in the stateMachineArn parameter"."""
+    arn = create(sfn, "aliases-by-version", _result("one"), publish=True)
+    one = arn + ":1"
+    two = sfn.update_state_machine(stateMachineArn=arn, definition=json.dumps(_result("two")),
+                                   publish=True)["stateMachineVersionArn"]
+    sfn.update_state_machine(stateMachineArn=arn, definition=json.dumps(_result("three")), publish=True)
+    for name, routing in [("only-one", [(one, 100)]), ("both", [(one, 30), (two, 70)]), ("only-two", [(two, 100)])]:
+        sfn.create_state_machine_alias(name=name, routingConfiguration=[
+            {"stateMachineVersionArn": version, "weight": weight} for version, weight in routing])
+
+    def listed(of: str, **paging: Any) -> set[str]:
+        return {a["stateMachineAliasArn"].rsplit(":", 1)[1]
+                for a in sfn.list_state_machine_aliases(stateMachineArn=of, **paging)["stateMachineAliases"]}
+
+    assert listed(arn) == {"only-one", "both", "only-two"}
+    assert listed(one) == {"only-one", "both"}
+    assert listed(two) == {"both", "only-two"}
+    assert listed(arn + ":3") == set()
+    first = sfn.list_state_machine_aliases(stateMachineArn=two, maxResults=1)
+    rest = sfn.list_state_machine_aliases(stateMachineArn=two, nextToken=first["nextToken"])
+    assert len(first["stateMachineAliases"]) == 1 and "nextToken" not in rest
+    assert {a["stateMachineAliasArn"] for a in first["stateMachineAliases"] + rest["stateMachineAliases"]} == {
+        arn + ":both", arn + ":only-two"}
+    assert error_of(sfn.list_state_machine_aliases, stateMachineArn=arn + ":9") == (
+        "ResourceNotFound", f"Resource not found: '{arn}:9'", 400)
+
+
 @pytest.mark.parametrize(("routing", "message"), [
     ([], "1 validation error detected: Value at 'routingConfiguration' failed to satisfy constraint: Member must "
          "have length less than or equal to 2 and greater than or equal to 1"),

@@ -34,7 +34,8 @@ FROM state_machine_aliases WHERE arn = :arn;
 
 -- name: list_aliases_page
 SELECT arn, name, created_ms FROM state_machine_aliases
-WHERE state_machine_arn = :state_machine_arn AND name > :after ORDER BY name LIMIT :limit;
+WHERE state_machine_arn = :state_machine_arn AND name > :after AND routing LIKE :routing
+ORDER BY name LIMIT :limit;
 
 -- name: delete_alias
 DELETE FROM state_machine_aliases WHERE arn = :arn;

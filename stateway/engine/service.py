@@ -50,6 +50,7 @@ _ACTIVITY_TOKEN = re.compile(rb"[0-9a-f]{64}\|.+", re.DOTALL)
 # API reference has it ("To specify an initial revision ID for a state machine with no revision ID assigned,
 # specify the string INITIAL").
 INITIAL_REVISION = "INITIAL"
+_NO_END_MS = 2**62  # after every creation time: a listing newest first that starts at the top
 _INITIAL_REVISIONS = uuid.UUID("7c1f3a52-4d0e-4b8f-9a3e-5f2b6c8d9e01")  # a namespace of our own for uuid5
 _ALIAS_NAME = re.compile(r"(?=.*[a-zA-Z_\-.])[a-zA-Z0-9_\-.]+")
 
@@ -776,13 +777,17 @@ class Service:
         # A version ARN lists the aliases that route to that version, as the API reference says.
         if version is not None and self.store.one("get_version", {"arn": arn}) is None:
             raise api.ResourceNotFound(f"Resource not found: '{arn}'")
-        after = self.page_tokens.name_position(next_token) if next_token else ""
+        # Newest first, as AWS sorts them ("the most recently created aliases listed first"); a page ends at
+        # its last alias's (creation ms, ARN).
+        before_ms, before_arn = self.page_tokens.start_position(next_token) if next_token else (_NO_END_MS, "")
         rows = self.store.all("list_aliases_page", {
-            "state_machine_arn": machine_arn, "after": after, "limit": max_results + 1,
+            "state_machine_arn": machine_arn, "before_ms": before_ms, "before_arn": before_arn,
+            "limit": max_results + 1,
             "routing": "%" if version is None else f'%"{arn}"%'})  # the ARN in quotes: :1 is not :10
         items = [{"stateMachineAliasArn": r["arn"], "creationDate": to_datetime(r["created_ms"])}
                  for r in rows[:max_results]]
-        return items, self.page_tokens.token(rows[max_results - 1]["name"]) if len(rows) > max_results else None
+        last = rows[max_results - 1] if len(rows) > max_results else None
+        return items, self.page_tokens.token([last["created_ms"], last["arn"]]) if last is not None else None
 
     def _route_alias(self, arn: str) -> tuple[str, str | None]:
         """An alias ARN → one of its versions, chosen by weight; any other ARN is returned as it is."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from typing import Any
 
@@ -113,7 +114,7 @@ def test_alias_routes_by_weight(sfn: Any) -> None:
 
 
 
-def test_aliases_of_a_version_are_those_that_route_to_it(sfn: Any) -> None:
+def test_aliases_of_a_version_are_those_that_route_to_it_newest_first(sfn: Any) -> None:
     """AWS's API reference: "To list aliases that reference a state machine version, you can specify the
     version ARN in the stateMachineArn parameter"."""
     arn = create(sfn, "aliases-by-version", _result("one"), publish=True)
@@ -124,20 +125,31 @@ def test_aliases_of_a_version_are_those_that_route_to_it(sfn: Any) -> None:
     for name, routing in [("only-one", [(one, 100)]), ("both", [(one, 30), (two, 70)]), ("only-two", [(two, 100)])]:
         sfn.create_state_machine_alias(name=name, routingConfiguration=[
             {"stateMachineVersionArn": version, "weight": weight} for version, weight in routing])
+        time.sleep(0.002)  # each in a millisecond of its own, so that their order is their creation's
 
-    def listed(of: str, **paging: Any) -> set[str]:
-        return {a["stateMachineAliasArn"].rsplit(":", 1)[1]
-                for a in sfn.list_state_machine_aliases(stateMachineArn=of, **paging)["stateMachineAliases"]}
+    def listed(of: str, **paging: Any) -> list[str]:
+        return [a["stateMachineAliasArn"].rsplit(":", 1)[1]
+                for a in sfn.list_state_machine_aliases(stateMachineArn=of, **paging)["stateMachineAliases"]]
 
-    assert listed(arn) == {"only-one", "both", "only-two"}
-    assert listed(one) == {"only-one", "both"}
-    assert listed(two) == {"both", "only-two"}
-    assert listed(arn + ":3") == set()
+    # "Results are sorted by time, with the most recently created aliases listed first."
+    assert listed(arn) == ["only-two", "both", "only-one"]
+    assert listed(one) == ["both", "only-one"]
+    assert listed(two) == ["only-two", "both"]
+    assert listed(arn + ":3") == []
     first = sfn.list_state_machine_aliases(stateMachineArn=two, maxResults=1)
     rest = sfn.list_state_machine_aliases(stateMachineArn=two, nextToken=first["nextToken"])
-    assert len(first["stateMachineAliases"]) == 1 and "nextToken" not in rest
-    assert {a["stateMachineAliasArn"] for a in first["stateMachineAliases"] + rest["stateMachineAliases"]} == {
-        arn + ":both", arn + ":only-two"}
+    assert "nextToken" not in rest
+    assert [a["stateMachineAliasArn"] for a in first["stateMachineAliases"] + rest["stateMachineAliases"]] == [
+        arn + ":only-two", arn + ":both"]
+    pages, token = [], None
+    while True:
+        page = sfn.list_state_machine_aliases(stateMachineArn=arn, maxResults=1, **({"nextToken": token} if token
+                                                                                     else {}))
+        pages += page["stateMachineAliases"]
+        token = page.get("nextToken")
+        if token is None:
+            break
+    assert [a["stateMachineAliasArn"].rsplit(":", 1)[1] for a in pages] == ["only-two", "both", "only-one"]
     assert error_of(sfn.list_state_machine_aliases, stateMachineArn=arn + ":9") == (
         "ResourceNotFound", f"Resource not found: '{arn}:9'", 400)
 

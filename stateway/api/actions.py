@@ -153,6 +153,7 @@ MEMBERS: dict[str, dict[str, Member]] = {
     "UpdateStateMachineAlias": {"description": _DESCRIPTION, **_ROUTING_MEMBERS},
     "CreateActivity": {"name": Member(required=True), **_TAG_MEMBERS},
     "TagResource": {**_TAG_MEMBERS},
+    "UntagResource": {"tagKeys.N.member": Member(min_length=1, max_length=128)},  # no pattern, as listed
     "RedriveExecution": {"clientToken": Member(min_length=1, max_length=64)},
     # Accepted and otherwise unused: with no encryption, every description is what ALL_DATA gives.
     "DescribeStateMachine": {"includedData": _INCLUDED_DATA},
@@ -178,11 +179,14 @@ def check_members(action: str, p: Params) -> None:
 
 
 def _values_at(p: Params, path: str) -> list[tuple[str, Any]]:
-    """The values a member path names: `a.b` inside a structure, `a.N.member.b` in each list element."""
+    """The values a member path names: `a.b` inside a structure, `a.N.member.b` in each list element, and
+    `a.N.member` each element of a list of strings."""
     head, _, rest = path.partition(".")
     value = p.get(head)
     if not rest:
         return [(head, value)]
+    if rest == "N.member":  # each element of a list of strings
+        return [(f"{head}.{i}.member", item) for i, item in enumerate(value if isinstance(value, list) else [], 1)]
     if rest.startswith("N.member."):
         items = value if isinstance(value, list) else []
         return [(f"{head}.{i}.member.{rest[9:]}", item.get(rest[9:]) if isinstance(item, dict) else None)

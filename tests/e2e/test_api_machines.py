@@ -219,6 +219,10 @@ def _constraint_cases() -> list[tuple[str, dict[str, Any], str]]:
          "Member must satisfy regular expression pattern: ^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$; Value 'nul\u0000' at "
          "'tags.2.member.value' failed to satisfy constraint: Member must satisfy regular expression pattern: "
          "^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"),
+        ("UntagResource", {"resourceArn": f"{ARN}:stateMachine:bounded", "tagKeys": ["ok", "", "k" * 129]},
+         "2 validation errors detected: Value '' at 'tagKeys.2.member' failed to satisfy constraint: Member must have "
+         f"length greater than or equal to 1; Value '{'k' * 129}' at 'tagKeys.3.member' failed to satisfy "
+         "constraint: Member must have length less than or equal to 128"),
         ("UpdateStateMachine", {"stateMachineArn": f"{ARN}:stateMachine:bounded", "roleArn": ROLE,
                                 "versionDescription": "v"}, "Version description can only be set when publish is true"),
         ("CreateStateMachineAlias", {"name": "a", "description": "d" * 257,

@@ -85,6 +85,9 @@ def _next_token(p: Params, limit: int = 1024) -> str | None:  # 3096 for ListExe
     token = p.get("nextToken")
     if token is None:
         return None
+    if token == "":  # AWS's PageToken is 1 character at least: an empty one is no "start at the top"
+        raise _validation("Value '' at 'nextToken' failed to satisfy constraint: Member must have length greater "
+                          "than or equal to 1")
     if len(token) > limit:
         raise _validation(f"Value '{token}' at 'nextToken' failed to satisfy constraint: "
                           f"Member must have length less than or equal to {limit}")
@@ -157,6 +160,8 @@ MEMBERS: dict[str, dict[str, Member]] = {
     "RedriveExecution": {"clientToken": Member(min_length=1, max_length=64)},
     # Accepted and otherwise unused: with no encryption, every description is what ALL_DATA gives.
     "DescribeStateMachine": {"includedData": _INCLUDED_DATA},
+    # Before the machine's type is looked at, as every member constraint is.
+    "StartSyncExecution": {"name": Member(min_length=1, max_length=80), "includedData": _INCLUDED_DATA},
     "DescribeExecution": {"includedData": _INCLUDED_DATA},
     "DescribeStateMachineForExecution": {"includedData": _INCLUDED_DATA},
     # TestStateConfiguration's counts are Integers of at least 0 and MockInput's mode an enum: a negative

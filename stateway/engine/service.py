@@ -856,7 +856,7 @@ class Service:
         never get the same task and a crash never loses a claimed task's start. The engine records
         ActivityStarted from that row in a later round: `ClaimedTask.started` says when it is durable.
         """
-        check_length(worker_name, "workerName", 80)
+        check_length(worker_name, "workerName", 80, minimum=1)
         self._activity(activity_arn)
         if self.store.one("next_activity_task", {"activity_arn": activity_arn}) is None:
             return None  # the common idle case costs a read, not a write

@@ -10,7 +10,7 @@ fresh execution of the same state machine with the dead letter's input under a n
 (`ORD-1007-retry-1`), on the same engine database, and marks the dead letter RETRIED. By default it
 then runs the engine and the carrier until that execution ends and prints the outcome; with
 `--no-wait` it only stores the new execution for a running engine to pick up. A retry that fails
-again is filed as a new dead letter.
+again is filed as a new dead letter, and that one is retried next: a dead letter is retried once.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -97,10 +99,46 @@ def retry_name(service: Service, state_machine_arn: str, order_id: str) -> str:
     return f"{order_id}-retry-{number}"
 
 
+def claim(db: Any, dead_letter_id: int) -> bool:
+    """Mark the dead letter RETRIED if it is still OPEN, before its retry starts: of two retries of one dead
+    letter — the same command run twice, or two people at once — only one starts an execution, so an
+    order is not fulfilled (and charged) twice."""
+    with shop.transaction(db):
+        return db.execute("UPDATE dead_letters SET status = 'RETRIED', retried_at = ? WHERE id = ? AND status = 'OPEN'",
+                          (time.time(), dead_letter_id)).rowcount == 1
+
+
+def release(db: Any, dead_letter_id: int) -> None:
+    """OPEN again: its retry could not be started."""
+    with shop.transaction(db):
+        db.execute("UPDATE dead_letters SET status = 'OPEN', retried_at = NULL WHERE id = ? AND retried_as IS NULL",
+                   (dead_letter_id,))
+
+
 def mark_retried(db: Any, dead_letter_id: int, execution_arn: str) -> None:
     with shop.transaction(db):
-        db.execute("UPDATE dead_letters SET status = 'RETRIED', retried_as = ?, retried_at = ? WHERE id = ?",
-                   (execution_arn, time.time(), dead_letter_id))
+        db.execute("UPDATE dead_letters SET retried_as = ? WHERE id = ?", (execution_arn, dead_letter_id))
+
+
+def _retried_already(db: Any, row: dict[str, Any]) -> str:
+    """Why a dead letter that is not OPEN is not retried again, and what to retry instead."""
+    if not row["retried_as"]:
+        return f"dead letter #{row['id']} is being retried already"
+    said = f"dead letter #{row['id']} was retried already as {row['retried_as'].rsplit(':', 1)[-1]}"
+    again = db.execute("SELECT id FROM dead_letters WHERE execution_arn = ?", (row["retried_as"],)).fetchone()
+    if again is not None:
+        return f"{said}, which failed too: retry its dead letter #{again['id']}"
+    return f"{said} (`show {row['id']}` says how it went)"
+
+
+@contextmanager
+def _released_unless_started(db: Any, dead_letter_id: int) -> Iterator[None]:
+    """A claimed dead letter whose retry fails to start (or is interrupted first) is OPEN again."""
+    try:
+        yield
+    except BaseException:
+        release(db, dead_letter_id)
+        raise
 
 
 def cmd_retry(run_dir: Path, dead_letter_id: int, wait: bool, timeout: float, as_json: bool) -> int:
@@ -110,18 +148,22 @@ def cmd_retry(run_dir: Path, dead_letter_id: int, wait: bool, timeout: float, as
     if row is None:
         print(f"no dead letter #{dead_letter_id} in {run_dir / 'shop.db'}", file=sys.stderr)
         return 2
+    if not claim(db, dead_letter_id):
+        print(_retried_already(db, _row(db, dead_letter_id) or row), file=sys.stderr)
+        return 2
     if not wait:
         # Store the new execution only: whichever engine runs on this database next picks it up.
         service = Service(open_store(f"sqlite:///{run_dir / 'engine.db'}"))
         machine_arn = f"arn:aws:states:{service.region}:{service.account}:stateMachine:{STATE_MACHINE_NAME}"
-        name = retry_name(service, machine_arn, row["order_id"])
-        arn = service.start_execution(machine_arn, input_text=row["input"], name=name)
+        with _released_unless_started(db, dead_letter_id):
+            name = retry_name(service, machine_arn, row["order_id"])
+            arn = service.start_execution(machine_arn, input_text=row["input"], name=name)
         mark_retried(db, dead_letter_id, arn)
         print(json.dumps({"executionArn": arn, "status": "RUNNING"}) if as_json
               else f"dead letter #{dead_letter_id} retried as {arn} (stored; not waiting)")
         return 0
     # Waiting needs the engine and the carrier running, as in the demo.
-    with Stack(run_dir) as stack:
+    with _released_unless_started(db, dead_letter_id), Stack(run_dir) as stack:
         assert stack.engine is not None
         service = stack.engine.service
         name = retry_name(service, stack.state_machine_arn, row["order_id"])

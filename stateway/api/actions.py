@@ -85,6 +85,9 @@ def _next_token(p: Params, limit: int = 1024) -> str | None:  # 3096 for ListExe
     token = p.get("nextToken")
     if token is None:
         return None
+    if token == "":  # AWS's PageToken is 1 character at least: an empty one is no "start at the top"
+        raise _validation("Value '' at 'nextToken' failed to satisfy constraint: Member must have length greater "
+                          "than or equal to 1")
     if len(token) > limit:
         raise _validation(f"Value '{token}' at 'nextToken' failed to satisfy constraint: "
                           f"Member must have length less than or equal to {limit}")
@@ -128,6 +131,7 @@ _DEFINITION = Member(required=True, min_length=1, max_length=1_048_576, sensitiv
 _ARN = Member(min_length=1, max_length=256)
 _DESCRIPTION = Member(max_length=256, sensitive=True)
 _LOG_LEVEL = Member(enum=LOG_LEVELS)
+_INCLUDED_DATA = Member(enum=("ALL_DATA", "METADATA_ONLY"))
 # `tags.N.member.key`: the members of each element of the list, numbered from 1 as AWS numbers them.
 _TAG_MEMBERS = {"tags.N.member.key": Member(required=True, min_length=1, max_length=128, tag_text=True),
                 "tags.N.member.value": Member(max_length=256, tag_text=True)}
@@ -152,7 +156,14 @@ MEMBERS: dict[str, dict[str, Member]] = {
     "UpdateStateMachineAlias": {"description": _DESCRIPTION, **_ROUTING_MEMBERS},
     "CreateActivity": {"name": Member(required=True), **_TAG_MEMBERS},
     "TagResource": {**_TAG_MEMBERS},
+    "UntagResource": {"tagKeys.N.member": Member(min_length=1, max_length=128)},  # no pattern, as listed
     "RedriveExecution": {"clientToken": Member(min_length=1, max_length=64)},
+    # Accepted and otherwise unused: with no encryption, every description is what ALL_DATA gives.
+    "DescribeStateMachine": {"includedData": _INCLUDED_DATA},
+    # Before the machine's type is looked at, as every member constraint is.
+    "StartSyncExecution": {"name": Member(min_length=1, max_length=80), "includedData": _INCLUDED_DATA},
+    "DescribeExecution": {"includedData": _INCLUDED_DATA},
+    "DescribeStateMachineForExecution": {"includedData": _INCLUDED_DATA},
     # TestStateConfiguration's counts are Integers of at least 0 and MockInput's mode an enum: a negative
     # retry count would otherwise read as "no retry yet" and an unknown mode as no validation.
     "TestState": {
@@ -173,11 +184,14 @@ def check_members(action: str, p: Params) -> None:
 
 
 def _values_at(p: Params, path: str) -> list[tuple[str, Any]]:
-    """The values a member path names: `a.b` inside a structure, `a.N.member.b` in each list element."""
+    """The values a member path names: `a.b` inside a structure, `a.N.member.b` in each list element, and
+    `a.N.member` each element of a list of strings."""
     head, _, rest = path.partition(".")
     value = p.get(head)
     if not rest:
         return [(head, value)]
+    if rest == "N.member":  # each element of a list of strings
+        return [(f"{head}.{i}.member", item) for i, item in enumerate(value if isinstance(value, list) else [], 1)]
     if rest.startswith("N.member."):
         items = value if isinstance(value, list) else []
         return [(f"{head}.{i}.member.{rest[9:]}", item.get(rest[9:]) if isinstance(item, dict) else None)

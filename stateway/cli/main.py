@@ -6,6 +6,7 @@ import argparse
 import errno
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -62,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         print("stateway: interrupted", file=sys.stderr)
         return INTERRUPTED
     except DefinitionError as exc:
-        print(f"stateway: {exc.message}", file=sys.stderr)
+        print(f"stateway: {_without_sources(exc.message)}", file=sys.stderr)
         return 1
     except ApiError as exc:
         print(f"stateway: {exc.type_name}: {exc.message}", file=sys.stderr)
@@ -70,6 +71,18 @@ def main(argv: list[str] | None = None) -> int:
     except StatewayError as exc:
         print(f"stateway: {exc}", file=sys.stderr)
         return 2
+
+
+# Jackson's location, `[Source: (String)"<up to 500 characters of the text>"; line: 44, column: 6]`, as AWS
+# quotes it in a definition's parse errors (and the API does too).
+_SOURCE = re.compile(r'\[Source: \(String\)".*?"(?:\[truncated \d+ chars\])?; line: (\d+), column: (\d+)\]',
+                     re.DOTALL)
+
+
+def _without_sources(message: str) -> str:
+    """A definition error for a terminal: each quoted source, dozens of lines of the user's own file, becomes
+    the line and column it points at, so the error is one line."""
+    return _SOURCE.sub(lambda m: f"line {m.group(1)}, column {m.group(2)}", message)
 
 
 def _output_closed() -> int:

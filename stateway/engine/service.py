@@ -46,6 +46,12 @@ MAX_ERROR_CHARS = 256
 MAX_CAUSE_CHARS = 32_768
 _ISSUED_TOKEN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")  # .waitForTaskToken
 _ACTIVITY_TOKEN = re.compile(rb"[0-9a-f]{64}\|.+", re.DOTALL)
+# PublishStateMachineVersion's `revisionId` for "the revision CreateStateMachine gave the machine", as AWS's
+# API reference has it ("To specify an initial revision ID for a state machine with no revision ID assigned,
+# specify the string INITIAL").
+INITIAL_REVISION = "INITIAL"
+_NO_END_MS = 2**62  # after every creation time: a listing newest first that starts at the top
+_INITIAL_REVISIONS = uuid.UUID("7c1f3a52-4d0e-4b8f-9a3e-5f2b6c8d9e01")  # a namespace of our own for uuid5
 _ALIAS_NAME = re.compile(r"(?=.*[a-zA-Z_\-.])[a-zA-Z0-9_\-.]+")
 
 
@@ -155,11 +161,12 @@ class Service:
                     raise api.StateMachineAlreadyExists(f"State Machine Already Exists: '{arn}'")
             else:
                 stamp = now_ms()
+                incarnation = uuid.uuid4().hex  # a machine created again under this name is another one
                 db.execute(self.store.q["insert_state_machine"], {
                     "arn": arn, "name": name, "type": type, "definition": text,
                     "role_arn": role_arn or self.role_arn, "description": description,
-                    "revision_id": str(uuid.uuid4()), "created_ms": stamp, "updated_ms": stamp,
-                    "incarnation": uuid.uuid4().hex,  # a machine created again under this name is another one
+                    "revision_id": _initial_revision(incarnation), "created_ms": stamp, "updated_ms": stamp,
+                    "incarnation": incarnation,
                 })
                 db.execute(self.store.q["set_machine_settings"], {
                     "arn": arn, "logging_configuration": logging_text, "tracing_configuration": tracing_text})
@@ -215,7 +222,10 @@ class Service:
 
     def publish_state_machine_version(self, arn: str, description: str = "", revision_id: str | None = None) -> str:
         with self.store.write() as db:
-            current = self._active_machine(arn, db)["revision_id"]
+            machine = self._active_machine(arn, db)
+            current = machine["revision_id"]
+            if revision_id == INITIAL_REVISION and current == _initial_revision(machine["incarnation"]):
+                revision_id = current  # the machine is as CreateStateMachine made it
             if revision_id and revision_id != current:
                 raise api.ConflictException(f"Failed to publish the State Machine version for revision "
                                             f"{revision_id}. The current State Machine revision is {current}.")
@@ -549,6 +559,12 @@ class Service:
         self.notify()
 
     def send_task_success(self, token: str, output: str) -> None:
+        # The API reference's length constraint on `output`, which counts the bytes of its UTF-8 (a
+        # character is 1-4 of them: only a text that may be too large is encoded), checked before the token
+        # as member constraints are; without it a larger result would be taken and fail the execution.
+        if len(output) * 4 > MAX_INPUT_BYTES and len(output.encode("utf-8", "surrogatepass")) > MAX_INPUT_BYTES:
+            constraints.refuse([f"Value at 'output' failed to satisfy constraint: Member must have length less "
+                                f"than or equal to {MAX_INPUT_BYTES}"])
         task = self._task_by_token(token)
         try:
             value = jsontext.loads(output)
@@ -756,14 +772,22 @@ class Service:
 
     def list_state_machine_aliases(self, arn: str, *, max_results: int = 100, next_token: str | None = None
                                    ) -> tuple[list[dict[str, Any]], str | None]:
-        machine_arn, _ = arns.machine_of_version(arn)
+        machine_arn, version = arns.machine_of_version(arn)
         self._active_machine(machine_arn)  # AWS lists StateMachineDeleting among ListStateMachineAliases' errors
-        after = self.page_tokens.name_position(next_token) if next_token else ""
-        rows = self.store.all("list_aliases_page", {"state_machine_arn": machine_arn, "after": after,
-                                                    "limit": max_results + 1})
+        # A version ARN lists the aliases that route to that version, as the API reference says.
+        if version is not None and self.store.one("get_version", {"arn": arn}) is None:
+            raise api.ResourceNotFound(f"Resource not found: '{arn}'")
+        # Newest first, as AWS sorts them ("the most recently created aliases listed first"); a page ends at
+        # its last alias's (creation ms, ARN).
+        before_ms, before_arn = self.page_tokens.start_position(next_token) if next_token else (_NO_END_MS, "")
+        rows = self.store.all("list_aliases_page", {
+            "state_machine_arn": machine_arn, "before_ms": before_ms, "before_arn": before_arn,
+            "limit": max_results + 1,
+            "routing": "%" if version is None else f'%"{arn}"%'})  # the ARN in quotes: :1 is not :10
         items = [{"stateMachineAliasArn": r["arn"], "creationDate": to_datetime(r["created_ms"])}
                  for r in rows[:max_results]]
-        return items, self.page_tokens.token(rows[max_results - 1]["name"]) if len(rows) > max_results else None
+        last = rows[max_results - 1] if len(rows) > max_results else None
+        return items, self.page_tokens.token([last["created_ms"], last["arn"]]) if last is not None else None
 
     def _route_alias(self, arn: str) -> tuple[str, str | None]:
         """An alias ARN → one of its versions, chosen by weight; any other ARN is returned as it is."""
@@ -832,7 +856,7 @@ class Service:
         never get the same task and a crash never loses a claimed task's start. The engine records
         ActivityStarted from that row in a later round: `ClaimedTask.started` says when it is durable.
         """
-        check_length(worker_name, "workerName", 80)
+        check_length(worker_name, "workerName", 80, minimum=1)
         self._activity(activity_arn)
         if self.store.one("next_activity_task", {"activity_arn": activity_arn}) is None:
             return None  # the common idle case costs a read, not a write
@@ -1159,6 +1183,14 @@ def stored_event(stored: list[Any], include_data: bool = True, raw_timestamps: b
             details = {k: v for k, v in details.items() if k not in ("input", "output")}
         event[asl_history.details_key(kind)] = details
     return event
+
+
+def _initial_revision(incarnation: str) -> str:
+    """The revision id CreateStateMachine gives a machine, made from its incarnation, so that a machine's
+    revision is known to be its first (PublishStateMachineVersion's `INITIAL`) with nothing stored beside it;
+    an update gives a random one. (A machine created before this rule has a random first revision: INITIAL
+    does not match it.)"""
+    return str(uuid.uuid5(_INITIAL_REVISIONS, incarnation))
 
 
 def check_length(value: str | None, member: str, maximum: int, *, minimum: int = 0, sensitive: bool = False) -> None:

@@ -114,6 +114,26 @@ def test_task_answers_outside_awss_limits(server: core.Server, sfn: Any) -> None
     assert wait_done(sfn, execution)["error"] == "e" * 256
 
 
+def test_a_task_output_over_256_kib_is_refused_and_the_task_stays_open(sfn: Any) -> None:
+    """SendTaskSuccess's `output` is at most 262,144 bytes of UTF-8, as the API reference's length constraint
+    says: a larger one is a ValidationException before the token is looked at, and the task can still be
+    answered; the limit itself is fine."""
+    execution = sfn.start_execution(stateMachineArn=create(sfn, "big-output", core.CALLBACK))["executionArn"]
+    token = core._token(sfn, execution)
+    refused = ("ValidationException", "1 validation error detected: Value at 'output' failed to satisfy "
+               "constraint: Member must have length less than or equal to 262144", 400)
+    over = json.dumps({"x": "a" * 262_144})
+    assert error_of(sfn.send_task_success, taskToken=token, output=over) == refused
+    assert error_of(sfn.send_task_success, taskToken=str(uuid.uuid4()), output=over) == refused
+    wide = json.dumps({"x": "é" * 131_070}, ensure_ascii=False)  # 131,079 characters, 262,149 bytes
+    assert error_of(sfn.send_task_success, taskToken=token, output=wide) == refused
+    assert sfn.describe_execution(executionArn=execution)["status"] == "RUNNING"
+    at_limit = json.dumps({"x": "a" * (262_144 - 9)})
+    assert len(at_limit.encode()) == 262_144
+    sfn.send_task_success(taskToken=token, output=at_limit)
+    assert json.loads(wait_done(sfn, execution)["output"]) == json.loads(at_limit)
+
+
 # ---- listing and describing -------------------------------------------------------------------
 
 

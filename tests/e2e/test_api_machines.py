@@ -219,6 +219,24 @@ def _constraint_cases() -> list[tuple[str, dict[str, Any], str]]:
          "Member must satisfy regular expression pattern: ^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$; Value 'nul\u0000' at "
          "'tags.2.member.value' failed to satisfy constraint: Member must satisfy regular expression pattern: "
          "^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"),
+        # Before the machine is looked at: StartSyncExecution of a STANDARD machine is refused for its members.
+        ("StartSyncExecution", {"stateMachineArn": f"{ARN}:stateMachine:bounded", "name": "", "includedData": "X"},
+         "2 validation errors detected: Value '' at 'name' failed to satisfy constraint: Member must have length "
+         "greater than or equal to 1; Value 'X' at 'includedData' failed to satisfy constraint: Member must satisfy "
+         "enum value set: [ALL_DATA, METADATA_ONLY]"),
+        ("GetActivityTask", {"activityArn": f"{ARN}:activity:bounded", "workerName": ""},
+         "1 validation error detected: Value '' at 'workerName' failed to satisfy constraint: Member must have "
+         "length greater than or equal to 1"),
+        *[(action, {**body, "nextToken": ""}, "1 validation error detected: Value '' at 'nextToken' failed to "
+                                              "satisfy constraint: Member must have length greater than or equal to 1")
+          for action, body in [("ListStateMachines", {}), ("ListActivities", {}),
+                               ("ListExecutions", {"stateMachineArn": f"{ARN}:stateMachine:bounded"}),
+                               ("GetExecutionHistory", {"executionArn": f"{ARN}:execution:bounded:e"}),
+                               ("ListStateMachineVersions", {"stateMachineArn": f"{ARN}:stateMachine:bounded"})]],
+        ("UntagResource", {"resourceArn": f"{ARN}:stateMachine:bounded", "tagKeys": ["ok", "", "k" * 129]},
+         "2 validation errors detected: Value '' at 'tagKeys.2.member' failed to satisfy constraint: Member must have "
+         f"length greater than or equal to 1; Value '{'k' * 129}' at 'tagKeys.3.member' failed to satisfy "
+         "constraint: Member must have length less than or equal to 128"),
         ("UpdateStateMachine", {"stateMachineArn": f"{ARN}:stateMachine:bounded", "roleArn": ROLE,
                                 "versionDescription": "v"}, "Version description can only be set when publish is true"),
         ("CreateStateMachineAlias", {"name": "a", "description": "d" * 257,
@@ -229,6 +247,12 @@ def _constraint_cases() -> list[tuple[str, dict[str, Any], str]]:
             {"stateMachineVersionArn": version, "weight": 101}]},
          "1 validation error detected: Value '101' at 'routingConfiguration.1.member.weight' failed to satisfy "
          "constraint: Member must have value less than or equal to 100"),
+        *[(action, {member: arn, "includedData": "BOGUS"},
+           "1 validation error detected: Value 'BOGUS' at 'includedData' failed to satisfy constraint: Member must "
+           "satisfy enum value set: [ALL_DATA, METADATA_ONLY]")
+          for action, member, arn in [("DescribeStateMachine", "stateMachineArn", f"{ARN}:stateMachine:bounded"),
+                                      ("DescribeExecution", "executionArn", f"{ARN}:execution:bounded:e"),
+                                      ("DescribeStateMachineForExecution", "executionArn", f"{ARN}:execution:bounded:e")]],
         ("ValidateStateMachineDefinition", {"definition": definition, "maxResults": -1},
          "1 validation error detected: Value '-1' at 'maxResults' failed to satisfy constraint: Member must have "
          "value greater than or equal to 0"),

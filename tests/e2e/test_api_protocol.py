@@ -127,7 +127,7 @@ def paginated(sfn: Any) -> dict[str, tuple[str, Callable[[str], Any]]]:
     return {
         "ListStateMachines": ("name", lambda token: sfn.list_state_machines(nextToken=token)),
         "ListActivities": ("name", lambda token: sfn.list_activities(nextToken=token)),
-        "ListStateMachineAliases": ("name", lambda token: sfn.list_state_machine_aliases(
+        "ListStateMachineAliases": ("start", lambda token: sfn.list_state_machine_aliases(
             stateMachineArn=machine, nextToken=token)),
         "GetExecutionHistory": ("number", lambda token: sfn.get_execution_history(
             executionArn=execution, nextToken=token)),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from typing import Any
 
@@ -54,6 +55,26 @@ def test_versions_pin_executions(sfn: Any) -> None:
     assert code == "ValidationException"
 
 
+def test_a_revision_id_of_initial_publishes_a_machine_only_as_it_was_created(sfn: Any) -> None:
+    """AWS's API reference: "To specify an initial revision ID for a state machine with no revision ID assigned,
+    specify the string INITIAL for the revisionId parameter" — a machine as CreateStateMachine made it."""
+    arn = create(sfn, "initial-revision", _result("v1"))
+    first = sfn.publish_state_machine_version(stateMachineArn=arn, revisionId="INITIAL")["stateMachineVersionArn"]
+    assert first == arn + ":1"
+    assert sfn.publish_state_machine_version(stateMachineArn=arn, revisionId="INITIAL")[
+        "stateMachineVersionArn"] == first  # the same revision again: the same version
+    revision = sfn.update_state_machine(stateMachineArn=arn, definition=json.dumps(_result("v2")))["revisionId"]
+    assert error_of(sfn.publish_state_machine_version, stateMachineArn=arn, revisionId="INITIAL") == (
+        "ConflictException", "Failed to publish the State Machine version for revision INITIAL. The current State "
+        f"Machine revision is {revision}.", 400)
+    assert [v["stateMachineVersionArn"] for v in sfn.list_state_machine_versions(stateMachineArn=arn)[
+        "stateMachineVersions"]] == [first]
+    again = create(sfn, "initial-revision-unpublished", _result("v1"))
+    sfn.update_state_machine(stateMachineArn=again, roleArn="arn:aws:iam::123456789012:role/other")
+    assert error_of(sfn.publish_state_machine_version, stateMachineArn=again, revisionId="INITIAL")[0] == \
+        "ConflictException"
+
+
 def test_alias_routes_by_weight(sfn: Any) -> None:
     arn = create(sfn, "aliased", _result("blue"), publish=True)
     blue = arn + ":1"
@@ -91,6 +112,46 @@ def test_alias_routes_by_weight(sfn: Any) -> None:
     assert code == "ResourceNotFound"
     assert sfn.list_state_machine_aliases(stateMachineArn=arn)["stateMachineAliases"] == []
 
+
+
+def test_aliases_of_a_version_are_those_that_route_to_it_newest_first(sfn: Any) -> None:
+    """AWS's API reference: "To list aliases that reference a state machine version, you can specify the
+    version ARN in the stateMachineArn parameter"."""
+    arn = create(sfn, "aliases-by-version", _result("one"), publish=True)
+    one = arn + ":1"
+    two = sfn.update_state_machine(stateMachineArn=arn, definition=json.dumps(_result("two")),
+                                   publish=True)["stateMachineVersionArn"]
+    sfn.update_state_machine(stateMachineArn=arn, definition=json.dumps(_result("three")), publish=True)
+    for name, routing in [("only-one", [(one, 100)]), ("both", [(one, 30), (two, 70)]), ("only-two", [(two, 100)])]:
+        sfn.create_state_machine_alias(name=name, routingConfiguration=[
+            {"stateMachineVersionArn": version, "weight": weight} for version, weight in routing])
+        time.sleep(0.002)  # each in a millisecond of its own, so that their order is their creation's
+
+    def listed(of: str, **paging: Any) -> list[str]:
+        return [a["stateMachineAliasArn"].rsplit(":", 1)[1]
+                for a in sfn.list_state_machine_aliases(stateMachineArn=of, **paging)["stateMachineAliases"]]
+
+    # "Results are sorted by time, with the most recently created aliases listed first."
+    assert listed(arn) == ["only-two", "both", "only-one"]
+    assert listed(one) == ["both", "only-one"]
+    assert listed(two) == ["only-two", "both"]
+    assert listed(arn + ":3") == []
+    first = sfn.list_state_machine_aliases(stateMachineArn=two, maxResults=1)
+    rest = sfn.list_state_machine_aliases(stateMachineArn=two, nextToken=first["nextToken"])
+    assert "nextToken" not in rest
+    assert [a["stateMachineAliasArn"] for a in first["stateMachineAliases"] + rest["stateMachineAliases"]] == [
+        arn + ":only-two", arn + ":both"]
+    pages, token = [], None
+    while True:
+        page = sfn.list_state_machine_aliases(stateMachineArn=arn, maxResults=1, **({"nextToken": token} if token
+                                                                                     else {}))
+        pages += page["stateMachineAliases"]
+        token = page.get("nextToken")
+        if token is None:
+            break
+    assert [a["stateMachineAliasArn"].rsplit(":", 1)[1] for a in pages] == ["only-two", "both", "only-one"]
+    assert error_of(sfn.list_state_machine_aliases, stateMachineArn=arn + ":9") == (
+        "ResourceNotFound", f"Resource not found: '{arn}:9'", 400)
 
 
 @pytest.mark.parametrize(("routing", "message"), [

@@ -65,6 +65,30 @@ def test_run_reports_clear_errors(tmp_path: Path) -> None:
     assert done.returncode != 0 and "Invalid State Machine Definition" in done.stderr
 
 
+def test_a_definition_file_that_does_not_parse_is_one_line_naming_where(tmp_path: Path) -> None:
+    """The API quotes the definition's text in Jackson's `[Source: …]` as AWS does; on a terminal that is up
+    to 500 characters of the file over dozens of lines, so the CLI says the line and column instead."""
+    states = {f"S{i}": {"Type": "Pass", "Next": f"S{i + 1}"} for i in range(20)}
+    states["S20"] = {"Type": "Pass", "End": True}
+    text = json.dumps({"StartAt": "S0", "States": states}, indent=2).replace('"Next": "S10"\n', '"Next": "S10",\n')
+    trailing = write(tmp_path / "trailing.asl.json", text)
+    unclosed = write(tmp_path / "unclosed.asl.json", '{"StartAt": "P",\n "States": {"P": {"Type": "Pass", "End": true}}')
+    broken_yaml = write(tmp_path / "broken.asl.yaml", "StartAt: P\nStates:\n  P: {Type: Pass, End: true\n  Q: 1\n")
+    for path, expected in [
+        (trailing, "INVALID_JSON_DESCRIPTION: Unexpected character ('}' (code 125)): was expecting double-quote "
+                   "to start field name at line 43, column 6'"),
+        (unclosed, "INVALID_JSON_DESCRIPTION: Unexpected end-of-input: expected close marker for Object (start "
+                   "marker at line 1, column 1) at line 2, column 48'"),
+        (broken_yaml, "at line 4, column 4'"),
+    ]:
+        for command in (["validate"], ["run", "--in-memory"]):
+            done = cli(*command, str(path), cwd=tmp_path)
+            assert done.returncode == 1, done.stderr
+            assert done.stderr.startswith("stateway: Invalid State Machine Definition: 'INVALID_JSON_DESCRIPTION: ")
+            assert done.stderr.endswith(expected + "\n") and done.stderr.count("\n") == 1, done.stderr
+            assert "Source" not in done.stderr and "Pass" not in done.stderr
+
+
 def test_run_then_inspect_the_stored_execution(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'cli.db'}"
     machine = write(tmp_path / "greet.asl.json", {"StartAt": "P", "States": {

@@ -306,11 +306,22 @@ def test_dead_letters_can_be_listed_shown_and_retried(demo: dict[str, Any]) -> N
     assert result["status"] == "SUCCEEDED" and result["name"] == "ORD-1007-retry-1"
     assert result["executionArn"].endswith(":order-fulfillment:ORD-1007-retry-1")
     assert result["output"]["parcels"] == 2 and result["newDeadLetterId"] is None
+    # The order has shipped: retrying its dead letter again would ship (and charge) it twice, so it is refused.
+    twice = _run([sys.executable, str(DEAD_LETTERS), *run, "retry", str(lamp), "--no-wait"])
+    assert twice.returncode == 2 and twice.stdout == ""
+    assert twice.stderr == (f"dead letter #{lamp} was retried already as ORD-1007-retry-1 (`show {lamp}` says how "
+                            "it went)\n")
 
     # A declined card stays declined: the retry fails again and is filed as a new dead letter.
-    again = _run([sys.executable, str(DEAD_LETTERS), *run, "--json", "retry", str(letters["ORD-1003"]["id"])])
+    declined = letters["ORD-1003"]["id"]
+    again = _run([sys.executable, str(DEAD_LETTERS), *run, "--json", "retry", str(declined)])
     assert again.returncode == 1
-    assert json.loads(again.stdout)["newDeadLetterId"] is not None
+    filed = json.loads(again.stdout)["newDeadLetterId"]
+    assert filed is not None
+    twice = _run([sys.executable, str(DEAD_LETTERS), *run, "retry", str(declined)])
+    assert twice.returncode == 2 and twice.stderr == (f"dead letter #{declined} was retried already as "
+                                                      f"ORD-1003-retry-1, which failed too: retry its dead letter "
+                                                      f"#{filed}\n")
 
     after = json.loads(_run([sys.executable, str(DEAD_LETTERS), *run, "--json", "list"]).stdout)
     by_id = {row["id"]: row for row in after}

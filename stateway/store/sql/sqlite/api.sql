@@ -34,7 +34,9 @@ FROM state_machine_aliases WHERE arn = :arn;
 
 -- name: list_aliases_page
 SELECT arn, name, created_ms FROM state_machine_aliases
-WHERE state_machine_arn = :state_machine_arn AND name > :after ORDER BY name LIMIT :limit;
+WHERE state_machine_arn = :state_machine_arn AND routing LIKE :routing
+  AND (created_ms < :before_ms OR (created_ms = :before_ms AND arn < :before_arn))
+ORDER BY created_ms DESC, arn DESC LIMIT :limit;
 
 -- name: delete_alias
 DELETE FROM state_machine_aliases WHERE arn = :arn;

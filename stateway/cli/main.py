@@ -136,7 +136,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--db", default=None, help=f"database URL (default ${DB_ENV} or {DEFAULT_DB})")
     run.add_argument("--in-memory", action="store_true",
                      help="run in memory with a virtual clock (Waits take no time; nothing is stored)")
-    run.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait for the end (default 3600)")
+    run.add_argument("--timeout", type=_seconds, default=3600.0, help="seconds to wait for the end (default 3600)")
     _function_timeout_argument(run)
     run.set_defaults(handler=_run)
 

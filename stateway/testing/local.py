@@ -30,7 +30,9 @@ from stateway.asl.events import (
 )
 from stateway.asl.model import StateMachine
 from stateway.asl.parse import parse_machine
+from stateway.engine import arns
 from stateway.engine.env import ShellEnv
+from stateway.engine.errors import InvalidName
 from stateway.engine.runtime import MAX_DURATION_SECONDS
 from stateway.engine.service import execution_description
 from stateway.workers import python as pyfunctions
@@ -99,6 +101,8 @@ class LocalRunner:
             input_text: str | None = None) -> ExecutionResult:
         machine = definition if isinstance(definition, StateMachine) else parse_machine(definition)
         machine = machine.lasting_at_most(MAX_DURATION_SECONDS)  # a Standard execution's year, as the engine's
+        if name is not None and not arns.valid_name(name):
+            raise InvalidName(f"Invalid Name: '{name}'")  # as StartExecution refuses it
         name = name or str(uuid.uuid4())
         if input_text is None:
             input_text = jsontext.dumps({} if input is None else input)

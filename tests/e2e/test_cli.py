@@ -193,6 +193,12 @@ def test_bad_files_databases_and_arguments_are_one_line_errors(tmp_path: Path) -
     db = f"sqlite:///{tmp_path / 'cli.db'}"
     assert one_line_error(["run", machine, "--db", db, "--name", b"a\xff"], tmp_path) == (
         "stateway: --name is not valid UTF-8: a\\xff")
+    for mode in ([], ["--in-memory"]):  # a name StartExecution refuses is refused in memory too
+        assert one_line_error(["run", machine, "--db", db, "--name", "a b", *mode], tmp_path) == (
+            "stateway: InvalidName: Invalid Name: 'a b'"), mode
+    assert "argument --timeout: '-1' is not a number of seconds (more than 0)" in subprocess.run(
+        [sys.executable, "-m", "stateway.cli.main", "run", machine, "--timeout", "-1"], capture_output=True,
+        text=True, timeout=120, cwd=tmp_path).stderr
     assert one_line_error(["send-task-success", "--task-token", b"t\xff", "--output", "{}", "--db", db],
                           tmp_path) == "stateway: --task-token is not valid UTF-8: t\\xff"
     bomb = "StartAt: P\nStates:\n  P:\n    Type: Pass\n    End: true\n    Result:\n" + "".join(

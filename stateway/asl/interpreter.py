@@ -26,6 +26,7 @@ from stateway.asl.events import (
     Event,
     ExecutionInfo,
     ExecutionStarted,
+    ItemsRead,
     MapRunUpdated,
     RedriveRequested,
     ScheduleTask,
@@ -312,8 +313,14 @@ class _Run(ContainerStates, JsonataStates):
                 self.emit(frame, "TaskSubmitted", history.task_result_details(frame.task_resource, output_text))
         elif isinstance(event, TaskFailed):
             frame = self.pop_task(event.task_id)
-            if frame is not None:
+            if frame is not None and frame.join is not None and frame.task_resource is None:
+                self.items_failed(frame, Failure(event.error or "", event.cause))  # a Map's ItemReader
+            elif frame is not None:
                 self.on_task_failed(frame, Failure(event.error or "", event.cause), "Failed")
+        elif isinstance(event, ItemsRead):
+            frame = self.pop_task(event.task_id)
+            if frame is not None:
+                self.items_read(frame, event)
         elif isinstance(event, TaskTimedOut):
             frame = self.pop_task(event.task_id)
             if frame is not None:

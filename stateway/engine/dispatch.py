@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from stateway.asl.events import ScheduleTask, TaskFailed, TaskStarted, TaskTimedOut
+from stateway.asl.events import READ_ITEMS, ScheduleTask, TaskFailed, TaskStarted, TaskTimedOut
 from stateway.asl.timestamps import clamp_ms
 from stateway.engine import invocations
 from stateway.workers.function_task import (
@@ -39,6 +39,9 @@ class TaskDispatcher:
         return command.task_token is None and function_target(command) is not None
 
     def dispatch(self, execution_arn: str, command: ScheduleTask) -> None:
+        if command.kind == READ_ITEMS:  # a distributed Map's ItemReader: read on a worker
+            self.engine.run_in_pool(self._read_items, execution_arn, command)
+            return
         if command.kind == "activity":
             # Activity workers poll for it (GetActivityTask). Dispatch follows the commit of the task's
             # row, so the poll this wakes finds it.
@@ -60,6 +63,15 @@ class TaskDispatcher:
             self.engine.post(execution_arn, TaskFailed(
                 command.task_id, "States.Runtime",
                 f"No task handler is configured for the resource '{command.resource}'."))
+
+    def _read_items(self, execution_arn: str, command: ScheduleTask) -> None:
+        from stateway.workers.item_reader import read_items
+
+        try:
+            answer: object = read_items(self.engine.object_store, command)
+        except Exception as exc:  # an unreadable object must fail the Map Run, never kill the worker
+            answer = TaskFailed(command.task_id, "States.ItemReaderFailed", f"{type(exc).__name__}: {exc}")
+        self.engine.post(execution_arn, answer)
 
     def _run_function(self, execution_arn: str, command: ScheduleTask) -> None:
         try:

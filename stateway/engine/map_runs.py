@@ -78,7 +78,9 @@ def changes(events: Sequence[EventRow], ended_runs: Sequence[tuple[str, MapRunEn
                       "pending_redrive": sum(sizes[index] for index in join.redriving),
                       "failures_not_redrivable": sum(sizes[index] for index in join.not_redrivable)}
             executions = json.dumps({"total": len(sizes), **children})
-        progress.append({"execution_arn": arn, "started_event_id": frame.prev, "executions": executions, **counts})
+        total = sum(join.batch_sizes) if join.batch_sizes is not None else join.size
+        progress.append({"execution_arn": arn, "started_event_id": frame.prev, "executions": executions,
+                         "total": total if frame.waiting != "items" else None, **counts})
     aborted = []
     for arn, run in ended_runs:
         key: dict[str, Any] = {"execution_arn": arn, "started_event_id": run.started_event_id}
@@ -92,7 +94,7 @@ def changes(events: Sequence[EventRow], ended_runs: Sequence[tuple[str, MapRunEn
                                      "pending_redrive": 0, "failures_not_redrivable": run.not_redrivable[1]})
         # As a Map Run ends, none of its child executions waits to be redriven any more (AWS's words).
         progress.append({**key, "succeeded": run.items[0], "failed": run.items[1], "running": 0,
-                         "executions": executions, "pending_redrive": 0,
+                         "executions": executions, "pending_redrive": 0, "total": run.total_items,
                          "failures_not_redrivable": run.not_redrivable[0]})
         if run.status == "ABORTED":
             aborted.append({**key, "stop_ms": now})

@@ -7,6 +7,7 @@ a week costs nothing; task functions run for real, with their `TimeoutSeconds` e
 from __future__ import annotations
 
 import heapq
+import os
 import time
 import uuid
 from collections.abc import Mapping
@@ -17,6 +18,7 @@ from typing import Any
 from stateway.asl import interpreter, jsontext
 from stateway.asl import snapshot as snapshot_codec
 from stateway.asl.events import (
+    READ_ITEMS,
     CancelTask,
     CancelTimer,
     CompleteExecution,
@@ -33,9 +35,12 @@ from stateway.asl.parse import parse_machine
 from stateway.engine.env import ShellEnv
 from stateway.engine.runtime import MAX_DURATION_SECONDS
 from stateway.engine.service import execution_description
+from stateway.objects import ObjectStore
+from stateway.objects.directory import DirectoryObjectStore
 from stateway.workers import python as pyfunctions
 from stateway.workers import registry
 from stateway.workers.function_task import function_target, idempotency_key, run_function_task
+from stateway.workers.item_reader import read_items
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
@@ -82,8 +87,13 @@ class LocalRunner:
                  region: str = DEFAULT_REGION, account: str = DEFAULT_ACCOUNT,
                  role_arn: str | None = None, max_steps: int = 1_000_000,
                  store_snapshots: bool = False,
-                 function_timeout_seconds: float = pyfunctions.DEFAULT_TIMEOUT_SECONDS) -> None:
+                 function_timeout_seconds: float = pyfunctions.DEFAULT_TIMEOUT_SECONDS,
+                 object_store: ObjectStore | str | os.PathLike[str] | None = None) -> None:
+        """`object_store`: where distributed Maps' ItemReader and ResultWriter find S3's buckets (an
+        `ObjectStore`, or a directory whose subdirectories are the buckets)."""
         self.functions = registry.keyed(functions)
+        self.object_store = DirectoryObjectStore(object_store) if isinstance(object_store, str | os.PathLike) \
+            else object_store
         # How long a function without a timeout of its own may run (on the real clock, as on Lambda).
         self.function_timeout_seconds = pyfunctions.valid_timeout(function_timeout_seconds)
         self.region = region
@@ -164,6 +174,8 @@ class LocalRunner:
 
     def _perform(self, command: ScheduleTask, env: VirtualEnv, execution_arn: str) -> list[Event]:
         """Run one task now; returns the events that report it (started, then the outcome)."""
+        if command.kind == READ_ITEMS:  # a distributed Map's ItemReader: no task events
+            return [read_items(self.object_store, command)]
         started = TaskStarted(command.task_id)
         if function_target(command) is None:
             if command.task_token is not None:

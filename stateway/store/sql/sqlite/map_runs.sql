@@ -22,8 +22,10 @@ WHERE arn = :arn AND execution_arn = :execution_arn;
 
 -- name: map_run_progress
 -- `pending`: the children that never ran; those that ran before and wait to run again are `pending_redrive`.
-UPDATE map_runs SET succeeded = :succeeded, failed = :failed, running = :running,
-       pending = MAX(0, total - :succeeded - :failed - :running - :pending_redrive), executions = :executions,
+-- `total`: how many items, once an ItemReader has read them (NULL: as MapStateStarted said).
+UPDATE map_runs SET succeeded = :succeeded, failed = :failed, running = :running, total = COALESCE(:total, total),
+       pending = MAX(0, COALESCE(:total, total) - :succeeded - :failed - :running - :pending_redrive),
+       executions = :executions,
        pending_redrive = :pending_redrive, failures_not_redrivable = :failures_not_redrivable
 WHERE execution_arn = :execution_arn AND started_event_id = :started_event_id AND status = 'RUNNING';
 

@@ -14,6 +14,7 @@ from stateway.asl.child_names import child_execution_name as child_execution_nam
 from stateway.asl.errors import ErrorName, Failure, FailureError
 from stateway.asl.events import (
     READ_ITEMS,
+    WRITE_RESULTS,
     CancelTask,
     CancelTimer,
     ChildExecutionChanged,
@@ -237,7 +238,8 @@ class ContainerStates:
         self.map_items_ready(frame, state, source)
 
     def items_failed(self: _Run, frame: Frame, failure: Failure) -> None:
-        """The shell could not read a Map's items: its Map Run fails (`States.ItemReaderFailed`)."""
+        """The shell could not read a Map's items, or write its results: its Map Run fails
+        (`States.ItemReaderFailed`, `States.ResultWriterFailed`)."""
         frame.waiting = None
         self.map_run_failed(frame, self.current(frame), FailureError(failure.error, failure.cause))
 
@@ -567,9 +569,18 @@ class ContainerStates:
         if join.next_index >= total and not join.running:
             self.join_finished(parent, state)
 
-    def join_finished(self: _Run, parent: Frame, state: State) -> None:
+    def join_finished(self: _Run, parent: Frame, state: State, written: dict[str, Any] | None = None) -> None:
+        """`written`: the ResultWriter's answer, once a Map Run that writes its results has written them."""
         join = parent.join
         assert join is not None
+        if written is None and join.distributed and self.tells_children(parent) \
+                and is_set(state.result_writer) and isinstance(state.result_writer, dict) \
+                and "Resource" in state.result_writer:
+            try:
+                self.write_results(parent, state, join, state.result_writer)
+            except FailureError as error:
+                self.map_run_failed(parent, state, error)
+            return
         parent.join = None
         parent.waiting = None
         if _result_reads_input(state):
@@ -579,7 +590,7 @@ class ContainerStates:
         kind = "Map" if join.kind == "map" else "Parallel"
         self.drop_kept(join)  # its tolerated failures: the Map succeeded, no redrive runs them again
         if join.distributed:
-            self.map_run_ended(parent, join, "SUCCEEDED")
+            self.map_run_ended(parent, join, "SUCCEEDED", results_written=int((written or {}).get("resultsWritten", 0)))
             self.emit(parent, "MapRunSucceeded")
         last = self.last_event_id
         # AWS chains both the Succeeded and the Exited event to the last event of the children.
@@ -587,8 +598,43 @@ class ContainerStates:
         parent.prev = last
         # A result that leaves the state as it is stays JSON text: a Map of many items never holds
         # all its results as objects (the next state's entry parses it; an execution's end does not).
-        result = jsontext.RawJson(join.result_text()) if _result_is_output(state) else join.result_list()
+        result: Any
+        if written is not None:  # the results are in the object store: the Map's result says where
+            result = {"MapRunArn": join.map_run_arn,
+                      "ResultWriterDetails": {"Bucket": written.get("Bucket"), "Key": written.get("Key")}}
+        else:
+            result = jsontext.RawJson(join.result_text()) if _result_is_output(state) else join.result_list()
         self.guarded(parent, lambda: self.finish_result(parent, state, result))
+
+    def write_results(self: _Run, frame: Frame, state: State, join: Join, writer: dict[str, Any]) -> None:
+        """Ask the shell to write a Map Run's results (a `ScheduleTask` of kind `WRITE_RESULTS`, with the
+        ResultWriter's Parameters or Arguments resolved): the Map waits for its answer, the manifest's
+        `{"Bucket", "Key"}`, before MapRunSucceeded. It records no event of its own."""
+        if state.query_language is QueryLanguage.JSONATA:
+            parameters = self.ja(frame, writer["Arguments"], "Arguments", self.states_binding(frame)) \
+                if "Arguments" in writer else {}
+        else:
+            parameters = self.template(frame, writer["Parameters"], join.map_source(), "Parameters") \
+                if "Parameters" in writer else {}
+        resource = str(writer.get("Resource", ""))
+        ref = parse_resource(resource)
+        task_id = self.next_id("k")
+        frame.waiting = "results"
+        frame.task_id = task_id
+        frame.task_resource = None
+        self.snap.tasks[task_id] = frame.id
+        self.commands.append(ScheduleTask(
+            task_id=task_id, frame_id=frame.id, state_name=state.name, resource=resource, kind=WRITE_RESULTS,
+            resource_type=ref.resource_type, service_resource=ref.resource,
+            input={"Parameters": parameters, "WriterConfig": writer.get("WriterConfig") or {},
+                   "MapRunArn": join.map_run_arn},
+            attempt=frame.retry_count,
+            run_key="/".join(filter(None, (frame_path(frame), str(frame.step), state.name, "results")))))
+
+    def results_written(self: _Run, frame: Frame, details: Any) -> None:
+        """The shell wrote a Map Run's results: the Map Run succeeds, and the Map's result says where."""
+        if frame.join is not None:
+            self.join_finished(frame, self.current(frame), written=details if isinstance(details, dict) else {})
 
     def restore_input(self: _Run, frame: Frame, join: Join) -> None:
         """Read back the state input of a frame waiting for `join` if the shell let go of it (or parse
@@ -707,7 +753,8 @@ class ContainerStates:
                     found |= self.kept_frame_ids(nested)
         return found
 
-    def map_run_ended(self: _Run, frame: Frame, join: Join, status: str, *, batched: bool = False) -> None:
+    def map_run_ended(self: _Run, frame: Frame, join: Join, status: str, *, batched: bool = False,
+                      results_written: int = 0) -> None:
         """Tell the shell how a distributed Map's Map Run ended (`MapRunEnded`): what its child
         executions did is not in this history. `batched`: it has an ItemBatcher that made no batches.
         A silent frame's Map Run (in a child execution) has no MapRunStarted here."""
@@ -727,7 +774,7 @@ class ContainerStates:
             max_concurrency=join.max_concurrency, tolerated_failure_percentage=float(join.tolerated_percentage or 0.0),
             tolerated_failure_count=int(join.tolerated_count or 0), not_redrivable=not_redrivable,
             total_items=(sum(join.batch_sizes) if join.batch_sizes is not None else join.size)
-            if self.reads_items(self.current(frame)) else None))
+            if self.reads_items(self.current(frame)) else None, results_written=results_written))
 
     def child_changed(self: _Run, parent: Frame, join: Join, child: Frame, status: str, *, input: str | None = None,
                       item_count: int = 1, output: str | None = None, error: str | None = None,

@@ -211,6 +211,8 @@ class MapRunEnded:
     not_redrivable: tuple[int, int] = (0, 0)
     # How many items the Map Run has: set when an ItemReader read them (MapStateStarted said 0), else None.
     total_items: int | None = None
+    # How many child executions' results a ResultWriter wrote (DescribeMapRun's `resultsWritten`).
+    results_written: int = 0
 
 
 class ChildExecutionChanged(NamedTuple):

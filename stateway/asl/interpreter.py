@@ -283,7 +283,9 @@ class _Run(ContainerStates, JsonataStates):
         if isinstance(event, TaskSucceeded):  # the common case first: every Task state ends with one
             if self.snap.status == RUNNING:
                 frame = self.pop_task(event.task_id)
-                if frame is not None:
+                if frame is not None and frame.join is not None and frame.task_resource is None:
+                    self.results_written(frame, event.output)  # a Map's ResultWriter
+                elif frame is not None:
                     self.on_task_succeeded(frame, event.output)
             return
         if isinstance(event, ExecutionStarted):

@@ -19,8 +19,10 @@ from stateway.asl import interpreter, jsontext
 from stateway.asl import snapshot as snapshot_codec
 from stateway.asl.events import (
     READ_ITEMS,
+    WRITE_RESULTS,
     CancelTask,
     CancelTimer,
+    ChildExecutionChanged,
     CompleteExecution,
     Event,
     ExecutionInfo,
@@ -41,6 +43,7 @@ from stateway.workers import python as pyfunctions
 from stateway.workers import registry
 from stateway.workers.function_task import function_target, idempotency_key, run_function_task
 from stateway.workers.item_reader import read_items
+from stateway.workers.result_writer import child_changed, child_results, write_results
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
@@ -94,6 +97,8 @@ class LocalRunner:
         self.functions = registry.keyed(functions)
         self.object_store = DirectoryObjectStore(object_store) if isinstance(object_store, str | os.PathLike) \
             else object_store
+        # The child executions of each Map Run, by (attempt, index), as the run's commands told of them.
+        self._children: dict[str, dict[tuple[int, int], dict[str, Any]]] = {}
         # How long a function without a timeout of its own may run (on the real clock, as on Lambda).
         self.function_timeout_seconds = pyfunctions.valid_timeout(function_timeout_seconds)
         self.region = region
@@ -127,7 +132,10 @@ class LocalRunner:
         def absorb(commands: list[Any]) -> None:
             nonlocal done
             for command in commands:
-                if isinstance(command, ScheduleTask):
+                if isinstance(command, ChildExecutionChanged):  # what a ResultWriter writes of them
+                    self._children.setdefault(command.map_run_arn, {})
+                    child_changed(self._children[command.map_run_arn], command)
+                elif isinstance(command, ScheduleTask):
                     tasks[command.task_id] = command
                 elif isinstance(command, StartTimer):
                     heapq.heappush(timers, (command.due_ms, command.timer_id))
@@ -176,6 +184,10 @@ class LocalRunner:
         """Run one task now; returns the events that report it (started, then the outcome)."""
         if command.kind == READ_ITEMS:  # a distributed Map's ItemReader: no task events
             return [read_items(self.object_store, command)]
+        if command.kind == WRITE_RESULTS:  # a distributed Map's ResultWriter: no task events
+            map_run_arn = str((command.input or {}).get("MapRunArn", ""))
+            return [write_results(self.object_store, command,
+                                  child_results(map_run_arn, self._children.get(map_run_arn, {})))]
         started = TaskStarted(command.task_id)
         if function_target(command) is None:
             if command.task_token is not None:

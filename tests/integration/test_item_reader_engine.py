@@ -110,3 +110,49 @@ def test_a_read_not_recorded_when_the_engine_stops_is_redone_by_the_next_engine(
         described = engine.wait(arn, timeout=60)
     assert described["status"] == "SUCCEEDED"
     assert json.loads(described["output"]) == [{"id": str(i), "amount": str(i % 7)} for i in range(100)]
+
+
+def test_a_result_writer_writes_the_manifest_and_a_file_per_status(tmp_path: Path) -> None:
+    write_csv(tmp_path / "s3", 1000)
+    (tmp_path / "s3" / "results").mkdir()
+    definition = reader_map(CSV_READER, {"Score": task("score")}, "Score", ToleratedFailureCount=1,
+                            ResultWriter={"Resource": "arn:aws:states:::s3:putObject",
+                                          "Parameters": {"Bucket": "results", "Prefix": "runs"}})
+    with Engine(f"sqlite:///{tmp_path / 'e.db'}", functions={"score": score}, object_store=tmp_path / "s3") as engine:
+        service = engine.service
+        arn = service.start_execution(service.create_state_machine("m", definition),
+                                      {"bucket": "data", "key": "in/rows.csv"})
+        described = engine.wait(arn, timeout=120)
+        assert described["status"] == "SUCCEEDED", described
+        output = json.loads(described["output"])
+        map_run = map_runs.describe_map_run(engine.store, output["MapRunArn"])
+    run_id = output["MapRunArn"].rsplit(":", 1)[-1]
+    assert output["ResultWriterDetails"] == {"Bucket": "results", "Key": f"runs/{run_id}/manifest.json"}
+    folder = tmp_path / "s3" / "results" / "runs" / run_id
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["DestinationBucket"] == "results" and manifest["MapRunArn"] == output["MapRunArn"]
+    assert manifest["ResultFiles"]["PENDING"] == []
+    assert [f["Key"] for f in manifest["ResultFiles"]["SUCCEEDED"]] == [f"runs/{run_id}/SUCCEEDED_0.json"]
+    succeeded = json.loads((folder / "SUCCEEDED_0.json").read_text())
+    (failed,) = json.loads((folder / "FAILED_0.json").read_text())
+    assert manifest["ResultFiles"]["SUCCEEDED"][0]["Size"] == (folder / "SUCCEEDED_0.json").stat().st_size
+    assert len(succeeded) == 999 and json.loads(succeeded[0]["Output"]) == {"id": 0, "double": 0}
+    assert json.loads(succeeded[0]["Input"]) == {"id": "0", "amount": "0"} and succeeded[0]["Status"] == "SUCCEEDED"
+    assert failed["Status"] == "FAILED" and failed["Error"] == "ValueError" and json.loads(failed["Input"])["id"] == "500"
+    assert map_run["itemCounts"]["resultsWritten"] == 1000 and map_run["status"] == "SUCCEEDED"
+
+
+def test_a_result_writer_without_its_bucket_fails_the_map_run(tmp_path: Path) -> None:
+    write_csv(tmp_path / "s3", 3)
+    definition = reader_map(CSV_READER, {"P": {"Type": "Pass", "End": True}}, "P",
+                            ResultWriter={"Resource": "arn:aws:states:::s3:putObject",
+                                          "Parameters": {"Bucket": "nowhere", "Prefix": "runs"}})
+    with Engine(f"sqlite:///{tmp_path / 'e.db'}", object_store=tmp_path / "s3") as engine:
+        service = engine.service
+        arn = service.start_execution(service.create_state_machine("m", definition),
+                                      {"bucket": "data", "key": "in/rows.csv"})
+        described = engine.wait(arn, timeout=60)
+        types = [e["type"] for e in service.get_execution_history(arn)]
+    assert described["status"] == "FAILED" and described["error"] == "States.ResultWriterFailed"
+    assert described["cause"].startswith("The specified bucket does not exist (Service: S3")
+    assert types[-3:] == ["MapRunFailed", "MapStateFailed", "ExecutionFailed"]

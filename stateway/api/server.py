@@ -22,7 +22,8 @@ class CannotListen(StatewayError):
 
 def serve(host: str = "127.0.0.1", port: int = 8083, db: str = "sqlite:///.stateway/stateway.db", *,
           functions: Mapping[str, Handler] | None = None, workers: int = 8,
-          function_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS, log_level: str = "warning") -> int:
+          function_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS, log_level: str = "warning",
+          object_store: str | None = None) -> int:
     """Run until Ctrl-C or SIGTERM; uvicorn finishes requests in flight, then the engine stops.
 
     Tasks still running when the engine stops stay stored and run again on the next start.
@@ -36,7 +37,8 @@ def serve(host: str = "127.0.0.1", port: int = 8083, db: str = "sqlite:///.state
     # store, and the banner below names a server that clients can already reach.
     sockets = listen(host, port)
     try:
-        engine = Engine(db, functions=functions, workers=workers, function_timeout_seconds=function_timeout_seconds)
+        engine = Engine(db, functions=functions, workers=workers, function_timeout_seconds=function_timeout_seconds,
+                        object_store=object_store)
         engine.start()  # recovers whatever a previous process left running
     except BaseException:
         _close(sockets)

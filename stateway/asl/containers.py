@@ -12,10 +12,21 @@ from stateway.asl import batches, jsonata, jsontext, paths
 from stateway.asl.causes import error_details, shown
 from stateway.asl.child_names import child_execution_name as child_execution_name  # importable from here too
 from stateway.asl.errors import ErrorName, Failure, FailureError
-from stateway.asl.events import CancelTask, CancelTimer, ChildExecutionChanged, MapRunEnded, MapRunUpdated
+from stateway.asl.events import (
+    READ_ITEMS,
+    WRITE_RESULTS,
+    CancelTask,
+    CancelTimer,
+    ChildExecutionChanged,
+    ItemsRead,
+    MapRunEnded,
+    MapRunUpdated,
+    ScheduleTask,
+)
 from stateway.asl.frames import ITEMS_PER_RUN, REDRIVABLE_PERIOD_MS, STORED, Frame, Join, frame_path
 from stateway.asl.model import UNSET, QueryLanguage, State, StateType, is_set
 from stateway.asl.payload import apply_input_path
+from stateway.asl.resources import parse_resource
 
 if TYPE_CHECKING:
     from stateway.asl.interpreter import _Run
@@ -54,9 +65,9 @@ class ContainerStates:
 
     def map_items(self: _Run, frame: Frame, state: State) -> tuple[Any, list[Any]]:
         """(what ItemSelector reads, the items) in the state's query language."""
-        if is_set(state.item_reader) and state.item_reader is not None:
+        if is_set(state.item_reader) and state.item_reader is not None:  # only where `reads_items` says no
             raise FailureError(ErrorName.ITEM_READER_FAILED.value,
-                               "Reading items from an ItemReader resource is not supported by this engine.")
+                               "Reading items from an ItemReader resource is not supported here.")
         if state.query_language is QueryLanguage.JSONATA:
             if not is_set(state.items):
                 if not isinstance(frame.state_input, list):
@@ -85,16 +96,28 @@ class ContainerStates:
             frame.state_input = jsontext.materialize(frame.state_input)
         return found
 
+    def reads_items(self: _Run, state: State) -> bool:
+        """Whether the Map asks the shell for its items (an ItemReader) instead of taking them from its input."""
+        return is_set(state.item_reader) and state.item_reader is not None
+
     def run_map(self: _Run, frame: Frame, state: State) -> None:
-        runs = self.item_runs(frame, state)
-        if runs is not None:
+        reads = self.reads_items(state)
+        inputs: dict[int, Any]
+        texts: dict[int, str]
+        runs = None if reads else self.item_runs(frame, state)
+        if reads:  # the items come from the shell once the Map Run has started (`items_read`)
+            effective = frame.state_input if state.query_language is QueryLanguage.JSONATA \
+                else self.input_path(frame, state)
+            size, inputs, texts = 0, {}, {}
+        elif runs is not None:
             effective, inputs, (size, texts) = frame.state_input, {}, runs
         else:
             effective, items = self.map_items(frame, state)
             size, inputs, texts = len(items), dict(enumerate(items)), {}
         max_concurrency = self.integer_field(frame, state.max_concurrency, state.max_concurrency_path,
                                              "MaxConcurrencyPath", effective) or 0
-        # AWS records MapStateStarted after MaxConcurrency but before the tolerance settings.
+        # AWS records MapStateStarted after MaxConcurrency but before the tolerance settings; with an
+        # ItemReader its length is 0 (the items are read after it, by the Map Run).
         started = self.emit(frame, "MapStateStarted", {"length": size})
         count = self.integer_field(frame, state.tolerated_failure_count, state.tolerated_failure_count_path,
                                    "ToleratedFailureCountPath", effective)
@@ -113,32 +136,35 @@ class ContainerStates:
                           selector_reads_input=_selector_reads_input(state),
                           express_children=distributed and state.processor_execution_type == "EXPRESS")
         frame.waiting = "children"
-        if distributed:
-            # A distributed Map runs its items as a Map Run whose iterations are not in this history.
-            if not self.start_map_run(frame, state, frame.join):
-                frame.join = None
-                frame.waiting = None
-                # That Map Run stays this Map's, so that a later redrive finds it and is refused again;
-                # its child executions will not run again.
-                frame.failed_join, frame.redrive_join = frame.redrive_join, None
-                self.drop_kept(frame.failed_join)
-                self.container_failed(frame, state, "Map", self.with_location(frame, Failure(
-                    ErrorName.RUNTIME.value, f"The Map Run has been redriven {MAX_MAP_RUN_REDRIVES} times, its maximum.")))
-                return
-            if is_set(state.item_batcher) and state.item_batcher is not None:
-                try:
-                    self.batch_items(frame, state, frame.join, state.item_batcher, effective)
-                except FailureError as error:  # the Map Run fails as it reads its items
-                    failure = self.with_location(frame, error.failure)
-                    if failure.error == ErrorName.QUERY_EVALUATION_ERROR:
-                        self.evaluation_failed(frame, failure, error.location)
-                    self.map_run_ended(frame, frame.join, "FAILED", batched=True)
-                    frame.join = None
-                    frame.waiting = None
-                    self.emit(frame, "MapRunFailed", error_details(failure))
-                    self.container_failed(frame, state, "Map", failure)
-                    return
+        # A distributed Map runs its items as a Map Run whose iterations are not in this history.
+        if distributed and not self.start_map_run(frame, state, frame.join):
+            frame.join = None
+            frame.waiting = None
+            # That Map Run stays this Map's, so that a later redrive finds it and is refused again;
+            # its child executions will not run again.
+            frame.failed_join, frame.redrive_join = frame.redrive_join, None
+            self.drop_kept(frame.failed_join)
+            self.container_failed(frame, state, "Map", self.with_location(frame, Failure(
+                ErrorName.RUNTIME.value, f"The Map Run has been redriven {MAX_MAP_RUN_REDRIVES} times, its maximum.")))
+            return
+        if reads:
+            try:
+                self.read_items(frame, state, effective)
+            except FailureError as error:
+                self.map_run_failed(frame, state, error)
+            return
+        self.map_items_ready(frame, state, effective)
+
+    def map_items_ready(self: _Run, frame: Frame, state: State, effective: Any) -> None:
+        """The Map's join has its items: batch them, keep what a redrive need not run again, start children."""
         join = frame.join
+        assert join is not None
+        if join.distributed and is_set(state.item_batcher) and state.item_batcher is not None:
+            try:
+                self.batch_items(frame, state, join, state.item_batcher, effective)
+            except FailureError as error:  # the Map Run fails as it reads its items
+                self.map_run_failed(frame, state, error)
+                return
         pending = self.resume_redriven(frame, join)
         if join.failed and not self.tolerated(join):  # failed for good (not redrivable) beyond the tolerance
             self.join_failed(frame, state, join, THRESHOLD_EXCEEDED)
@@ -146,9 +172,76 @@ class ContainerStates:
         if not pending:
             self.join_finished(frame, state)
             return
-        limit = max_concurrency if max_concurrency > 0 else pending
+        limit = join.max_concurrency if join.max_concurrency > 0 else pending
         for _ in range(min(limit, pending)):
             self.start_child(frame, state)
+
+    def map_run_failed(self: _Run, frame: Frame, state: State, error: FailureError) -> None:
+        """A distributed Map's Map Run fails before it starts a child: its items could not be read or
+        batched (MapRunFailed, then the Map state fails; Retry and Catch apply)."""
+        join = frame.join
+        assert join is not None
+        failure = self.with_location(frame, error.failure)
+        if failure.error == ErrorName.QUERY_EVALUATION_ERROR:
+            self.evaluation_failed(frame, failure, error.location)
+        self.restore_input(frame, join)
+        self.map_run_ended(frame, join, "FAILED", batched=is_set(state.item_batcher) and state.item_batcher is not None)
+        frame.join = None
+        frame.waiting = None
+        self.emit(frame, "MapRunFailed", error_details(failure))
+        self.container_failed(frame, state, "Map", failure)
+
+    def read_items(self: _Run, frame: Frame, state: State, effective: Any) -> None:
+        """Ask the shell for the items of the Map's ItemReader (a `ScheduleTask` of kind `READ_ITEMS`,
+        with its Parameters or Arguments and ReaderConfig resolved): the Map waits for `ItemsRead`
+        as a Task state waits for its task, and records no event of it."""
+        reader: dict[str, Any] = state.item_reader
+        jsonata_state = state.query_language is QueryLanguage.JSONATA
+        if jsonata_state:
+            parameters = self.ja(frame, reader["Arguments"], "Arguments", self.states_binding(frame)) \
+                if "Arguments" in reader else {}
+        else:
+            parameters = self.template(frame, reader["Parameters"], effective, "Parameters") \
+                if "Parameters" in reader else {}
+        config = dict(reader.get("ReaderConfig") or {})
+        max_items = self.integer_field(frame, config.pop("MaxItems", UNSET), config.pop("MaxItemsPath", None),
+                                       "MaxItemsPath", effective)
+        if max_items is not None and max_items < 0:
+            raise FailureError(ErrorName.ITEM_READER_FAILED.value, "field MaxItems must be positive")
+        if max_items:  # 0 reads them all
+            config["MaxItems"] = max_items
+        resource = str(reader.get("Resource", ""))
+        ref = parse_resource(resource)
+        task_id = self.next_id("k")
+        frame.waiting = "items"
+        frame.task_id = task_id
+        frame.task_resource = None
+        self.snap.tasks[task_id] = frame.id
+        self.commands.append(ScheduleTask(
+            task_id=task_id, frame_id=frame.id, state_name=state.name, resource=resource, kind=READ_ITEMS,
+            resource_type=ref.resource_type, service_resource=ref.resource,
+            input={"Parameters": parameters, "ReaderConfig": config}, attempt=frame.retry_count,
+            run_key="/".join(filter(None, (frame_path(frame), str(frame.step), state.name, str(frame.retry_count))))))
+
+    def items_read(self: _Run, frame: Frame, event: ItemsRead) -> None:
+        """The shell read a Map's items: they become its join's children (as JSON text runs), and the Map
+        Run starts them. The join is given a new id: the data stored for it so far held no items."""
+        join = frame.join
+        state = self.current(frame)
+        if join is None:
+            return
+        self.restore_input(frame, join)
+        source = join.map_source()
+        join.id, join.store, join.source = self.next_id("j"), None, source
+        join.size, join.inputs, join.texts = event.size, {}, dict(event.runs)
+        frame.waiting = "children"
+        self.map_items_ready(frame, state, source)
+
+    def items_failed(self: _Run, frame: Frame, failure: Failure) -> None:
+        """The shell could not read a Map's items, or write its results: its Map Run fails
+        (`States.ItemReaderFailed`, `States.ResultWriterFailed`)."""
+        frame.waiting = None
+        self.map_run_failed(frame, self.current(frame), FailureError(failure.error, failure.cause))
 
     def select_item(self: _Run, frame: Frame, state: State, index: int, item: Any, source: Callable[[], Any]) -> Any:
         """An item as the ItemSelector makes it — per item, in the Map state's scope, with $$.Map.Item set;
@@ -444,6 +537,8 @@ class ContainerStates:
                 join.tolerated_count = event.tolerated_count
             if event.tolerated_percentage is not None:
                 join.tolerated_percentage = event.tolerated_percentage
+            if frame.waiting == "items":  # its items are not read yet: the settings count once they are
+                return
             state = self.current(frame)
             if (join.items_failed if join.batch_sizes is not None else join.failed) and not self.tolerated(join):
                 self.join_failed(frame, state, join, THRESHOLD_EXCEEDED)
@@ -474,9 +569,18 @@ class ContainerStates:
         if join.next_index >= total and not join.running:
             self.join_finished(parent, state)
 
-    def join_finished(self: _Run, parent: Frame, state: State) -> None:
+    def join_finished(self: _Run, parent: Frame, state: State, written: dict[str, Any] | None = None) -> None:
+        """`written`: the ResultWriter's answer, once a Map Run that writes its results has written them."""
         join = parent.join
         assert join is not None
+        if written is None and join.distributed and self.tells_children(parent) \
+                and is_set(state.result_writer) and isinstance(state.result_writer, dict) \
+                and "Resource" in state.result_writer:
+            try:
+                self.write_results(parent, state, join, state.result_writer)
+            except FailureError as error:
+                self.map_run_failed(parent, state, error)
+            return
         parent.join = None
         parent.waiting = None
         if _result_reads_input(state):
@@ -486,7 +590,7 @@ class ContainerStates:
         kind = "Map" if join.kind == "map" else "Parallel"
         self.drop_kept(join)  # its tolerated failures: the Map succeeded, no redrive runs them again
         if join.distributed:
-            self.map_run_ended(parent, join, "SUCCEEDED")
+            self.map_run_ended(parent, join, "SUCCEEDED", results_written=int((written or {}).get("resultsWritten", 0)))
             self.emit(parent, "MapRunSucceeded")
         last = self.last_event_id
         # AWS chains both the Succeeded and the Exited event to the last event of the children.
@@ -494,8 +598,43 @@ class ContainerStates:
         parent.prev = last
         # A result that leaves the state as it is stays JSON text: a Map of many items never holds
         # all its results as objects (the next state's entry parses it; an execution's end does not).
-        result = jsontext.RawJson(join.result_text()) if _result_is_output(state) else join.result_list()
+        result: Any
+        if written is not None:  # the results are in the object store: the Map's result says where
+            result = {"MapRunArn": join.map_run_arn,
+                      "ResultWriterDetails": {"Bucket": written.get("Bucket"), "Key": written.get("Key")}}
+        else:
+            result = jsontext.RawJson(join.result_text()) if _result_is_output(state) else join.result_list()
         self.guarded(parent, lambda: self.finish_result(parent, state, result))
+
+    def write_results(self: _Run, frame: Frame, state: State, join: Join, writer: dict[str, Any]) -> None:
+        """Ask the shell to write a Map Run's results (a `ScheduleTask` of kind `WRITE_RESULTS`, with the
+        ResultWriter's Parameters or Arguments resolved): the Map waits for its answer, the manifest's
+        `{"Bucket", "Key"}`, before MapRunSucceeded. It records no event of its own."""
+        if state.query_language is QueryLanguage.JSONATA:
+            parameters = self.ja(frame, writer["Arguments"], "Arguments", self.states_binding(frame)) \
+                if "Arguments" in writer else {}
+        else:
+            parameters = self.template(frame, writer["Parameters"], join.map_source(), "Parameters") \
+                if "Parameters" in writer else {}
+        resource = str(writer.get("Resource", ""))
+        ref = parse_resource(resource)
+        task_id = self.next_id("k")
+        frame.waiting = "results"
+        frame.task_id = task_id
+        frame.task_resource = None
+        self.snap.tasks[task_id] = frame.id
+        self.commands.append(ScheduleTask(
+            task_id=task_id, frame_id=frame.id, state_name=state.name, resource=resource, kind=WRITE_RESULTS,
+            resource_type=ref.resource_type, service_resource=ref.resource,
+            input={"Parameters": parameters, "WriterConfig": writer.get("WriterConfig") or {},
+                   "MapRunArn": join.map_run_arn},
+            attempt=frame.retry_count,
+            run_key="/".join(filter(None, (frame_path(frame), str(frame.step), state.name, "results")))))
+
+    def results_written(self: _Run, frame: Frame, details: Any) -> None:
+        """The shell wrote a Map Run's results: the Map Run succeeds, and the Map's result says where."""
+        if frame.join is not None:
+            self.join_finished(frame, self.current(frame), written=details if isinstance(details, dict) else {})
 
     def restore_input(self: _Run, frame: Frame, join: Join) -> None:
         """Read back the state input of a frame waiting for `join` if the shell let go of it (or parse
@@ -614,7 +753,8 @@ class ContainerStates:
                     found |= self.kept_frame_ids(nested)
         return found
 
-    def map_run_ended(self: _Run, frame: Frame, join: Join, status: str, *, batched: bool = False) -> None:
+    def map_run_ended(self: _Run, frame: Frame, join: Join, status: str, *, batched: bool = False,
+                      results_written: int = 0) -> None:
         """Tell the shell how a distributed Map's Map Run ended (`MapRunEnded`): what its child
         executions did is not in this history. `batched`: it has an ItemBatcher that made no batches.
         A silent frame's Map Run (in a child execution) has no MapRunStarted here."""
@@ -632,7 +772,9 @@ class ContainerStates:
         self.commands.append(MapRunEnded(
             started_event_id=frame.prev, status=status, items=items, executions=executions,
             max_concurrency=join.max_concurrency, tolerated_failure_percentage=float(join.tolerated_percentage or 0.0),
-            tolerated_failure_count=int(join.tolerated_count or 0), not_redrivable=not_redrivable))
+            tolerated_failure_count=int(join.tolerated_count or 0), not_redrivable=not_redrivable,
+            total_items=(sum(join.batch_sizes) if join.batch_sizes is not None else join.size)
+            if self.reads_items(self.current(frame)) else None, results_written=results_written))
 
     def child_changed(self: _Run, parent: Frame, join: Join, child: Frame, status: str, *, input: str | None = None,
                       item_count: int = 1, output: str | None = None, error: str | None = None,

@@ -71,6 +71,18 @@ class TaskFailed:
 
 
 @dataclass(frozen=True, slots=True)
+class ItemsRead:
+    """A distributed Map's ItemReader was read (the `ScheduleTask` of kind `READ_ITEMS` it waited for):
+    how many items, and the items as JSON text — arrays of up to `frames.ITEMS_PER_RUN` consecutive
+    items by the index of the first, each at a multiple of it — so that they are parsed a run at a
+    time as the children start, never all at once. A read that failed answers with `TaskFailed`."""
+
+    task_id: str
+    size: int
+    runs: dict[int, str]
+
+
+@dataclass(frozen=True, slots=True)
 class TaskTimedOut:
     task_id: str
     error: str = "States.Timeout"
@@ -118,15 +130,24 @@ class StateMachineDeleted:
 # ---- commands out of the core ---------------------------------------------------------------
 
 
+# `ScheduleTask.kind` of a distributed Map's ItemReader: the shell reads the items (`ItemsRead`).
+READ_ITEMS = "items"
+# `ScheduleTask.kind` of a distributed Map's ResultWriter: the shell writes its Map Run's results.
+WRITE_RESULTS = "results"
+
+
 @dataclass(frozen=True, slots=True)
 class ScheduleTask:
-    """Run a Task state's work: a Lambda-style function, a service integration or an activity."""
+    """Run a Task state's work: a Lambda-style function, a service integration or an activity; or a
+    distributed Map's ItemReader or ResultWriter (kind `READ_ITEMS`, `WRITE_RESULTS`), which records no
+    task events: `input` is then `{"Parameters": …, "ReaderConfig": …}` or `{"Parameters": …,
+    "WriterConfig": …, "MapRunArn": …}`."""
 
     task_id: str
     frame_id: str
     state_name: str
     resource: str  # the full Resource ARN as written in the definition
-    kind: str  # "lambda" | "service" | "activity"
+    kind: str  # "lambda" | "service" | "activity" | READ_ITEMS | WRITE_RESULTS
     resource_type: str  # e.g. "lambda", "aws-sdk:dynamodb", "states"
     service_resource: str  # e.g. "invoke", "putItem", "startExecution.sync"
     input: Any
@@ -188,6 +209,10 @@ class MapRunEnded:
     tolerated_failure_count: int
     # (items, child executions) among the failed that a redrive found not redrivable: failed for good.
     not_redrivable: tuple[int, int] = (0, 0)
+    # How many items the Map Run has: set when an ItemReader read them (MapStateStarted said 0), else None.
+    total_items: int | None = None
+    # How many child executions' results a ResultWriter wrote (DescribeMapRun's `resultsWritten`).
+    results_written: int = 0
 
 
 class ChildExecutionChanged(NamedTuple):
@@ -230,7 +255,7 @@ class Resumed:
 Command = (ScheduleTask | StartTimer | CancelTask | CancelTimer | CompleteExecution | MapRunEnded
            | ChildExecutionChanged)
 Event = (
-    ExecutionStarted | TaskStarted | TaskSubmitted | TaskSucceeded | TaskFailed | TaskTimedOut
+    ExecutionStarted | TaskStarted | TaskSubmitted | TaskSucceeded | TaskFailed | TaskTimedOut | ItemsRead
     | TimerFired | StopRequested | RedriveRequested | MapRunUpdated | StateMachineDeleted | Resumed
 )
 

@@ -26,6 +26,7 @@ from stateway.asl.events import (
     Event,
     ExecutionInfo,
     ExecutionStarted,
+    ItemsRead,
     MapRunUpdated,
     RedriveRequested,
     ScheduleTask,
@@ -282,7 +283,9 @@ class _Run(ContainerStates, JsonataStates):
         if isinstance(event, TaskSucceeded):  # the common case first: every Task state ends with one
             if self.snap.status == RUNNING:
                 frame = self.pop_task(event.task_id)
-                if frame is not None:
+                if frame is not None and frame.join is not None and frame.task_resource is None:
+                    self.results_written(frame, event.output)  # a Map's ResultWriter
+                elif frame is not None:
                     self.on_task_succeeded(frame, event.output)
             return
         if isinstance(event, ExecutionStarted):
@@ -312,8 +315,14 @@ class _Run(ContainerStates, JsonataStates):
                 self.emit(frame, "TaskSubmitted", history.task_result_details(frame.task_resource, output_text))
         elif isinstance(event, TaskFailed):
             frame = self.pop_task(event.task_id)
-            if frame is not None:
+            if frame is not None and frame.join is not None and frame.task_resource is None:
+                self.items_failed(frame, Failure(event.error or "", event.cause))  # a Map's ItemReader
+            elif frame is not None:
                 self.on_task_failed(frame, Failure(event.error or "", event.cause), "Failed")
+        elif isinstance(event, ItemsRead):
+            frame = self.pop_task(event.task_id)
+            if frame is not None:
+                self.items_read(frame, event)
         elif isinstance(event, TaskTimedOut):
             frame = self.pop_task(event.task_id)
             if frame is not None:

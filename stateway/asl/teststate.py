@@ -275,6 +275,9 @@ class _TestRun(_Run):
         self.seen["result"] = result
         super().finish_result(frame, state, result)
 
+    def reads_items(self, state: State) -> bool:
+        return False  # TestState reads no object store: its items come from `mapItemReaderData`
+
     def map_items(self, frame: Frame, state: State) -> tuple[Any, list[Any]]:
         config = self.request.config
         if is_set(state.item_reader) and state.item_reader is not None and config is not None \

@@ -138,6 +138,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="run in memory with a virtual clock (Waits take no time; nothing is stored)")
     run.add_argument("--timeout", type=_seconds, default=3600.0, help="seconds to wait for the end (default 3600)")
     _function_timeout_argument(run)
+    _s3_root_argument(run)
     run.set_defaults(handler=_run)
 
     executions = commands.add_parser("executions", help="list, describe, inspect and stop stored executions")
@@ -179,6 +180,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="folder of Lambda-style task functions: DIR/NAME.py serves function NAME")
     serve.add_argument("--workers", type=_workers, default=8, help="task worker threads (default 8)")
     _function_timeout_argument(serve)
+    _s3_root_argument(serve)
     serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(handler=_serve)
 
@@ -295,7 +297,7 @@ def _run_to_the_end(args: argparse.Namespace) -> int:
     if args.in_memory:
         from stateway.testing.local import LocalRunner
 
-        runner = LocalRunner(functions, function_timeout_seconds=args.function_timeout)
+        runner = LocalRunner(functions, function_timeout_seconds=args.function_timeout, object_store=args.s3_root)
         result = runner.run(definition, input_text=input_text, name=args.name, state_machine_name=name)
         description, events = result.describe(), result.events
     else:
@@ -326,7 +328,8 @@ def _run_durable(args: argparse.Namespace, definition: dict[str, Any], input_tex
     from stateway.engine import Engine
     from stateway.engine.errors import StateMachineAlreadyExists
 
-    with Engine(_db_url(args), functions=functions, function_timeout_seconds=args.function_timeout) as engine:
+    with Engine(_db_url(args), functions=functions, function_timeout_seconds=args.function_timeout,
+                object_store=args.s3_root) as engine:
         service = engine.service
         try:
             arn = service.create_state_machine(name, definition)
@@ -406,13 +409,20 @@ def _send_task(args: argparse.Namespace) -> int:
     return 0
 
 
+def _s3_root_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--s3-root", dest="s3_root", metavar="DIR", default=None,
+                        help="directory that serves as S3 for distributed Maps' ItemReader and ResultWriter: "
+                             "each subdirectory is a bucket, each file below it an object keyed by its path")
+
+
 def _serve(args: argparse.Namespace) -> int:
     from stateway.api.server import serve
     from stateway.workers.python import load_functions_dir
 
     functions = load_functions_dir(args.functions) if args.functions else {}
     return serve(args.host, args.port, _db_url(args), functions=functions, workers=args.workers,
-                 function_timeout_seconds=args.function_timeout, log_level=args.log_level)
+                 function_timeout_seconds=args.function_timeout, log_level=args.log_level,
+                 object_store=args.s3_root)
 
 
 def _validate(args: argparse.Namespace) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from stateway.asl.events import ScheduleTask, TaskFailed, TaskStarted, TaskTimedOut
+from stateway.asl.events import READ_ITEMS, WRITE_RESULTS, ScheduleTask, TaskFailed, TaskStarted, TaskTimedOut
 from stateway.asl.timestamps import clamp_ms
 from stateway.engine import invocations
 from stateway.workers.function_task import (
@@ -39,6 +39,12 @@ class TaskDispatcher:
         return command.task_token is None and function_target(command) is not None
 
     def dispatch(self, execution_arn: str, command: ScheduleTask) -> None:
+        if command.kind == READ_ITEMS:  # a distributed Map's ItemReader: read on a worker
+            self.engine.run_in_pool(self._read_items, execution_arn, command)
+            return
+        if command.kind == WRITE_RESULTS:  # a distributed Map's ResultWriter: written on a worker
+            self.engine.run_in_pool(self._write_results, execution_arn, command)
+            return
         if command.kind == "activity":
             # Activity workers poll for it (GetActivityTask). Dispatch follows the commit of the task's
             # row, so the poll this wakes finds it.
@@ -60,6 +66,27 @@ class TaskDispatcher:
             self.engine.post(execution_arn, TaskFailed(
                 command.task_id, "States.Runtime",
                 f"No task handler is configured for the resource '{command.resource}'."))
+
+    def _read_items(self, execution_arn: str, command: ScheduleTask) -> None:
+        from stateway.workers.item_reader import read_items
+
+        try:
+            answer: object = read_items(self.engine.object_store, command)
+        except Exception as exc:  # an unreadable object must fail the Map Run, never kill the worker
+            answer = TaskFailed(command.task_id, "States.ItemReaderFailed", f"{type(exc).__name__}: {exc}")
+        self.engine.post(execution_arn, answer)
+
+    def _write_results(self, execution_arn: str, command: ScheduleTask) -> None:
+        """Dispatched once the round that ended the Map Run's last child is durable: its rows are stored."""
+        from stateway.engine.map_runs import child_results
+        from stateway.workers.result_writer import write_results
+
+        try:
+            children = child_results(self.engine.store, str((command.input or {}).get("MapRunArn", "")))
+            answer: object = write_results(self.engine.object_store, command, children)
+        except Exception as exc:  # a write that fails must fail the Map Run, never kill the worker
+            answer = TaskFailed(command.task_id, "States.ResultWriterFailed", f"{type(exc).__name__}: {exc}")
+        self.engine.post(execution_arn, answer)
 
     def _run_function(self, execution_arn: str, command: ScheduleTask) -> None:
         try:

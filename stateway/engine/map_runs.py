@@ -46,6 +46,7 @@ class Changes:
     settings: dict[tuple[str, int], dict[str, Any]]  # (execution, MapRunStarted id) -> the Map's limits
     progress: list[dict[str, Any]]  # running Map Runs' counts, then the final counts of those that ended
     aborted: list[dict[str, Any]]  # Map Runs cut short by a failure around their Map
+    written: list[dict[str, Any]]  # Map Runs whose ResultWriter wrote results: how many
     ended: list[dict[str, Any]]
     # What their child executions did, in order: started, were redriven or wait to be, ended (`ChildRows`).
     children: Sequence[ChildExecutionChanged] = ()
@@ -78,8 +79,11 @@ def changes(events: Sequence[EventRow], ended_runs: Sequence[tuple[str, MapRunEn
                       "pending_redrive": sum(sizes[index] for index in join.redriving),
                       "failures_not_redrivable": sum(sizes[index] for index in join.not_redrivable)}
             executions = json.dumps({"total": len(sizes), **children})
-        progress.append({"execution_arn": arn, "started_event_id": frame.prev, "executions": executions, **counts})
+        total = sum(join.batch_sizes) if join.batch_sizes is not None else join.size
+        progress.append({"execution_arn": arn, "started_event_id": frame.prev, "executions": executions,
+                         "total": total if frame.waiting != "items" else None, **counts})
     aborted = []
+    written: list[dict[str, Any]] = []
     for arn, run in ended_runs:
         key: dict[str, Any] = {"execution_arn": arn, "started_event_id": run.started_event_id}
         settings.setdefault((arn, run.started_event_id), {
@@ -92,11 +96,13 @@ def changes(events: Sequence[EventRow], ended_runs: Sequence[tuple[str, MapRunEn
                                      "pending_redrive": 0, "failures_not_redrivable": run.not_redrivable[1]})
         # As a Map Run ends, none of its child executions waits to be redriven any more (AWS's words).
         progress.append({**key, "succeeded": run.items[0], "failed": run.items[1], "running": 0,
-                         "executions": executions, "pending_redrive": 0,
+                         "executions": executions, "pending_redrive": 0, "total": run.total_items,
                          "failures_not_redrivable": run.not_redrivable[0]})
         if run.status == "ABORTED":
             aborted.append({**key, "stop_ms": now})
-    return Changes([e for e in events if e[3] in KINDS], settings, progress, aborted,
+        if run.results_written:
+            written.append({**key, "results_written": run.results_written})
+    return Changes([e for e in events if e[3] in KINDS], settings, progress, aborted, written,
                    [{"execution_arn": arn, "stop_ms": now} for arn, snap in snapshots.items()
                     if snap.status not in (interpreter.RUNNING, "SUCCEEDED")], child_executions)
 
@@ -122,6 +128,8 @@ def record(db: sqlite3.Connection, q: Mapping[str, str], changes: Changes, child
                                                "tolerated_failure_count": settings.get("tolerated_failure_count")})
     if changes.progress:
         db.executemany(q["map_run_progress"], changes.progress)
+    if changes.written:
+        db.executemany(q["map_run_results_written"], changes.written)
     for arn, _event_id, previous, kind, timestamp, details in changes.events:
         if kind in ("MapRunSucceeded", "MapRunFailed"):
             run_arn = _running_map_run(db, q, arn, previous)
@@ -330,11 +338,10 @@ def describe_map_run(store: SqliteStore, arn: str) -> dict[str, Any]:
     row = store.one("map_run_get", {"arn": arn})
     if row is None:
         raise api.ResourceNotFound(f"Resource not found: '{arn}'")
-    # timedOut and resultsWritten stay 0: no child execution here has a timeout of its own, and a
-    # ResultWriter writes nothing (see docs/api.md).
+    # timedOut stays 0: no child execution here has a timeout of its own (see docs/api.md).
     counts = {"pending": row["pending"], "running": row["running"], "succeeded": row["succeeded"],
               "failed": row["failed"], "timedOut": 0, "aborted": row["aborted"], "total": row["total"],
-              "resultsWritten": 0, "failuresNotRedrivable": row["failures_not_redrivable"],
+              "resultsWritten": row["results_written"], "failuresNotRedrivable": row["failures_not_redrivable"],
               "pendingRedrive": row["pending_redrive"]}
     executions = dict(counts)
     if row["executions"] is not None:  # batched: its child executions, each of a batch of items
@@ -514,3 +521,21 @@ def list_child_executions(store: SqliteStore, tokens: paging.PageTokens, map_run
             item["redriveDate"] = _ms(r["redrive_ms"])
         items.append(item)
     return items, token
+
+
+def child_results(store: SqliteStore, map_run_arn: str) -> list[Any]:
+    """A Map Run's child executions as its ResultWriter writes them (`result_writer.ChildResult`): each
+    index's latest attempt, from the rows the engine keeps of them."""
+    from stateway.workers.result_writer import ChildResult
+
+    latest: dict[int, Any] = {}
+    for row in store.all("map_run_children_results", {"arn": map_run_arn}):
+        latest[row["idx"]] = row  # in order of attempt: the last one stays
+    machine = child_names.child_state_machine_arn(map_run_arn)
+    out = []
+    for index, row in sorted(latest.items()):
+        name = child_names.child_execution_name(map_run_arn, index, row["attempt"])
+        out.append(ChildResult(index, name, child_names.child_execution_arn(map_run_arn, name, bool(row["express"])),
+                               machine, row["status"], row["start_ms"], row["stop_ms"], row["input"],
+                               row["output"], row["error"], row["cause"], row["redrive_count"]))
+    return out

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 import threading
 import time
@@ -36,6 +37,7 @@ from stateway.asl.events import (
     ChildExecutionChanged,
     CompleteExecution,
     ExecutionInfo,
+    ItemsRead,
     MapRunEnded,
     RedriveRequested,
     ScheduleTask,
@@ -81,6 +83,8 @@ from stateway.engine.service import (
     now_ms,
 )
 from stateway.engine.writer import Writer
+from stateway.objects import ObjectStore
+from stateway.objects.directory import DirectoryObjectStore
 from stateway.store.sqlite import SqliteStore, open_store
 from stateway.workers.function_task import EventInvocation
 from stateway.workers.python import DEFAULT_TIMEOUT_SECONDS, Handler, valid_timeout
@@ -143,9 +147,12 @@ class Engine:
                  batch_size: int = 2000, max_duration_seconds: int = MAX_DURATION_SECONDS,
                  function_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
                  sweep_interval_seconds: float = SWEEP_INTERVAL_SECONDS,
-                 commit_delay_seconds: float = COMMIT_DELAY_SECONDS) -> None:
+                 commit_delay_seconds: float = COMMIT_DELAY_SECONDS,
+                 object_store: ObjectStore | str | os.PathLike[str] | None = None) -> None:
         """`function_timeout_seconds`: how long a Python function without a timeout of its own may run,
         as a task or an Event invocation;
+        `object_store`: where distributed Maps' ItemReader and ResultWriter find S3's buckets — an
+        `ObjectStore`, or a directory whose subdirectories are the buckets (`DirectoryObjectStore`);
         `sweep_interval_seconds`: how often the rows kept for redrives that can no longer come are swept;
         `commit_delay_seconds`: how long a round that nobody waits for may wait to share a commit."""
         from stateway.workers.registry import keyed, registered
@@ -153,6 +160,8 @@ class Engine:
         # Functions registered with @stateway.function, overridden by the ones passed here; a key no task
         # could name is refused before the store is opened.
         self.functions = {**registered(), **keyed(functions)}
+        self.object_store = DirectoryObjectStore(object_store) if isinstance(object_store, str | os.PathLike) \
+            else object_store
         self.store = db if isinstance(db, SqliteStore) else open_store(db)
         self._wake = threading.Event()
         self.service = Service(self.store, region=region, account=account, notify=self._inbox_changed)
@@ -742,7 +751,7 @@ class Engine:
                     work.redriven.append((loaded.snapshot.execution.redrive_count + 1, redrive_ms, arn))
                 elif loaded.snapshot.status != interpreter.RUNNING:
                     continue
-                if isinstance(event, TaskSucceeded | TaskFailed | TaskTimedOut):
+                if isinstance(event, TaskSucceeded | TaskFailed | TaskTimedOut | ItemsRead):
                     work.deleted_tasks.append((arn, event.task_id))
                     if isinstance(event, TaskTimedOut) and event.task_id in loaded.snapshot.tasks:
                         # A `.sync` child the task waited for is stopped, as when the task is cancelled.
@@ -811,7 +820,7 @@ class Engine:
             return False
         if isinstance(event, TimerFired):
             return event.timer_id in snap.timers
-        return isinstance(event, TaskSucceeded | TaskFailed | TaskTimedOut) and event.task_id in snap.tasks
+        return isinstance(event, TaskSucceeded | TaskFailed | TaskTimedOut | ItemsRead) and event.task_id in snap.tasks
 
     def _history_rows(self, arn: str, events: list[dict[str, Any]], rows: list[list[Any]], work: Round) -> None:
         """A step's events as `[id, previous id, type, timestamp, details]` rows of its history chunk."""

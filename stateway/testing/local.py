@@ -7,6 +7,7 @@ a week costs nothing; task functions run for real, with their `TimeoutSeconds` e
 from __future__ import annotations
 
 import heapq
+import os
 import time
 import uuid
 from collections.abc import Mapping
@@ -17,8 +18,11 @@ from typing import Any
 from stateway.asl import interpreter, jsontext
 from stateway.asl import snapshot as snapshot_codec
 from stateway.asl.events import (
+    READ_ITEMS,
+    WRITE_RESULTS,
     CancelTask,
     CancelTimer,
+    ChildExecutionChanged,
     CompleteExecution,
     Event,
     ExecutionInfo,
@@ -35,9 +39,13 @@ from stateway.engine.env import ShellEnv
 from stateway.engine.errors import InvalidName
 from stateway.engine.runtime import MAX_DURATION_SECONDS
 from stateway.engine.service import execution_description
+from stateway.objects import ObjectStore
+from stateway.objects.directory import DirectoryObjectStore
 from stateway.workers import python as pyfunctions
 from stateway.workers import registry
 from stateway.workers.function_task import function_target, idempotency_key, run_function_task
+from stateway.workers.item_reader import read_items
+from stateway.workers.result_writer import child_changed, child_results, write_results
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
@@ -84,8 +92,15 @@ class LocalRunner:
                  region: str = DEFAULT_REGION, account: str = DEFAULT_ACCOUNT,
                  role_arn: str | None = None, max_steps: int = 1_000_000,
                  store_snapshots: bool = False,
-                 function_timeout_seconds: float = pyfunctions.DEFAULT_TIMEOUT_SECONDS) -> None:
+                 function_timeout_seconds: float = pyfunctions.DEFAULT_TIMEOUT_SECONDS,
+                 object_store: ObjectStore | str | os.PathLike[str] | None = None) -> None:
+        """`object_store`: where distributed Maps' ItemReader and ResultWriter find S3's buckets (an
+        `ObjectStore`, or a directory whose subdirectories are the buckets)."""
         self.functions = registry.keyed(functions)
+        self.object_store = DirectoryObjectStore(object_store) if isinstance(object_store, str | os.PathLike) \
+            else object_store
+        # The child executions of each Map Run, by (attempt, index), as the run's commands told of them.
+        self._children: dict[str, dict[tuple[int, int], dict[str, Any]]] = {}
         # How long a function without a timeout of its own may run (on the real clock, as on Lambda).
         self.function_timeout_seconds = pyfunctions.valid_timeout(function_timeout_seconds)
         self.region = region
@@ -121,7 +136,10 @@ class LocalRunner:
         def absorb(commands: list[Any]) -> None:
             nonlocal done
             for command in commands:
-                if isinstance(command, ScheduleTask):
+                if isinstance(command, ChildExecutionChanged):  # what a ResultWriter writes of them
+                    self._children.setdefault(command.map_run_arn, {})
+                    child_changed(self._children[command.map_run_arn], command)
+                elif isinstance(command, ScheduleTask):
                     tasks[command.task_id] = command
                 elif isinstance(command, StartTimer):
                     heapq.heappush(timers, (command.due_ms, command.timer_id))
@@ -168,6 +186,12 @@ class LocalRunner:
 
     def _perform(self, command: ScheduleTask, env: VirtualEnv, execution_arn: str) -> list[Event]:
         """Run one task now; returns the events that report it (started, then the outcome)."""
+        if command.kind == READ_ITEMS:  # a distributed Map's ItemReader: no task events
+            return [read_items(self.object_store, command)]
+        if command.kind == WRITE_RESULTS:  # a distributed Map's ResultWriter: no task events
+            map_run_arn = str((command.input or {}).get("MapRunArn", ""))
+            return [write_results(self.object_store, command,
+                                  child_results(map_run_arn, self._children.get(map_run_arn, {})))]
         started = TaskStarted(command.task_id)
         if function_target(command) is None:
             if command.task_token is not None:

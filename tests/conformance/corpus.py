@@ -26,8 +26,9 @@ REGION = "us-east-1"
 # makes local stack traces read like the recorded ones (`File "/var/task/handler.py", line 2`).
 HANDLER_FILENAME = "/var/task/handler.py"
 
-# Needs a case may have and still run on the local engine alone.
-LOCAL_NEEDS = frozenset({"lambda"})
+# Needs a case may have and still run on the local engine alone: S3 is a temporary directory object store
+# that the runner fills with the case's buckets and objects (`provision_objects`).
+LOCAL_NEEDS = frozenset({"lambda", "s3"})
 
 PLACEHOLDER = re.compile(r"\{\{([A-Za-z_]\w*)\.([A-Za-z_]\w*)\}\}")
 
@@ -183,6 +184,24 @@ class BoundCase:
     def functions_by_name(self) -> dict[str, Handler]:
         return {f.name: f.handler for f in self.functions}
 
+    @property
+    def uses_objects(self) -> bool:
+        return any(r.get("type") in ("s3_bucket", "s3_object") for r in self.case.resources)
+
+    def provision_objects(self, root: Path) -> None:
+        """Create the case's S3 buckets (subdirectories of `root`) and objects (files in them), as a
+        `DirectoryObjectStore` on `root` reads them."""
+        for resource in self.case.resources:
+            if resource.get("type") == "s3_bucket":
+                (root / substitute(str(resource["name"]), self.values)).mkdir(parents=True, exist_ok=True)
+        for resource in self.case.resources:
+            if resource.get("type") == "s3_object":
+                bucket = root / substitute(str(resource["bucket"]), self.values)
+                path = bucket.joinpath(*str(resource["key"]).split("/"))
+                path.parent.mkdir(parents=True, exist_ok=True)
+                body = resource.get("body", "")
+                path.write_bytes(body.encode("utf-8") if isinstance(body, str) else json.dumps(body).encode())
+
 
 def _short_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:8]
@@ -246,6 +265,8 @@ def bind(case: Case) -> BoundCase:
     functions: list[LocalFunction] = []
     values: dict[str, str] = {}
     for resource in case.resources:
+        if resource.get("type") == "s3_bucket":
+            values[f"{resource['id']}.name"] = _bucket_name(case, str(resource["id"]), suffix)
         if resource.get("type") != "lambda":
             continue
         resource_id = str(resource["id"])
@@ -264,6 +285,16 @@ def bind(case: Case) -> BoundCase:
         execution_name=execution_name,
         values=values,
     )
+
+
+def _bucket_name(case: Case, resource_id: str, suffix: str) -> str:
+    """A bucket's name: the one the recording's template gave it where a binding says so (a recording
+    shows it where no placeholder hides it), else one made up for the case."""
+    for binding in case.raw.get("bindings") or ():
+        template_value = binding.get("template_value")
+        if binding.get("value") == f"{{{{{resource_id}.name}}}}" and isinstance(template_value, str) and template_value:
+            return template_value
+    return f"sw-{resource_id.replace('_', '-')}-{suffix}"
 
 
 def unresolved_placeholders(texts: Iterable[str]) -> set[str]:

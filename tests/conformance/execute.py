@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import inspect
 import json
+import tempfile
 import traceback
+from pathlib import Path
 from typing import Any
 
 from .compare import ActualRun, CaseResult, compare_case
-from .corpus import Case, UnboundPlaceholder, bind, forget_handler_source
+from .corpus import BoundCase, Case, UnboundPlaceholder, bind, forget_handler_source
 
 
 class EngineUnavailable(Exception):
@@ -31,9 +33,18 @@ def run_case(case: Case) -> CaseResult:
         return CaseResult.failed_all(case.id, f"cannot bind: {exc}", "unbindable placeholder")
     runner_class = local_runner_class()
     forget_handler_source()
+    with tempfile.TemporaryDirectory(prefix="stateway-s3-") as objects:
+        return _run_bound(case, bound, runner_class, Path(objects))
+
+
+def _run_bound(case: Case, bound: BoundCase, runner_class: Any, objects: Path) -> CaseResult:
     try:
+        options: dict[str, Any] = {}
+        if bound.uses_objects:  # S3 is a directory object store holding the case's buckets and objects
+            bound.provision_objects(objects)
+            options["object_store"] = objects
         # Every step goes through the stored JSON form of the snapshot, as after a restart.
-        runner = runner_class(functions=bound.functions_by_name, store_snapshots=True)
+        runner = runner_class(functions=bound.functions_by_name, store_snapshots=True, **options)
         kwargs: dict[str, Any] = {"name": bound.execution_name}
         if "input_text" in inspect.signature(runner.run).parameters:
             # The recording tests started executions with `json.dumps(input)`; AWS echoes that text

@@ -165,7 +165,7 @@ def serve(folder: Path, functions: Path, workers: int) -> Iterator[str]:
     with log.open("wb") as out:
         process = subprocess.Popen(
             [*program, "serve", "--port", str(port), "--db", f"sqlite:///{folder / 'stateway.db'}",
-             "--functions", str(functions), "--workers", str(workers)],
+             "--functions", str(functions), "--workers", str(workers), "--s3-root", str(folder / "s3")],
             cwd=folder, env=dict(os.environ), stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -278,6 +278,9 @@ def run_all_http(cases: Sequence[Case], jobs: int, timeout: float, progress: boo
     with tempfile.TemporaryDirectory(prefix="stateway-http-conformance-") as tmp:
         folder = Path(workdir or tmp)
         write_functions(bound_cases, folder / "functions")
+        (folder / "s3").mkdir(exist_ok=True)
+        for bound in bound_cases:  # every case's buckets and objects in one directory object store
+            bound.provision_objects(folder / "s3")
         # Handlers that sleep hold a worker each: enough workers for every case in flight.
         with serve(folder, folder / "functions", workers=max(16, 4 * threads)) as url:
 

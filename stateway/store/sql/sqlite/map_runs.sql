@@ -22,8 +22,10 @@ WHERE arn = :arn AND execution_arn = :execution_arn;
 
 -- name: map_run_progress
 -- `pending`: the children that never ran; those that ran before and wait to run again are `pending_redrive`.
-UPDATE map_runs SET succeeded = :succeeded, failed = :failed, running = :running,
-       pending = MAX(0, total - :succeeded - :failed - :running - :pending_redrive), executions = :executions,
+-- `total`: how many items, once an ItemReader has read them (NULL: as MapStateStarted said).
+UPDATE map_runs SET succeeded = :succeeded, failed = :failed, running = :running, total = COALESCE(:total, total),
+       pending = MAX(0, COALESCE(:total, total) - :succeeded - :failed - :running - :pending_redrive),
+       executions = :executions,
        pending_redrive = :pending_redrive, failures_not_redrivable = :failures_not_redrivable
 WHERE execution_arn = :execution_arn AND started_event_id = :started_event_id AND status = 'RUNNING';
 
@@ -64,7 +66,7 @@ SELECT details FROM history_events WHERE execution_arn = :execution_arn AND id =
 -- name: map_run_get
 SELECT arn, execution_arn, status, start_ms, stop_ms, max_concurrency, tolerated_failure_percentage,
        tolerated_failure_count, total, pending, running, succeeded, failed, aborted, error, cause, executions,
-       redrive_count, redrive_ms, pending_redrive, failures_not_redrivable
+       redrive_count, redrive_ms, pending_redrive, failures_not_redrivable, results_written
 FROM map_runs WHERE arn = :arn;
 
 -- name: map_runs_of_execution
@@ -150,3 +152,15 @@ WHERE m.arn = :map_run_arn
   AND (:status IS NULL OR c.status = :status)
   AND (:redriven IS NULL OR (c.redrive_count > 0) = :redriven)
 ORDER BY c.start_ms DESC, c.attempt DESC, c.idx DESC LIMIT :limit;
+
+-- name: map_run_results_written
+UPDATE map_runs SET results_written = :results_written
+WHERE execution_arn = :execution_arn AND started_event_id = :started_event_id;
+
+-- name: map_run_children_results
+-- A Map Run's child executions as its ResultWriter writes them: each index's latest attempt.
+SELECT c.idx, c.attempt, c.express, c.status, c.start_ms, c.stop_ms, c.input, c.output, c.error, c.cause,
+       c.redrive_count
+FROM map_run_children c JOIN map_runs r ON c.map_run = r.id
+WHERE r.arn = :arn
+ORDER BY c.idx, c.attempt;

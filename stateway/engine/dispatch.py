@@ -82,8 +82,9 @@ class TaskDispatcher:
         from stateway.workers.result_writer import write_results
 
         try:
-            children = child_results(self.engine.store, str((command.input or {}).get("MapRunArn", "")))
-            answer: object = write_results(self.engine.object_store, command, children)
+            map_run_arn = str((command.input or {}).get("MapRunArn", ""))
+            answer: object = write_results(self.engine.object_store, command,
+                                           lambda: child_results(self.engine.store, map_run_arn))
         except Exception as exc:  # a write that fails must fail the Map Run, never kill the worker
             answer = TaskFailed(command.task_id, "States.ResultWriterFailed", f"{type(exc).__name__}: {exc}")
         self.engine.post(execution_arn, answer)

@@ -21,7 +21,7 @@ import itertools
 import json
 import re
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -523,19 +523,17 @@ def list_child_executions(store: SqliteStore, tokens: paging.PageTokens, map_run
     return items, token
 
 
-def child_results(store: SqliteStore, map_run_arn: str) -> list[Any]:
-    """A Map Run's child executions as its ResultWriter writes them (`result_writer.ChildResult`): each
-    index's latest attempt, from the rows the engine keeps of them."""
+def child_results(store: SqliteStore, map_run_arn: str) -> Iterator[Any]:
+    """A Map Run's child executions as its ResultWriter writes them (`result_writer.ChildResult`), in order of
+    index: each index's latest attempt, from the rows the engine keeps of them, read as they are needed."""
     from stateway.workers.result_writer import ChildResult
 
-    latest: dict[int, Any] = {}
-    for row in store.all("map_run_children_results", {"arn": map_run_arn}):
-        latest[row["idx"]] = row  # in order of attempt: the last one stays
     machine = child_names.child_state_machine_arn(map_run_arn)
-    out = []
-    for index, row in sorted(latest.items()):
+    rows = store.reader.execute(store.q["map_run_children_results"], {"arn": map_run_arn})
+    # In order of index, then attempt: an index's last row is its latest attempt.
+    for index, attempts in itertools.groupby(rows, key=lambda row: row["idx"]):
+        row = collections.deque(attempts, maxlen=1)[0]
         name = child_names.child_execution_name(map_run_arn, index, row["attempt"])
-        out.append(ChildResult(index, name, child_names.child_execution_arn(map_run_arn, name, bool(row["express"])),
-                               machine, row["status"], row["start_ms"], row["stop_ms"], row["input"],
-                               row["output"], row["error"], row["cause"], row["redrive_count"]))
-    return out
+        yield ChildResult(index, name, child_names.child_execution_arn(map_run_arn, name, bool(row["express"])),
+                          machine, row["status"], row["start_ms"], row["stop_ms"], row["input"],
+                          row["output"], row["error"], row["cause"], row["redrive_count"])

@@ -9,7 +9,7 @@ same protocol.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
@@ -69,8 +69,9 @@ class ObjectStore(Protocol):
         """The bucket's objects whose keys begin with `prefix`, in ascending order of key (UTF-8 bytes)."""
         ...
 
-    def put(self, bucket: str, key: str, body: bytes) -> ObjectInfo:
-        """Store an object (replacing one of the same key) and return its metadata."""
+    def put(self, bucket: str, key: str, body: bytes | Iterable[bytes]) -> ObjectInfo:
+        """Store an object (replacing one of the same key) and return its metadata; a body given as chunks
+        is written as they come, never held whole."""
         ...
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -68,22 +68,26 @@ class DirectoryObjectStore:
             if info is not None:
                 yield info
 
-    def put(self, bucket: str, key: str, body: bytes) -> ObjectInfo:
+    def put(self, bucket: str, key: str, body: bytes | Iterable[bytes]) -> ObjectInfo:
         path = self._path(bucket, key)
         if path is None:
             raise NoSuchKey(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         # Written apart and renamed into place: a reader sees the old object or the new one, never half.
         fd, partial = tempfile.mkstemp(prefix=_PARTIAL, dir=path.parent)
+        digest, size = hashlib.md5(), 0
         try:
             with os.fdopen(fd, "wb") as out:
-                out.write(body)
+                for chunk in (body,) if isinstance(body, bytes) else body:
+                    out.write(chunk)
+                    digest.update(chunk)
+                    size += len(chunk)
             os.replace(partial, path)
         except BaseException:
             Path(partial).unlink(missing_ok=True)
             raise
         stat = path.stat()
-        return ObjectInfo(key, len(body), f'"{hashlib.md5(body).hexdigest()}"', stat.st_mtime_ns // 1_000_000)
+        return ObjectInfo(key, size, f'"{digest.hexdigest()}"', stat.st_mtime_ns // 1_000_000)
 
     @staticmethod
     def _info(base: Path, key: str) -> ObjectInfo | None:

@@ -191,7 +191,7 @@ class LocalRunner:
         if command.kind == WRITE_RESULTS:  # a distributed Map's ResultWriter: no task events
             map_run_arn = str((command.input or {}).get("MapRunArn", ""))
             return [write_results(self.object_store, command,
-                                  child_results(map_run_arn, self._children.get(map_run_arn, {})))]
+                                  lambda: child_results(map_run_arn, self._children.get(map_run_arn, {})))]
         started = TaskStarted(command.task_id)
         if function_target(command) is None:
             if command.task_token is not None:

@@ -3,9 +3,10 @@ them to S3 — `PREFIX/MAP_RUN_ID/manifest.json` and a file of results per statu
 
 from __future__ import annotations
 
+import itertools
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,9 +46,11 @@ class WriterFailed(Exception):
 
 
 def write_results(store: ObjectStore | None, command: ScheduleTask,
-                  children: Iterable[ChildResult]) -> TaskSucceeded | TaskFailed:
+                  children: Callable[[], Iterable[ChildResult]]) -> TaskSucceeded | TaskFailed:
     """Run a Map's ResultWriter (a `ScheduleTask` of kind WRITE_RESULTS): the `ResultWriterDetails` of the
-    manifest it wrote and how many results (`{"Bucket", "Key"}`, `resultsWritten`), or why it could not."""
+    manifest it wrote and how many results (`{"Bucket", "Key"}`, `resultsWritten`), or why it could not.
+    `children()` gives the Map Run's children in order of index; it is read once per results file, as
+    the files are written, so that no Map Run's results are ever held in memory all at once."""
     try:
         details = _write(store, command, children)
     except WriterFailed as failed:
@@ -57,7 +60,8 @@ def write_results(store: ObjectStore | None, command: ScheduleTask,
     return TaskSucceeded(command.task_id, details)
 
 
-def _write(store: ObjectStore | None, command: ScheduleTask, children: Iterable[ChildResult]) -> dict[str, Any]:
+def _write(store: ObjectStore | None, command: ScheduleTask,
+           children: Callable[[], Iterable[ChildResult]]) -> dict[str, Any]:
     request = command.input if isinstance(command.input, dict) else {}
     parameters: dict[str, Any] = request.get("Parameters") or {}
     config: dict[str, Any] = request.get("WriterConfig") or {}
@@ -76,27 +80,48 @@ def _write(store: ObjectStore | None, command: ScheduleTask, children: Iterable[
     folder = "/".join(filter(None, (prefix.rstrip("/"), map_run_arn.rsplit(":", 1)[-1])))
     transformation = config.get("Transformation", "NONE")
     lines = config.get("OutputType") == "JSONL"
-    grouped: dict[str, list[Any]] = {status: [] for status in STATUSES}
     written = 0
-    for child in sorted(children, key=lambda c: c.index):
-        status = child.status if child.status in ("SUCCEEDED", "FAILED") else "PENDING"
-        grouped[status].extend(_entries(child, transformation))
-        written += 1
     files: dict[str, list[dict[str, Any]]] = {status: [] for status in STATUSES}
     for status in STATUSES:
-        if not grouped[status]:
-            continue
-        key = f"{folder}/{status}_0.{'jsonl' if lines else 'json'}"
-        if lines:
-            body = "".join(jsontext.dumps(entry) + "\n" for entry in grouped[status])
-        else:
-            body = jsontext.dumps(grouped[status])
-        info = store.put(bucket, key, body.encode("utf-8"))
-        files[status].append({"Key": key, "Size": info.size})
+        filed = [0]  # the children filed under the status, counted as they are read
+        texts = (jsontext.dumps(entry) for child in children() if _filed_under(child, status, filed)
+                 for entry in _entries(child, transformation))
+        first = next(texts, None)
+        if first is not None:
+            key = f"{folder}/{status}_0.{'jsonl' if lines else 'json'}"
+            info = store.put(bucket, key, _chunks(itertools.chain((first,), texts), lines))
+            files[status].append({"Key": key, "Size": info.size})
+        written += filed[0]
     manifest_key = f"{folder}/manifest.json"
     manifest = {"DestinationBucket": bucket, "MapRunArn": map_run_arn, "ResultFiles": files}
     store.put(bucket, manifest_key, json.dumps(manifest).encode("utf-8"))
     return {"Bucket": bucket, "Key": manifest_key, "resultsWritten": written}
+
+
+def _filed_under(child: ChildResult, status: str, filed: list[int]) -> bool:
+    """Whether the child goes to the results file of `status` (one that did not end is PENDING); counts it."""
+    if (child.status if child.status in ("SUCCEEDED", "FAILED") else "PENDING") != status:
+        return False
+    filed[0] += 1
+    return True
+
+
+def _chunks(texts: Iterable[str], lines: bool, size: int = 1 << 16) -> Iterator[bytes]:
+    """A JSON array (or JSON Lines) of the texts, as UTF-8 chunks of about `size` bytes."""
+    parts: list[str] = [] if lines else ["["]
+    held = 0
+    for n, text in enumerate(texts):
+        if lines:
+            parts += (text, "\n")
+        else:
+            parts += ("," if n else "", text)
+        held += len(text)
+        if held >= size:
+            yield "".join(parts).encode("utf-8")
+            parts, held = [], 0
+    if not lines:
+        parts.append("]")
+    yield "".join(parts).encode("utf-8")
 
 
 def _entries(child: ChildResult, transformation: str) -> list[Any]:

@@ -199,3 +199,45 @@ def test_listing_a_bucket_gives_each_objects_metadata_under_the_prefix(tmp_path:
     assert isinstance(first["LastModified"], int) and first["LastModified"] > 1_600_000_000
     limited = read_items(store, command({"Bucket": "b"}, {"MaxItems": 2}, "listObjectsV2"))
     assert isinstance(limited, ItemsRead) and limited.size == 2
+
+
+def test_a_body_given_as_chunks_is_stored_as_the_same_object(tmp_path: Path) -> None:
+    store = DirectoryObjectStore(tmp_path)
+    (tmp_path / "b").mkdir()
+    whole = store.put("b", "whole", b"[1,2,3]")
+    chunked = store.put("b", "chunked", iter([b"[1", b",2,", b"3]"]))
+    assert (chunked.size, chunked.etag) == (whole.size, whole.etag)
+    with store.open("b", "chunked") as body:
+        assert body.read() == b"[1,2,3]"
+
+
+def test_results_are_written_as_the_children_are_read_once_per_file(tmp_path: Path) -> None:
+    from stateway.asl.events import WRITE_RESULTS, TaskSucceeded
+    from stateway.workers.result_writer import ChildResult, write_results
+
+    store = DirectoryObjectStore(tmp_path)
+    (tmp_path / "out").mkdir()
+    reads = []
+
+    def children() -> Any:  # a stream, as the engine reads it from its rows: never a list
+        reads.append(1)
+        for index in range(3000):
+            status = "FAILED" if index % 1000 == 7 else "SUCCEEDED"
+            yield ChildResult(index, f"c{index}", f"arn:c{index}", "arn:m", status, 0, 1, json.dumps({"i": index}),
+                              json.dumps({"i": index}) if status == "SUCCEEDED" else None,
+                              "E" if status == "FAILED" else None)
+
+    for output_type, load in (("JSON", json.loads), ("JSONL", lambda t: [json.loads(x) for x in t.splitlines()])):
+        reads.clear()
+        done = write_results(store, ScheduleTask(
+            "w", "root", "Map", "arn:aws:states:::s3:putObject", WRITE_RESULTS, "s3", "putObject",
+            {"Parameters": {"Bucket": "out", "Prefix": output_type}, "MapRunArn": "arn:mapRun:m/label:run",
+             "WriterConfig": {"OutputType": output_type, "Transformation": "COMPACT"}}, 0), children)
+        assert isinstance(done, TaskSucceeded) and done.output["resultsWritten"] == 3000
+        assert len(reads) == 3  # one pass per status file (FAILED, PENDING, SUCCEEDED)
+        suffix = "jsonl" if output_type == "JSONL" else "json"
+        succeeded = load((tmp_path / "out" / output_type / "run" / f"SUCCEEDED_0.{suffix}").read_text())
+        assert succeeded == [{"i": i} for i in range(3000) if i % 1000 != 7]  # in order, across many chunks
+        failed = load((tmp_path / "out" / output_type / "run" / f"FAILED_0.{suffix}").read_text())
+        assert [entry["Name"] for entry in failed] == ["c7", "c1007", "c2007"]
+        assert not (tmp_path / "out" / output_type / "run" / f"PENDING_0.{suffix}").exists()

@@ -94,7 +94,7 @@ class _Loaded:
 
 
 _STARTED_TASKS = SHARES.index("started_tasks")
-_HISTORY, _TIMERS = SHARES.index("history"), SHARES.index("timers")
+_HISTORY, _CHILD_HISTORY, _TIMERS = SHARES.index("history"), SHARES.index("child_history"), SHARES.index("timers")
 _INT64 = 2**63
 
 
@@ -115,6 +115,9 @@ def _check_storable(work: Round, mark: tuple[int, ...]) -> None:
     for piece in work.history[mark[_HISTORY]:]:
         if not piece[3].isascii():
             piece[3].encode("utf-8")
+    for child_piece in work.child_history[mark[_CHILD_HISTORY]:]:
+        if not child_piece[4].isascii():
+            child_piece[4].encode("utf-8")
     for _arn, timer in work.timers[mark[_TIMERS]:]:
         if not -_INT64 <= timer.due_ms < _INT64:
             raise OverflowError(f"timer {timer.timer_id} is due at {timer.due_ms} ms, beyond a 64-bit integer")
@@ -702,6 +705,8 @@ class Engine:
     def _advance(self, arn: str, items: list[tuple[Any, Any]], env: ShellEnv, work: Round) -> None:
         loaded = self._load(arn)
         history: list[list[Any]] = []  # the events of all its steps this round, encoded once at the end
+        # Its Map Runs' STANDARD child executions' events, by child: one piece of history each, the same way.
+        children: dict[tuple[str, int], list[list[Any]]] = {}
         for event, consumed in items:
             if consumed is not None and consumed[0] == "inbox" and isinstance(event, TaskSucceeded | TaskFailed) \
                     and (arn, event.task_id) in self.nested_in_flight:
@@ -773,6 +778,11 @@ class Engine:
             if step.events:
                 self.transitions += len(step.events)
                 self._history_rows(arn, step.events, history, work)
+            for child, rows in step.child_events.items():  # as rows of a history chunk already
+                if child in children:
+                    children[child] += rows
+                else:
+                    children[child] = rows
             for command in step.commands:
                 if isinstance(command, ScheduleTask):
                     work.tasks.append((arn, command))
@@ -792,6 +802,8 @@ class Engine:
                     if loaded.parent_task:
                         work.inbox_new.append(self._parent_answer(step.snapshot.execution, loaded.parent_task,
                                                                   command, env))
+        for (map_run_arn, index), rows in children.items():
+            work.child_history.append((map_run_arn, index, rows[0][0], rows[-1][0], _json(rows)))
         if history:
             # Details are fresh values built for the event (texts, names, counts): no later step changes them.
             work.history.append((arn, history[0][0], history[-1][0], _json(history)))
@@ -973,6 +985,7 @@ class Engine:
         size = sum(len(snap.output or "") for snap in work.snapshots.values()) \
             + sum(len(state["snapshot"] or "") for state in states) + sum(len(row[2]) for row in apart.frame_rows) \
             + sum(len(row[4]) for row in apart.join_rows) + sum(len(piece[3]) for piece in work.history) \
+            + sum(len(piece[4]) for piece in work.child_history) \
             + sum(len(c.input or "") + len(c.output or "") for c in work.map_run_children)
         queue = invocations.changes(work.invocations, work.ran, now)
         for retried in queue.retried:

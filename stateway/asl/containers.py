@@ -315,10 +315,10 @@ class ContainerStates:
             child = Frame(id=self.next_id("f"), program=program.path, parent=parent.id, index=index,
                           variables={} if join.distributed else dict(parent.variables),
                           silent=parent.silent or join.distributed, path=path)
+            child.prev = join.map_pointer
             if join.distributed:  # a child execution of the Map Run (named by the Map Run and its index)
-                child.execution_start_ms = self.now  # its history, if recorded, starts as it is told (`child_changed`)
+                child.execution_start_ms = self.now  # its own history begins as the shell is told (`child_changed`)
             else:
-                child.prev = join.map_pointer
                 self.emit(child, "MapIterationStarted", {"index": index, "name": state.name})
             item = join.item(index)
             child_input = item
@@ -657,6 +657,7 @@ class ContainerStates:
         or ExecutionAborted. Its states' events come between them (`emit_in_child`)."""
         if status == "RUNNING" and not redriven:
             child.execution_next_event_id = 1
+            child.prev = 0
             self.child_log(child, join)
             details = history.execution_started_details(input or "null", self.snap.execution.role_arn)
             self.emit(child, "ExecutionStarted", details, move=False)

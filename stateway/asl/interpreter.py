@@ -199,9 +199,9 @@ class _Run(ContainerStates, JsonataStates):
         """The last event so far of the history `frame`'s events go to: this execution's, or its child
         execution's."""
         child = self.child_root(frame) if frame.silent else None
-        if child is None:
+        if child is None or not child.execution_next_event_id:  # (a child's unrecorded events chain to this one's)
             return self.last_event_id
-        return child.execution_next_event_id - 1 if child.execution_next_event_id else frame.prev
+        return child.execution_next_event_id - 1
 
     @property
     def region(self) -> str:

@@ -35,8 +35,8 @@ class Round:
     # Per execution advanced in the round: (execution, first event id, last event id, the events as the JSON
     # text of an array of `[id, previous id, type, timestamp, details]` arrays).
     history: list[tuple[str, int, int, str]] = field(default_factory=list)
-    # The same for each STANDARD child execution of their Map Runs whose history grew: (Map Run, index of
-    # the child's item, first event id, last event id, the events' text).
+    # The same for the STANDARD child executions of their Map Runs, per step that added to a child's history:
+    # (Map Run, index of the child's item, first event id, last event id, the events' text).
     child_history: list[tuple[str, int, int, int, str]] = field(default_factory=list)
     map_run_events: list[map_runs.EventRow] = field(default_factory=list)  # the events Map Runs follow
     map_runs_ended: list[tuple[str, MapRunEnded]] = field(default_factory=list)  # and how they ended

@@ -705,8 +705,6 @@ class Engine:
     def _advance(self, arn: str, items: list[tuple[Any, Any]], env: ShellEnv, work: Round) -> None:
         loaded = self._load(arn)
         history: list[list[Any]] = []  # the events of all its steps this round, encoded once at the end
-        # Its Map Runs' STANDARD child executions' events, by child: one piece of history each, the same way.
-        children: dict[tuple[str, int], list[list[Any]]] = {}
         for event, consumed in items:
             if consumed is not None and consumed[0] == "inbox" and isinstance(event, TaskSucceeded | TaskFailed) \
                     and (arn, event.task_id) in self.nested_in_flight:
@@ -778,11 +776,11 @@ class Engine:
             if step.events:
                 self.transitions += len(step.events)
                 self._history_rows(arn, step.events, history, work)
-            for child, rows in step.child_events.items():  # as rows of a history chunk already
-                if child in children:
-                    children[child] += rows
-                else:
-                    children[child] = rows
+            # Its Map Runs' STANDARD child executions' events, as rows of a history chunk already: encoded at
+            # once, so that they and their details are let go of with the step (the writer joins each child's
+            # pieces of a batch into one chunk).
+            for (map_run_arn, index), rows in step.child_events.items():
+                work.child_history.append((map_run_arn, index, rows[0][0], rows[-1][0], _json(rows)))
             for command in step.commands:
                 if isinstance(command, ScheduleTask):
                     work.tasks.append((arn, command))
@@ -802,8 +800,6 @@ class Engine:
                     if loaded.parent_task:
                         work.inbox_new.append(self._parent_answer(step.snapshot.execution, loaded.parent_task,
                                                                   command, env))
-        for (map_run_arn, index), rows in children.items():
-            work.child_history.append((map_run_arn, index, rows[0][0], rows[-1][0], _json(rows)))
         if history:
             # Details are fresh values built for the event (texts, names, counts): no later step changes them.
             work.history.append((arn, history[0][0], history[-1][0], _json(history)))

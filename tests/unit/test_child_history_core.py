@@ -207,3 +207,17 @@ def test_express_children_and_map_runs_inside_children_record_no_history() -> No
         "MapStateSucceeded", "MapStateExited", "ExecutionSucceeded"]
     reported = [c for c in nested.advance(StopRequested()).commands if isinstance(c, ChildExecutionChanged)]
     assert reported == []  # ended already: nothing more happens to it
+
+
+def test_a_child_started_before_its_events_were_recorded_goes_on_without_a_history() -> None:
+    sm = machine({"First": work("Second"), "Second": work()}, "First")
+    run = Run(sm, [{"n": 1}])
+    assert run.snap is not None
+    for frame in run.snap.frames.values():  # as a snapshot stored before children's events were recorded
+        frame.execution_next_event_id = 0
+    run.children.clear()
+    run.finish(0, {"one": 1})
+    run.finish(0, error="NotYet")
+    run.advance(RedriveRequested(run.now))
+    run.finish(0, {"two": 2})
+    assert run.snap.status == "SUCCEEDED" and run.children == {}

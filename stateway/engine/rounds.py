@@ -79,9 +79,9 @@ class Round:
 
 
 # The lists of a Round that each execution advanced in it appends to.
-SHARES = ("history", "child_history", "map_run_events", "map_runs_ended", "map_run_children", "tasks", "deleted_tasks",
-          "started_tasks", "waiting_tasks", "timers", "deleted_timers", "inbox_done", "inbox_new", "completed",
-          "redriven", "cancelled", "timed_out", "invocations")
+SHARES = ("history", "child_history", "map_run_events", "map_runs_ended", "map_run_children", "tasks",
+          "deleted_tasks", "started_tasks", "waiting_tasks", "timers", "deleted_timers", "inbox_done", "inbox_new",
+          "completed", "redriven", "cancelled", "timed_out", "invocations")
 _shares = attrgetter(*SHARES)
 
 

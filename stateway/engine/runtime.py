@@ -94,7 +94,8 @@ class _Loaded:
 
 
 _STARTED_TASKS = SHARES.index("started_tasks")
-_HISTORY, _CHILD_HISTORY, _TIMERS = SHARES.index("history"), SHARES.index("child_history"), SHARES.index("timers")
+_HISTORY, _CHILD_HISTORY = SHARES.index("history"), SHARES.index("child_history")
+_TIMERS = SHARES.index("timers")
 _INT64 = 2**63
 
 

@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from stateway.asl import batches, jsonata, jsontext, paths
+from stateway.asl import batches, history, jsonata, jsontext, paths
 from stateway.asl.causes import error_details, shown
 from stateway.asl.child_names import child_execution_name as child_execution_name  # importable from here too
 from stateway.asl.errors import ErrorName, Failure, FailureError
@@ -410,8 +410,9 @@ class ContainerStates:
                           silent=parent.silent or join.distributed, path=path)
             child.prev = join.map_pointer
             if join.distributed:  # a child execution of the Map Run (named by the Map Run and its index)
-                child.execution_start_ms = self.now
-            self.emit(child, "MapIterationStarted", {"index": index, "name": state.name})
+                child.execution_start_ms = self.now  # its own history begins as the shell is told (`child_changed`)
+            else:
+                self.emit(child, "MapIterationStarted", {"index": index, "name": state.name})
             item = join.item(index)
             child_input = item
             if join.selector_reads_input:
@@ -480,11 +481,13 @@ class ContainerStates:
         if failure is None or not keeps:
             self.drop_frame(child.id)  # and what its own joins kept (a Map or Parallel it retried)
         batch = join.batch_sizes[child.index] if join.batch_sizes is not None else 1
+        # A distributed Map's iterations are child executions: their ends are in their own histories.
+        iteration = join.kind == "map" and not join.distributed
         if failure is None:
             join.succeeded += 1
             join.items_succeeded += batch
             join.results[child.index] = output
-            if join.kind == "map":
+            if iteration:
                 last_inner = child.prev
                 self.emit(child, "MapIterationSucceeded", {"index": child.index, "name": state.name})
                 # The next iteration chains to this one's last inner event, not to its Succeeded event.
@@ -492,12 +495,12 @@ class ContainerStates:
         else:
             join.failed += 1
             join.items_failed += batch
-            if join.kind == "map":
+            if iteration:
                 self.emit(child, "MapIterationFailed", {"index": child.index, "name": state.name}, move=False)
                 join.map_pointer = child.prev
-                if self.tolerated(join):  # its result is null: it has none in `results`
-                    self.continue_join(parent, state)
-                    return
+            if join.kind == "map" and self.tolerated(join):  # its result is null: it has none in `results`
+                self.continue_join(parent, state)
+                return
             if not join.distributed:
                 parent.prev = child.prev
             self.join_failed(parent, state, join, failure)
@@ -592,7 +595,7 @@ class ContainerStates:
         if join.distributed:
             self.map_run_ended(parent, join, "SUCCEEDED", results_written=int((written or {}).get("resultsWritten", 0)))
             self.emit(parent, "MapRunSucceeded")
-        last = self.last_event_id
+        last = self.last_event_in(parent)
         # AWS chains both the Succeeded and the Exited event to the last event of the children.
         self.emit(parent, f"{kind}StateSucceeded", prev=last, move=False)
         parent.prev = last
@@ -785,6 +788,54 @@ class ContainerStates:
         self.commands.append(ChildExecutionChanged(join.map_run_arn, child.index, status, self.now, join.child_attempt,
                                                    join.express_children, input, item_count, output, error, cause,
                                                    redriven))
+        if not join.express_children:  # AWS keeps no history of an Express execution
+            self.child_history(join, child, status, input, output, error, cause, redriven)
+
+    def child_history(self: _Run, join: Join, child: Frame, status: str, input: str | None, output: str | None,
+                      error: str | None, cause: str | None, redriven: bool) -> None:
+        """The events that open and close a STANDARD child execution's own history, as an execution's: it
+        starts with ExecutionStarted (event 1; its first state's events chain to 0, as AWS records them),
+        continues after a redrive with ExecutionRedriven, and ends with ExecutionSucceeded, ExecutionFailed
+        or ExecutionAborted. Its states' events come between them (`emit_in_child`)."""
+        if status == "RUNNING" and not redriven:
+            child.execution_next_event_id = 1
+            child.prev = 0
+            self.child_log(child, join)
+            details = history.execution_started_details(input or "null", self.snap.execution.role_arn)
+            self.emit(child, "ExecutionStarted", details, move=False)
+        elif not child.execution_next_event_id:
+            return  # started before its events were recorded: it has no history to go on with
+        elif status == "RUNNING":
+            self.child_log(child, join)
+            child.prev = self.emit(child, "ExecutionRedriven", {"redriveCount": child.execution_redrives},
+                                   prev=child.execution_next_event_id - 1)
+        elif status == "SUCCEEDED":
+            self.emit(child, "ExecutionSucceeded", {"output": output, "outputDetails": {"truncated": False}})
+        elif status == "FAILED":
+            self.emit(child, "ExecutionFailed", {k: v for k, v in (("error", error), ("cause", cause)) if v})
+        elif status == "ABORTED" and not child.done:  # one still waiting for its redrive ended before
+            self.child_log(child, join)  # its Map Run's frame may be gone already (`abort_frame`)
+            self.emit(child, "ExecutionAborted", {}, prev=0)  # from outside the child, as a stop (`finish_execution`)
+
+    def child_root(self: _Run, frame: Frame) -> Frame | None:
+        """The frame that runs the child execution `frame` is part of (the nearest, for a Map Run inside
+        another), or None if it is gone."""
+        current: Frame | None = frame
+        while current is not None and not current.runs_child_execution:
+            current = self.snap.frames.get(current.parent) if current.parent else None
+        return current
+
+    def child_log(self: _Run, child: Frame, join: Join | None = None) -> list[list[Any]]:
+        """This step's events of the child execution that frame `child` runs (`Step.child_events`); `join`
+        is its Map Run's, else the one its parent frame waits for."""
+        log = self.child_logs.get(child.id)
+        if log is None:
+            if join is None:
+                parent = self.snap.frames[child.parent] if child.parent else None
+                join = parent.join if parent is not None else None
+                assert join is not None, "a child execution's events come while its Map Run runs"
+            log = self.child_logs[child.id] = self.child_events.setdefault((join.map_run_arn, child.index), [])
+        return log
 
     def tells_children(self: _Run, parent: Frame) -> bool:
         """Whether the shell hears of the child executions of the distributed Map `parent` runs: not for a

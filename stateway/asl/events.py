@@ -267,6 +267,12 @@ class Step:
     snapshot: Any
     events: list[dict[str, Any]] = field(default_factory=list)
     commands: list[Command] = field(default_factory=list)
+    # The events it added to the histories of the STANDARD child executions of this execution's Map Runs, by
+    # child — (its Map Run's ARN, the index of its item), which make its ARN (`child_names`) — each numbered
+    # within its child's history (which the shell stores beside this one) and already in the form the shell
+    # stores events in, `[id, previous id, type, timestamp, details]` (`history.event_of_row` makes one the
+    # dict `events` holds): a Map of 10,000 items makes ~70,000 of them.
+    child_events: dict[tuple[str, int], list[list[Any]]] = field(default_factory=dict)
     # The step stopped after its event budget with states still to run: the shell advances the
     # execution again (with `Resumed`, or a due timer first) before waiting for the world.
     paused: bool = False

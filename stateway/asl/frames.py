@@ -226,7 +226,7 @@ class Frame:
     variables: dict[str, Any] = field(default_factory=dict)
     prev: int = 0  # previousEventId for this frame's next event
     done: bool = False
-    silent: bool = False  # a distributed Map's iteration: its events are not in this history
+    silent: bool = False  # in a distributed Map's child execution: its events are not in this history
     failed_join: Join | None = None  # a failed Map/Parallel's children, kept so a redrive re-runs only failures
     redrive_join: Join | None = None
     # A child that stopped unsuccessfully and is kept for a redrive (its join's `unsuccessful`): when it
@@ -247,6 +247,11 @@ class Frame:
     execution_start_ms: int | None = None
     execution_redrives: int = 0
     execution_input: Any = None
+    # A STANDARD child execution of a Map Run the shell stores, on the frame that runs it: the id of the next
+    # event of the child's own history (numbered from 1 within it), which its frames' events go to (0: its
+    # events are not recorded — an EXPRESS child, one of a Map Run inside another child execution, or a
+    # child started before its events were).
+    execution_next_event_id: int = 0
 
     @property
     def runs_child_execution(self) -> bool:

@@ -42,6 +42,11 @@ def event(event_id: int, previous_event_id: int, timestamp_ms: int, event_type: 
     return out
 
 
+def event_of_row(row: Sequence[Any]) -> dict[str, Any]:
+    """An event as `event` makes it, from its `[id, previous id, type, timestamp, details]` row."""
+    return event(row[0], row[1], row[3], row[2], row[4])
+
+
 def execution_started_details(input_text: str, role_arn: str) -> dict[str, Any]:
     """The details of ExecutionStarted, the first event of every execution's history."""
     return {"input": input_text, "inputDetails": {"truncated": False}, "roleArn": role_arn}

@@ -101,7 +101,8 @@ def advance(machine: StateMachine, snapshot: Snapshot, event: Event, env: Env) -
     except _HistoryLimitReached:
         run.history_limit_reached()
     run.settle_inputs()
-    return Step(snapshot=snapshot, events=run.events, commands=run.commands, paused=bool(snapshot.ready))
+    return Step(snapshot=snapshot, events=run.events, commands=run.commands, paused=bool(snapshot.ready),
+                child_events=run.child_events)
 
 
 class _HistoryLimitReached(Exception):
@@ -118,6 +119,10 @@ class _Run(ContainerStates, JsonataStates):
         self.now = env.now_ms
         self.events: list[dict[str, Any]] = []
         self.commands: list[Command] = []
+        # Events of child executions (`Step.child_events`); and the same lists by the id of the frame that
+        # runs each child, so that a child's events are found with one look-up.
+        self.child_events: dict[tuple[str, int], list[list[Any]]] = {}
+        self.child_logs: dict[str, list[list[Any]]] = {}
         self._texts: dict[int, tuple[Any, str]] = {}
         self.payload_limit = getattr(env, "payload_limit_bytes", DEFAULT_PAYLOAD_LIMIT_BYTES)
         # Express executions have no history quota (they are limited by their five minutes instead).
@@ -158,8 +163,8 @@ class _Run(ContainerStates, JsonataStates):
 
     def emit(self, frame: Frame | None, event_type: str, details: dict[str, Any] | None = None,
              *, prev: int | None = None, move: bool = True, at: int | None = None) -> int:
-        if frame is not None and frame.silent:
-            return frame.prev  # inside a Map Run: its events belong to child executions, not here
+        if frame is not None and frame.silent:  # inside a Map Run: its events belong to a child execution
+            return self.emit_in_child(frame, event_type, details, prev, move, at)
         event_id = self.snap.next_event_id
         if self.history_limit is not None and event_id >= self.history_limit \
                 and event_type not in history.CLOSING_EVENTS:
@@ -170,6 +175,34 @@ class _Run(ContainerStates, JsonataStates):
         if frame is not None and move:
             frame.prev = event_id
         return event_id
+
+    def emit_in_child(self, frame: Frame, event_type: str, details: dict[str, Any] | None, prev: int | None,
+                      move: bool, at: int | None) -> int:
+        """`emit` for a frame of a distributed Map's child execution: the event goes to the child's own
+        history (`Step.child_events`), numbered within it — or nowhere, for a child whose events are not
+        recorded (`Frame.execution_next_event_id`)."""
+        child = frame if frame.execution_start_ms is not None else self.child_root(frame)
+        event_id = child.execution_next_event_id if child is not None else 0
+        if not event_id:
+            return frame.prev
+        assert child is not None
+        child.execution_next_event_id = event_id + 1
+        log = self.child_logs.get(child.id)
+        if log is None:
+            log = self.child_log(child)
+        log.append([event_id, frame.prev if prev is None else prev, event_type, self.now if at is None else at,
+                    details])
+        if move:
+            frame.prev = event_id
+        return event_id
+
+    def last_event_in(self, frame: Frame) -> int:
+        """The last event so far of the history `frame`'s events go to: this execution's, or its child
+        execution's."""
+        child = self.child_root(frame) if frame.silent else None
+        if child is None or not child.execution_next_event_id:  # (a child's unrecorded events chain to this one's)
+            return self.last_event_id
+        return child.execution_next_event_id - 1
 
     @property
     def region(self) -> str:

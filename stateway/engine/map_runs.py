@@ -21,7 +21,7 @@ import itertools
 import json
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -221,6 +221,18 @@ class ChildRows:
         self.updated.clear()
 
 
+def write_child_history(db: sqlite3.Connection, q: Mapping[str, str],
+                        chunks: Sequence[tuple[str, int, int, int, str]]) -> None:
+    """Store chunks of child executions' histories — (Map Run, the child's index, last event id, first event
+    id, events) — in the batch's transaction, a Map Run's in statements of many rows each, as their rows are
+    (`ChildRows`). A chunk of a Map Run that has no row is not stored (nor is that child's row)."""
+    by_run: dict[str, list[tuple[int, int, int, str]]] = collections.defaultdict(list)
+    for map_run_arn, index, last_id, first_id, events in chunks:
+        by_run[map_run_arn].append((index, last_id, first_id, events))
+    for map_run_arn, rows in by_run.items():
+        _in_chunks(db, q["map_run_child_history_insert"], (map_run_arn,), rows)
+
+
 def _in_chunks(db: sqlite3.Connection, query: str, first: Sequence[Any], rows: Sequence[Sequence[Any]]) -> None:
     """Run `query`, which takes the parameters `first`, then a row in its `VALUES (?, …)`, for all `rows`,
     many at a time: in as few statements as `_CHUNKS` allow, the last made up to its size with copies of its
@@ -414,8 +426,19 @@ def is_child_execution_arn(arn: str) -> bool:
     return len(parts) >= 8 and parts[5] in ("execution", "express") and "/" in parts[6]
 
 
-def describe_child_execution(store: SqliteStore, arn: str, now: int) -> dict[str, Any] | None:
-    """DescribeExecution's response for a Map Run's child execution, or None if there is none of that ARN."""
+@dataclass(frozen=True)
+class ChildExecution:
+    """A Map Run's child execution as stored: its key (`map_run_children`) and its row."""
+
+    map_run_arn: str
+    attempt: int
+    index: int
+    express: bool
+    row: Mapping[str, Any]
+
+
+def child_execution(store: SqliteStore, arn: str) -> ChildExecution | None:
+    """The Map Run's child execution of that ARN, or None if there is none."""
     key = _child_key(store, arn)
     if key is None:
         return None
@@ -423,6 +446,15 @@ def describe_child_execution(store: SqliteStore, arn: str, now: int) -> dict[str
     row = store.one("map_run_child_get", {"map_run_arn": map_run_arn, "attempt": attempt, "idx": index})
     if row is None or bool(row["express"]) != express:
         return None
+    return ChildExecution(map_run_arn, attempt, index, express, row)
+
+
+def describe_child_execution(store: SqliteStore, arn: str, now: int) -> dict[str, Any] | None:
+    """DescribeExecution's response for a Map Run's child execution, or None if there is none of that ARN."""
+    found = child_execution(store, arn)
+    if found is None:
+        return None
+    map_run_arn, express, row = found.map_run_arn, found.express, found.row
     out: dict[str, Any] = {
         "executionArn": arn, "stateMachineArn": child_names.child_state_machine_arn(map_run_arn),
         "name": arns.split(arn)[7], "status": row["status"], "startDate": _ms(row["start_ms"]),
@@ -537,3 +569,61 @@ def child_results(store: SqliteStore, map_run_arn: str) -> Iterator[Any]:
         yield ChildResult(index, name, child_names.child_execution_arn(map_run_arn, name, bool(row["express"])),
                           machine, row["status"], row["start_ms"], row["stop_ms"], row["input"],
                           row["output"], row["error"], row["cause"], row["redrive_count"])
+
+
+def child_state_machine(store: SqliteStore, map_run_arn: str) -> dict[str, Any]:
+    """What DescribeStateMachineForExecution answers of the state machine a Map Run's child executions run, as
+    AWS names it (`…:stateMachine:MACHINE/LABEL`): its definition is the Map state's ItemProcessor as a state
+    machine of its own (its `StartAt` and `States`, without `ProcessorConfig`, and the parent machine's
+    `QueryLanguage` if the processor sets none), found in the definition the parent execution ran; with the
+    Map Run's ARN and label. `executionArn`: the parent's, whose answer gives the rest."""
+    row = store.one("map_run_of_state", {"arn": map_run_arn})
+    assert row is not None, "a child execution's Map Run has a row"
+    machine_arn = child_names.child_state_machine_arn(map_run_arn)
+    name = arns.split(machine_arn)[6]
+    label = name.split("/", 1)[1]
+    text = store.one("execution_definition", {"arn": row["execution_arn"]})
+    definition = json.loads(text["definition"]) if text is not None else {}
+    # A Map's Label names its Map Runs; a Map without one is found from the parent's history: the Map Run's
+    # first event (MapRunStarted, or MapRunRedriven) follows MapStateStarted, which follows MapStateEntered.
+    state = _find_state(definition, lambda _name, body: body.get("Label") == label)
+    if state is None:
+        entered = _event(store, row["execution_arn"], row["started_event_id"], back=2)
+        entered_name = (entered[4] or {}).get("name") if entered is not None else None
+        state = _find_state(definition, lambda state_name, _body: state_name == entered_name)
+    processor = (state or {}).get("ItemProcessor") or (state or {}).get("Iterator") or {}
+    machine = {key: value for key, value in processor.items() if key != "ProcessorConfig"}
+    if "QueryLanguage" in definition and "QueryLanguage" not in machine:
+        machine = {"QueryLanguage": definition["QueryLanguage"], **machine}
+    return {"executionArn": row["execution_arn"], "stateMachineArn": machine_arn, "name": name,
+            "definition": json.dumps(machine, ensure_ascii=False), "label": label, "mapRunArn": map_run_arn}
+
+
+def _find_state(container: Mapping[str, Any], match: Callable[[str, Mapping[str, Any]], bool]
+                ) -> Mapping[str, Any] | None:
+    """The first state, at any depth (Parallel branches, Map processors), for which `match(name, state)` holds."""
+    states = container.get("States")
+    for name, state in states.items() if isinstance(states, dict) else ():
+        if not isinstance(state, dict):
+            continue
+        if match(name, state):
+            return state
+        inner = [*(state.get("Branches") or ()), state.get("ItemProcessor"), state.get("Iterator")]
+        for program in inner:
+            found = _find_state(program, match) if isinstance(program, dict) else None
+            if found is not None:
+                return found
+    return None
+
+
+def _event(store: SqliteStore, execution_arn: str, event_id: int, *, back: int = 0) -> list[Any] | None:
+    """The stored event `event_id` of an execution's history, or the one `back` steps up its chain of
+    previous events, as `[id, previous id, type, timestamp, details]`."""
+    event = None
+    for _ in range(back + 1):
+        chunk = store.one("history_chunk_holding", {"arn": execution_arn, "id": event_id})
+        found = next((e for e in json.loads(chunk["events"]) if e[0] == event_id), None) if chunk else None
+        if found is None:
+            return None
+        event, event_id = found, found[1]
+    return event

@@ -32,9 +32,12 @@ class Round:
     """Everything one decider round will write in its single transaction."""
 
     snapshots: dict[str, interpreter.Snapshot] = field(default_factory=dict)
-    # Per step of an execution: (execution, first event id, last event id, the events as the JSON
+    # Per execution advanced in the round: (execution, first event id, last event id, the events as the JSON
     # text of an array of `[id, previous id, type, timestamp, details]` arrays).
     history: list[tuple[str, int, int, str]] = field(default_factory=list)
+    # The same for the STANDARD child executions of their Map Runs, per step that added to a child's history:
+    # (Map Run, index of the child's item, first event id, last event id, the events' text).
+    child_history: list[tuple[str, int, int, int, str]] = field(default_factory=list)
     map_run_events: list[map_runs.EventRow] = field(default_factory=list)  # the events Map Runs follow
     map_runs_ended: list[tuple[str, MapRunEnded]] = field(default_factory=list)  # and how they ended
     # Their child executions that started, were redriven or ended, in order (ListExecutions of a Map Run).
@@ -76,9 +79,9 @@ class Round:
 
 
 # The lists of a Round that each execution advanced in it appends to.
-SHARES = ("history", "map_run_events", "map_runs_ended", "map_run_children", "tasks", "deleted_tasks",
-          "started_tasks", "waiting_tasks", "timers", "deleted_timers", "inbox_done", "inbox_new", "completed",
-          "redriven", "cancelled", "timed_out", "invocations")
+SHARES = ("history", "child_history", "map_run_events", "map_runs_ended", "map_run_children", "tasks",
+          "deleted_tasks", "started_tasks", "waiting_tasks", "timers", "deleted_timers", "inbox_done", "inbox_new",
+          "completed", "redriven", "cancelled", "timed_out", "invocations")
 _shares = attrgetter(*SHARES)
 
 
@@ -225,6 +228,8 @@ def write_batch(db: Any, q: dict[str, str], batch: Sequence[Write | StartWrite],
     inbox_done: list[tuple[int]] = []
     rounds = [write for write in batch if isinstance(write, Write)]
     children = map_runs.ChildRows()  # the rows of Map Runs' child executions: the batch's net change
+    # Their histories: each child's pieces, in order, to be joined into one chunk per child.
+    child_history: dict[tuple[str, int], list[tuple[str, int, int, int, str]]] = defaultdict(list)
     for write in batch:
         if isinstance(write, StartWrite):
             try:
@@ -237,6 +242,8 @@ def write_batch(db: Any, q: dict[str, str], batch: Sequence[Write | StartWrite],
         work = write.work
         for piece in work.history:
             history[piece[0]].append(piece)
+        for child_piece in work.child_history:
+            child_history[(child_piece[0], child_piece[1])].append(child_piece)
         # Map Runs (DescribeMapRun/ListMapRuns): rows follow the MapRun* events and the
         # distributed Maps' joins in the snapshots, in this same transaction.
         map_runs.record(db, q, write.map_runs, children)
@@ -267,6 +274,8 @@ def write_batch(db: Any, q: dict[str, str], batch: Sequence[Write | StartWrite],
     children.write(db, q)
     if history:
         db.executemany(q["insert_history_chunk"], [history_chunk(arn, pieces) for arn, pieces in history.items()])
+    if child_history:  # after their Map Runs' rows, which this batch may have inserted
+        map_runs.write_child_history(db, q, [child_history_chunk(pieces) for pieces in child_history.values()])
     if redriven:
         db.executemany(q["mark_redriven"], redriven)
     if states:
@@ -329,3 +338,11 @@ def history_chunk(arn: str, pieces: list[tuple[str, int, int, str]]) -> tuple[st
     if len(pieces) == 1:  # one step: its text is the row's (no copy of a step that recorded a large payload)
         return arn, pieces[0][2], pieces[0][1], pieces[0][3]
     return arn, pieces[-1][2], pieces[0][1], "[" + ",".join([piece[3][1:-1] for piece in pieces]) + "]"
+
+
+def child_history_chunk(pieces: list[tuple[str, int, int, int, str]]) -> tuple[str, int, int, int, str]:
+    """One map_run_child_history row — (Map Run, the child's index, last event id, first event id, events) —
+    from a child execution's pieces of history in the batch, joined as `history_chunk` joins an execution's."""
+    map_run_arn, index = pieces[0][0], pieces[0][1]
+    _, last_id, first_id, events = history_chunk(map_run_arn, [(map_run_arn, *piece[2:]) for piece in pieces])
+    return map_run_arn, index, last_id, first_id, events

@@ -98,7 +98,8 @@ class _Loaded:
 
 
 _STARTED_TASKS = SHARES.index("started_tasks")
-_HISTORY, _TIMERS = SHARES.index("history"), SHARES.index("timers")
+_HISTORY, _CHILD_HISTORY = SHARES.index("history"), SHARES.index("child_history")
+_TIMERS = SHARES.index("timers")
 _INT64 = 2**63
 
 
@@ -119,6 +120,9 @@ def _check_storable(work: Round, mark: tuple[int, ...]) -> None:
     for piece in work.history[mark[_HISTORY]:]:
         if not piece[3].isascii():
             piece[3].encode("utf-8")
+    for child_piece in work.child_history[mark[_CHILD_HISTORY]:]:
+        if not child_piece[4].isascii():
+            child_piece[4].encode("utf-8")
     for _arn, timer in work.timers[mark[_TIMERS]:]:
         if not -_INT64 <= timer.due_ms < _INT64:
             raise OverflowError(f"timer {timer.timer_id} is due at {timer.due_ms} ms, beyond a 64-bit integer")
@@ -787,6 +791,11 @@ class Engine:
             if step.events:
                 self.transitions += len(step.events)
                 self._history_rows(arn, step.events, history, work)
+            # Its Map Runs' STANDARD child executions' events, as rows of a history chunk already: encoded at
+            # once, so that they and their details are let go of with the step (the writer joins each child's
+            # pieces of a batch into one chunk).
+            for (map_run_arn, index), rows in step.child_events.items():
+                work.child_history.append((map_run_arn, index, rows[0][0], rows[-1][0], _json(rows)))
             for command in step.commands:
                 if isinstance(command, ScheduleTask):
                     work.tasks.append((arn, command))
@@ -987,6 +996,7 @@ class Engine:
         size = sum(len(snap.output or "") for snap in work.snapshots.values()) \
             + sum(len(state["snapshot"] or "") for state in states) + sum(len(row[2]) for row in apart.frame_rows) \
             + sum(len(row[4]) for row in apart.join_rows) + sum(len(piece[3]) for piece in work.history) \
+            + sum(len(piece[4]) for piece in work.child_history) \
             + sum(len(c.input or "") + len(c.output or "") for c in work.map_run_children)
         queue = invocations.changes(work.invocations, work.ran, now)
         for retried in queue.retried:

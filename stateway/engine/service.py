@@ -516,20 +516,32 @@ class Service:
     def get_execution_history(self, arn: str, *, reverse: bool = False, max_results: int | None = None,
                               next_token: str | None = None, include_execution_data: bool = True,
                               raw_timestamps: bool = False) -> list[dict[str, Any]]:
-        self._execution(arn)
+        queries: tuple[str, str, str] = ("history_chunk_holding", "history_chunks_reverse", "history_chunks_forward")
+        key: dict[str, Any] = {"arn": arn}
+        if map_runs.is_child_execution_arn(arn):
+            # A Map Run's STANDARD child execution has a history of its own, stored beside its row; AWS keeps
+            # none of an Express execution, and none is kept of an EXPRESS child.
+            child = map_runs.child_execution(self.store, arn)
+            if child is None or child.express:
+                raise api.ExecutionDoesNotExist(f"Execution Does Not Exist: '{arn}'")
+            queries = ("map_run_child_history_holding", "map_run_child_history_reverse",
+                       "map_run_child_history_forward")
+            key = {"map_run_arn": child.map_run_arn, "idx": child.index}
+        else:
+            self._execution(arn)
+        holding, backwards, forwards = queries
         limit = max_results or 1_000_000
         if reverse:
             before = int(next_token) if next_token else 2**62
             # The chunk holding event `before - 1` may reach past it; the chunks below it do not.
-            holder = self.store.one("history_chunk_holding", {"arn": arn, "id": before - 1})
+            holder = self.store.one(holding, {**key, "id": before - 1})
             texts = [holder["events"]] if holder else []
-            texts += [r["events"] for r in self.store.all("history_chunks_reverse", {
-                "arn": arn, "before": holder["first_id"] if holder else before, "limit": limit})]
+            texts += [r["events"] for r in self.store.all(backwards, {
+                **key, "before": holder["first_id"] if holder else before, "limit": limit})]
             events = [e for text in texts for e in reversed(json.loads(text)) if e[0] < before]
         else:
             after = int(next_token) if next_token else 0
-            texts = [r["events"] for r in self.store.all("history_chunks_forward",
-                                                         {"arn": arn, "after": after, "limit": limit})]
+            texts = [r["events"] for r in self.store.all(forwards, {**key, "after": after, "limit": limit})]
             events = [e for text in texts for e in json.loads(text) if e[0] > after]
         return [stored_event(e, include_execution_data, raw_timestamps) for e in events[:limit]]
 
@@ -624,6 +636,8 @@ class Service:
         }
 
     def describe_state_machine_for_execution(self, execution_arn: str) -> dict[str, Any]:
+        if map_runs.is_child_execution_arn(execution_arn):
+            return self._child_state_machine(execution_arn)
         row = self._execution(execution_arn)
         text = self.store.one("execution_definition", {"arn": execution_arn}) or {}
         pinning = self.store.one("execution_pinning", {"arn": execution_arn}) or {}
@@ -643,6 +657,19 @@ class Service:
         if pinning.get("alias_arn"):
             out["stateMachineAliasArn"] = pinning["alias_arn"]
         return out
+
+    def _child_state_machine(self, execution_arn: str) -> dict[str, Any]:
+        """DescribeStateMachineForExecution of a Map Run's child execution: as AWS answers it, the state
+        machine of the Map Run (the Map's ItemProcessor), with its `mapRunArn` and `label`; its role, settings
+        and dates are those of the state machine the parent execution ran."""
+        child = map_runs.child_execution(self.store, execution_arn)
+        if child is None:
+            raise api.ExecutionDoesNotExist(f"Execution Does Not Exist: '{execution_arn}'")
+        machine = map_runs.child_state_machine(self.store, child.map_run_arn)
+        parent = self.describe_state_machine_for_execution(machine.pop("executionArn"))
+        for member in ("stateMachineVersionArn", "stateMachineAliasArn"):  # the parent's, not the Map Run's
+            parent.pop(member, None)
+        return {**parent, **machine}
 
     def list_state_machine_versions(self, arn: str, *, max_results: int = 100, next_token: str | None = None
                                     ) -> tuple[list[dict[str, Any]], str | None]:

@@ -1,6 +1,7 @@
 """A Map Run's child executions over the API, driven with boto3: ListExecutions with a `mapRunArn` lists them
-(pages, status and redrive filters), DescribeExecution of a child's ARN describes it, and the ARN a child
-reads as `$$.Execution.Id` is the one the API lists."""
+(pages, status and redrive filters), DescribeExecution of a child's ARN describes it, GetExecutionHistory and
+DescribeStateMachineForExecution answer for it, and the ARN a child reads as `$$.Execution.Id` is the one the
+API lists."""
 
 from __future__ import annotations
 
@@ -112,16 +113,51 @@ def test_an_express_child_is_described_but_has_no_redrive_status(sfn: Any) -> No
     assert [c["executionArn"] for c in sfn.list_executions(mapRunArn=map_run)["executions"]] == [seen["id"]]
 
 
-def test_a_child_has_no_history_and_an_unknown_child_does_not_exist(sfn: Any) -> None:
+def test_a_standard_child_has_its_own_history_and_state_machine(sfn: Any) -> None:
     arn = create(sfn, "kids-history", distributed())
     execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps([{"value": 1}]))["executionArn"]
     assert wait_done(sfn, execution)["status"] == "SUCCEEDED"
-    (child,) = sfn.list_executions(mapRunArn=map_run_of(sfn, execution))["executions"]
-    # Its events are not recorded (they are not in the parent's history either): see docs/api.md.
+    map_run = map_run_of(sfn, execution)
+    (child,) = sfn.list_executions(mapRunArn=map_run)["executions"]
+    events = sfn.get_execution_history(executionArn=child["executionArn"])["events"]
+    assert [(e["id"], e["previousEventId"], e["type"]) for e in events] == [
+        (1, 0, "ExecutionStarted"), (2, 0, "PassStateEntered"), (3, 2, "PassStateExited"),
+        (4, 3, "TaskStateEntered"), (5, 4, "LambdaFunctionScheduled"), (6, 5, "LambdaFunctionStarted"),
+        (7, 6, "LambdaFunctionSucceeded"), (8, 7, "TaskStateExited"), (9, 8, "ExecutionSucceeded")]
+    started = events[0]["executionStartedEventDetails"]
+    assert (json.loads(started["input"]), started["roleArn"]) == ({"value": 1}, core.ROLE)
+    assert events[-1]["executionSucceededEventDetails"]["output"] == sfn.describe_execution(
+        executionArn=child["executionArn"])["output"]
+    # Paged, backwards, and without the data, as any execution's history.
+    first = sfn.get_execution_history(executionArn=child["executionArn"], maxResults=4, reverseOrder=True)
+    rest = sfn.get_execution_history(executionArn=child["executionArn"], reverseOrder=True,
+                                     nextToken=first["nextToken"])
+    assert [e["id"] for e in first["events"] + rest["events"]] == list(range(9, 0, -1))
+    bare = sfn.get_execution_history(executionArn=child["executionArn"], includeExecutionData=False)["events"]
+    assert "input" not in bare[0]["executionStartedEventDetails"] and "output" not in bare[-1][
+        "executionSucceededEventDetails"]
+
+    machine = sfn.describe_state_machine_for_execution(executionArn=child["executionArn"])
+    assert (machine["stateMachineArn"], machine["name"], machine["label"], machine["mapRunArn"]) == (
+        "arn:aws:states:us-east-1:123456789012:stateMachine:kids-history/Kids", "kids-history/Kids", "Kids", map_run)
+    processor = distributed()["States"]["Each"]["ItemProcessor"]
+    assert json.loads(machine["definition"]) == {"StartAt": processor["StartAt"], "States": processor["States"]}
+    assert machine["roleArn"] == sfn.describe_state_machine(stateMachineArn=arn)["roleArn"]
+
+
+def test_an_express_child_has_no_history_and_an_unknown_child_does_not_exist(sfn: Any) -> None:
+    arn = create(sfn, "kids-express-history", distributed("EXPRESS"))
+    execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps([{"value": 1}]))["executionArn"]
+    assert wait_done(sfn, execution)["status"] == "SUCCEEDED"
+    map_run = map_run_of(sfn, execution)
+    (child,) = sfn.list_executions(mapRunArn=map_run)["executions"]
+    # AWS keeps no history of an Express execution: see docs/api.md.
     assert error_of(sfn.get_execution_history, executionArn=child["executionArn"]) == (
         "ExecutionDoesNotExist", f"Execution Does Not Exist: '{child['executionArn']}'", 400)
+    assert sfn.describe_state_machine_for_execution(executionArn=child["executionArn"])["mapRunArn"] == map_run
     unknown = child["executionArn"].replace(child["name"], "00000000-0000-5000-8000-000000000000")
-    assert error_of(sfn.describe_execution, executionArn=unknown) == (
-        "ExecutionDoesNotExist", f"Execution Does Not Exist: '{unknown}'", 400)
+    for action in (sfn.describe_execution, sfn.get_execution_history, sfn.describe_state_machine_for_execution):
+        assert error_of(action, executionArn=unknown) == (
+            "ExecutionDoesNotExist", f"Execution Does Not Exist: '{unknown}'", 400)
     unknown_express = "arn:aws:states:us-east-1:123456789012:express:kids-history/Kids:x:y"
     assert error_of(sfn.describe_execution, executionArn=unknown_express)[0] == "ExecutionDoesNotExist"

@@ -69,6 +69,10 @@ SELECT arn, execution_arn, status, start_ms, stop_ms, max_concurrency, tolerated
        redrive_count, redrive_ms, pending_redrive, failures_not_redrivable, results_written
 FROM map_runs WHERE arn = :arn;
 
+-- name: map_run_of_state
+-- The execution that runs a Map Run, and the event of its history that started (or redrove) it.
+SELECT execution_arn, started_event_id FROM map_runs WHERE arn = :arn;
+
 -- name: map_runs_of_execution
 SELECT arn, execution_arn, start_ms, stop_ms FROM map_runs
 WHERE execution_arn = :execution_arn
@@ -127,6 +131,30 @@ WHERE map_run = (SELECT id FROM map_runs WHERE arn = ?1) AND attempt = ?2 AND id
 UPDATE map_run_children SET status = 'ABORTED', stop_ms = CASE WHEN status = 'RUNNING' THEN :stop_ms ELSE stop_ms END
 WHERE map_run IN (SELECT id FROM map_runs WHERE execution_arn = :execution_arn)
   AND status IN ('RUNNING', 'PENDING_REDRIVE');
+
+-- name: map_run_child_history_insert
+-- Chunks of the histories of one Map Run's STANDARD children (`map_runs.write_child_history`, which repeats
+-- the VALUES row): each row is (idx, last_id, first_id, events). OR IGNORE: for the copies of the last row
+-- that make up a statement's size; nothing is stored for a Map Run without a row.
+INSERT OR IGNORE INTO map_run_child_history (map_run, idx, last_id, first_id, events)
+SELECT run.id, column1, column2, column3, column4
+FROM (SELECT id FROM map_runs WHERE arn = ?) AS run, (VALUES (?, ?, ?, ?));
+
+-- name: map_run_child_history_forward
+SELECT events FROM map_run_child_history
+WHERE map_run = (SELECT id FROM map_runs WHERE arn = :map_run_arn) AND idx = :idx AND last_id > :after
+ORDER BY last_id LIMIT :limit;
+
+-- name: map_run_child_history_reverse
+SELECT events FROM map_run_child_history
+WHERE map_run = (SELECT id FROM map_runs WHERE arn = :map_run_arn) AND idx = :idx AND last_id < :before
+ORDER BY last_id DESC LIMIT :limit;
+
+-- name: map_run_child_history_holding
+SELECT first_id, events FROM map_run_child_history
+WHERE map_run = (SELECT id FROM map_runs WHERE arn = :map_run_arn) AND idx = :idx AND last_id >= :id
+  AND first_id <= :id
+ORDER BY last_id LIMIT 1;
 
 -- name: map_run_of_child_names
 SELECT arn FROM map_runs WHERE child_names = :prefix;

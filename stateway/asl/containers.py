@@ -212,6 +212,14 @@ class ContainerStates:
             config["MaxItems"] = max_items
         resource = str(reader.get("Resource", ""))
         ref = parse_resource(resource)
+        join = frame.join
+        assert join is not None
+        # The join that will hold the items, named now: a shell may store them under it as it reads them,
+        # answering with only the first `KeepItems` (what the Map starts before its data is stored apart).
+        # An ItemBatcher batches all the items as they arrive: then all of them come with the answer.
+        request: dict[str, Any] = {"Parameters": parameters, "ReaderConfig": config, "JoinId": self.next_id("j")}
+        if not (is_set(state.item_batcher) and state.item_batcher is not None):
+            request["KeepItems"] = join.window
         task_id = self.next_id("k")
         frame.waiting = "items"
         frame.task_id = task_id
@@ -220,20 +228,21 @@ class ContainerStates:
         self.commands.append(ScheduleTask(
             task_id=task_id, frame_id=frame.id, state_name=state.name, resource=resource, kind=READ_ITEMS,
             resource_type=ref.resource_type, service_resource=ref.resource,
-            input={"Parameters": parameters, "ReaderConfig": config}, attempt=frame.retry_count,
+            input=request, attempt=frame.retry_count,
             run_key="/".join(filter(None, (frame_path(frame), str(frame.step), state.name, str(frame.retry_count))))))
 
     def items_read(self: _Run, frame: Frame, event: ItemsRead) -> None:
         """The shell read a Map's items: they become its join's children (as JSON text runs), and the Map
-        Run starts them. The join is given a new id: the data stored for it so far held no items."""
+        Run starts them. The join takes the id the read named (the data stored for it so far held no
+        items), under which the shell may have stored the runs `event.runs` leaves out."""
         join = frame.join
         state = self.current(frame)
         if join is None:
             return
         self.restore_input(frame, join)
         source = join.map_source()
-        join.id, join.store, join.source = self.next_id("j"), None, source
-        join.size, join.inputs, join.texts = event.size, {}, dict(event.runs)
+        join.id, join.store, join.source = event.join_id or self.next_id("j"), None, source
+        join.size, join.inputs, join.texts, join.reader = event.size, {}, dict(event.runs), event.store
         frame.waiting = "children"
         self.map_items_ready(frame, state, source)
 

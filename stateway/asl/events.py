@@ -75,11 +75,17 @@ class ItemsRead:
     """A distributed Map's ItemReader was read (the `ScheduleTask` of kind `READ_ITEMS` it waited for):
     how many items, and the items as JSON text — arrays of up to `frames.ITEMS_PER_RUN` consecutive
     items by the index of the first, each at a multiple of it — so that they are parsed a run at a
-    time as the children start, never all at once. A read that failed answers with `TaskFailed`."""
+    time as the children start, never all at once. A read that failed answers with `TaskFailed`.
+    A shell that stores a join's data apart may have stored the runs itself, as it read them, under
+    `join_id` (the one the command asked for): `runs` then holds only the first ones, at least the
+    command's `KeepItems` items, and `store` (a `frames.JoinStore` of that join) reads the others back
+    as the children start."""
 
     task_id: str
     size: int
     runs: dict[int, str]
+    join_id: str = ""
+    store: Any = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,6 +91,9 @@ class Join:
     input_is_source: bool = False  # the waiting frame's state input is `source` (stored once, for both)
     selector_reads_input: bool = False  # the ItemSelector may read `source`: it stays in memory
     store: JoinStore | None = None  # what the shell stored apart; None while everything is in memory
+    # Where the inputs that are neither in memory nor stored apart yet are read from: the items a shell's
+    # ItemReader stored as it read them (`ItemsRead.store`), until the join's data is stored apart too.
+    reader: JoinStore | None = None
     # A batched distributed Map (ItemBatcher): how many items each child (batch) holds, and how many
     # items the children that ended held; None when each child is one item.
     batch_sizes: list[int] | None = None
@@ -139,8 +142,10 @@ class Join:
             run = self.texts.pop(first, None)
             if run is not None:
                 self.inputs.update(enumerate(jsontext.loads(run), first))
-            elif self.store is not None:
-                self.inputs.update(self.store.items(index, min(self.size, index + self.window)))
+            elif self.store is not None or self.reader is not None:
+                stored = self.store or self.reader
+                assert stored is not None
+                self.inputs.update(stored.items(index, min(self.size, index + self.window)))
         return self.inputs.pop(index)
 
     def map_source(self) -> Any:

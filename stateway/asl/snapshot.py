@@ -32,7 +32,8 @@ _FRAME_DEFAULTS = {f.name: f.default if f.default_factory is MISSING else f.defa
                    for f in fields(Frame) if f.default is not MISSING or f.default_factory is not MISSING}
 # Join fields written as they are; the bulk data (`inputs`, `results`, `source`) is written only when
 # it is not stored apart, and `store` never.
-_JOIN_SCALARS = tuple(f.name for f in fields(Join) if f.name not in ("inputs", "texts", "results", "source", "store"))
+_JOIN_SCALARS = tuple(f.name for f in fields(Join)
+                      if f.name not in ("inputs", "texts", "results", "source", "store", "reader"))
 # Join fields written as they are that map a child's index to a value.
 _JOIN_BY_INDEX = ("unsuccessful", "redriving")
 # Frame fields that hold a Join (the running one, and those kept for a redrive).
@@ -205,6 +206,7 @@ def attach_stores(snapshot: Snapshot, join_store: Callable[[str], JoinStore],
     for _frame, _name, join in _written_joins(snapshot, written):
         if join.store is None:
             join.store = join_store(join.id)
+        join.reader = None
 
 
 def release(snapshot: Snapshot, join_store: Callable[[str], JoinStore], written: Mapping[str, Iterable[int]]) -> None:
@@ -215,6 +217,7 @@ def release(snapshot: Snapshot, join_store: Callable[[str], JoinStore], written:
     for frame, name, join in _written_joins(snapshot, written):
         if join.store is None:
             join.store = join_store(join.id)
+        join.reader = None
         for index in written[join.id]:
             join.results.pop(index, None)
         join.texts.clear()

@@ -68,10 +68,16 @@ class TaskDispatcher:
                 f"No task handler is configured for the resource '{command.resource}'."))
 
     def _read_items(self, execution_arn: str, command: ScheduleTask) -> None:
+        from stateway.engine.join_data import StoredJoin
         from stateway.workers.item_reader import read_items
 
+        join_id = str((command.input or {}).get("JoinId", ""))
+        sink = _ItemRows(self.engine, execution_arn, command.task_id, join_id) if join_id else None
         try:
-            answer: object = read_items(self.engine.object_store, command)
+            answer: object = read_items(self.engine.object_store, command, sink,
+                                        StoredJoin(self.engine.store, execution_arn, join_id))
+        except _ReadCancelled:
+            return  # the Map stopped waiting for it (a stop, a timeout): nobody reads the answer
         except Exception as exc:  # an unreadable object must fail the Map Run, never kill the worker
             answer = TaskFailed(command.task_id, "States.ItemReaderFailed", f"{type(exc).__name__}: {exc}")
         self.engine.post(execution_arn, answer)
@@ -147,3 +153,28 @@ class TaskDispatcher:
             start_nested(self.engine, execution_arn, command)
         except Exception as exc:  # reported as the task's failure, as AWS does for a bad StartExecution
             self.engine.post(execution_arn, start_failed(command.task_id, exc))
+
+
+class _ReadCancelled(Exception):
+    """The read's task is gone: its Map no longer waits for the items."""
+
+
+class _ItemRows:
+    """Stores the runs of items a Map's ItemReader reads as the join data of the join the read names
+    (table `join_data`, as the writer stores any join's items), a batch per transaction, while the
+    read goes on: the decider reads them back a window at a time once the answer is applied. Each batch
+    checks that the read's task row is still there, in the same transaction, so that a read the Map no
+    longer waits for stops; the rows it wrote before are the execution's, deleted with its join data."""
+
+    def __init__(self, engine: Engine, execution_arn: str, task_id: str, join_id: str) -> None:
+        self.engine, self.execution_arn, self.task_id, self.join_id = engine, execution_arn, task_id, join_id
+
+    def __call__(self, runs: dict[int, str]) -> None:
+        store = self.engine.store
+        with store.write() as db:
+            if db.execute(store.q["task_exists"], (self.execution_arn, self.task_id)).fetchone() is None:
+                raise _ReadCancelled
+            # Under the write lock, as the writer reads it: the execution has join rows from now on.
+            self.engine.writer_known.joinless.discard(self.execution_arn)
+            db.executemany(store.q["put_join_data"], [
+                (self.execution_arn, self.join_id, "items", first, text) for first, text in runs.items()])

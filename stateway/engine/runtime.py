@@ -227,7 +227,9 @@ class Engine:
         self._failed_rounds = 0  # rounds in a row that raised (see `_loop`)
         self._rounds_refused = False  # whether the last transaction of rounds failed (for `health`)
         self._last_failure: tuple[int, str] | None = None  # when, and what, for `health`
-        self._known = Written()  # the writer thread's own (see `write_batch`)
+        # What the writer knows of the rows it wrote (see `write_batch`): its own, but for the item readers'
+        # rows (`dispatch._ItemRows`), which change it under the store's write lock as the writer does.
+        self.writer_known = Written()
         self.dispatcher = TaskDispatcher(self)
         # GetActivityTask polls waiting in this process, woken when a task of their activity is committed.
         self.activity_bell = ActivityBell()
@@ -1008,7 +1010,7 @@ class Engine:
 
     def _write(self, db: Any, batch: list[Write | StartWrite]) -> None:
         """Store a batch of starts or rounds in the writer's transaction (in the writer thread)."""
-        write_batch(db, self.store.q, batch, self._known)
+        write_batch(db, self.store.q, batch, self.writer_known)
 
     # ---- helpers for workers ----------------------------------------------------------------
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from stateway.asl import jsontext
@@ -32,18 +32,55 @@ class ReaderFailed(Exception):
         self.cause = cause
 
 
-def read_items(store: ObjectStore | None, command: ScheduleTask) -> ItemsRead | TaskFailed:
-    """Run a Map's ItemReader (a `ScheduleTask` of kind READ_ITEMS): its items, or why there are none."""
+# Runs handed to a sink at a time (`collect`): 4,096 items per write.
+RUNS_PER_SINK = 64
+
+# Where a reader may put the runs it need not answer with, as it makes them: `sink(runs)`.
+Sink = Callable[[dict[int, str]], None]
+
+
+def read_items(store: ObjectStore | None, command: ScheduleTask, sink: Sink | None = None,
+               stored: Any = None) -> ItemsRead | TaskFailed:
+    """Run a Map's ItemReader (a `ScheduleTask` of kind READ_ITEMS): its items, or why there are none.
+    With a `sink` (and the command's `KeepItems`), every run past the first `KeepItems` items goes to the
+    sink as it is read, a batch at a time, and the answer holds only the first ones and `stored`, which
+    reads the sink's back: however many items the object holds, only a batch of them is in memory at
+    once (a JSON array is read whole first)."""
+    request = command.input if isinstance(command.input, dict) else {}
+    keep = request.get("KeepItems") if sink is not None else None
+    feed = _Feed(sink, keep) if isinstance(keep, int) and sink is not None else None
     try:
-        size, runs = _read(store, command)
+        size, runs = _read(store, command, feed)
     except ReaderFailed as failed:
         return TaskFailed(command.task_id, failed.error, failed.cause)
     except ObjectStoreError as refused:
         return TaskFailed(command.task_id, ErrorName.ITEM_READER_FAILED.value, s3_cause(refused, str(uuid.uuid4())))
-    return ItemsRead(command.task_id, size, runs)
+    return ItemsRead(command.task_id, size, runs, str(request.get("JoinId", "")), stored if feed is not None else None)
 
 
-def _read(store: ObjectStore | None, command: ScheduleTask) -> tuple[int, dict[int, str]]:
+class _Feed:
+    """Runs of items, kept for the answer (those holding the first `keep` items) or handed to `sink` in
+    batches of RUNS_PER_SINK."""
+
+    def __init__(self, sink: Sink, keep: int) -> None:
+        self.sink, self.keep = sink, keep
+        self.batch: dict[int, str] = {}
+
+    def take(self, runs: dict[int, str], first: int, text: str) -> None:
+        if first < self.keep:
+            runs[first] = text
+            return
+        self.batch[first] = text
+        if len(self.batch) >= RUNS_PER_SINK:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.batch:
+            self.sink(self.batch)
+            self.batch = {}
+
+
+def _read(store: ObjectStore | None, command: ScheduleTask, feed: _Feed | None) -> tuple[int, dict[int, str]]:
     request = command.input if isinstance(command.input, dict) else {}
     parameters = request.get("Parameters")
     parameters = parameters if isinstance(parameters, dict) else {}
@@ -60,17 +97,17 @@ def _read(store: ObjectStore | None, command: ScheduleTask) -> tuple[int, dict[i
     if command.service_resource == LIST_OBJECTS:
         prefix = parameters.get("Prefix", "")
         return collect((jsontext.dumps(listed_item(info)) for info in store.list(bucket, str(prefix or ""))),
-                       max_items)
+                       max_items, feed)
     key = _text_parameter(parameters, "Key")
     input_type = config.get("InputType")
     with store.open(bucket, key) as body, io.TextIOWrapper(body, encoding="utf-8-sig", newline="") as stream:
         try:
             if input_type == "JSON":
-                return json_items(stream.read(), max_items)
+                return _fed(json_items(stream.read(), max_items), feed)
             if input_type == "JSONL":
-                return collect(jsonl_items(stream), max_items)
+                return collect(jsonl_items(stream), max_items, feed)
             if input_type == "CSV":
-                return collect(csv_items(stream, config), max_items)
+                return collect(csv_items(stream, config), max_items, feed)
         except UnicodeDecodeError as error:
             raise ReaderFailed(f"The object {key} is not UTF-8 text: {error.reason} at byte {error.start}.") from None
     if input_type in ("PARQUET", "MANIFEST"):
@@ -93,8 +130,10 @@ def listed_item(info: Any) -> dict[str, Any]:
             "Size": info.size, "StorageClass": info.storage_class}
 
 
-def collect(items: Iterable[str], max_items: int | None = None) -> tuple[int, dict[int, str]]:
-    """(how many, the items as runs): items given as JSON texts, one at a time; at most `max_items`."""
+def collect(items: Iterable[str], max_items: int | None = None,
+            feed: _Feed | None = None) -> tuple[int, dict[int, str]]:
+    """(how many, the items as runs): items given as JSON texts, one at a time; at most `max_items`. With
+    a `feed`, the runs it does not keep go to its sink as they are made."""
     runs: dict[int, str] = {}
     run: list[str] = []
     count = 0
@@ -104,11 +143,32 @@ def collect(items: Iterable[str], max_items: int | None = None) -> tuple[int, di
         run.append(text)
         count += 1
         if len(run) == ITEMS_PER_RUN:
-            runs[count - ITEMS_PER_RUN] = "[" + ",".join(run) + "]"
+            _take(runs, feed, count - ITEMS_PER_RUN, "[" + ",".join(run) + "]")
             run = []
     if run:
-        runs[count - len(run)] = "[" + ",".join(run) + "]"
+        _take(runs, feed, count - len(run), "[" + ",".join(run) + "]")
+    if feed is not None:
+        feed.flush()
     return count, runs
+
+
+def _take(runs: dict[int, str], feed: _Feed | None, first: int, text: str) -> None:
+    if feed is None:
+        runs[first] = text
+    else:
+        feed.take(runs, first, text)
+
+
+def _fed(found: tuple[int, dict[int, str]], feed: _Feed | None) -> tuple[int, dict[int, str]]:
+    """Runs made all at once (a JSON array's), given to `feed` as `collect` gives them."""
+    if feed is None:
+        return found
+    size, made = found
+    runs: dict[int, str] = {}
+    for first in sorted(made):
+        feed.take(runs, first, made.pop(first))
+    feed.flush()
+    return size, runs
 
 
 def json_items(text: str, max_items: int | None = None) -> tuple[int, dict[int, str]]:

@@ -156,3 +156,68 @@ def test_a_result_writer_without_its_bucket_fails_the_map_run(tmp_path: Path) ->
     assert described["status"] == "FAILED" and described["error"] == "States.ResultWriterFailed"
     assert described["cause"].startswith("The specified bucket does not exist (Service: S3")
     assert types[-3:] == ["MapRunFailed", "MapStateFailed", "ExecutionFailed"]
+
+
+class SlowStore(DirectoryObjectStore):
+    """A directory store whose objects come a line at a time, each after `gate` allows it (S3 at its own pace)."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.reading = threading.Event()
+        self.gate = threading.Event()
+        self.closed = threading.Event()
+        self.left = -1  # lines not read when the reader closed the object
+
+    def open(self, bucket: str, key: str) -> BinaryIO:
+        import io
+
+        with super().open(bucket, key) as whole:
+            lines = whole.readlines()
+        store = self
+
+        class Trickle(io.RawIOBase):
+            def readable(self) -> bool:
+                return True
+
+            def readinto(self, buffer: Any) -> int:
+                store.reading.set()
+                store.gate.wait(30)
+                if not lines:
+                    return 0
+                line = lines.pop(0)
+                buffer[:len(line)] = line
+                return len(line)
+
+            def close(self) -> None:
+                if not self.closed:
+                    store.left = len(lines)
+                    store.closed.set()
+                super().close()
+
+        return io.BufferedReader(Trickle())
+
+
+def test_a_large_read_stores_its_items_as_it_goes_and_stops_when_its_map_no_longer_waits(tmp_path: Path) -> None:
+    write_csv(tmp_path / "s3", 10_000)
+    db_path = tmp_path / "e.db"
+    slow = SlowStore(tmp_path / "s3")
+    definition = reader_map(CSV_READER, {"P": {"Type": "Pass", "Parameters": {"i.$": "$.id"}, "End": True}}, "P")
+    with Engine(f"sqlite:///{db_path}", object_store=slow) as engine:
+        machine = engine.service.create_state_machine("m", definition)
+        slow.gate.set()  # a read that runs through: its items reach the store before its answer
+        done = engine.service.start_execution(machine, {"bucket": "data", "key": "in/rows.csv"}, name="done")
+        described = engine.wait(done, timeout=120)
+        assert described["status"] == "SUCCEEDED"
+        assert json.loads(described["output"]) == [{"i": str(i)} for i in range(10_000)]
+        assert slow.left == 0
+        slow.gate.clear()
+        slow.reading.clear()
+        slow.closed.clear()
+        stopped = engine.service.start_execution(machine, {"bucket": "data", "key": "in/rows.csv"}, name="stopped")
+        assert slow.reading.wait(30)
+        engine.service.stop_execution(stopped)
+        slow.gate.set()  # the read goes on, finds its task gone at its first batch, and stops there
+        assert slow.closed.wait(30) and slow.left > 0
+        assert engine.wait(stopped, timeout=30)["status"] == "ABORTED"
+    # The succeeded execution keeps no join data; the stopped one none of the read it stopped.
+    assert rows(db_path, "SELECT count(*) FROM join_data WHERE kind = 'items'") == [(0,)]

@@ -11,7 +11,7 @@ import pytest
 
 from stateway.asl import interpreter, jsontext
 from stateway.asl.events import READ_ITEMS, ExecutionInfo, ItemsRead, ScheduleTask, TaskFailed
-from stateway.asl.frames import ITEMS_PER_RUN
+from stateway.asl.frames import ITEM_WINDOW, ITEMS_PER_RUN
 from stateway.asl.parse import parse_machine
 from stateway.engine.env import ShellEnv
 from stateway.objects import NoSuchBucket, NoSuchKey
@@ -159,9 +159,11 @@ def test_the_core_asks_the_shell_for_the_items_and_starts_the_map_run_on_its_ans
     assert step.events[-2]["mapStateStartedEventDetails"] == {"length": 0}
     (read,) = [c for c in step.commands if isinstance(c, ScheduleTask)]
     assert read.kind == READ_ITEMS and read.service_resource == "getObject"
-    assert read.input == {"Parameters": {"Bucket": "b", "Key": "k.csv"}, "ReaderConfig": {"InputType": "CSV", "MaxItems": 3}}
+    # The join the items go to is named with the request: a shell may store them under it as it reads them.
+    assert read.input == {"Parameters": {"Bucket": "b", "Key": "k.csv"}, "ReaderConfig": {"InputType": "CSV", "MaxItems": 3},
+                          "JoinId": "j2", "KeepItems": ITEM_WINDOW}
     runs = {0: json.dumps([{"n": str(i)} for i in range(3)])}
-    done = interpreter.advance(machine, step.snapshot, ItemsRead(read.task_id, 3, runs), env)
+    done = interpreter.advance(machine, step.snapshot, ItemsRead(read.task_id, 3, runs, "j2"), env)
     assert done.snapshot.status == "SUCCEEDED"
     assert [e["type"] for e in done.events] == ["MapRunSucceeded", "MapStateSucceeded", "MapStateExited",
                                                 "ExecutionSucceeded"]
@@ -241,3 +243,29 @@ def test_results_are_written_as_the_children_are_read_once_per_file(tmp_path: Pa
         failed = load((tmp_path / "out" / output_type / "run" / f"FAILED_0.{suffix}").read_text())
         assert [entry["Name"] for entry in failed] == ["c7", "c1007", "c2007"]
         assert not (tmp_path / "out" / output_type / "run" / f"PENDING_0.{suffix}").exists()
+
+
+@pytest.mark.parametrize("input_type", ["JSONL", "JSON", "CSV"])
+def test_with_a_sink_only_the_first_items_come_with_the_answer_and_the_rest_go_to_the_sink_in_batches(
+        tmp_path: Path, input_type: str) -> None:
+    from stateway.workers.item_reader import RUNS_PER_SINK
+
+    (tmp_path / "b").mkdir()
+    count = ITEMS_PER_RUN * (RUNS_PER_SINK * 2 + 3) + 5  # two full batches, a part batch, a part run
+    values = [{"n": str(i)} for i in range(count)]
+    body = {"JSONL": "".join(json.dumps(v) + "\n" for v in values), "JSON": json.dumps(values),
+            "CSV": "n\n" + "".join(f"{i}\n" for i in range(count))}[input_type]
+    (tmp_path / "b" / "k").write_text(body)
+    batches: list[dict[int, str]] = []
+    read = ScheduleTask("k1", "root", "Map", "arn:aws:states:::s3:getObject", READ_ITEMS, "s3", "getObject",
+                        {"Parameters": {"Bucket": "b", "Key": "k"}, "ReaderConfig": {"InputType": input_type},
+                         "JoinId": "j9", "KeepItems": 100}, 0)
+    answer = read_items(DirectoryObjectStore(tmp_path), read, batches.append)
+    assert isinstance(answer, ItemsRead) and (answer.size, answer.join_id) == (count, "j9")
+    assert sorted(answer.runs) == [0, ITEMS_PER_RUN]  # the runs holding the first 100 items
+    assert [len(batch) for batch in batches] == [RUNS_PER_SINK, RUNS_PER_SINK, 2]
+    stored = {first: run for batch in batches for first, run in batch.items()}
+    assert items((count, {**answer.runs, **stored})) == values
+    # Without a sink (an in-memory runner) every run comes with the answer.
+    whole = read_items(DirectoryObjectStore(tmp_path), read)
+    assert isinstance(whole, ItemsRead) and items((whole.size, whole.runs)) == values

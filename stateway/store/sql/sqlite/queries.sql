@@ -100,6 +100,9 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?);
 -- name: delete_task
 DELETE FROM tasks WHERE execution_arn = ? AND id = ?;
 
+-- name: task_exists
+SELECT 1 FROM tasks WHERE execution_arn = ? AND id = ?;
+
 -- name: task_waiting
 UPDATE tasks SET status = 'WAITING', lease_owner = NULL, lease_expires_ms = NULL
 WHERE execution_arn = ? AND id = ?;

@@ -196,13 +196,7 @@ class ContainerStates:
         with its Parameters or Arguments and ReaderConfig resolved): the Map waits for `ItemsRead`
         as a Task state waits for its task, and records no event of it."""
         reader: dict[str, Any] = state.item_reader
-        jsonata_state = state.query_language is QueryLanguage.JSONATA
-        if jsonata_state:
-            parameters = self.ja(frame, reader["Arguments"], "Arguments", self.states_binding(frame)) \
-                if "Arguments" in reader else {}
-        else:
-            parameters = self.template(frame, reader["Parameters"], effective, "Parameters") \
-                if "Parameters" in reader else {}
+        parameters = self.shell_parameters(frame, state, reader, lambda: effective)
         config = dict(reader.get("ReaderConfig") or {})
         max_items = self.integer_field(frame, config.pop("MaxItems", UNSET), config.pop("MaxItemsPath", None),
                                        "MaxItemsPath", effective)
@@ -210,8 +204,6 @@ class ContainerStates:
             raise FailureError(ErrorName.ITEM_READER_FAILED.value, "field MaxItems must be positive")
         if max_items:  # 0 reads them all
             config["MaxItems"] = max_items
-        resource = str(reader.get("Resource", ""))
-        ref = parse_resource(resource)
         join = frame.join
         assert join is not None
         # The join that will hold the items, named now: a shell may store them under it as it reads them,
@@ -220,16 +212,32 @@ class ContainerStates:
         request: dict[str, Any] = {"Parameters": parameters, "ReaderConfig": config, "JoinId": self.next_id("j")}
         if not (is_set(state.item_batcher) and state.item_batcher is not None):
             request["KeepItems"] = join.window
+        self.ask_shell(frame, state, READ_ITEMS, str(reader.get("Resource", "")), request, "items",
+                       str(frame.retry_count))
+
+    def shell_parameters(self: _Run, frame: Frame, state: State, spec: dict[str, Any],
+                         source: Callable[[], Any]) -> Any:
+        """An ItemReader's or ResultWriter's Parameters (JSONPath, on `source()`) or Arguments (JSONata)."""
+        if state.query_language is QueryLanguage.JSONATA:
+            return self.ja(frame, spec["Arguments"], "Arguments", self.states_binding(frame)) if "Arguments" in spec else {}
+        return self.template(frame, spec["Parameters"], source(), "Parameters") if "Parameters" in spec else {}
+
+    def ask_shell(self: _Run, frame: Frame, state: State, kind: str, resource: str, request: dict[str, Any],
+                  waiting: str, key: str) -> None:
+        """Have the shell read a distributed Map's items or write its results: a `ScheduleTask` of `kind`
+        that the frame waits for as a Task state waits for its task, with no event of its own; `key`
+        ends its idempotency key."""
+        ref = parse_resource(resource)
         task_id = self.next_id("k")
-        frame.waiting = "items"
+        frame.waiting = waiting
         frame.task_id = task_id
         frame.task_resource = None
         self.snap.tasks[task_id] = frame.id
         self.commands.append(ScheduleTask(
-            task_id=task_id, frame_id=frame.id, state_name=state.name, resource=resource, kind=READ_ITEMS,
-            resource_type=ref.resource_type, service_resource=ref.resource,
-            input=request, attempt=frame.retry_count,
-            run_key="/".join(filter(None, (frame_path(frame), str(frame.step), state.name, str(frame.retry_count))))))
+            task_id=task_id, frame_id=frame.id, state_name=state.name, resource=resource, kind=kind,
+            resource_type=ref.resource_type, service_resource=ref.resource, input=request,
+            attempt=frame.retry_count,
+            run_key="/".join(filter(None, (frame_path(frame), str(frame.step), state.name, key)))))
 
     def items_read(self: _Run, frame: Frame, event: ItemsRead) -> None:
         """The shell read a Map's items: they become its join's children (as JSON text runs), and the Map
@@ -622,26 +630,10 @@ class ContainerStates:
         """Ask the shell to write a Map Run's results (a `ScheduleTask` of kind `WRITE_RESULTS`, with the
         ResultWriter's Parameters or Arguments resolved): the Map waits for its answer, the manifest's
         `{"Bucket", "Key"}`, before MapRunSucceeded. It records no event of its own."""
-        if state.query_language is QueryLanguage.JSONATA:
-            parameters = self.ja(frame, writer["Arguments"], "Arguments", self.states_binding(frame)) \
-                if "Arguments" in writer else {}
-        else:
-            parameters = self.template(frame, writer["Parameters"], join.map_source(), "Parameters") \
-                if "Parameters" in writer else {}
-        resource = str(writer.get("Resource", ""))
-        ref = parse_resource(resource)
-        task_id = self.next_id("k")
-        frame.waiting = "results"
-        frame.task_id = task_id
-        frame.task_resource = None
-        self.snap.tasks[task_id] = frame.id
-        self.commands.append(ScheduleTask(
-            task_id=task_id, frame_id=frame.id, state_name=state.name, resource=resource, kind=WRITE_RESULTS,
-            resource_type=ref.resource_type, service_resource=ref.resource,
-            input={"Parameters": parameters, "WriterConfig": writer.get("WriterConfig") or {},
-                   "MapRunArn": join.map_run_arn},
-            attempt=frame.retry_count,
-            run_key="/".join(filter(None, (frame_path(frame), str(frame.step), state.name, "results")))))
+        parameters = self.shell_parameters(frame, state, writer, join.map_source)
+        request = {"Parameters": parameters, "WriterConfig": writer.get("WriterConfig") or {},
+                   "MapRunArn": join.map_run_arn}
+        self.ask_shell(frame, state, WRITE_RESULTS, str(writer.get("Resource", "")), request, "results", "results")
 
     def results_written(self: _Run, frame: Frame, details: Any) -> None:
         """The shell wrote a Map Run's results: the Map Run succeeds, and the Map's result says where."""

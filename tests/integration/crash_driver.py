@@ -1,6 +1,7 @@
 """A process for crash tests to SIGKILL: an Engine on a SQLite file whose task functions log to a side file.
 
-    python crash_driver.py DB SIDE [--mixed N] [--map ITEMS] [--dmap ITEMS] [--nested N] [--event N] [--tokens N]
+    python crash_driver.py DB SIDE [--mixed N] [--map ITEMS] [--dmap ITEMS] [--reader-dmap ITEMS] [--nested N]
+                           [--event N] [--tokens N]
                            [--gated-dmap ITEMS] [--gated-inline ITEMS] [--update-dmap ITEMS] [--deadlines N]
                            [--activities N] [--gate FILE] [--redrive] [--others-answer]
                            [--task-sleep S] [--item-sleep S] [--pause S] [--event-sleep S] [--stall-from TYPE]
@@ -106,6 +107,29 @@ def distributed_map_definition(item_sleep: float) -> dict[str, Any]:
                                                                 "Again": _task("work", Parameters=CHILD_PARAMETERS)}},
                 "End": True},
     }}
+
+
+def reader_map_definition(item_sleep: float) -> dict[str, Any]:
+    """The distributed Map of `distributed_map_definition`, its items read from the object store's
+    `data/items.jsonl` (ItemReader) and its results written under `data/results/` (ResultWriter)."""
+    definition = distributed_map_definition(item_sleep)
+    fan = definition["States"]["Fan"]
+    del fan["ItemsPath"]
+    fan["ItemReader"] = {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "JSONL"},
+                         "Parameters": {"Bucket": "data", "Key": "items.jsonl"}}
+    fan["ResultWriter"] = {"Resource": "arn:aws:states:::s3:putObject",
+                           "Parameters": {"Bucket": "data", "Prefix": "results"}}
+    return definition
+
+
+def write_reader_items(s3: Path, items: int) -> None:
+    """The JSONL object `reader_map_definition` reads, written once (a driver started again finds it)."""
+    target = s3 / "data" / "items.jsonl"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(".partial")
+        partial.write_text("".join(json.dumps({"n": n}) + "\n" for n in range(items)))
+        partial.replace(target)
 
 
 def gated_distributed_map_definition(items: int, item_sleep: float) -> dict[str, Any]:
@@ -426,6 +450,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mixed", type=int, default=0, help="start this many executions of the mixed machine")
     parser.add_argument("--map", type=int, default=0, help="start one execution mapping this many items")
     parser.add_argument("--dmap", type=int, default=0, help="start one execution of a distributed Map of this many items")
+    parser.add_argument("--reader-dmap", type=int, default=0,
+                        help="start one distributed Map reading this many items from the object store")
     parser.add_argument("--nested", type=int, default=0, help="start this many parents of a nested child")
     parser.add_argument("--task-sleep", type=float, default=0.2)
     parser.add_argument("--item-sleep", type=float, default=0.02, help="seconds each big-Map item's task takes")
@@ -456,8 +482,11 @@ def main(argv: list[str] | None = None) -> int:
     log = SideLog(args.side)
     if args.answer:
         return answer_main(args.db, log, args.timeout, args.answer_delay, args.seed)
+    s3 = Path(args.db).parent / "s3"
+    if args.reader_dmap:
+        write_reader_items(s3, args.reader_dmap)
     engine = Engine(f"sqlite:///{args.db}", functions=make_functions(log, args.event_sleep, args.gate),
-                    workers=24, poll_interval=0.05)
+                    workers=24, poll_interval=0.05, object_store=s3)
     if args.stall_from:
         stall_writer(engine, args.stall_from, log)
         report_returns(engine, log)
@@ -474,6 +503,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.dmap:
         sm = service.create_state_machine("dmap", distributed_map_definition(args.item_sleep))
         _start(service, sm, map_input(args.dmap), "dmap-0")
+    if args.reader_dmap:
+        sm = service.create_state_machine("reader-dmap", reader_map_definition(args.item_sleep))
+        _start(service, sm, {}, "reader-dmap-0")
     if args.nested:
         child = service.create_state_machine("child", child_definition())
         sm = service.create_state_machine("parent", parent_definition(child))

@@ -306,6 +306,35 @@ def test_sigkill_twice_during_a_distributed_map_of_300_items(tmp_path: Path) -> 
             == {"total": items, "succeeded": items, "failed": 0, "aborted": 0, "running": 0, "pending": 0}, which
 
 
+def test_sigkill_twice_during_a_distributed_map_that_reads_its_items_and_writes_its_results(tmp_path: Path) -> None:
+    """A Map Run whose items come from the object store (ItemReader) and whose results go to it (ResultWriter):
+    after the kills every item ran once per task key, and the results file holds each item once."""
+    run = Run(tmp_path)
+    items, item_sleep = 300, 0.01
+    args = ("--reader-dmap", str(items), "--item-sleep", str(item_sleep))
+
+    def finished_items() -> int:
+        return len({line["index"] for line in run.side_lines() if line["phase"] == "end" and line["state"] == "Again"})
+
+    for point in sorted(random.Random().sample(range(1, 270), 2)):
+        proc = run.spawn(*args)
+        run.wait_until(lambda point=point: finished_items() >= point, proc)
+        run.kill(proc)
+    run.finish(*args)
+    stats = verify(run, {"reader-dmap-0": (None, {})}, child_tasks=2 * items)
+    assert stats["tasks"] == 2 * items
+    ((map_run_arn,),) = run.query("SELECT arn FROM map_runs")
+    described = map_runs.describe_map_run(SqliteStore(run.db, create=False), map_run_arn)
+    assert described["status"] == "SUCCEEDED"
+    assert {k: described["itemCounts"][k] for k in ("total", "succeeded", "failed", "resultsWritten")} \
+        == {"total": items, "succeeded": items, "failed": 0, "resultsWritten": items}
+    folder = tmp_path / "s3" / "data" / "results" / map_run_arn.rsplit(":", 1)[1]
+    written = json.loads((folder / "SUCCEEDED_0.json").read_text())
+    assert sorted(json.loads(entry["Input"])["index"] for entry in written) == list(range(items))
+    assert json.loads((folder / "manifest.json").read_text())["ResultFiles"]["SUCCEEDED"][0]["Key"].endswith(
+        "SUCCEEDED_0.json")
+
+
 def test_sigkill_at_random_points(tmp_path: Path) -> None:
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)

@@ -83,8 +83,13 @@ class Server:
         assert self.process is not None
         if self.process.poll() is None:
             self.process.send_signal(sig)
-        code = self.process.wait(timeout)
-        return code
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+            raise AssertionError(f"stateway serve did not stop within {timeout} s of signal {sig}; "
+                                 f"its output:\n{self.log.read_text()}") from None
 
     def client(self, **config: Any) -> Any:
         return boto3.client(

@@ -24,7 +24,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from bench.scenarios import SCENARIOS, Scenario, map_input
+from bench.scenarios import (
+    READER_BUCKET,
+    READER_ITEMS_KEY,
+    READER_RESULTS_PREFIX,
+    READER_WARMUP_KEY,
+    SCENARIOS,
+    Scenario,
+    map_input,
+    map_reader_input,
+    write_reader_items,
+)
 
 RESULT_MARKER = "BENCH_RESULT "
 
@@ -105,6 +115,15 @@ class EngineAdapter(Protocol):
 
     def teardown(self) -> None:
         """Stop the engine."""
+
+    def stage_objects(self, root: Path, keys: list[str]) -> None:
+        """Make the objects `keys` of the bench bucket, written as files under `root/BUCKET/`, visible to
+        the engine's object store (nothing to do where the engine reads that directory itself)."""
+
+
+class Unsupported(Exception):  # noqa: N818 - a verdict, reported as such, not an error
+    """The engine cannot run this scenario as written; the message says why. The result then carries
+    `unsupported` (reported as n/a) instead of figures or an error."""
 
 
 def percentile(values: list[float], fraction: float) -> float | None:
@@ -189,7 +208,7 @@ def _rounded(value: float | None, digits: int = 3) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def run_latency(adapter: EngineAdapter, scenario: Scenario) -> dict[str, Any]:
+def run_latency(adapter: EngineAdapter, scenario: Scenario, workdir: Path) -> dict[str, Any]:
     """(a): one chain10 execution at a time; end-to-end and step-to-step latency."""
     for k in range(scenario.warmup):
         adapter.wait(adapter.start({"run": -1 - k}))
@@ -219,7 +238,7 @@ def run_latency(adapter: EngineAdapter, scenario: Scenario) -> dict[str, Any]:
     }
 
 
-def run_throughput(adapter: EngineAdapter, scenario: Scenario) -> dict[str, Any]:
+def run_throughput(adapter: EngineAdapter, scenario: Scenario, workdir: Path) -> dict[str, Any]:
     """(b): `executions` chain10 executions started back to back, then awaited."""
     adapter.wait(adapter.start({"run": -1}))  # warm the code paths once
     RECORDER.reset()
@@ -244,11 +263,36 @@ def run_throughput(adapter: EngineAdapter, scenario: Scenario) -> dict[str, Any]
     }
 
 
-def run_map(adapter: EngineAdapter, scenario: Scenario) -> dict[str, Any]:
+def run_map(adapter: EngineAdapter, scenario: Scenario, workdir: Path) -> dict[str, Any]:
     """(c): one Map execution over `items` items; time, steps/s and peak memory above baseline."""
     adapter.wait(adapter.start(map_input(3)))  # warm the code paths once
     # The caller's own copy of the input is built before the baseline: it is not the engine's memory.
-    payload = map_input(scenario.items)
+    return _measure_map(adapter, scenario, map_input(scenario.items))
+
+
+def run_map_reader(adapter: EngineAdapter, scenario: Scenario, workdir: Path) -> dict[str, Any]:
+    """(c) from the object store: the Map's items read from a JSON Lines object, its results written
+    back; the same figures as `run_map`, plus the size of what was written under the results' prefix."""
+    root = workdir / "objects"
+    # The objects are written (and staged) before the baseline: the store's, not the engine's, memory.
+    write_reader_items(root, READER_WARMUP_KEY, 3)
+    write_reader_items(root, READER_ITEMS_KEY, scenario.items)
+    adapter.stage_objects(root, [READER_WARMUP_KEY, READER_ITEMS_KEY])
+    adapter.wait(adapter.start(map_reader_input(READER_WARMUP_KEY)))  # warm the code paths once
+    results_dir = root / READER_BUCKET / READER_RESULTS_PREFIX
+    before = _tree_bytes(results_dir)
+    figures = _measure_map(adapter, scenario, map_reader_input(READER_ITEMS_KEY))
+    # Where the engine writes into the directory (stateway, DBOS): what the measured run wrote there.
+    figures["results_bytes_written"] = _tree_bytes(results_dir) - before if results_dir.exists() else None
+    return figures
+
+
+def _tree_bytes(directory: Path) -> int:
+    return sum(path.stat().st_size for path in directory.rglob("*") if path.is_file()) if directory.exists() else 0
+
+
+def _measure_map(adapter: EngineAdapter, scenario: Scenario, payload: dict[str, Any]) -> dict[str, Any]:
+    """Run one Map execution on `payload` after a memory baseline; time, steps/s and RSS above it."""
     RECORDER.reset()
     # The steady state: from the call of the item at 10 % to that at 90 %, after the input was taken
     # in and before the output is assembled (those hold the payload's own texts).
@@ -283,10 +327,11 @@ def run_map(adapter: EngineAdapter, scenario: Scenario) -> dict[str, Any]:
     }
 
 
-DRIVERS: dict[str, Callable[[EngineAdapter, Scenario], dict[str, Any]]] = {
+DRIVERS: dict[str, Callable[[EngineAdapter, Scenario, Path], dict[str, Any]]] = {
     "latency": run_latency,
     "throughput": run_throughput,
     "map": run_map,
+    "mapreader": run_map_reader,
 }
 
 
@@ -322,7 +367,9 @@ def harness_main(make_adapter: Callable[[], EngineAdapter], argv: list[str] | No
         result["engine"] = adapter.name
         adapter.setup(scenario, workdir)
         result["info"] = adapter.info()
-        result.update(DRIVERS[scenario.kind](adapter, scenario))
+        result.update(DRIVERS[scenario.kind](adapter, scenario, workdir))
+    except Unsupported as exc:
+        result["unsupported"] = str(exc)
     except Exception as exc:  # a broken engine is a row in the report, not a crashed run
         result["error"] = f"{type(exc).__name__}: {exc}"
         result["traceback"] = traceback.format_exc(limit=8)

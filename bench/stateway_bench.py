@@ -37,7 +37,10 @@ class StatewayAdapter:
         self.db_path = workdir / "stateway.sqlite"
         for suffix in ("", "-wal", "-shm"):
             Path(str(self.db_path) + suffix).unlink(missing_ok=True)
-        self.engine = Engine(f"sqlite:///{self.db_path}", functions={"noop": noop}, workers=WORKERS)
+        # The mapreader scenarios' buckets are the directories under workdir/objects (docs/runtime.md).
+        objects = workdir / "objects" if scenario.kind == "mapreader" else None
+        self.engine = Engine(f"sqlite:///{self.db_path}", functions={"noop": noop}, workers=WORKERS,
+                             object_store=objects)
         self.engine.start()
         self.state_machine_arn = self.engine.service.create_state_machine("bench", definition_for(scenario))
 
@@ -74,6 +77,9 @@ class StatewayAdapter:
         if hasattr(self.engine, "rounds"):
             figures["engine_rounds_total"] = self.engine.rounds - self._rounds_before
         return figures
+
+    def stage_objects(self, root: Path, keys: list[str]) -> None:
+        """Nothing to do: the engine's object store is the directory `root` itself."""
 
     def teardown(self) -> None:
         """Stop the engine."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 import sys
+import threading
 from collections.abc import Mapping
 from types import FrameType
 
@@ -48,7 +49,7 @@ def serve(host: str = "127.0.0.1", port: int = 8083, db: str = "sqlite:///.state
 
     class _Server(uvicorn.Server):
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-            actions.end_polls()  # end long polls at once, so that the graceful shutdown is short
+            end_polls_soon(actions)  # end long polls at once, so that the graceful shutdown is short
             super().handle_exit(sig, frame)
             # uvicorn re-raises the signal after its shutdown; ours is a requested stop, so exit 0 instead.
             captured = getattr(self, "_captured_signals", None)
@@ -70,6 +71,13 @@ def serve(host: str = "127.0.0.1", port: int = 8083, db: str = "sqlite:///.state
         engine.store.close()
         print("stateway: stopped", file=sys.stderr, flush=True)
     return 0
+
+
+def end_polls_soon(actions: StepFunctionsApi) -> None:
+    """End the waiting GetActivityTask polls, from a signal handler: on a thread of its own, since the
+    handler runs in the main thread between two of its bytecodes — maybe while that thread holds the lock
+    of the polls' bell (a poll leaving it), which ending them takes."""
+    threading.Thread(target=actions.end_polls, name="stateway-end-polls", daemon=True).start()
 
 
 def listen(host: str, port: int) -> list[socket.socket]:

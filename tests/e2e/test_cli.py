@@ -215,6 +215,10 @@ def test_an_output_holding_a_lone_surrogate_prints_as_its_escape(tmp_path: Path)
     assert 'output: "\\ud800"' in done.stdout
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("mode", ["durable", "in-memory"])
 def test_ctrl_c_during_run_exits_130_with_a_message(tmp_path: Path, mode: str) -> None:
     started = tmp_path / "started"
@@ -225,8 +229,11 @@ def test_ctrl_c_during_run_exits_130_with_a_message(tmp_path: Path, mode: str) -
     machine = write(tmp_path / "slow.asl.json", {"StartAt": "T", "States": {"T": {
         "Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:slow", "End": True}}})
     where = ["--in-memory"] if mode == "in-memory" else ["--db", f"sqlite:///{tmp_path / 'c.db'}"]
+    # SIGINT as a terminal gives it: a suite started in the background of a shell ignores SIGINT, and
+    # children inherit that (a program rightly keeps an ignored SIGINT ignored).
     run = subprocess.Popen([sys.executable, "-m", "stateway.cli.main", "run", str(machine), "--functions",
-                            str(tmp_path / "fns"), *where], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            str(tmp_path / "fns"), *where], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           preexec_fn=_default_sigint)
     try:
         deadline = time.monotonic() + 60
         while not started.exists() and time.monotonic() < deadline:  # the function is running

@@ -278,21 +278,26 @@ def test_sigkill_twice_during_a_map_of_1000_items(tmp_path: Path) -> None:
     assert history_count(run, "MapIterationSucceeded") == items
 
 
+def _kill_when_children_finished(run: Run, args: tuple[str, ...], points: list[int]) -> None:
+    """Run the driver of a distributed Map (children `Item` then `Again`) and SIGKILL it once each point's
+    number of children has finished; its one execution is still running after every kill."""
+    def finished() -> int:
+        return len({line["index"] for line in run.side_lines() if line["phase"] == "end" and line["state"] == "Again"})
+
+    for point in points:
+        proc = run.spawn(*args)
+        run.wait_until(lambda point=point: finished() >= point, proc)
+        run.kill(proc)
+        assert run.count("SELECT COUNT(*) FROM executions WHERE status = 'RUNNING'") == 1
+
+
 def test_sigkill_twice_during_a_distributed_map_of_300_items(tmp_path: Path) -> None:
     """A Map Run's child executions, ten at a time, two tasks each: every item's tasks run under one key
     each, the Map Run's counts are exact, and the parent's history records the Map Run once."""
     run = Run(tmp_path)
     items, item_sleep = 300, 0.01
     args = ("--dmap", str(items), "--item-sleep", str(item_sleep))
-
-    def finished_items() -> int:
-        return len({line["index"] for line in run.side_lines() if line["phase"] == "end" and line["state"] == "Again"})
-
-    for point in sorted(random.Random().sample(range(30, 270), 2)):
-        proc = run.spawn(*args)
-        run.wait_until(lambda point=point: finished_items() >= point, proc)
-        run.kill(proc)
-        assert run.count("SELECT COUNT(*) FROM executions WHERE status = 'RUNNING'") == 1
+    _kill_when_children_finished(run, args, sorted(random.Random().sample(range(30, 270), 2)))
     run.finish(*args)
     expected = {"dmap-0": (crash_driver.distributed_map_definition(item_sleep), crash_driver.map_input(items))}
     stats = verify(run, expected, child_tasks=2 * items)
@@ -312,14 +317,7 @@ def test_sigkill_twice_during_a_distributed_map_that_reads_its_items_and_writes_
     run = Run(tmp_path)
     items, item_sleep = 300, 0.01
     args = ("--reader-dmap", str(items), "--item-sleep", str(item_sleep))
-
-    def finished_items() -> int:
-        return len({line["index"] for line in run.side_lines() if line["phase"] == "end" and line["state"] == "Again"})
-
-    for point in sorted(random.Random().sample(range(1, 270), 2)):
-        proc = run.spawn(*args)
-        run.wait_until(lambda point=point: finished_items() >= point, proc)
-        run.kill(proc)
+    _kill_when_children_finished(run, args, sorted(random.Random().sample(range(1, 270), 2)))
     run.finish(*args)
     stats = verify(run, {"reader-dmap-0": (None, {})}, child_tasks=2 * items)
     assert stats["tasks"] == 2 * items

@@ -43,18 +43,25 @@ def write_csv(root: Path, rows_count: int) -> None:
     (root / "data" / "in" / "rows.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def test_a_map_reads_1000_csv_rows_and_tolerates_the_one_that_fails(tmp_path: Path) -> None:
-    write_csv(tmp_path / "s3", 1000)
-    definition = reader_map(CSV_READER, {"Score": task("score")}, "Score", ToleratedFailureCount=1)
+def run_reader_map(tmp_path: Path, definition: dict[str, Any], key: str = "in/rows.csv"
+                   ) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
+    """Run one execution of `definition` over `data/KEY` to its end on a real engine: DescribeExecution, its
+    history and DescribeMapRun of its Map Run."""
     with Engine(f"sqlite:///{tmp_path / 'e.db'}", functions={"score": score}, object_store=tmp_path / "s3") as engine:
         service = engine.service
-        arn = service.start_execution(service.create_state_machine("m", definition),
-                                      {"bucket": "data", "key": "in/rows.csv"})
+        arn = service.start_execution(service.create_state_machine("m", definition), {"bucket": "data", "key": key})
         described = engine.wait(arn, timeout=120)
-        assert described["status"] == "SUCCEEDED", described
         history = service.get_execution_history(arn)
         started = next(e for e in history if e["type"] == "MapRunStarted")
         map_run = map_runs.describe_map_run(engine.store, started["mapRunStartedEventDetails"]["mapRunArn"])
+    return described, history, map_run
+
+
+def test_a_map_reads_1000_csv_rows_and_tolerates_the_one_that_fails(tmp_path: Path) -> None:
+    write_csv(tmp_path / "s3", 1000)
+    definition = reader_map(CSV_READER, {"Score": task("score")}, "Score", ToleratedFailureCount=1)
+    described, history, map_run = run_reader_map(tmp_path, definition)
+    assert described["status"] == "SUCCEEDED", described
     results = json.loads(described["output"])
     assert len(results) == 1000 and results[500] is None
     assert results[7] == {"id": 7, "double": 0} and results[999] == {"id": 999, "double": 2 * (999 % 7)}
@@ -66,12 +73,8 @@ def test_a_map_reads_1000_csv_rows_and_tolerates_the_one_that_fails(tmp_path: Pa
 def test_a_missing_object_fails_the_map_run_with_s3s_error(tmp_path: Path) -> None:
     (tmp_path / "s3" / "data").mkdir(parents=True)
     definition = reader_map(CSV_READER, {"P": {"Type": "Pass", "End": True}}, "P")
-    with Engine(f"sqlite:///{tmp_path / 'e.db'}", object_store=tmp_path / "s3") as engine:
-        service = engine.service
-        arn = service.start_execution(service.create_state_machine("m", definition),
-                                      {"bucket": "data", "key": "in/none.csv"})
-        described = engine.wait(arn, timeout=60)
-        types = [e["type"] for e in service.get_execution_history(arn)]
+    described, history, _ = run_reader_map(tmp_path, definition, "in/none.csv")
+    types = [e["type"] for e in history]
     assert described["status"] == "FAILED" and described["error"] == "States.ItemReaderFailed"
     assert described["cause"].startswith("The specified key does not exist. (Service: S3, Status Code: 404")
     assert types[-4:] == ["MapRunStarted", "MapRunFailed", "MapStateFailed", "ExecutionFailed"]
@@ -118,14 +121,9 @@ def test_a_result_writer_writes_the_manifest_and_a_file_per_status(tmp_path: Pat
     definition = reader_map(CSV_READER, {"Score": task("score")}, "Score", ToleratedFailureCount=1,
                             ResultWriter={"Resource": "arn:aws:states:::s3:putObject",
                                           "Parameters": {"Bucket": "results", "Prefix": "runs"}})
-    with Engine(f"sqlite:///{tmp_path / 'e.db'}", functions={"score": score}, object_store=tmp_path / "s3") as engine:
-        service = engine.service
-        arn = service.start_execution(service.create_state_machine("m", definition),
-                                      {"bucket": "data", "key": "in/rows.csv"})
-        described = engine.wait(arn, timeout=120)
-        assert described["status"] == "SUCCEEDED", described
-        output = json.loads(described["output"])
-        map_run = map_runs.describe_map_run(engine.store, output["MapRunArn"])
+    described, _, map_run = run_reader_map(tmp_path, definition)
+    assert described["status"] == "SUCCEEDED", described
+    output = json.loads(described["output"])
     run_id = output["MapRunArn"].rsplit(":", 1)[-1]
     assert output["ResultWriterDetails"] == {"Bucket": "results", "Key": f"runs/{run_id}/manifest.json"}
     folder = tmp_path / "s3" / "results" / "runs" / run_id
@@ -147,12 +145,8 @@ def test_a_result_writer_without_its_bucket_fails_the_map_run(tmp_path: Path) ->
     definition = reader_map(CSV_READER, {"P": {"Type": "Pass", "End": True}}, "P",
                             ResultWriter={"Resource": "arn:aws:states:::s3:putObject",
                                           "Parameters": {"Bucket": "nowhere", "Prefix": "runs"}})
-    with Engine(f"sqlite:///{tmp_path / 'e.db'}", object_store=tmp_path / "s3") as engine:
-        service = engine.service
-        arn = service.start_execution(service.create_state_machine("m", definition),
-                                      {"bucket": "data", "key": "in/rows.csv"})
-        described = engine.wait(arn, timeout=60)
-        types = [e["type"] for e in service.get_execution_history(arn)]
+    described, history, _ = run_reader_map(tmp_path, definition)
+    types = [e["type"] for e in history]
     assert described["status"] == "FAILED" and described["error"] == "States.ResultWriterFailed"
     assert described["cause"].startswith("The specified bucket does not exist (Service: S3")
     assert types[-3:] == ["MapRunFailed", "MapStateFailed", "ExecutionFailed"]

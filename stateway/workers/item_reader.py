@@ -47,40 +47,45 @@ def read_items(store: ObjectStore | None, command: ScheduleTask, sink: Sink | No
     reads the sink's back: however many items the object holds, only a batch of them is in memory at
     once (a JSON array is read whole first)."""
     request = command.input if isinstance(command.input, dict) else {}
-    keep = request.get("KeepItems") if sink is not None else None
-    feed = _Feed(sink, keep) if isinstance(keep, int) and sink is not None else None
+    keep = request.get("KeepItems")
+    feed = _Feed(sink, keep) if sink is not None and isinstance(keep, int) else _Feed()
     try:
         size, runs = _read(store, command, feed)
     except ReaderFailed as failed:
         return TaskFailed(command.task_id, failed.error, failed.cause)
     except ObjectStoreError as refused:
         return TaskFailed(command.task_id, ErrorName.ITEM_READER_FAILED.value, s3_cause(refused, str(uuid.uuid4())))
-    return ItemsRead(command.task_id, size, runs, str(request.get("JoinId", "")), stored if feed is not None else None)
+    return ItemsRead(command.task_id, size, runs, str(request.get("JoinId", "")),
+                     stored if feed.sink is not None else None)
 
 
 class _Feed:
-    """Runs of items, kept for the answer (those holding the first `keep` items) or handed to `sink` in
-    batches of RUNS_PER_SINK."""
+    """Where runs of items go as they are made: kept for the answer — all of them, or with a `sink` those
+    holding the first `keep` items — or handed to the sink in batches of RUNS_PER_SINK."""
 
-    def __init__(self, sink: Sink, keep: int) -> None:
+    def __init__(self, sink: Sink | None = None, keep: int = 0) -> None:
         self.sink, self.keep = sink, keep
+        self.runs: dict[int, str] = {}
         self.batch: dict[int, str] = {}
 
-    def take(self, runs: dict[int, str], first: int, text: str) -> None:
-        if first < self.keep:
-            runs[first] = text
+    def take(self, first: int, text: str) -> None:
+        if self.sink is None or first < self.keep:
+            self.runs[first] = text
             return
         self.batch[first] = text
         if len(self.batch) >= RUNS_PER_SINK:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.batch:
             self.sink(self.batch)
             self.batch = {}
 
+    def kept(self) -> dict[int, str]:
+        """The runs kept for the answer, once every run was taken (the last batch is handed on then)."""
+        if self.batch and self.sink is not None:
+            self.sink(self.batch)
+            self.batch = {}
+        return self.runs
 
-def _read(store: ObjectStore | None, command: ScheduleTask, feed: _Feed | None) -> tuple[int, dict[int, str]]:
+
+def _read(store: ObjectStore | None, command: ScheduleTask, feed: _Feed) -> tuple[int, dict[int, str]]:
     request = command.input if isinstance(command.input, dict) else {}
     parameters = request.get("Parameters")
     parameters = parameters if isinstance(parameters, dict) else {}
@@ -134,7 +139,7 @@ def collect(items: Iterable[str], max_items: int | None = None,
             feed: _Feed | None = None) -> tuple[int, dict[int, str]]:
     """(how many, the items as runs): items given as JSON texts, one at a time; at most `max_items`. With
     a `feed`, the runs it does not keep go to its sink as they are made."""
-    runs: dict[int, str] = {}
+    feed = feed or _Feed()
     run: list[str] = []
     count = 0
     for text in items:
@@ -143,32 +148,19 @@ def collect(items: Iterable[str], max_items: int | None = None,
         run.append(text)
         count += 1
         if len(run) == ITEMS_PER_RUN:
-            _take(runs, feed, count - ITEMS_PER_RUN, "[" + ",".join(run) + "]")
+            feed.take(count - ITEMS_PER_RUN, "[" + ",".join(run) + "]")
             run = []
     if run:
-        _take(runs, feed, count - len(run), "[" + ",".join(run) + "]")
-    if feed is not None:
-        feed.flush()
-    return count, runs
+        feed.take(count - len(run), "[" + ",".join(run) + "]")
+    return count, feed.kept()
 
 
-def _take(runs: dict[int, str], feed: _Feed | None, first: int, text: str) -> None:
-    if feed is None:
-        runs[first] = text
-    else:
-        feed.take(runs, first, text)
-
-
-def _fed(found: tuple[int, dict[int, str]], feed: _Feed | None) -> tuple[int, dict[int, str]]:
+def _fed(found: tuple[int, dict[int, str]], feed: _Feed) -> tuple[int, dict[int, str]]:
     """Runs made all at once (a JSON array's), given to `feed` as `collect` gives them."""
-    if feed is None:
-        return found
     size, made = found
-    runs: dict[int, str] = {}
     for first in sorted(made):
-        feed.take(runs, first, made.pop(first))
-    feed.flush()
-    return size, runs
+        feed.take(first, made.pop(first))
+    return size, feed.kept()
 
 
 def json_items(text: str, max_items: int | None = None) -> tuple[int, dict[int, str]]:
